@@ -1,0 +1,26 @@
+"""Jobs over the report-year partitions."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from nhv_pipeline.partitions import report_year_partitions
+
+full_job = define_asset_job(
+    "nhv_full",
+    selection=AssetSelection.all(),
+    partitions_def=report_year_partitions,
+    description="Everything a report year needs: registry, validated deliveries, indicators, publication.",
+)
+deliveries_job = define_asset_job(
+    "nhv_deliveries",
+    selection=AssetSelection.groups("registry", "raw", "staged"),
+    partitions_def=report_year_partitions,
+    description="Validate and stage one report year's deliveries (no indicators, no publication).",
+)
+validation_job = define_asset_job(
+    "nhv_validate",
+    selection=AssetSelection.groups("registry", "raw"),
+    partitions_def=report_year_partitions,
+    description="Check one report year's deliveries against the data contract; writes validation reports.",
+)

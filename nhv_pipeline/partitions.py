@@ -1,0 +1,32 @@
+"""Report-year partitions and the delivery lags between them.
+
+A partition key is a report year (inrapporteringsår), the year of the March run:
+"2024" holds the deliveries D(2024), which describe the measurement year 2023.
+"""
+
+from __future__ import annotations
+
+from dagster import TimeWindowPartitionMapping, TimeWindowPartitionsDefinition
+
+FIRST_REPORT_YEAR = 2024
+"""The first March run of any NHV condition here (sct_ssc, measurement year 2023)."""
+
+report_year_partitions = TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *",
+    start=str(FIRST_REPORT_YEAR),
+    fmt="%Y",
+    end_offset=1,  # include the current year: its March run happens within the year
+)
+
+
+def delivery_window(start_offset: int, end_offset: int) -> TimeWindowPartitionMapping:
+    """Map report year R to the deliveries D(R+start_offset)..D(R+end_offset).
+
+    Lags point backwards (offsets <= 0). A delivery before the first report year
+    does not exist; such a window is simply shorter (or empty), never an error.
+    """
+    return TimeWindowPartitionMapping(
+        start_offset=start_offset,
+        end_offset=end_offset,
+        allow_nonexistent_upstream_partitions=True,
+    )

@@ -1,0 +1,221 @@
+"""Where the pipeline reads and writes, and the DuckDB warehouse I/O.
+
+The warehouse is one DuckDB file, `<warehouse>/nhv.duckdb`, with one schema per
+layer (`registry`, `raw`, `staged`, `results`). An asset key
+`[layer, condition_id, name]` is stored as the table `layer.condition_id_name`;
+partitioned assets keep a `report_year` column and a re-run replaces exactly
+the rows of its report year.
+
+Why not `DuckDBPandasIOManager`: it names a table after the last key component
+only (so `staged/sct_ssc/patients` and `staged/skeletal_dysplasia/patients`
+would collide in one schema) and it silently skips writing an empty DataFrame,
+which is a legitimate result here (a unit with no transplants in a year). This
+manager is the same idea in a few lines, with those two behaviours fixed and a
+wait for the single-writer lock that DuckDB puts on its file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
+
+WAREHOUSE_FILE = "nhv.duckdb"
+LOCK_WAIT_SECONDS = 600.0
+"""How long a run waits for another run's write to the warehouse before giving up."""
+
+
+def default_data_raw() -> str:
+    return str(Path(os.environ.get("NHV_DATA_RAW", "data_raw")).resolve())
+
+
+def default_warehouse_dir() -> str:
+    return str(Path(os.environ.get("NHV_WAREHOUSE_DIR", "warehouse")).resolve())
+
+
+class WarehouseLockTimeout(RuntimeError):
+    """Another process held the warehouse for longer than we are willing to wait."""
+
+
+@contextmanager
+def connect(
+    database: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting while another process holds DuckDB's file lock.
+
+    DuckDB allows one writing process per file. Two runs at once (the March
+    schedule and a manual backfill, say) therefore take turns: each connection
+    is short-lived, and a run that finds the file locked waits and retries
+    instead of crashing. After `wait_seconds` it stops with a message that says
+    what to do.
+    """
+    database.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    announced = False
+    while True:
+        try:
+            con = duckdb.connect(str(database), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockTimeout(
+                    f"The warehouse {database} has been locked by another process for more than "
+                    f"{wait_seconds:.0f} s. Another pipeline run (or a tool holding the file open, "
+                    "such as a DuckDB shell) is writing to it; wait for it to finish or close it, "
+                    "then re-run."
+                ) from error
+            if not announced:
+                holder = re.search(r"PID (\d+)", str(error))
+                get_dagster_logger().info(
+                    "Warehouse is busy (held by process %s); waiting for it to be released.",
+                    holder.group(1) if holder else "unknown",
+                )
+                announced = True
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_name(key_path: Sequence[str]) -> tuple[str, str]:
+    """`["staged", "sct_ssc", "patients"]` -> `("staged", "sct_ssc_patients")`."""
+    schema, *rest = key_path
+    return schema, "_".join(rest) if rest else schema
+
+
+def quoted(schema: str, table: str) -> str:
+    return f'"{schema}"."{table}"'
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    report_year: int | None,
+) -> None:
+    """Replace the report year's rows (or the whole table when `report_year` is None).
+
+    Works for empty frames too: the table is created with the frame's columns.
+    A frame whose columns differ from the stored table (a rule that gained a
+    column) rebuilds the table, keeping the other report years' rows.
+    """
+    con.execute(f'create schema if not exists "{schema}"')
+    target = quoted(schema, table)
+    con.register("incoming", frame)
+    try:
+        if report_year is None or not table_exists(con, schema, table):
+            if report_year is None:
+                con.execute(f"create or replace table {target} as select * from incoming")
+            else:
+                con.execute(f"create table {target} as select * from incoming")
+            return
+        stored = [row[0] for row in con.execute(f"describe {target}").fetchall()]
+        if stored == list(frame.columns):
+            con.execute("begin transaction")
+            con.execute(f"delete from {target} where report_year = ?", [report_year])
+            con.execute(f"insert into {target} by name select * from incoming")
+            con.execute("commit")
+        else:
+            con.execute(
+                f"create or replace table {target} as "
+                f"select * from incoming union all by name "
+                f"select * from {target} where report_year <> ?",
+                [report_year],
+            )
+    finally:
+        con.unregister("incoming")
+
+
+def read_rows(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, report_years: Sequence[int] | None
+) -> pd.DataFrame:
+    """The stored rows of the given report years (all rows when None); empty if never written."""
+    if not table_exists(con, schema, table):
+        return pd.DataFrame()
+    target = quoted(schema, table)
+    if report_years is None:
+        return con.execute(f"select * from {target}").df()
+    return con.execute(
+        f"select * from {target} where report_year in (select unnest(?::int[])) order by all",
+        [list(report_years)],
+    ).df()
+
+
+class PipelinePaths(ConfigurableResource):
+    """The data root (deliveries, read-only) and the warehouse folder (all outputs)."""
+
+    data_raw: str
+    warehouse_dir: str
+
+    @property
+    def data_root(self) -> Path:
+        return Path(self.data_raw)
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(self.warehouse_dir)
+
+    @property
+    def database(self) -> Path:
+        return self.warehouse / WAREHOUSE_FILE
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.warehouse / "validation"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.warehouse / "published"
+
+
+class WarehouseIOManager(ConfigurableIOManager):
+    """Stores each asset as a DuckDB table, one report year's slice at a time."""
+
+    warehouse_dir: str
+
+    @property
+    def database(self) -> Path:
+        return Path(self.warehouse_dir) / WAREHOUSE_FILE
+
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
+        if obj is None:
+            return
+        schema, table = table_name(context.asset_key.path)
+        report_year = int(context.asset_partition_key) if context.has_asset_partitions else None
+        if report_year is not None and "report_year" not in obj.columns:
+            raise ValueError(f"{schema}.{table}: a partitioned table needs a report_year column")
+        with connect(self.database) as con:
+            replace_rows(con, schema, table, obj, report_year)
+        context.add_output_metadata({"warehouse_table": f"{schema}.{table}", "row_count": len(obj)})
+
+    def load_input(self, context: InputContext) -> pd.DataFrame:
+        schema, table = table_name(context.asset_key.path)
+        report_years = (
+            [int(key) for key in context.asset_partition_keys] if context.has_asset_partitions else None
+        )
+        if report_years == []:
+            return pd.DataFrame()
+        with connect(self.database, read_only=False) as con:
+            return read_rows(con, schema, table, report_years)

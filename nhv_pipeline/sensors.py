@@ -1,0 +1,92 @@
+"""The delivery sensor: a new or corrected unit delivery is validated within minutes.
+
+Deliveries are compared by content (SHA-256 of every file in a unit folder), not by
+file time: touching or copying a folder unchanged triggers nothing. The cursor
+keeps the digest of every file seen, so the log can say which files changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
+
+from nhv_pipeline.jobs import validation_job
+from nhv_pipeline.resources import default_data_raw
+
+CONDITIONS = ("sct_ssc", "skeletal_dysplasia")
+MINIMUM_INTERVAL_SECONDS = 120
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def delivery_state(data_root: Path) -> dict[str, str]:
+    """`"<report_year>/<condition_id>/<unit_id>/<file>"` -> SHA-256, for every delivered file."""
+    state: dict[str, str] = {}
+    if not data_root.is_dir():
+        return state
+    for year_dir in sorted(p for p in data_root.iterdir() if p.is_dir() and p.name.isdigit()):
+        for condition in CONDITIONS:
+            condition_dir = year_dir / condition
+            if not condition_dir.is_dir():
+                continue
+            for unit_dir in sorted(p for p in condition_dir.iterdir() if p.is_dir()):
+                for file in sorted(p for p in unit_dir.iterdir() if p.is_file()):
+                    state[f"{year_dir.name}/{condition}/{unit_dir.name}/{file.name}"] = file_digest(file)
+    return state
+
+
+def changed_deliveries(previous: dict[str, str], current: dict[str, str]) -> dict[tuple[str, str, str], list[str]]:
+    """(report_year, condition_id, unit_id) -> the files added, changed or removed there."""
+    changes: dict[tuple[str, str, str], list[str]] = {}
+    for name in sorted(set(previous) | set(current)):
+        if previous.get(name) != current.get(name):
+            year, condition, unit, file = name.split("/", 3)
+            status = "added" if name not in previous else "removed" if name not in current else "changed"
+            changes.setdefault((year, condition, unit), []).append(f"{file} ({status})")
+    return changes
+
+
+def make_delivery_sensor(data_root: Path | None = None):
+    @sensor(
+        job=validation_job,
+        minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Validates a report year when a unit delivers a new or corrected folder under the data "
+        "root (compared by file content). Writes the unit's validation report; publishes nothing.",
+    )
+    def delivery_sensor(context: SensorEvaluationContext):
+        root = data_root or Path(default_data_raw())
+        previous = json.loads(context.cursor) if context.cursor else {}
+        current = delivery_state(root)
+        changes = changed_deliveries(previous, current)
+        if not changes:
+            return SkipReason(f"No new or changed deliveries under {root}.")
+        years: dict[str, list[str]] = {}
+        for (year, condition, unit), files in changes.items():
+            context.log.info("New or changed delivery: %s %s %s: %s", year, condition, unit, ", ".join(files))
+            years.setdefault(year, []).append(f"{condition}/{unit}")
+        requests = []
+        for year, units in sorted(years.items()):
+            year_state = {k: v for k, v in current.items() if k.startswith(f"{year}/")}
+            run_key = "delivery-" + hashlib.sha256(json.dumps(year_state, sort_keys=True).encode()).hexdigest()[:16]
+            requests.append(
+                RunRequest(
+                    run_key=run_key,
+                    partition_key=year,
+                    tags={"nhv/trigger": "delivery_sensor", "nhv/units": ",".join(sorted(units))[:200]},
+                )
+            )
+        context.update_cursor(json.dumps(current, sort_keys=True))
+        return requests
+
+    return delivery_sensor
+

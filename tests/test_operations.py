@@ -1,0 +1,88 @@
+"""The March schedule and the delivery sensor."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dagster import DagsterInstance, RunRequest, SkipReason, build_schedule_context, build_sensor_context
+
+from nhv_pipeline.schedules import MARCH_RUN_CRON, MARCH_RUN_TIMEZONE, march_run, march_run_key
+from nhv_pipeline.sensors import changed_deliveries, delivery_state, make_delivery_sensor
+
+
+def test_the_march_run_defaults_to_0600_on_31_march_stockholm_time():
+    assert MARCH_RUN_CRON == "0 6 31 3 *"
+    assert MARCH_RUN_TIMEZONE == "Europe/Stockholm"
+    assert march_run.cron_schedule == "0 6 31 3 *"
+    assert march_run.execution_timezone == "Europe/Stockholm"
+    assert march_run.default_status.value == "STOPPED"
+
+
+def test_the_march_run_asks_for_the_report_year_of_its_tick_with_a_run_key_per_year():
+    tick = datetime(2027, 3, 31, 6, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    request = march_run(build_schedule_context(scheduled_execution_time=tick))
+    assert isinstance(request, RunRequest)
+    assert request.partition_key == "2027"
+    assert request.run_key == march_run_key(2027) == "march-run-2027"
+
+
+def _deliver(root, year, condition, unit, files):
+    folder = root / str(year) / condition / unit
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _tick(sensor, cursor, instance):
+    context = build_sensor_context(cursor=cursor, instance=instance)
+    result = sensor(context)
+    return result, context.cursor
+
+
+def test_the_sensor_triggers_once_per_changed_delivery_and_never_for_unchanged_files(tmp_path):
+    root = tmp_path / "data_raw"
+    _deliver(root, 2026, "sct_ssc", "akademiska", {"patients.csv": "patient_id\nP1\n"})
+    sensor = make_delivery_sensor(root)
+    with DagsterInstance.ephemeral() as instance:
+        first, cursor = _tick(sensor, None, instance)
+        assert [r.partition_key for r in first] == ["2026"]
+
+        again, cursor = _tick(sensor, cursor, instance)
+        assert isinstance(again, SkipReason)
+
+        # Same content, newer file time: not a new delivery.
+        patients = root / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+        os.utime(patients, (patients.stat().st_atime + 100, patients.stat().st_mtime + 100))
+        touched, cursor = _tick(sensor, cursor, instance)
+        assert isinstance(touched, SkipReason)
+
+        # A corrected file in 2026 and a new unit in 2025: one validation run per report year.
+        patients.write_text("patient_id\nP1\nP2\n", encoding="utf-8")
+        _deliver(root, 2025, "sct_ssc", "karolinska", {"patients.csv": "patient_id\nP9\n"})
+        changed, cursor = _tick(sensor, cursor, instance)
+        assert sorted(r.partition_key for r in changed) == ["2025", "2026"]
+        assert len({r.run_key for r in changed}) == 2
+        assert "sct_ssc/akademiska" in next(r for r in changed if r.partition_key == "2026").tags["nhv/units"]
+
+        quiet, _ = _tick(sensor, cursor, instance)
+        assert isinstance(quiet, SkipReason)
+
+
+def test_changed_deliveries_names_the_unit_and_files():
+    previous = {"2026/sct_ssc/a/patients.csv": "x", "2026/sct_ssc/a/survey.csv": "y"}
+    current = {"2026/sct_ssc/a/patients.csv": "z", "2026/sct_ssc/b/patients.csv": "w"}
+    assert changed_deliveries(previous, current) == {
+        ("2026", "sct_ssc", "a"): ["patients.csv (changed)", "survey.csv (removed)"],
+        ("2026", "sct_ssc", "b"): ["patients.csv (added)"],
+    }
+
+
+def test_delivery_state_holds_only_digests_never_file_content(tmp_path):
+    root = tmp_path / "data_raw"
+    _deliver(root, 2026, "sct_ssc", "a", {"patients.csv": "patient_id\n199001011234\n"})
+    state = delivery_state(root)
+    assert "199001011234" not in json.dumps(state)
+    assert list(state) == ["2026/sct_ssc/a/patients.csv"]

@@ -1,0 +1,101 @@
+"""The DuckDB warehouse I/O: partition replacement, empty slices, schema changes, the writer lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from nhv_pipeline.resources import WarehouseLockTimeout, connect, read_rows, replace_rows, table_name
+
+
+def test_table_name_joins_condition_and_table_inside_the_layer_schema():
+    assert table_name(["staged", "sct_ssc", "patients"]) == ("staged", "sct_ssc_patients")
+    assert table_name(["results", "indicator_results"]) == ("results", "indicator_results")
+
+
+def test_rerunning_a_report_year_replaces_only_its_rows(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    with connect(database) as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024, 2024], "x": [1, 2]}), 2024)
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2025], "x": [3]}), 2025)
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [9]}), 2024)
+        rows = read_rows(con, "staged", "t", None).sort_values("x")
+    assert rows["x"].tolist() == [3, 9]
+
+
+def test_an_empty_slice_is_written_and_clears_the_report_year(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    with connect(database) as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": pd.Series([], dtype="int64"), "x": pd.Series([], dtype="int64")}), 2024)
+        assert read_rows(con, "staged", "t", [2024]).empty
+
+
+def test_an_empty_first_slice_creates_the_table(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        empty = pd.DataFrame({"report_year": pd.Series([], dtype="int64"), "x": pd.Series([], dtype="float64")})
+        replace_rows(con, "results", "t", empty, 2024)
+        assert list(read_rows(con, "results", "t", [2024]).columns) == ["report_year", "x"]
+
+
+def test_a_new_column_rebuilds_the_table_and_keeps_other_years(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "results", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        replace_rows(con, "results", "t", pd.DataFrame({"report_year": [2025], "x": [2], "y": ["b"]}), 2025)
+        rows = read_rows(con, "results", "t", None).sort_values("report_year")
+    assert rows["x"].tolist() == [1, 2]
+    assert rows["y"].isna().tolist() == [True, False]
+
+
+def test_reading_a_table_never_written_gives_an_empty_frame(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        assert read_rows(con, "staged", "missing", [2024]).empty
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1])
+    con.execute("create table if not exists t(x int)")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.close()
+    """
+)
+
+
+def _hold_lock(database, seconds):
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(database), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_second_writer_waits_for_the_first_to_release_the_warehouse(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    holder = _hold_lock(database, 1.5)
+    started = time.monotonic()
+    with connect(database, wait_seconds=30) as con:
+        waited = time.monotonic() - started
+        con.execute("insert into t values (1)")
+        assert con.execute("select count(*) from t").fetchone()[0] == 1
+    holder.wait()
+    assert waited > 0.5
+
+
+def test_a_writer_that_waits_too_long_stops_with_a_message_saying_what_to_do(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    holder = _hold_lock(database, 5)
+    try:
+        with pytest.raises(WarehouseLockTimeout, match="another process"):
+            with connect(database, wait_seconds=0.5):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()

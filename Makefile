@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui sample-data clean-warehouse env
+.PHONY: run test ui sample-data env browser
 
 env: $(STAMP)
 
@@ -21,8 +21,17 @@ run: $(STAMP)
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/nhv-pipeline run --all
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium through its ChromeDriver; install them when missing.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
+	    || { echo "Could not install chromium; install the Debian packages chromium and chromium-driver, then re-run." >&2; exit 1; }; \
+	fi
 
 ui: $(STAMP)
 	@mkdir -p "$(DAGSTER_HOME)"

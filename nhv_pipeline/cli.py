@@ -1,2 +1,141 @@
-def main() -> int:
-    raise SystemExit("not yet")
+"""`nhv-pipeline`: run report years, check deliveries, make sample data.
+
+Runs are ordinary Dagster runs recorded in the Dagster home (`DAGSTER_HOME`, else
+`./.dagster_home`), so `make ui` shows them with their checks and metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+NHV annual follow-up pipeline (årlig uppföljning av nationell högspecialiserad vård).
+
+Deliveries are read from the data root (--data-raw, NHV_DATA_RAW, else ./data_raw),
+laid out as <report_year>/<condition_id>/<unit_id>/<table>.csv with units.csv at the
+top (see the data contract). Everything the pipeline writes goes under the warehouse
+folder (--warehouse, NHV_WAREHOUSE_DIR, else ./warehouse): nhv.duckdb, the
+validation reports in validation/<report_year>/<condition_id>/<unit_id>.csv and the
+publications in published/<report_year>/.
+"""
+
+EPILOG = """\
+examples:
+  nhv-pipeline run --all                         every delivered report year, in order
+  nhv-pipeline run --report-year 2026            one report year (and earlier deliveries it reads)
+  nhv-pipeline validate --report-year 2026 --condition sct_ssc --unit akademiska
+  nhv-pipeline sample-data --out /tmp/data_raw --seed 7 --scale 10
+
+exit status: 0 when everything ran and every blocking check passed, 1 when a check
+failed or a run failed (a summary of each failure is printed on stderr), 2 on usage errors.
+"""
+
+
+def _add_location_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-raw",
+        metavar="DIR",
+        help="the data root with the deliveries (default: $NHV_DATA_RAW, else ./data_raw); never written to",
+    )
+    parser.add_argument(
+        "--warehouse",
+        metavar="DIR",
+        help="where the warehouse, validation reports and publications go "
+        "(default: $NHV_WAREHOUSE_DIR, else ./warehouse)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nhv-pipeline",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="validate, stage, compute and publish report years as Dagster runs",
+        description="Materialize everything a report year needs, as Dagster runs recorded in the "
+        "Dagster home. Earlier deliveries that a lagged indicator reads (R1: D(R-1), R2: D(R-2), "
+        "B2: D(R-2)..D(R)) are validated and loaded first when the warehouse does not have them yet.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--report-year", type=int, metavar="R", help="the report year (year of the March run)")
+    which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
+    _add_location_options(run)
+    run.add_argument("--quiet", action="store_true", help="print only the summary, not Dagster's progress log")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check deliveries against the data contract without writing to the warehouse",
+        description="Check a report year's deliveries against the data contract and print every "
+        "failure (file, line, column, rule). Nothing is written to the warehouse; a unit can run this "
+        "on its own folder before sending it. With --report-dir the per-unit reports are written there.",
+    )
+    validate.add_argument("--report-year", type=int, required=True, metavar="R")
+    validate.add_argument("--condition", choices=["sct_ssc", "skeletal_dysplasia"], help="only this condition")
+    validate.add_argument("--unit", metavar="UNIT_ID", help="only this unit's delivery")
+    validate.add_argument("--report-dir", metavar="DIR", help="also write per-unit validation reports (CSV) here")
+    validate.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
+
+    sample = commands.add_parser(
+        "sample-data",
+        help="write a synthetic data_raw/ tree (never real patients)",
+        description="Write a complete, seeded, synthetic delivery tree following the data contract: "
+        "units.csv, sct_ssc report years 2024-2026 and skeletal_dysplasia 2026.",
+    )
+    sample.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
+    sample.add_argument("--seed", type=int, default=20260331, help="random seed (default: 20260331)")
+    sample.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default: 1.0)")
+    return parser
+
+
+def _resolve_locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    data_raw = Path(args.data_raw or os.environ.get("NHV_DATA_RAW") or "data_raw").resolve()
+    warehouse = getattr(args, "warehouse", None)
+    warehouse_dir = (
+        Path(warehouse or os.environ.get("NHV_WAREHOUSE_DIR") or "warehouse").resolve()
+        if hasattr(args, "warehouse")
+        else None
+    )
+    return data_raw, warehouse_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_raw, warehouse_dir = _resolve_locations(args)
+    if args.command == "sample-data":
+        from nhv_pipeline.sample_data import generate
+
+        summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
+        print(f"Wrote synthetic deliveries to {Path(args.out).resolve()} ({summary}).")
+        return EXIT_OK
+    if not (data_raw / "units.csv").is_file():
+        print(
+            f"error: no units.csv in the data root {data_raw}. Point --data-raw (or NHV_DATA_RAW) at a folder "
+            "laid out as the data contract says, or make one with `nhv-pipeline sample-data --out DIR`.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.command == "validate":
+        from nhv_pipeline.runner import validate_only
+
+        return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
+    from nhv_pipeline.runner import run_report_years
+
+    return run_report_years(data_raw, warehouse_dir, args.report_year, args.all, quiet=args.quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -123,7 +123,7 @@ def replace_rows(
     """
     con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
-    con.register("incoming", frame)
+    con.register("incoming", _concrete_types(frame))
     try:
         if report_year is None or not table_exists(con, schema, table):
             if report_year is None:
@@ -134,8 +134,12 @@ def replace_rows(
         stored = [row[0] for row in con.execute(f"describe {target}").fetchall()]
         if stored == list(frame.columns):
             con.execute("begin transaction")
-            con.execute(f"delete from {target} where report_year = ?", [report_year])
-            con.execute(f"insert into {target} by name select * from incoming")
+            try:
+                con.execute(f"delete from {target} where report_year = ?", [report_year])
+                con.execute(f"insert into {target} by name select * from incoming")
+            except Exception:
+                con.execute("rollback")
+                raise
             con.execute("commit")
         else:
             con.execute(
@@ -146,6 +150,14 @@ def replace_rows(
             )
     finally:
         con.unregister("incoming")
+
+
+def _concrete_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with no value at all would reach DuckDB untyped (NULL); store them as text."""
+    empty_text = [
+        column for column in frame.columns if frame[column].dtype == object and frame[column].isna().all()
+    ]
+    return frame.astype({column: "string" for column in empty_text}) if empty_text else frame
 
 
 def read_rows(

@@ -99,3 +99,11 @@ def test_a_writer_that_waits_too_long_stops_with_a_message_saying_what_to_do(tmp
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_text_column_without_any_value_is_stored_as_text_so_later_years_can_fill_it(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "raw", "t", pd.DataFrame({"report_year": [2024], "death_date": [None]}), 2024)
+        replace_rows(con, "raw", "t", pd.DataFrame({"report_year": [2025], "death_date": ["2024-05-01"]}), 2025)
+        rows = read_rows(con, "raw", "t", None).sort_values("report_year")
+    assert rows["death_date"].tolist()[1] == "2024-05-01"

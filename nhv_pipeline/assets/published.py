@@ -1,0 +1,209 @@
+"""Published layer: what publishers pull and the website draws (PUBLICATION.md).
+
+`published/indicator_results` is the report year's results after disclosure
+control; `published/publication` writes the folder
+`<warehouse>/published/<report_year>/` as a whole (results as CSV, Parquet and
+JSON, the catalogue, the manifest and the preview page), swapped in only when
+complete, so a failed run leaves the last good publication in place.
+"""
+
+
+import hashlib
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    FreshnessPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from datetime import timedelta
+
+from nhv_pipeline.assets.raw import delivery_key
+from nhv_pipeline.assets.registry import OWNERS
+from nhv_pipeline.assets.results import RESULTS_KEY
+from nhv_pipeline.contract import CONDITIONS
+from nhv_pipeline.indicators import CATALOGUE, catalogue_entries
+from nhv_pipeline.markdown import frame_to_markdown
+from nhv_pipeline.partitions import delivery_window, report_year_partitions
+from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
+from nhv_pipeline.resources import PipelinePaths, connect, read_rows
+
+PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
+PUBLICATION_KEY = AssetKey(["published", "publication"])
+SUPPRESSION_THRESHOLD = int(os.environ.get("NHV_SUPPRESSION_THRESHOLD", "5"))
+"""Primary suppression below this n (PUBLICATION.md section 3; configuration, default 5)."""
+
+OLDEST_DELIVERY_OFFSET = min(spec.offsets[0] for indicator in CATALOGUE for spec in indicator.inputs)
+
+
+@asset(
+    key=PUBLISHED_RESULTS_KEY,
+    ins={"results": AssetIn(key=RESULTS_KEY)},
+    partitions_def=report_year_partitions,
+    group_name="published",
+    kinds={"pandas", "duckdb"},
+    owners=OWNERS,
+    tags={"layer": "published"},
+)
+def published_indicator_results(context: AssetExecutionContext, results: pd.DataFrame) -> pd.DataFrame:
+    """The report year's indicator results as they are published: disclosure control applied
+    (rows with 1 ≤ n < threshold withheld, and complementary cells so no withheld figure can be
+    recovered from a total), rounded and sorted per PUBLICATION.md section 2."""
+    published = format_results(suppress(results, threshold=SUPPRESSION_THRESHOLD))
+    suppressed = published[published["suppressed"]]
+    national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
+    context.add_output_metadata(
+        {
+            "row_count": len(published),
+            "suppressed_count": len(suppressed),
+            "suppressed_by_reason": MetadataValue.json(
+                {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
+            ),
+            "threshold": SUPPRESSION_THRESHOLD,
+            "national_figures": MetadataValue.md(
+                frame_to_markdown(
+                    national,
+                    ["condition_id", "indicator_id", "measure", "n", "value", "ci_low", "ci_high", "suppressed"],
+                    limit=40,
+                )
+            ),
+        }
+    )
+    return published
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _project_version() -> str:
+    try:
+        return version("nhv-pipeline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def used_raw_files(report_year: int, inventories: pd.DataFrame) -> pd.DataFrame:
+    """The files the report year's indicators read: D(R) whole, and the lagged tables of earlier deliveries."""
+    wanted = {
+        (indicator.condition_id, report_year + offset, spec.table)
+        for indicator in CATALOGUE
+        if report_year >= indicator.first_report_year
+        for spec in indicator.inputs
+        for offset in range(spec.offsets[0], spec.offsets[1] + 1)
+    }
+    if inventories.empty:
+        return inventories
+    keys = list(zip(inventories["condition_id"], inventories["report_year"], inventories["table"]))
+    used = inventories[[key in wanted for key in keys]]
+    return used.sort_values(["path"]).reset_index(drop=True)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_manifest(
+    report_year: int, run_id: str, files: pd.DataFrame, data_root: Path, published_at: datetime
+) -> dict:
+    """PUBLICATION.md section 5: provenance of one publication."""
+    registry = data_root / "units.csv"
+    raw_files = [
+        {"path": "units.csv", "size_bytes": registry.stat().st_size, "sha256": sha256_of(registry)}
+    ] + [
+        {"path": str(row.path), "size_bytes": int(row.size_bytes), "sha256": str(row.sha256)}
+        for row in files.itertuples(index=False)
+    ]
+    return {
+        "report_year": report_year,
+        "published_at_utc": published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dagster_run_id": run_id,
+        "project_version": _project_version(),
+        "git_commit": _git_commit(),
+        "suppression_threshold": SUPPRESSION_THRESHOLD,
+        "raw_files": raw_files,
+    }
+
+
+@asset(
+    key=PUBLICATION_KEY,
+    ins={
+        "published": AssetIn(key=PUBLISHED_RESULTS_KEY),
+        **{
+            f"{condition_id}_deliveries": AssetIn(
+                key=delivery_key(condition_id), partition_mapping=delivery_window(OLDEST_DELIVERY_OFFSET, 0)
+            )
+            for condition_id in CONDITIONS
+        },
+    },
+    partitions_def=report_year_partitions,
+    group_name="published",
+    kinds={"csv", "parquet", "json", "html"},
+    owners=OWNERS,
+    tags={"layer": "published"},
+    freshness_policy=FreshnessPolicy.cron(
+        deadline_cron="0 0 30 4 *", lower_bound_delta=timedelta(days=60), timezone="Europe/Stockholm"
+    ),
+)
+def publication(context: AssetExecutionContext, paths: PipelinePaths, published: pd.DataFrame, **deliveries):
+    """The publication folder of the report year, `published/<report_year>/`: indicator_results
+    as CSV, Parquet and JSON, indicator_catalogue.json, manifest.json (provenance) and index.html,
+    the preview page publishers check before the tables go to the website. Expected by 30 April."""
+    report_year = int(context.partition_key)
+    inventories = pd.concat(
+        [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
+        ignore_index=True,
+    ) if any(len(f) for f in deliveries.values()) else pd.DataFrame()
+    files = used_raw_files(report_year, inventories)
+    with connect(paths.database) as con:
+        earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
+    history = {int(year): frame for year, frame in earlier.groupby("report_year")} if len(earlier) else {}
+    now = datetime.now(timezone.utc)
+    catalogue = catalogue_entries()
+    target = paths.published_dir / str(report_year)
+    with publish_folder(paths.published_dir, report_year) as staging:
+        written = write_results(published, staging)
+        (staging / "indicator_catalogue.json").write_text(
+            json.dumps(catalogue, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        manifest = build_manifest(report_year, context.run_id, files, paths.data_root, now)
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (staging / "index.html").write_text(
+            render_preview(report_year, published, history, catalogue, now.strftime("%Y-%m-%d %H:%M UTC")),
+            encoding="utf-8",
+        )
+    context.log.info("Published report year %s to %s (%d rows).", report_year, target, len(published))
+    return MaterializeResult(
+        metadata={
+            "folder": MetadataValue.path(str(target)),
+            "files": MetadataValue.json(sorted(p.name for p in target.iterdir())),
+            "row_count": len(published),
+            "suppressed_count": int(published["suppressed"].sum()),
+            "raw_files": len(files) + 1,
+            "preview": MetadataValue.path(str(target / "index.html")),
+        }
+    )

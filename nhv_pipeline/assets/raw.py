@@ -1,0 +1,210 @@
+"""Raw layer: every unit's files of one report year, read as delivered and checked
+against the data contract.
+
+Values stay text here, exactly as the unit wrote them (trimmed), so that a value
+that breaks the contract is still there to be reported on; the staged layer
+holds the typed tables. Identity numbers are replaced before anything is
+stored (DATA_CONTRACT.md section 3).
+
+One step per condition reads the whole delivery round once and yields one
+asset per table plus the delivery inventory, with their blocking checks: a
+unit gets every failure of its delivery in one report, not one rule at a time.
+"""
+
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+    multi_asset,
+)
+
+from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
+from nhv_pipeline.checks.contract import failure_check_metadata
+from nhv_pipeline.contract import (
+    CONDITIONS,
+    TABLES,
+    measurement_period,
+    table_model,
+    validate_delivery,
+    write_unit_reports,
+)
+from nhv_pipeline.partitions import report_year_partitions
+from nhv_pipeline.resources import PipelinePaths
+
+CONDITION_NAMES = {
+    "sct_ssc": "Stamcellstransplantation vid systemisk skleros",
+    "skeletal_dysplasia": "Skelettdysplasier",
+}
+TRACE_COLUMNS = {
+    "report_year": ("int", "Report year of the delivery D(R) the row came from."),
+    "unit_id": ("text", "The delivering NHV unit (units.csv)."),
+    "source_file": ("text", "The file, relative to the data root."),
+    "source_line": ("int", "Line in the file (header = 1) where the row starts."),
+}
+
+
+def raw_key(condition_id: str, table: str) -> AssetKey:
+    return AssetKey(["raw", condition_id, table])
+
+
+def delivery_key(condition_id: str) -> AssetKey:
+    return AssetKey(["raw", condition_id, "delivery"])
+
+
+def column_schema(condition_id: str, table: str, typed: bool = False) -> TableSchema:
+    """Column docs for the UI, straight from the pandera model of the contract."""
+    schema = table_model(condition_id, table).to_schema()
+    columns = [
+        TableColumn(name, type=("text" if not typed else str(column.dtype)), description=column.description)
+        for name, column in schema.columns.items()
+    ]
+    columns += [TableColumn(name, type=kind, description=text) for name, (kind, text) in TRACE_COLUMNS.items()]
+    return TableSchema(columns=columns)
+
+
+def _raw_assets(condition_id: str) -> AssetsDefinition:
+    tables = TABLES[condition_id]
+    outs = {
+        table: AssetOut(
+            key=raw_key(condition_id, table),
+            description=f"{CONDITION_NAMES[condition_id]}: `{table}.csv` of every unit of the report year, "
+            "as delivered (text values), with unit and source line.",
+            metadata={"dagster/column_schema": column_schema(condition_id, table)},
+            owners=OWNERS,
+            kinds={"csv", "pandas", "pandera", "duckdb"},
+            tags={"layer": "raw", "condition": condition_id},
+        )
+        for table in tables
+    }
+    outs["delivery"] = AssetOut(
+        key=delivery_key(condition_id),
+        description=f"{CONDITION_NAMES[condition_id]}: inventory of the report year's delivery round "
+        "(unit, table, file, size, SHA-256, rows). Its check holds every contract rule that spans "
+        "files, units or report years, and stops the staged layer when any rule of the delivery fails.",
+        owners=OWNERS,
+        kinds={"csv", "pandas", "duckdb"},
+        tags={"layer": "raw", "condition": condition_id},
+    )
+    check_specs = [
+        AssetCheckSpec(
+            "contract",
+            asset=raw_key(condition_id, table),
+            blocking=True,
+            description=f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
+            "types and codes, required-if rules, date order, uniqueness, privacy.",
+        )
+        for table in tables
+    ] + [
+        AssetCheckSpec(
+            "delivery_contract",
+            asset=delivery_key(condition_id),
+            blocking=True,
+            description="The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
+            "missing deliveries and tables, references between tables and to earlier deliveries, "
+            "follow-up completeness, and every per-file rule.",
+        )
+    ]
+
+    @multi_asset(
+        name=f"raw_{condition_id}",
+        outs=outs,
+        ins={"registry": AssetIn(key=REGISTRY_KEY)},
+        check_specs=check_specs,
+        partitions_def=report_year_partitions,
+        group_name="raw",
+    )
+    def read_and_validate(context: AssetExecutionContext, paths: PipelinePaths, registry: pd.DataFrame):
+        report_year = int(context.partition_key)
+        period = measurement_period(condition_id, report_year)
+        context.log.info(
+            "Reading %s deliveries for report year %s (measurement period %s).",
+            condition_id,
+            report_year,
+            f"{period[0]}..{period[1]}" if period else "none: the condition had not started",
+        )
+        result = validate_delivery(paths.data_root, report_year, condition_id, registry_frame(registry))
+        expected_units = _units_to_report(result, registry, condition_id)
+        reports = write_unit_reports(
+            result.failures, paths.validation_dir, report_year, condition_id, expected_units
+        )
+        context.log.info(
+            "%s %s: %d units, %d files, %d failures.",
+            condition_id,
+            report_year,
+            result.files["unit_id"].nunique() if len(result.files) else 0,
+            len(result.files),
+            len(result.failures),
+        )
+        for table in tables:
+            frame = result.tables[table]
+            yield Output(
+                frame,
+                output_name=table,
+                metadata={
+                    "row_count": len(frame),
+                    "rows_per_unit": MetadataValue.json(
+                        {str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}
+                    ),
+                },
+            )
+        yield Output(
+            result.files.assign(report_year=report_year),
+            output_name="delivery",
+            metadata={
+                "files": len(result.files),
+                "units": MetadataValue.json(sorted(result.files["unit_id"].unique().tolist()))
+                if len(result.files)
+                else MetadataValue.json([]),
+            },
+        )
+        for table in tables:
+            failures = result.failures_for(table)
+            yield AssetCheckResult(
+                asset_key=raw_key(condition_id, table),
+                check_name="contract",
+                passed=failures.empty,
+                severity=AssetCheckSeverity.ERROR,
+                metadata=failure_check_metadata(failures, report_paths=[]),
+            )
+        yield AssetCheckResult(
+            asset_key=delivery_key(condition_id),
+            check_name="delivery_contract",
+            passed=result.failures.empty,
+            severity=AssetCheckSeverity.ERROR,
+            metadata=failure_check_metadata(result.failures, report_paths=reports),
+        )
+
+    return read_and_validate
+
+
+def _units_to_report(result, registry: pd.DataFrame, condition_id: str) -> list[str]:
+    """Every unit that delivered or had to: each gets a report, empty when all is well."""
+    delivered = set(result.files["unit_id"]) if len(result.files) else set()
+    with_failures = set(result.failures["unit_id"].dropna()) - {""}
+    known = set(registry.loc[registry["condition_id"] == condition_id, "unit_id"])
+    period = measurement_period(condition_id, result.report_year)
+    if period is not None:
+        start, end = (pd.Timestamp(d) for d in period)
+        rows = registry[registry["condition_id"] == condition_id]
+        active = rows[
+            (pd.to_datetime(rows["permit_start"]) <= end)
+            & (rows["permit_end"].isna() | (pd.to_datetime(rows["permit_end"]) >= start))
+        ]
+        expected = set(active["unit_id"])
+    else:
+        expected = set()
+    return sorted((delivered & known) | expected | (with_failures & known) | with_failures)
+
+
+raw_assets = [_raw_assets(condition_id) for condition_id in CONDITIONS]

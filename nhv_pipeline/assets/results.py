@@ -1,0 +1,119 @@
+"""All indicator results of a report year in one internal table, with its invariant checks."""
+
+
+import pandas as pd
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from nhv_pipeline.assets.indicators import indicator_key, key_name
+from nhv_pipeline.assets.registry import OWNERS
+from nhv_pipeline.checks.invariants import (
+    breakdowns_sum_to_total,
+    implausible_moves,
+    numerator_within_denominator,
+    riket_equals_sum_of_units,
+)
+from nhv_pipeline.indicators import CATALOGUE, RESULT_COLUMNS
+from nhv_pipeline.markdown import frame_to_markdown
+from nhv_pipeline.partitions import delivery_window, report_year_partitions
+from nhv_pipeline.resources import PipelinePaths, connect, read_rows
+
+RESULTS_KEY = AssetKey(["results", "indicator_results"])
+
+
+def _input_name(indicator) -> str:
+    return f"{indicator.condition_id}_{key_name(indicator.indicator_id)}"
+
+
+@asset(
+    key=RESULTS_KEY,
+    ins={_input_name(i): AssetIn(key=indicator_key(i.condition_id, i.indicator_id)) for i in CATALOGUE},
+    partitions_def=report_year_partitions,
+    group_name="indicators",
+    kinds={"pandas", "duckdb"},
+    owners=OWNERS,
+    tags={"layer": "results"},
+)
+def indicator_results(context: AssetExecutionContext, **results: pd.DataFrame) -> pd.DataFrame:
+    """Every indicator of both conditions for the report year, unsuppressed (PUBLICATION.md
+    section 2 columns, `suppressed` false). Internal: analysts may read it in the warehouse;
+    it is never exported. The publication is made from it after disclosure control."""
+    frames = [frame for frame in results.values() if len(frame)]
+    combined = (
+        pd.concat(frames, ignore_index=True)[RESULT_COLUMNS] if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    )
+    if combined.empty:
+        combined = combined.assign(report_year=pd.Series(dtype="int64"))
+    context.add_output_metadata(
+        {
+            "row_count": len(combined),
+            "indicators": MetadataValue.json(
+                sorted(f"{c} {i}" for c, i in combined[["condition_id", "indicator_id"]].drop_duplicates().itertuples(index=False))
+            ),
+        }
+    )
+    return combined
+
+
+def _failed_rows(rows: pd.DataFrame, limit: int = 20) -> dict:
+    metadata = {"violations": len(rows)}
+    if len(rows):
+        metadata["first_violations"] = MetadataValue.md(frame_to_markdown(rows, limit=limit))
+    return metadata
+
+
+@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=True)
+def riket_is_sum_of_units(results: pd.DataFrame) -> AssetCheckResult:
+    """Counts at riket (n, numerator, denominator) equal the sum over the units (INDICATORS.md 1, Levels)."""
+    bad = riket_equals_sum_of_units(results)
+    return AssetCheckResult(passed=bad.empty, metadata=_failed_rows(bad))
+
+
+@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=True)
+def breakdown_parts_sum_to_total(results: pd.DataFrame) -> AssetCheckResult:
+    """For counts, the values of each breakdown add up to the total row of the same level and unit."""
+    bad = breakdowns_sum_to_total(results)
+    return AssetCheckResult(passed=bad.empty, metadata=_failed_rows(bad))
+
+
+@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=True)
+def numerators_within_denominators(results: pd.DataFrame) -> AssetCheckResult:
+    """No proportion has a numerator above its denominator or a numerator without a denominator."""
+    bad = numerator_within_denominator(results)
+    return AssetCheckResult(passed=bad.empty, metadata=_failed_rows(bad))
+
+
+@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=False)
+def plausible_change_from_previous_year(
+    context: AssetCheckExecutionContext, paths: PipelinePaths, results: pd.DataFrame
+) -> AssetCheckResult:
+    """Warns when a national figure moved more than 50 % (or 25 percentage points) since the
+    previous report year, for a person to confirm before publishing. Not blocking."""
+    report_year = int(context.partition_key) if context.has_partition_key else int(results["report_year"].iloc[0])
+    with connect(paths.database) as con:
+        previous = read_rows(con, "results", "indicator_results", [report_year - 1])
+    if previous.empty:
+        return AssetCheckResult(passed=True, metadata={"compared_with": "no previous report year"})
+    moved = implausible_moves(results, previous)
+    return AssetCheckResult(
+        passed=moved.empty,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"compared_with": report_year - 1, **_failed_rows(moved)},
+    )
+
+
+results_checks = [
+    riket_is_sum_of_units,
+    breakdown_parts_sum_to_total,
+    numerators_within_denominators,
+    plausible_change_from_previous_year,
+]

@@ -1,0 +1,100 @@
+"""Staged layer: the validated, typed tables, all units together, one row set per report year.
+
+A staged table is only written when the whole delivery round of its condition
+passed every blocking contract check; re-running a report year replaces its rows.
+"""
+
+
+from datetime import datetime, timezone
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, MetadataValue, asset
+
+from nhv_pipeline.assets.raw import CONDITION_NAMES, column_schema, delivery_key, raw_key
+from nhv_pipeline.assets.registry import OWNERS
+from nhv_pipeline.contract import CONDITIONS, TABLES, to_staged
+from nhv_pipeline.partitions import report_year_partitions
+from nhv_pipeline.resources import PipelinePaths, connect, replace_rows
+
+LOADS_TABLE = ("staged", "_loads")
+"""Which (condition, table, report year) slices have been staged, even when empty.
+
+An empty slice leaves no rows behind, so the indicators could not otherwise
+tell "this delivery had no transplants" from "this delivery was never loaded".
+"""
+
+
+def staged_key(condition_id: str, table: str) -> AssetKey:
+    return AssetKey(["staged", condition_id, table])
+
+
+def record_load(paths: PipelinePaths, condition_id: str, table: str, report_year: int, rows: int) -> None:
+    frame = pd.DataFrame(
+        {
+            "condition_id": [condition_id],
+            "table_name": [table],
+            "report_year": [report_year],
+            "row_count": [rows],
+            "loaded_at": [datetime.now(timezone.utc).replace(tzinfo=None)],
+        }
+    )
+    with connect(paths.database) as con:
+        con.execute('create schema if not exists "staged"')
+        con.execute(
+            'create table if not exists "staged"."_loads" (condition_id varchar, table_name varchar, '
+            "report_year integer, row_count bigint, loaded_at timestamp)"
+        )
+        con.execute(
+            'delete from "staged"."_loads" where condition_id = ? and table_name = ? and report_year = ?',
+            [condition_id, table, report_year],
+        )
+        con.register("incoming", frame)
+        con.execute('insert into "staged"."_loads" by name select * from incoming')
+
+
+def loaded_report_years(paths: PipelinePaths, condition_id: str, table: str) -> set[int]:
+    with connect(paths.database) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'staged' and table_name = '_loads'"
+        ).fetchone()[0]
+        if not exists:
+            return set()
+        rows = con.execute(
+            'select report_year from "staged"."_loads" where condition_id = ? and table_name = ?',
+            [condition_id, table],
+        ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _staged_asset(condition_id: str, table: str) -> AssetsDefinition:
+    @asset(
+        key=staged_key(condition_id, table),
+        ins={
+            "raw": AssetIn(key=raw_key(condition_id, table)),
+        },
+        deps=[delivery_key(condition_id)],
+        partitions_def=report_year_partitions,
+        group_name="staged",
+        kinds={"pandas", "duckdb"},
+        owners=OWNERS,
+        tags={"layer": "staged", "condition": condition_id},
+        metadata={"dagster/column_schema": column_schema(condition_id, table, typed=True)},
+        description=f"{CONDITION_NAMES[condition_id]}: `{table}` of every unit, validated and typed "
+        "(dates, booleans, codes), with the delivery's report year, unit and source line.",
+    )
+    def staged(context: AssetExecutionContext, paths: PipelinePaths, raw: pd.DataFrame) -> pd.DataFrame:
+        report_year = int(context.partition_key)
+        frame = to_staged(condition_id, table, raw)
+        record_load(paths, condition_id, table, report_year, len(frame))
+        context.add_output_metadata(
+            {
+                "row_count": len(frame),
+                "units": MetadataValue.json(sorted(frame["unit_id"].unique().tolist())),
+            }
+        )
+        return frame
+
+    return staged
+
+
+staged_assets = [_staged_asset(c, t) for c in CONDITIONS for t in TABLES[c]]

@@ -1,0 +1,177 @@
+"""What the CLI does: run report years as Dagster runs, or validate without a warehouse."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from nhv_pipeline.checks.contract import failure_summary_lines
+from nhv_pipeline.contract import CONDITIONS, FAILURE_COLUMNS, TABLES, read_registry, validate_delivery, write_unit_reports
+
+LAG_YEARS = 3
+"""How far back a report year reads deliveries (B2 pools D(R-2)..D(R); R2 reads D(R-2))."""
+
+
+def delivered_report_years(data_raw: Path) -> list[int]:
+    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def validate_only(
+    data_raw: Path, report_year: int, condition: str | None, unit: str | None, report_dir: str | None
+) -> int:
+    registry = read_registry(data_raw)
+    conditions = [condition] if condition else list(CONDITIONS)
+    all_failures = [registry.failures.assign(report_year=report_year)] if len(registry.failures) else []
+    for condition_id in conditions:
+        result = validate_delivery(
+            data_raw, report_year, condition_id, registry.units, units=[unit] if unit else None
+        )
+        failures = result.failures
+        if unit:
+            failures = failures[failures["unit_id"].isin([unit, ""])]
+        units = sorted(set(result.files["unit_id"]) | set(failures["unit_id"]) - {""}) if len(result.files) else sorted(set(failures["unit_id"]) - {""})
+        _say(
+            f"{report_year} {condition_id}: {len(result.files)} files from {len(units)} units, "
+            f"{len(failures)} failures."
+        )
+        if report_dir:
+            written = write_unit_reports(failures, Path(report_dir), report_year, condition_id, [unit] if unit else units)
+            for path in written:
+                _say(f"  report: {path}")
+        all_failures.append(failures)
+    failures = pd.concat(all_failures, ignore_index=True) if all_failures else pd.DataFrame(columns=FAILURE_COLUMNS)
+    failures = failures.drop_duplicates()
+    for line in failure_summary_lines(failures):
+        _say(f"FAILED {line}")
+    if failures.empty:
+        _say("All deliveries checked follow the data contract.")
+        return 0
+    _say(f"{len(failures)} contract failures. Fix them in the delivery and check again.")
+    return 1
+
+
+def dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_report_years(
+    data_raw: Path, warehouse_dir: Path, report_year: int | None, run_all: bool, quiet: bool = False
+) -> int:
+    """Materialize the report years; 0 only when every run succeeded and every check passed."""
+    os.environ["NHV_DATA_RAW"] = str(data_raw)
+    os.environ["NHV_WAREHOUSE_DIR"] = str(warehouse_dir)
+    home = dagster_home()
+
+    from dagster import DagsterInstance
+
+    from nhv_pipeline.assets.staged import loaded_report_years
+    from nhv_pipeline.definitions import build_definitions
+    from nhv_pipeline.partitions import report_year_partitions
+    from nhv_pipeline.resources import PipelinePaths
+
+    valid_keys = set(report_year_partitions.get_partition_keys())
+    delivered = delivered_report_years(data_raw)
+    years = delivered if run_all else [report_year]
+    for year in years:
+        if str(year) not in valid_keys:
+            _say(
+                f"error: report year {year} is outside the pipeline's report years "
+                f"({min(valid_keys)}..{max(valid_keys)})."
+            )
+            return 2
+    if not years:
+        _say(f"error: no report year folders (like 2026/) under {data_raw}.")
+        return 2
+
+    defs = build_definitions(str(data_raw), str(warehouse_dir))
+    paths = PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse_dir))
+    instance = DagsterInstance.get()
+    _say(f"Dagster home: {home}\nData root: {data_raw}\nWarehouse: {warehouse_dir}")
+
+    plan: list[tuple[str, int]] = []
+    for year in years:
+        if not run_all:
+            for earlier in range(year - LAG_YEARS, year):
+                if earlier in delivered and not _is_loaded(paths, earlier, loaded_report_years):
+                    plan.append(("nhv_deliveries", earlier))
+        plan.append(("nhv_full", year))
+
+    exit_code = 0
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
+    for job_name, year in plan:
+        _say(f"==> {job_name} for report year {year}")
+        job = defs.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            partition_key=str(year),
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
+            tags={"nhv/trigger": "cli"},
+        )
+        failed_checks = [
+            evaluation
+            for evaluation in result.get_asset_check_evaluations()
+            if not evaluation.passed and evaluation.severity.value == "ERROR"
+        ]
+        if result.success and not failed_checks:
+            _say(f"<== report year {year}: succeeded (run {result.run_id}).")
+            continue
+        exit_code = 1
+        _report_failure(result, failed_checks, warehouse_dir, year)
+    if exit_code == 0:
+        _say(
+            f"Done. Warehouse: {warehouse_dir / 'nhv.duckdb'}; publications: {warehouse_dir / 'published'}; "
+            f"validation reports: {warehouse_dir / 'validation'}. See the runs with `make ui`."
+        )
+    return exit_code
+
+
+def _is_loaded(paths, year: int, loaded_report_years) -> bool:
+    conditions = [c for c in CONDITIONS if (paths.data_root / str(year) / c).is_dir()]
+    return all(year in loaded_report_years(paths, c, t) for c in conditions for t in TABLES[c])
+
+
+def _report_failure(result, failed_checks, warehouse_dir: Path, year: int) -> None:
+    _say(f"<== report year {year}: FAILED (run {result.run_id}).")
+    for evaluation in failed_checks:
+        _say(f"FAILED check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}")
+    failures = _validation_failures(warehouse_dir, year)
+    for line in failure_summary_lines(failures):
+        _say(f"FAILED {line}")
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+    reports = warehouse_dir / "validation" / str(year)
+    if not failures.empty:
+        _say(f"Validation reports per unit: {reports}")
+
+
+def _validation_failures(warehouse_dir: Path, year: int) -> pd.DataFrame:
+    frames = []
+    for report in sorted((warehouse_dir / "validation" / str(year)).glob("*/*.csv")):
+        frame = pd.read_csv(report, dtype=str, keep_default_na=False)
+        if frame.empty:
+            continue
+        unit_id = "" if report.stem == "_registry" else report.stem
+        frames.append(
+            frame.assign(
+                report_year=year,
+                condition_id=report.parent.name,
+                unit_id=unit_id,
+                line=pd.to_numeric(frame["line"], errors="coerce").astype("Int64"),
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[FAILURE_COLUMNS]

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _resolve_locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    data_raw = Path(args.data_raw or os.environ.get("NHV_DATA_RAW") or "data_raw").resolve()
+    data_raw = Path(getattr(args, "data_raw", None) or os.environ.get("NHV_DATA_RAW") or "data_raw").resolve()
     warehouse = getattr(args, "warehouse", None)
     warehouse_dir = (
         Path(warehouse or os.environ.get("NHV_WAREHOUSE_DIR") or "warehouse").resolve()
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.sample_data import generate
 
         summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
-        print(f"Wrote synthetic deliveries to {Path(args.out).resolve()} ({summary}).")
+        print(f"Wrote synthetic deliveries to {Path(args.out).resolve()}: {summary}.")
         return EXIT_OK
     if not (data_raw / "units.csv").is_file():
         print(

@@ -60,6 +60,11 @@ def validate_only(
 def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        # Dagster's defaults (SQLite storage in this folder), without usage reporting.
+        (home / "dagster.yaml").write_text(
+            "# Dagster instance: SQLite storage in this folder (the default).\ntelemetry:\n  enabled: false\n"
+        )
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

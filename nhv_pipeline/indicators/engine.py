@@ -1,0 +1,206 @@
+"""Shared machinery: population -> result rows at `riket` and `enhet` (INDICATORS.md 1, 4).
+
+Written once for all indicators: levels, the always-present `total` rows for
+units holding a permit, one-way breakdown rows for the values that occur,
+statistics and Swedish labels. The rows are unsuppressed; disclosure control
+(PUBLICATION.md section 3) happens downstream.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from nhv_pipeline import labels
+from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, RuleContext, period_for
+from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
+
+RESULT_COLUMNS: list[str] = [
+    "report_year", "condition_id", "indicator_id", "measure", "period_start", "period_end",
+    "level", "unit_id", "unit_name", "breakdown", "breakdown_value", "breakdown_label",
+    "n", "value", "numerator", "denominator", "ci_low", "ci_high",
+    "mean", "sd", "p10", "median", "p90", "suppressed", "suppression_reason",
+]  # fmt: skip
+
+_INT_COLUMNS = ["n", "numerator", "denominator"]
+_FLOAT_COLUMNS = ["value", "ci_low", "ci_high", "mean", "sd", "p10", "median", "p90"]
+_TEXT_COLUMNS = [
+    "condition_id", "indicator_id", "measure", "level", "unit_id", "unit_name",
+    "breakdown", "breakdown_value", "breakdown_label", "suppression_reason",
+]  # fmt: skip
+
+
+def empty_result() -> pd.DataFrame:
+    """A result frame with no rows and the typed RESULT_COLUMNS."""
+    return _typed(pd.DataFrame({column: [] for column in RESULT_COLUMNS}))
+
+
+def compute(
+    indicator: Indicator,
+    report_year: int,
+    tables: dict[str, pd.DataFrame],
+    units: pd.DataFrame,
+) -> pd.DataFrame:
+    """Unsuppressed result rows of one indicator for report year R, in RESULT_COLUMNS order.
+
+    `tables` hold exactly the deliveries the indicator's inputs declare;
+    `units` is the registry (units.csv). `period_start`/`period_end` are
+    `datetime.date` objects. Before the first report year: no rows.
+    """
+    if report_year < indicator.first_report_year:
+        return empty_result()
+    _check_deliveries(indicator, report_year, tables)
+    period_start, period_end = period_for(indicator, report_year)
+    context = RuleContext(
+        report_year=report_year,
+        period_start=pd.Timestamp(period_start),
+        period_end=pd.Timestamp(period_end),
+        tables=tables,
+    )
+    populations = indicator.rule(context)
+    if isinstance(populations, pd.DataFrame):
+        populations = {indicator.measures[0]: populations}
+
+    unit_names, permit_units = _units_in_period(indicator.condition_id, units, period_start, period_end)
+    rows: list[dict] = []
+    for measure in indicator.measures:
+        population = populations[measure]
+        for breakdown in indicator.breakdowns_for(measure):
+            rows.extend(
+                _breakdown_rows(indicator, measure, breakdown, population, permit_units, unit_names)
+            )
+    result = pd.DataFrame.from_records(rows, columns=RESULT_COLUMNS)
+    result["report_year"] = report_year
+    result["condition_id"] = indicator.condition_id
+    result["indicator_id"] = indicator.indicator_id
+    result["period_start"] = [period_start] * len(result)
+    result["period_end"] = [period_end] * len(result)
+    result["suppressed"] = False
+    result["suppression_reason"] = ""
+    return _sorted(_typed(result))
+
+
+def _check_deliveries(indicator: Indicator, report_year: int, tables: dict[str, pd.DataFrame]) -> None:
+    """Each declared input must hold only rows of its declared deliveries.
+
+    Reading R1's transplants from D(R) instead of D(R-1), say, would give a
+    plausible but wrong figure; a wiring mistake must fail loudly instead.
+    """
+    for table_input in indicator.inputs:
+        if table_input.table not in tables:
+            raise KeyError(f"{indicator.key}: input table {table_input.table!r} was not passed to compute()")
+        years = set(tables[table_input.table]["report_year"].unique())
+        unexpected = sorted(int(year) for year in years - set(table_input.report_years(report_year)))
+        if unexpected:
+            raise ValueError(
+                f"{indicator.key} for report year {report_year}: table {table_input.table!r} holds rows of "
+                f"deliveries {unexpected}, outside its declared offsets {table_input.offsets}"
+            )
+
+
+def _units_in_period(
+    condition_id: str, units: pd.DataFrame, period_start: date, period_end: date
+) -> tuple[dict[str, str], list[str]]:
+    """Registry names, and the units whose permit overlaps the period (section 4:
+    they get a `total` row even with an empty population)."""
+    registry = units[units["condition_id"] == condition_id]
+    permit_start = as_datetime(registry["permit_start"])
+    permit_end = as_datetime(registry["permit_end"])
+    overlaps = (permit_start <= pd.Timestamp(period_end)) & (
+        permit_end.isna() | (permit_end >= pd.Timestamp(period_start))
+    )
+    names = dict(zip(registry["unit_id"], registry["unit_name"]))
+    return names, sorted(registry.loc[overlaps, "unit_id"].unique())
+
+
+def _breakdown_rows(
+    indicator: Indicator,
+    measure: str,
+    breakdown: str,
+    population: pd.DataFrame,
+    permit_units: list[str],
+    unit_names: dict[str, str],
+) -> list[dict]:
+    kind = MEASURE_KIND[measure]
+    base = {"measure": measure, "breakdown": breakdown}
+    rows: list[dict] = []
+    if breakdown == "total":
+        base = {**base, "breakdown_value": "total", "breakdown_label": labels.TOTAL_LABEL}
+        rows.append({**base, **_riket(), **_summary(kind, population, indicator, "riket")})
+        # A total row for every unit holding a permit in the period, and for
+        # every unit with population rows (section 4).
+        present = population.groupby("unit_id", sort=True)
+        for unit_id in sorted(set(permit_units) | set(population["unit_id"])):
+            members = present.get_group(unit_id) if unit_id in present.groups else population.iloc[0:0]
+            rows.append(
+                {**base, **_enhet(unit_id, unit_names), **_summary(kind, members, indicator, "enhet")}
+            )
+        return rows
+
+    if breakdown not in population.columns:
+        raise ValueError(f"{indicator.key}: the rule's population has no column for breakdown {breakdown!r}")
+    if population[breakdown].isna().any():
+        raise ValueError(f"{indicator.key}: missing values in breakdown column {breakdown!r}")
+    # One-way breakdown rows only for values that occur in the population.
+    for value, members in population.groupby(breakdown, sort=True):
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value)}
+        rows.append({**labelled, **_riket(), **_summary(kind, members, indicator, "riket")})
+    for (unit_id, value), members in population.groupby(["unit_id", breakdown], sort=True):
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value)}
+        rows.append({**labelled, **_enhet(unit_id, unit_names), **_summary(kind, members, indicator, "enhet")})
+    return rows
+
+
+def _riket() -> dict:
+    return {"level": "riket", "unit_id": "", "unit_name": labels.RIKET_NAME}
+
+
+def _enhet(unit_id: str, unit_names: dict[str, str]) -> dict:
+    # A unit outside the registry cannot pass validation; fall back to its id.
+    return {"level": "enhet", "unit_id": unit_id, "unit_name": unit_names.get(unit_id, unit_id)}
+
+
+def _summary(kind: str, members: pd.DataFrame, indicator: Indicator, level: str) -> dict:
+    """Section 1 statistics of one group. At riket the group pools every unit's
+    population, so counts and numerators/denominators are sums of unit figures."""
+    if kind == "count":
+        count = len(members)
+        return {"n": count, "value": float(count)}
+    if kind == "distribution":
+        summary = distribution_summary(members["x"].astype("float64"))
+        if level == "riket" and not indicator.riket_percentiles:
+            summary.update(p10=np.nan, median=np.nan, p90=np.nan)
+        return {**summary, "value": summary["mean"]}
+    if kind == "proportion":
+        hits = members["hit"].astype(bool)
+        return proportion_summary(int(hits.sum()), len(members))
+    raise ValueError(f"unknown measure kind {kind!r}")
+
+
+def _typed(result: pd.DataFrame) -> pd.DataFrame:
+    result = result[RESULT_COLUMNS].copy()
+    result["report_year"] = result["report_year"].astype("int64")
+    for column in _INT_COLUMNS:
+        result[column] = pd.array(result[column], dtype="Int64")
+    for column in _FLOAT_COLUMNS:
+        result[column] = result[column].astype("float64")
+    for column in _TEXT_COLUMNS:
+        result[column] = result[column].astype("object")
+    result["period_start"] = result["period_start"].astype("object")
+    result["period_end"] = result["period_end"].astype("object")
+    result["suppressed"] = result["suppressed"].astype("bool")
+    return result
+
+
+def _sorted(result: pd.DataFrame) -> pd.DataFrame:
+    """PUBLICATION.md section 2 order: measure, level (riket first), unit_id,
+    breakdown (total first), breakdown_value."""
+    order = result.assign(
+        _level=(result["level"] != "riket").astype(int),
+        _breakdown=(result["breakdown"] != "total").astype(int),
+    ).sort_values(
+        ["measure", "_level", "unit_id", "_breakdown", "breakdown", "breakdown_value"], kind="stable"
+    )
+    return order[RESULT_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,174 @@
+"""The indicator catalogue's data model and the periods of INDICATORS.md section 1.
+
+An `Indicator` is declared once, as data: its Swedish texts from the seed, its
+measures and breakdowns, when it is first produced, which delivery tables it
+reads (`inputs`, with delivery offsets relative to the report year) and the
+small rule function that turns those tables into a population. The shared
+machinery in `engine.py` turns a population into result rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from nhv_pipeline.indicators.stats import as_datetime
+
+#: INDICATORS.md section 1, "Condition start".
+CONDITION_START: dict[str, date] = {
+    "sct_ssc": date(2023, 1, 1),
+    "skeletal_dysplasia": date(2025, 9, 1),
+}
+
+#: Source specification (seed) version and date, PUBLICATION.md section 4.
+SPEC_VERSION: dict[str, tuple[str, str]] = {
+    "sct_ssc": ("1.0", "2023-01-03"),
+    "skeletal_dysplasia": ("1.0", "2025-05-27"),
+}
+
+#: The statistic each published measure is computed with (section 1).
+MEASURE_KIND: dict[str, str] = {
+    "count": "count",
+    "distribution": "distribution",
+    "proportion": "proportion",
+    "response_rate": "proportion",
+    "positive_share": "proportion",
+}
+
+DIRECTIONS = ("higher_is_better", "lower_is_better", "descriptive")
+
+CATEGORIES = (
+    "Bakgrundsmått",
+    "Tillgänglighetsmått",
+    "Resultatmått",
+    "Patientrapporterat mått",
+    "Överrapporteringsmått",
+)
+
+
+@dataclass(frozen=True)
+class TableInput:
+    """One staged table an indicator reads, over an inclusive range of deliveries.
+
+    `offsets` are relative to the report year R: (0, 0) = D(R); (-1, -1) =
+    D(R-1); (-2, 0) = D(R-2)..D(R).
+    """
+
+    table: str
+    offsets: tuple[int, int]
+
+    def report_years(self, report_year: int) -> tuple[int, ...]:
+        """The deliveries D(y) this input covers for report year R."""
+        first, last = self.offsets
+        return tuple(range(report_year + first, report_year + last + 1))
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule function sees: the report year, its window, and the input tables."""
+
+    report_year: int
+    period_start: pd.Timestamp
+    period_end: pd.Timestamp
+    tables: Mapping[str, pd.DataFrame]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A copy of an input table with every date column as datetime64[ns]."""
+        try:
+            frame = self.tables[name]
+        except KeyError:
+            raise KeyError(f"indicator input table {name!r} was not passed to compute()") from None
+        frame = frame.copy()
+        for column in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame[column] = as_datetime(frame[column])
+        return frame
+
+    def in_period(self, dates: pd.Series) -> pd.Series:
+        """True for dates in the window, both ends included; NaT is never in it."""
+        return dates.between(self.period_start, self.period_end, inclusive="both").fillna(False)
+
+
+#: A rule returns the population of each measure: one row per counted
+#: patient/transplant/contact/referral, with `unit_id`, one column per
+#: breakdown it offers (named as the breakdown, holding breakdown values),
+#: and `x` (distribution) or `hit` (proportion: True = in the numerator;
+#: every row is in the denominator). A single frame means the only measure.
+Rule = Callable[[RuleContext], "pd.DataFrame | dict[str, pd.DataFrame]"]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator of one condition, as the seeds and INDICATORS.md define it."""
+
+    condition_id: str
+    indicator_id: str
+    name: str
+    measures: tuple[str, ...]
+    breakdowns: tuple[str, ...]
+    first_report_year: int
+    cohort_lag: int
+    pooled_years: int
+    inputs: tuple[TableInput, ...]
+    rule_version: str
+    measure_text: str
+    unit_of_measure: str
+    purpose: str
+    category: str
+    indicator_type: str
+    direction: str
+    data_source: str
+    spec_version: str
+    spec_date: str
+    rule: Rule = field(compare=False, repr=False)
+    #: Per-measure breakdowns where they differ (skeletal P1); else `breakdowns`.
+    measure_breakdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: sct B2: at riket only N, mean and sd are published (seed: "Riket (enbart
+    #: medel och standardavvikelse)").
+    riket_percentiles: bool = True
+
+    @property
+    def key(self) -> str:
+        """`<condition_id>/<indicator_id>`, unique in the catalogue."""
+        return f"{self.condition_id}/{self.indicator_id}"
+
+    def breakdowns_for(self, measure: str) -> tuple[str, ...]:
+        return dict(self.measure_breakdowns).get(measure, self.breakdowns)
+
+
+def period_for(indicator: Indicator, report_year: int) -> tuple[date, date]:
+    """The window every result row of (indicator, R) describes (section 1).
+
+    Ordinary indicators (lag 0): P(R) = max(1 Jan R-1, start)..31 Dec R-1.
+    Lag k > 0: the cohort year R-k, cut at the condition start. Pooled over
+    p years (sct B2): the p measurement years ending with R-1, cut at the start.
+    """
+    last_year = report_year - indicator.cohort_lag if indicator.cohort_lag > 0 else report_year - 1
+    first_year = last_year - (indicator.pooled_years - 1)
+    start = max(date(first_year, 1, 1), CONDITION_START[indicator.condition_id])
+    return start, date(last_year, 12, 31)
+
+
+def attach_patient(
+    frame: pd.DataFrame, patients: pd.DataFrame, columns: list[str]
+) -> pd.DataFrame:
+    """Patient attributes from the patients table of the same delivery as each row.
+
+    Patient identifiers are local to a unit and a delivery describes its own
+    patients (DATA_CONTRACT.md 4.1/5.1), so the key is (report_year, unit_id,
+    patient_id). A row without its patient cannot pass validation; it raises.
+    """
+    keys = ["report_year", "unit_id", "patient_id"]
+    joined = frame.merge(
+        patients[keys + columns], on=keys, how="left", validate="many_to_one", indicator="_patient"
+    )
+    missing = int((joined["_patient"] != "both").sum())
+    if missing:
+        raise ValueError(
+            f"{missing} row(s) have no patients.csv row in the same delivery "
+            "(DATA_CONTRACT.md 4.1/5.1: every patient_id must be in patients.csv)"
+        )
+    return joined.drop(columns="_patient")

@@ -1,0 +1,50 @@
+"""Running the real command line against temporary data roots, warehouses and Dagster homes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Workspace:
+    data_raw: Path
+    warehouse: Path
+    dagster_home: Path
+
+    def cli(self, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(self.dagster_home),
+            "NHV_DATA_RAW": str(self.data_raw),
+            "NHV_WAREHOUSE_DIR": str(self.warehouse),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "nhv_pipeline.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def make_workspace(root: Path, sample: Path) -> Workspace:
+    """A fresh copy of the sample deliveries with an empty warehouse and Dagster home."""
+    data_raw = root / "data_raw"
+    shutil.copytree(sample, data_raw)
+    (root / "dagster_home").mkdir()
+    return Workspace(data_raw=data_raw, warehouse=root / "warehouse", dagster_home=root / "dagster_home")
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file below `folder`."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

@@ -1,0 +1,164 @@
+"""The indicator catalogue: declared once, complete, and consistent with the spec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from indicator_fixtures import staged, units
+
+from nhv_pipeline import labels
+from nhv_pipeline.indicators import (
+    CATALOGUE,
+    MEASURE_KIND,
+    RESULT_COLUMNS,
+    catalogue_entries,
+    compute,
+    get_indicator,
+    indicators_for,
+)
+from nhv_pipeline.indicators.model import CATEGORIES, DIRECTIONS
+
+ENTRY_KEYS = [
+    "condition_id", "condition_name", "indicator_id", "name", "measure_text", "unit_of_measure", "purpose",
+    "category", "indicator_type", "direction", "data_source", "first_report_year", "cohort_lag_years",
+    "pooled_years", "breakdowns", "measures", "spec_version", "spec_date",
+]  # fmt: skip
+
+TEXT_KEYS = ["condition_name", "name", "measure_text", "unit_of_measure", "purpose", "category",
+             "indicator_type", "data_source"]  # fmt: skip
+
+#: DATA_CONTRACT.md sections 4 and 5: the tables each condition delivers.
+CONTRACT_TABLES = {
+    "sct_ssc": {"patients", "referrals", "transplants", "survey", "followup"},
+    "skeletal_dysplasia": {"patients", "referrals", "contacts", "survey"},
+}
+
+#: INDICATORS.md sections 2 and 3: (id, name, first report year).
+EXPECTED = {
+    "sct_ssc": [
+        ("B1", "Antal patienter", 2024), ("B2", "Ålder hos patienter", 2024),
+        ("B3", "Antal stamcellstransplantationer", 2024), ("B4", "Vårdtid", 2024),
+        ("T1", "Tid till beslut om stamcellstransplantation", 2024),
+        ("T2", "Tid från beslut om stamcellstransplantation till påbörjad stamcellsbehandling", 2024),
+        ("R1", "Transplantationsrelaterad överlevnad", 2025), ("R2", "Sjukdomsfri överlevnad", 2026),
+        ("P1", "Patientnöjdhet", 2025), ("Ö1", "Individuell vårdplan", 2024),
+    ],
+    "skeletal_dysplasia": [
+        ("B1", "Antal patienter", 2026), ("B2", "Antal åtgärder", 2026), ("B3", "Ålder", 2026),
+        ("T1", "Tid från remiss till besök", 2026), ("R1", "Andel som fått diagnos", 2026),
+        ("P1", "Patientrapporterad erfarenhet", 2026),
+        ("Ö1", "Andel som fått en individuell vårdplan", 2026),
+    ],
+}  # fmt: skip
+
+
+def test_catalogue_has_ten_sct_and_seven_skeletal_indicators_with_seed_names():
+    for condition_id, expected in EXPECTED.items():
+        declared = [(i.indicator_id, i.name, i.first_report_year) for i in indicators_for(condition_id)]
+        assert declared == expected
+    assert len(CATALOGUE) == 17
+
+
+def test_o1_id_is_a_real_o_with_diaeresis():
+    assert get_indicator("sct_ssc", "Ö1").indicator_id == "\u00d61"
+
+
+def test_catalogue_entries_have_exactly_the_published_keys_and_are_json_ready():
+    entries = catalogue_entries()
+    assert len(entries) == 17
+    for entry in entries:
+        assert list(entry) == ENTRY_KEYS
+    json.dumps(entries, ensure_ascii=False)
+
+
+def test_every_catalogue_text_is_filled_from_the_seeds():
+    # sct P1 has empty Mått/Mätenhet in the seed: the catalogue describes the
+    # response rate the seed asks to publish instead.
+    for entry in catalogue_entries():
+        for key in TEXT_KEYS:
+            assert entry[key].strip(), f"{entry['condition_id']} {entry['indicator_id']}: empty {key}"
+        assert entry["category"] in CATEGORIES
+        assert entry["direction"] in DIRECTIONS
+    sct_p1 = next(e for e in catalogue_entries() if e["condition_id"] == "sct_ssc" and e["indicator_id"] == "P1")
+    assert "svarsfrekvens" in sct_p1["measure_text"].lower()
+
+
+def test_spec_versions_and_dates_per_condition():
+    for entry in catalogue_entries():
+        expected = {"sct_ssc": ("1.0", "2023-01-03"), "skeletal_dysplasia": ("1.0", "2025-05-27")}
+        assert (entry["spec_version"], entry["spec_date"]) == expected[entry["condition_id"]]
+
+
+def test_directions_and_categories_follow_the_seeds():
+    def of(condition_id: str, indicator_id: str):
+        indicator = get_indicator(condition_id, indicator_id)
+        return indicator.category, indicator.direction
+
+    assert of("sct_ssc", "T1") == ("Tillgänglighetsmått", "lower_is_better")
+    assert of("sct_ssc", "R1") == ("Resultatmått", "higher_is_better")
+    assert of("sct_ssc", "B2") == ("Bakgrundsmått", "descriptive")
+    assert of("sct_ssc", "Ö1") == ("Överrapporteringsmått", "higher_is_better")
+    assert of("skeletal_dysplasia", "T1") == ("Tillgänglighetsmått", "descriptive")  # "Deskriptivt mått"
+    assert of("skeletal_dysplasia", "P1") == ("Patientrapporterat mått", "higher_is_better")
+    assert of("skeletal_dysplasia", "Ö1")[0] == "Överrapporteringsmått"
+
+
+def test_lags_and_pooling():
+    assert get_indicator("sct_ssc", "R1").cohort_lag == 2
+    assert get_indicator("sct_ssc", "R2").cohort_lag == 3
+    assert get_indicator("sct_ssc", "B2").pooled_years == 3
+    ordinary = [i for i in CATALOGUE if i.key not in {"sct_ssc/R1", "sct_ssc/R2", "sct_ssc/B2"}]
+    assert all(i.cohort_lag == 0 and i.pooled_years == 1 for i in ordinary)
+
+
+@pytest.mark.parametrize("indicator", CATALOGUE, ids=lambda i: i.key)
+def test_inputs_measures_and_breakdowns_are_consistent(indicator):
+    tables = [i.table for i in indicator.inputs]
+    assert len(tables) == len(set(tables)), "each table declared once"
+    assert set(tables) <= CONTRACT_TABLES[indicator.condition_id]
+    for table_input in indicator.inputs:
+        first, last = table_input.offsets
+        assert first <= last <= 0
+    assert indicator.rule_version
+    assert indicator.measures and all(m in MEASURE_KIND for m in indicator.measures)
+    for measure in indicator.measures:
+        breakdowns = indicator.breakdowns_for(measure)
+        assert breakdowns[0] == "total"
+        assert set(breakdowns) <= set(indicator.breakdowns)
+        assert all(b in labels.BREAKDOWN_LABELS for b in breakdowns)
+
+
+def test_skeletal_p1_breakdowns_differ_per_measure():
+    p1 = get_indicator("skeletal_dysplasia", "P1")
+    assert p1.measures == ("positive_share", "response_rate")
+    assert p1.breakdowns_for("positive_share") == ("total", "respondent")
+    assert p1.breakdowns_for("response_rate") == ("total",)
+
+
+def test_table_input_lists_the_delivery_years():
+    b2 = get_indicator("sct_ssc", "B2")
+    assert b2.inputs[0].report_years(2026) == (2024, 2025, 2026)
+    assert get_indicator("sct_ssc", "R2").inputs[0].report_years(2026) == (2024,)
+
+
+def test_every_region_code_of_the_contract_has_a_label():
+    codes = {"01", "03", "04", "05", "06", "07", "08", "09", "10", "12", "13", "14",
+             "17", "18", "19", "20", "21", "22", "23", "24", "25", "99"}  # fmt: skip
+    assert set(labels.HOME_REGION) == codes
+    assert labels.breakdown_label("home_region", "14") == "Västra Götalandsregionen"
+    with pytest.raises(KeyError):
+        labels.breakdown_label("home_region", "02")
+
+
+@pytest.mark.parametrize("indicator", CATALOGUE, ids=lambda i: i.key)
+def test_every_indicator_computes_zero_total_rows_on_empty_deliveries(indicator):
+    report_year = 2027
+    tables = {i.table: staged(indicator.condition_id, i.table, [], report_year=report_year) for i in indicator.inputs}
+    result = compute(indicator, report_year, tables, units())
+    assert list(result.columns) == RESULT_COLUMNS
+    assert set(result["breakdown"]) == {"total"}
+    assert set(result["measure"]) == set(indicator.measures)
+    assert (result["n"] == 0).all()
+    riket = result[result["level"] == "riket"]
+    assert len(riket) == len(indicator.measures)

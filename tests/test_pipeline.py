@@ -1,0 +1,107 @@
+"""The whole pipeline as a user runs it: `nhv-pipeline run --all` on the sample deliveries."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+
+from nhv_pipeline.indicators import CATALOGUE
+from pipeline_helpers import make_workspace, tree_digest
+
+PUBLICATION_FILES = {
+    "indicator_results.csv",
+    "indicator_results.parquet",
+    "indicator_results.json",
+    "indicator_catalogue.json",
+    "manifest.json",
+    "index.html",
+}
+
+
+def test_run_all_succeeds_and_says_where_the_results_are(full_run):
+    workspace, completed = full_run
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "report year 2024: succeeded" in completed.stderr
+    assert "report year 2026: succeeded" in completed.stderr
+    assert str(workspace.warehouse / "published") in completed.stderr
+
+
+@pytest.mark.parametrize("report_year", [2024, 2025, 2026])
+def test_each_delivered_report_year_has_a_complete_publication(full_run, report_year):
+    workspace, _ = full_run
+    folder = workspace.warehouse / "published" / str(report_year)
+    assert {p.name for p in folder.iterdir()} == PUBLICATION_FILES
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["report_year"] == report_year
+    assert any(f["path"] == f"{report_year}/sct_ssc/akademiska/patients.csv" for f in manifest["raw_files"])
+
+
+def test_every_indicator_is_published_from_its_first_report_year(full_run):
+    workspace, _ = full_run
+    for report_year in (2024, 2025, 2026):
+        results = pd.read_csv(workspace.warehouse / "published" / str(report_year) / "indicator_results.csv")
+        produced = set(zip(results["condition_id"], results["indicator_id"]))
+        expected = {(i.condition_id, i.indicator_id) for i in CATALOGUE if report_year >= i.first_report_year}
+        assert produced == expected, report_year
+
+
+def test_r2_of_2026_reads_the_transplants_delivered_in_2024(full_run):
+    """The lag is real: R2's denominator at riket equals the 2023 transplants of D(2024)."""
+    workspace, _ = full_run
+    with duckdb.connect(str(workspace.warehouse / "nhv.duckdb"), read_only=True) as con:
+        cohort = con.execute(
+            "select count(*) from staged.sct_ssc_transplants where report_year = 2024 "
+            "and reinfusion_date between '2023-01-01' and '2023-12-31'"
+        ).fetchone()[0]
+        denominator = con.execute(
+            "select denominator from results.sct_ssc_R2 where report_year = 2026 "
+            "and level = 'riket' and breakdown = 'total'"
+        ).fetchone()[0]
+    assert cohort > 0
+    assert denominator == cohort
+
+
+def test_validation_reports_exist_for_every_delivering_unit_and_are_empty(full_run):
+    workspace, _ = full_run
+    report = workspace.warehouse / "validation" / "2026" / "sct_ssc" / "akademiska.csv"
+    assert report.read_text(encoding="utf-8").strip() == "file,line,column,rule,message"
+    assert (workspace.warehouse / "validation" / "2026" / "skeletal_dysplasia" / "karolinska_sd.csv").is_file()
+
+
+def test_runs_are_recorded_in_the_dagster_home(full_run, monkeypatch):
+    workspace, _ = full_run
+    monkeypatch.setenv("DAGSTER_HOME", str(workspace.dagster_home))
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+    finished = [r for r in runs if r.job_name == "nhv_full" and r.status == DagsterRunStatus.SUCCESS]
+    assert sorted(r.tags.get("dagster/partition") for r in finished) == ["2024", "2025", "2026"]
+
+
+def test_unsuppressed_results_stay_in_the_warehouse(full_run):
+    """PUBLICATION.md 3: the published CSV never shows 1 <= n < 5; the internal table does."""
+    workspace, _ = full_run
+    published = pd.read_csv(workspace.warehouse / "published" / "2026" / "indicator_results.csv")
+    assert not ((published["n"] >= 1) & (published["n"] < 5)).any()
+    with duckdb.connect(str(workspace.warehouse / "nhv.duckdb"), read_only=True) as con:
+        internal = con.execute("select n from results.indicator_results where report_year = 2026").df()
+    assert ((internal["n"] >= 1) & (internal["n"] < 5)).any()
+
+
+def test_rerunning_a_report_year_gives_byte_identical_results_files(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    first = workspace.cli("run", "--report-year", "2025")
+    assert first.returncode == 0, first.stderr[-3000:]
+    folder = workspace.warehouse / "published" / "2025"
+    before = tree_digest(folder)
+    second = workspace.cli("run", "--report-year", "2025")
+    assert second.returncode == 0, second.stderr[-3000:]
+    after = tree_digest(folder)
+    for name in ("indicator_results.csv", "indicator_results.parquet", "indicator_results.json"):
+        assert before[name] == after[name], name
+    # The earlier delivery R1 reads was loaded first, without a separate command.
+    assert "nhv_deliveries for report year 2024" in first.stderr
+    assert "nhv_deliveries for report year 2024" not in second.stderr

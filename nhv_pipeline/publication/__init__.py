@@ -1,0 +1,49 @@
+"""Publication: disclosure control, the published files and the preview page (PUBLICATION.md).
+
+Plain functions over pandas frames, no Dagster: the assets call them in the order
+
+    published = format_results(suppress(results, threshold))
+    with publish_folder(published_root, report_year) as staging:
+        write_results(published, staging)
+        (staging / "index.html").write_text(render_preview(...), encoding="utf-8")
+"""
+
+from .disclosure import (
+    DEFAULT_THRESHOLD,
+    REASON_PRIMARY,
+    REASON_SECONDARY,
+    WITHHELD_COLUMNS,
+    suppress,
+)
+from .export import (
+    RESULT_COLUMNS,
+    format_results,
+    load_history,
+    publish_folder,
+    published_years,
+    read_results,
+    recover_publications,
+    round_half_away,
+    sort_results,
+    write_results,
+)
+from .preview import render_preview
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "REASON_PRIMARY",
+    "REASON_SECONDARY",
+    "RESULT_COLUMNS",
+    "WITHHELD_COLUMNS",
+    "format_results",
+    "load_history",
+    "publish_folder",
+    "published_years",
+    "read_results",
+    "recover_publications",
+    "render_preview",
+    "round_half_away",
+    "sort_results",
+    "suppress",
+    "write_results",
+]

@@ -1,0 +1,493 @@
+"""The published ``indicator_results`` files and the folder they live in.
+
+PUBLICATION.md section 2 fixes the columns, their types, the rounding and the
+row order; section 1 says a publication is replaced as a whole and that a failed
+run leaves the last good publication in place. Everything here is plain Python
+over pandas/pyarrow so the lead engineer's Dagster assets only call it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: PUBLICATION.md section 2, in the published column order.
+RESULT_COLUMNS: list[str] = [
+    "report_year",
+    "condition_id",
+    "indicator_id",
+    "measure",
+    "period_start",
+    "period_end",
+    "level",
+    "unit_id",
+    "unit_name",
+    "breakdown",
+    "breakdown_value",
+    "breakdown_label",
+    "n",
+    "value",
+    "numerator",
+    "denominator",
+    "ci_low",
+    "ci_high",
+    "mean",
+    "sd",
+    "p10",
+    "median",
+    "p90",
+    "suppressed",
+    "suppression_reason",
+]
+
+#: Identifying columns: what a suppressed row keeps (section 3).
+IDENTIFYING_COLUMNS: list[str] = RESULT_COLUMNS[: RESULT_COLUMNS.index("breakdown_label") + 1]
+#: Counts are integers (section 2); ``n``, ``numerator``, ``denominator`` may be empty.
+INTEGER_COLUMNS: list[str] = ["report_year", "n", "numerator", "denominator"]
+NULLABLE_INTEGER_COLUMNS: list[str] = ["n", "numerator", "denominator"]
+#: Floats are rounded to one decimal, halves away from zero (section 2).
+FLOAT_COLUMNS: list[str] = ["value", "ci_low", "ci_high", "mean", "sd", "p10", "median", "p90"]
+DATE_COLUMNS: list[str] = ["period_start", "period_end"]
+BOOL_COLUMNS: list[str] = ["suppressed"]
+TEXT_COLUMNS: list[str] = [
+    c
+    for c in RESULT_COLUMNS
+    if c not in INTEGER_COLUMNS + FLOAT_COLUMNS + DATE_COLUMNS + BOOL_COLUMNS
+]
+
+#: The key of one result row, in the section 2 sort order.
+SORT_COLUMNS: list[str] = [
+    "report_year",
+    "condition_id",
+    "indicator_id",
+    "measure",
+    "level",
+    "unit_id",
+    "breakdown",
+    "breakdown_value",
+]
+
+RESULT_FILE_STEM = "indicator_results"
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        pa.field(
+            c,
+            pa.int64()
+            if c in INTEGER_COLUMNS
+            else pa.float64()
+            if c in FLOAT_COLUMNS
+            else pa.date32()
+            if c in DATE_COLUMNS
+            else pa.bool_()
+            if c in BOOL_COLUMNS
+            else pa.string(),
+            nullable=c not in ("report_year", "suppressed"),
+        )
+        for c in RESULT_COLUMNS
+    ]
+)
+
+# A spreadsheet program treats a cell starting with one of these as a formula
+# (OWASP "CSV injection"); text cells starting with them get a leading quote.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------
+# Checking and ordering
+# --------------------------------------------------------------------------
+
+
+def check_result_columns(results: pd.DataFrame) -> None:
+    """Raise ValueError when a section 2 column is missing (names only, no values)."""
+    missing = [c for c in RESULT_COLUMNS if c not in results.columns]
+    if missing:
+        raise ValueError(f"result frame lacks columns {missing}")
+
+
+def sort_results(results: pd.DataFrame) -> pd.DataFrame:
+    """Section 2 row order: ..., level (riket first), unit_id, breakdown (total first), breakdown_value.
+
+    ``report_year`` leads so a frame with several years stays grouped by year;
+    a publication holds one year, where it changes nothing. Text is ordered by
+    code point (not a locale), so ``Ö1`` sorts after ``T1`` on every machine.
+    Raises ValueError when two rows share one key: the relations of section 3
+    and the published file both assume one row per key.
+    """
+    check_result_columns(results)
+    keys = pd.DataFrame(
+        {
+            "report_year": results["report_year"].astype("int64").to_numpy(),
+            "condition_id": results["condition_id"].astype(str).to_numpy(),
+            "indicator_id": results["indicator_id"].astype(str).to_numpy(),
+            "measure": results["measure"].astype(str).to_numpy(),
+            "level": (results["level"].astype(str) != "riket").to_numpy(),
+            "unit_id": results["unit_id"].fillna("").astype(str).to_numpy(),
+            "breakdown_is_not_total": (results["breakdown"].astype(str) != "total").to_numpy(),
+            "breakdown": results["breakdown"].astype(str).to_numpy(),
+            "breakdown_value": results["breakdown_value"].fillna("").astype(str).to_numpy(),
+        }
+    )
+    duplicated = keys.duplicated(keep=False)
+    if duplicated.any():
+        raise ValueError(
+            f"{int(duplicated.sum())} result rows share a key ({', '.join(SORT_COLUMNS)}); "
+            "each key must occur once"
+        )
+    order = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
+    return results.iloc[order].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# Rounding and typing (section 2)
+# --------------------------------------------------------------------------
+
+
+def round_half_away(x: Any) -> float:
+    """Round to one decimal, halves away from zero, on the shortest decimal form of the float.
+
+    "Half" is defined on ``repr(float(x))``, the shortest decimal string that
+    reads back as the same float: 0.15 is stored as 0.1499999999999999944...,
+    but a reader of the unrounded table sees 0.15 and expects 0.2, which this
+    gives (plain ``round`` gives 0.1). -0.0 becomes 0.0 so no "-0.0" is
+    published. Empty stays NaN; an infinite value is a bug upstream.
+    """
+    if x is None or x is pd.NA:
+        return math.nan
+    f = float(x)
+    if math.isnan(f):
+        return math.nan
+    if math.isinf(f):
+        raise ValueError("cannot publish an infinite value")
+    rounded = Decimal(repr(f)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return float(rounded) + 0.0
+
+
+def _as_date(x: Any) -> dt.date | None:
+    if x is None or x is pd.NA or x is pd.NaT:
+        return None
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, pd.Timestamp | np.datetime64 | dt.datetime):
+        return pd.Timestamp(x).date()
+    if isinstance(x, dt.date):
+        return x
+    return dt.date.fromisoformat(str(x))
+
+
+def format_results(results: pd.DataFrame) -> pd.DataFrame:
+    """Section 2 form of a result frame: rounded, typed, in column and row order.
+
+    Types of the returned frame: ``report_year`` int64; ``n``, ``numerator``,
+    ``denominator`` Int64 (NA = empty); the figure columns float64 rounded to
+    one decimal (NaN = empty); the period columns ``datetime.date`` objects;
+    ``suppressed`` bool; text columns ``str`` (empty string, never NA).
+    """
+    check_result_columns(results)
+    out = pd.DataFrame(index=results.index)
+    for c in RESULT_COLUMNS:
+        s = results[c]
+        if c == "report_year":
+            out[c] = s.astype("int64")
+        elif c in NULLABLE_INTEGER_COLUMNS:
+            as_float = pd.to_numeric(s, errors="raise").astype("Float64")
+            if ((as_float.round() != as_float) & as_float.notna()).any():
+                raise ValueError(f"column {c} holds a non-integer count")
+            out[c] = as_float.astype("Int64")
+        elif c in FLOAT_COLUMNS:
+            out[c] = pd.to_numeric(s, errors="raise").astype("float64").map(round_half_away).astype("float64")
+        elif c in DATE_COLUMNS:
+            out[c] = pd.Series([_as_date(v) for v in s], index=s.index, dtype="object")
+        elif c in BOOL_COLUMNS:
+            out[c] = s.fillna(False).astype(bool)
+        else:
+            out[c] = s.fillna("").astype(str)
+    return sort_results(out)
+
+
+# --------------------------------------------------------------------------
+# Writing the three files (sections 1 and 2)
+# --------------------------------------------------------------------------
+
+
+def _python_columns(df: pd.DataFrame) -> dict[str, list[Any]]:
+    """Each column as a list of plain Python values, None for empty."""
+    cols: dict[str, list[Any]] = {}
+    for c in RESULT_COLUMNS:
+        s = df[c]
+        if c in INTEGER_COLUMNS:
+            cols[c] = [None if pd.isna(v) else int(v) for v in s]
+        elif c in FLOAT_COLUMNS:
+            cols[c] = [None if pd.isna(v) else float(v) for v in s]
+        elif c in DATE_COLUMNS:
+            cols[c] = [_as_date(v) for v in s]
+        elif c in BOOL_COLUMNS:
+            cols[c] = [bool(v) for v in s]
+        else:
+            cols[c] = ["" if pd.isna(v) else str(v) for v in s]
+    return cols
+
+
+def neutralise_csv_text(text: str) -> str:
+    """Prefix a text cell that a spreadsheet would run as a formula with a single quote."""
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _csv_cell(column: str, v: Any) -> str:
+    if v is None:
+        return ""
+    if column in BOOL_COLUMNS:
+        return "true" if v else "false"
+    if column in FLOAT_COLUMNS:
+        # Values are already rounded to one decimal; ".1f" prints exactly that
+        # decimal and never switches to exponent notation.
+        return format(v, ".1f")
+    if column in INTEGER_COLUMNS:
+        return str(v)
+    if column in DATE_COLUMNS:
+        return v.isoformat()
+    return neutralise_csv_text(v)
+
+
+def _json_cell(column: str, v: Any) -> Any:
+    if v is None:
+        return None
+    if column in DATE_COLUMNS:
+        return v.isoformat()
+    return v
+
+
+def results_csv_text(df: pd.DataFrame) -> str:
+    """The CSV body: header, comma, ``\\n`` line ends, empty cells for missing, true/false."""
+    cols = _python_columns(df)
+    lines = [",".join(RESULT_COLUMNS)]
+    for i in range(len(df)):
+        lines.append(",".join(_csv_quote(_csv_cell(c, cols[c][i])) for c in RESULT_COLUMNS))
+    return "\n".join(lines) + "\n"
+
+
+def _csv_quote(cell: str) -> str:
+    """RFC 4180 quoting. Done here because the csv module, told ``\n`` line ends, leaves a bare CR unquoted."""
+    if any(ch in cell for ch in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def results_json_text(df: pd.DataFrame) -> str:
+    """``{"columns": [...], "rows": [[...], ...]}``, one row per line, null for missing."""
+    cols = _python_columns(df)
+    lines = ['{"columns": ' + json.dumps(RESULT_COLUMNS, ensure_ascii=False) + ',', ' "rows": [']
+    rows = [
+        "  " + json.dumps([_json_cell(c, cols[c][i]) for c in RESULT_COLUMNS], ensure_ascii=False, allow_nan=False)
+        for i in range(len(df))
+    ]
+    if rows:
+        lines.append(",\n".join(rows))
+    lines.append(" ]}")
+    return "\n".join(lines) + "\n"
+
+
+def results_arrow_table(df: pd.DataFrame) -> pa.Table:
+    """The typed table: int64, float64, date32, bool, string; no pandas index or pandas metadata."""
+    cols = _python_columns(df)
+    arrays = [pa.array(cols[f.name], type=f.type) for f in _ARROW_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_results(results: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write ``indicator_results.csv``, ``.parquet`` and ``.json`` into ``folder``.
+
+    ``results`` should be the published frame, ``format_results(suppress(...))``;
+    it is passed through ``format_results`` again (idempotent) so the files are
+    always rounded and sorted. The same input gives byte-identical files: the
+    writers are told every choice that could vary (line ends, float text,
+    compression, no pandas metadata, no timestamps). Returns the paths written.
+    """
+    df = format_results(results)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    csv_path = folder / f"{RESULT_FILE_STEM}.csv"
+    _write_bytes(csv_path, results_csv_text(df).encode("utf-8"))
+
+    parquet_path = folder / f"{RESULT_FILE_STEM}.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        results_arrow_table(df),
+        sink,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=False,
+        write_statistics=True,
+        version="2.6",
+        data_page_version="1.0",
+    )
+    _write_bytes(parquet_path, sink.getvalue().to_pybytes())
+
+    json_path = folder / f"{RESULT_FILE_STEM}.json"
+    _write_bytes(json_path, results_json_text(df).encode("utf-8"))
+    return [csv_path, parquet_path, json_path]
+
+
+def read_results(folder: Path) -> pd.DataFrame:
+    """Read a published ``indicator_results.parquet`` back in the ``format_results`` form."""
+    table = pq.read_table(Path(folder) / f"{RESULT_FILE_STEM}.parquet")
+    df = table.to_pandas(date_as_object=True, integer_object_nulls=False)
+    return format_results(df)
+
+
+# --------------------------------------------------------------------------
+# Replacing a publication as a whole (section 1)
+# --------------------------------------------------------------------------
+
+_STAGING_PREFIX = ".staging-"
+_RETIRED_PREFIX = ".retired-"
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable; best effort (not every platform can open a directory)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def recover_publications(published_root: Path, report_year: int | None = None) -> list[Path]:
+    """Undo what a run killed in the middle of a swap left behind.
+
+    A swap renames ``<year>`` to ``.retired-<year>-<random>`` and then the
+    staging folder to ``<year>``. A crash between the two leaves no ``<year>``
+    but a retired folder: that is the last good publication, so it is renamed
+    back. A retired folder next to a present ``<year>`` is a finished swap
+    whose clean-up did not run, and a ``.staging-*`` folder is an unfinished
+    publication: both are removed. With ``report_year`` only that year's
+    leftovers are touched, so a run publishing another year at the same time
+    keeps its staging folder. Returns the year folders restored.
+    """
+    root = Path(published_root)
+    if not root.is_dir():
+        return []
+    year_glob = "*" if report_year is None else f"{int(report_year)}-*"
+    restored: list[Path] = []
+    for retired in sorted(root.glob(f"{_RETIRED_PREFIX}{year_glob}")):
+        year = retired.name[len(_RETIRED_PREFIX) :].split("-", 1)[0]
+        target = root / year
+        if not target.exists():
+            os.rename(retired, target)
+            restored.append(target)
+        else:
+            shutil.rmtree(retired, ignore_errors=True)
+    for staging in sorted(root.glob(f"{_STAGING_PREFIX}{year_glob}")):
+        shutil.rmtree(staging, ignore_errors=True)
+    _fsync_dir(root)
+    return restored
+
+
+def published_years(published_root: Path) -> list[int]:
+    """Report years with a publication under ``published_root``, oldest first."""
+    root = Path(published_root)
+    if not root.is_dir():
+        return []
+    return sorted(
+        int(p.name)
+        for p in root.iterdir()
+        if p.is_dir() and p.name.isdigit() and (p / f"{RESULT_FILE_STEM}.parquet").is_file()
+    )
+
+
+def load_history(published_root: Path, before_year: int) -> dict[int, pd.DataFrame]:
+    """The published results of every report year before ``before_year``: the trend input of section 6."""
+    return {
+        y: read_results(Path(published_root) / str(y))
+        for y in published_years(published_root)
+        if y < before_year
+    }
+
+
+def _discard(retired: Path) -> None:
+    shutil.rmtree(retired)
+
+
+@contextlib.contextmanager
+def publish_folder(
+    published_root: Path,
+    report_year: int,
+    on_replaced: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it becomes ``published_root/<report_year>``.
+
+    Section 1: readers never see a mix of an old and a new publication, and a
+    failed run leaves the last good one in place. So every file is written into
+    ``.staging-<year>-<random>`` beside the target (same file system, so the
+    renames are atomic) and only a block that finishes swaps it in:
+
+    1. ``<year>`` -> ``.retired-<year>-<random>`` (only if there is one),
+    2. staging -> ``<year>``; if this fails the retired folder is renamed back,
+    3. ``on_replaced(retired)`` — the hook for keeping old publications
+       (``history/``, a later issue); by default the retired folder is deleted.
+
+    POSIX cannot rename a directory onto a non-empty one, hence two renames
+    instead of one: between them ``<year>`` is briefly absent (never mixed). A
+    crash right there leaves the old publication as ``.retired-*``;
+    ``recover_publications`` (also run on entry here, for this year only)
+    renames it back.
+    On an exception inside the block the staging folder is removed, the
+    previous publication is not touched, and the exception propagates.
+    """
+    root = Path(published_root)
+    root.mkdir(parents=True, exist_ok=True)
+    recover_publications(root, report_year)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{int(report_year)}-", dir=root))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+    target = root / str(int(report_year))
+    retired: Path | None = None
+    try:
+        _fsync_dir(staging)
+        if target.exists():
+            retired = root / f"{_RETIRED_PREFIX}{int(report_year)}-{secrets.token_hex(6)}"
+            os.rename(target, retired)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            if retired is not None:
+                os.rename(retired, target)
+            raise
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if retired is not None:
+        (on_replaced or _discard)(retired)

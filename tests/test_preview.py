@@ -1,0 +1,368 @@
+"""The preview page index.html, PUBLICATION.md section 6."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from nhv_pipeline.publication import RESULT_COLUMNS, format_results, render_preview, suppress
+
+NAN = math.nan
+GENERATED = "2026-03-31 08:00 UTC"
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "source", "wbr", "area", "base", "embed", "param", "track"}
+
+
+def row(condition="sct_ssc", indicator="B1", measure="count", level="riket", unit="", breakdown="total",
+        bvalue="total", label="Totalt", n=10, year=2025, **figures):
+    r = {
+        "report_year": year,
+        "condition_id": condition,
+        "indicator_id": indicator,
+        "measure": measure,
+        "period_start": dt.date(year - 1, 1, 1),
+        "period_end": dt.date(year - 1, 12, 31),
+        "level": level,
+        "unit_id": unit,
+        "unit_name": "Riket" if level == "riket" else {"akad": "Akademiska sjukhuset", "sus": "Skånes universitetssjukhus"}.get(unit, unit),
+        "breakdown": breakdown,
+        "breakdown_value": bvalue,
+        "breakdown_label": label,
+        "n": n,
+        "value": float(n),
+        "numerator": pd.NA,
+        "denominator": pd.NA,
+        "ci_low": NAN,
+        "ci_high": NAN,
+        "mean": NAN,
+        "sd": NAN,
+        "p10": NAN,
+        "median": NAN,
+        "p90": NAN,
+        "suppressed": False,
+        "suppression_reason": "",
+    }
+    r.update(figures)
+    return r
+
+
+def published(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    for c in ["n", "numerator", "denominator"]:
+        df[c] = df[c].astype("Int64")
+    return format_results(suppress(df))
+
+
+def catalogue_entry(condition, condition_name, indicator, name, first_report_year=2024, **extra):
+    entry = {
+        "condition_id": condition,
+        "condition_name": condition_name,
+        "indicator_id": indicator,
+        "name": name,
+        "measure_text": f"Mått för {name.lower()}",
+        "unit_of_measure": "Antal",
+        "purpose": "Att följa utvecklingen.",
+        "category": "Bakgrundsmått",
+        "indicator_type": "Bakgrundsmått",
+        "direction": "descriptive",
+        "data_source": "Patientadministrativa system",
+        "first_report_year": first_report_year,
+        "cohort_lag_years": 0,
+        "pooled_years": 1,
+        "breakdowns": ["total"],
+        "measures": ["count"],
+        "spec_version": "1.0",
+        "spec_date": "2023-01-03",
+    }
+    entry.update(extra)
+    return entry
+
+
+SCT = "Stamcellstransplantation vid systemisk skleros"
+SKD = "Skelettdysplasier"
+CATALOGUE = [
+    catalogue_entry("sct_ssc", SCT, "B1", "Antal patienter", breakdowns=["total", "sex"]),
+    catalogue_entry("sct_ssc", SCT, "T1", "Tid till beslut om stamcellstransplantation", measures=["distribution"],
+                    direction="lower_is_better", unit_of_measure="Tid i antal dagar"),
+    catalogue_entry("sct_ssc", SCT, "R2", "Sjukdomsfri överlevnad", first_report_year=2026, cohort_lag_years=3,
+                    measures=["proportion"], direction="higher_is_better"),
+    catalogue_entry("sct_ssc", SCT, "Ö1", "Individuell vårdplan", measures=["proportion"],
+                    direction="higher_is_better", purpose="Vårdplan & <överföring>"),
+    catalogue_entry("skeletal_dysplasia", SKD, "P1", "Patientrapporterad erfarenhet", first_report_year=2026,
+                    measures=["positive_share", "response_rate"], spec_date="2025-05-27"),
+]
+
+
+def results_2025() -> pd.DataFrame:
+    """sct_ssc 2025: B1 with a withheld unit and sex; T1 distribution; Ö1 proportion with a zero unit."""
+    return published(
+        [
+            # B1: riket 20 = akad 17 + sus 3 -> sus small_n, akad complementary.
+            row(n=20),
+            row(breakdown="sex", bvalue="K", label="Kvinnor", n=12),
+            row(breakdown="sex", bvalue="M", label="Män", n=8),
+            row(level="enhet", unit="akad", n=17),
+            row(level="enhet", unit="sus", n=3),
+            # T1: days from referral to decision.
+            row(indicator="T1", measure="distribution", n=14, value=42.5, mean=42.5, sd=10.25, p10=30.0,
+                median=41.0, p90=55.5),
+            row(indicator="T1", measure="distribution", level="enhet", unit="akad", n=14, value=42.5, mean=42.5,
+                sd=10.25, p10=30.0, median=41.0, p90=55.5),
+            row(indicator="T1", measure="distribution", level="enhet", unit="sus", n=0, value=NAN),
+            # Ö1: 12 of 18; sus has nobody in the denominator (n = 0, shown).
+            row(indicator="Ö1", measure="proportion", n=18, value=100 * 12 / 18, numerator=12, denominator=18,
+                ci_low=43.7, ci_high=84.8),
+            row(indicator="Ö1", measure="proportion", level="enhet", unit="akad", n=18, value=100 * 12 / 18,
+                numerator=12, denominator=18, ci_low=43.7, ci_high=84.8),
+            row(indicator="Ö1", measure="proportion", level="enhet", unit="sus", n=0, value=NAN, numerator=0,
+                denominator=0),
+        ]
+    )
+
+
+def history() -> dict[int, pd.DataFrame]:
+    return {2024: published([row(n=15, year=2024), row(indicator="Ö1", measure="proportion", n=10, year=2024,
+                                                       value=50.0, numerator=5, denominator=10)])}
+
+
+def render(results=None, hist=None, catalogue=None) -> str:
+    return render_preview(
+        2025,
+        results_2025() if results is None else results,
+        history() if hist is None else hist,
+        CATALOGUE if catalogue is None else catalogue,
+        GENERATED,
+    )
+
+
+class Page(HTMLParser):
+    """Collects sections, attributes and text; checks that every non-void element is closed in order."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.sections: dict[str, dict[str, str]] = {}
+        self.links: list[str] = []
+        self.tags: set[str] = set()
+        self.current_section: str | None = None
+        self.section_text: dict[str, list[str]] = {}
+        self.supp_cells: list[dict[str, str]] = []
+        self.html_lang = None
+        self.section_depth = -1
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        if tag == "html":
+            self.html_lang = a.get("lang")
+        for key in ("src", "href", "xlink:href", "action", "poster", "data"):
+            if key in a:
+                self.links.append(a[key] or "")
+        if tag == "section" and "data-indicator" in a:
+            self.sections[a["id"]] = a
+            self.current_section = a["id"]
+            self.section_text[a["id"]] = []
+            self.section_depth = len(self.stack)
+        if tag == "td" and "supp" in (a.get("class") or "").split():
+            self.supp_cells.append(a)
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.add(tag)
+        for key in ("src", "href"):
+            if key in dict(attrs):
+                self.links.append(dict(attrs)[key] or "")
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+            return
+        self.stack.pop()
+        if tag == "section" and len(self.stack) == self.section_depth:
+            self.current_section = None
+
+    def handle_data(self, data):
+        if self.current_section:
+            self.section_text[self.current_section].append(data)
+
+
+def parse(html_text: str) -> Page:
+    page = Page()
+    page.feed(html_text)
+    page.close()
+    return page
+
+
+def section_html(html_text: str, anchor: str) -> str:
+    start = html_text.index(f'id="{anchor}"')
+    end = html_text.find('<section class="indicator"', start + 1)
+    return html_text[start : end if end != -1 else len(html_text)]
+
+
+# --- structure ------------------------------------------------------------------
+
+
+def test_page_is_well_formed_html5_in_swedish():
+    text = render()
+    assert text.startswith("<!DOCTYPE html>\n")
+    page = parse(text)
+    assert page.errors == []
+    assert page.stack == []
+    assert page.html_lang == "sv"
+    assert '<meta charset="utf-8">' in text
+    assert "Förhandsgranskning – ej publicerad" in text
+    assert f"Genererad {GENERATED}" in text
+
+
+def test_every_catalogue_indicator_has_its_own_section():
+    page = parse(render())
+    assert sorted(page.sections) == sorted(f"{e['condition_id']}-{e['indicator_id']}" for e in CATALOGUE)
+    assert page.sections["sct_ssc-Ö1"]["data-indicator"] == "Ö1"
+    assert page.sections["sct_ssc-Ö1"]["data-condition"] == "sct_ssc"
+
+
+def test_indicator_without_rows_says_so():
+    page = parse(render())
+    r2 = "".join(page.section_text["sct_ssc-R2"])
+    assert "Inga resultat för detta år" in r2
+    assert "första gången rapportår 2026" in r2
+    assert "Inga resultat för detta år" not in "".join(page.section_text["sct_ssc-B1"])
+
+
+def test_headings_and_catalogue_text_in_swedish():
+    text = render()
+    assert "<h3>B1 – Antal patienter</h3>" in text
+    assert f"<h2>{SCT}</h2>" in text and f"<h2>{SKD}</h2>" in text
+    t1 = section_html(text, "sct_ssc-T1")
+    for label in ("Mått", "Mätenhet", "Syfte", "Kategori", "Riktning", "Datakälla", "Period"):
+        assert f"<dt>{label}</dt>" in t1
+    assert "<dd>Lägre värde är bättre</dd>" in t1
+    assert "<dd>2024-01-01 – 2024-12-31</dd>" in t1
+
+
+def test_table_of_contents_links_to_every_section():
+    page = parse(render())
+    for anchor in page.sections:
+        assert f"#{anchor}" in page.links
+
+
+def test_no_external_url_and_no_script_or_external_resource():
+    text = render()
+    page = parse(text)
+    assert page.links, "the table of contents has links"
+    for link in page.links:
+        assert link.startswith("#"), link
+    assert "http://" not in text and "https://" not in text
+    assert not re.search(r"""(src|href)\s*=\s*["']?//""", text)
+    assert page.tags.isdisjoint({"script", "link", "img", "iframe", "object"})
+    assert "url(" not in text and "@import" not in text
+
+
+# --- figures ------------------------------------------------------------------
+
+
+def test_suppressed_cells_are_marked_with_their_reason():
+    text = render()
+    page = parse(text)
+    # B1: sus small_n, akad complementary; one "Antal" cell each in the unit table.
+    b1 = parse(section_html(text, "sct_ssc-B1"))
+    reasons = sorted(c["data-reason"] for c in b1.supp_cells)
+    assert reasons == ["complementary", "small_n"]
+    assert "Uppgift undertryckt (färre än 5)" in text
+    assert "Uppgift undertryckt för att skydda andra celler" in text
+    assert len(page.supp_cells) == 2
+
+
+def test_zero_is_shown_as_zero_not_as_suppressed():
+    o1 = section_html(render(), "sct_ssc-Ö1")
+    # sus: numerator 0, denominator 0 shown; the percent cannot be computed.
+    sus_row = o1[o1.index("Skånes universitetssjukhus") :]
+    sus_row = sus_row[: sus_row.index("</tr>")]
+    assert sus_row.count('<td class="num">0</td>') == 2
+    assert "supp" not in sus_row
+
+
+def test_numbers_use_the_swedish_decimal_comma():
+    text = render()
+    o1 = section_html(text, "sct_ssc-Ö1")
+    assert "66,7\u00a0%" in o1
+    assert "43,7–84,8" in o1
+    t1 = section_html(text, "sct_ssc-T1")
+    assert ">42,5<" in t1 and ">10,3<" in t1  # 10.25 rounds half away from zero
+    assert "42.5" not in re.sub(r"<svg.*?</svg>", "", t1, flags=re.S)
+
+
+def test_charts_are_inline_svg_with_riket_reference_and_trend():
+    o1 = section_html(render(), "sct_ssc-Ö1")
+    assert o1.count("<svg") == 2
+    assert "Riket 66,7\u00a0%" in o1  # reference line label in the bar chart
+    trend = o1[o1.rindex("<svg") :]
+    assert ">2024<" in trend and ">2025<" in trend
+    assert "50,0\u00a0%" in trend and "66,7\u00a0%" in trend
+
+
+def test_breakdown_table_shows_riket_and_units_side_by_side():
+    b1 = section_html(render(), "sct_ssc-B1")
+    assert "<h5>Antal efter kön</h5>" in b1
+    table = b1[b1.index("<h5>Antal efter kön</h5>") :]
+    assert '<th scope="row">Kvinnor</th><td class="num">12</td>' in table
+
+
+def test_p1_shows_both_measures():
+    results = published(
+        [
+            row("skeletal_dysplasia", "P1", "positive_share", n=20, year=2025, value=75.0, numerator=15,
+                denominator=20, ci_low=53.1, ci_high=88.8),
+            row("skeletal_dysplasia", "P1", "response_rate", n=40, year=2025, value=50.0, numerator=20,
+                denominator=40, ci_low=35.2, ci_high=64.8),
+        ]
+    )
+    p1 = section_html(render(results=results, hist={}), "skeletal_dysplasia-P1")
+    assert "<h4>Andel positiva svar</h4>" in p1 and "<h4>Svarsfrekvens</h4>" in p1
+    assert "75,0\u00a0%" in p1 and "50,0\u00a0%" in p1
+
+
+# --- safety and determinism -------------------------------------------------------
+
+
+def test_all_text_is_escaped():
+    results = results_2025()
+    results.loc[results["unit_id"] == "akad", "unit_name"] = "<script>alert(1)</script>"
+    text = render(results=results)
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Vårdplan &amp; &lt;överföring&gt;" in text
+    assert parse(text).errors == []
+
+
+def test_same_input_gives_the_same_page_whatever_the_row_order():
+    first = render()
+    shuffled = results_2025().sample(frac=1.0, random_state=7)
+    assert render(results=shuffled) == first
+    assert render() == first
+
+
+@pytest.mark.parametrize("hist", [{}, None])
+def test_trend_with_and_without_history(hist):
+    text = render(hist=hist)
+    b1 = section_html(text, "sct_ssc-B1")
+    trend = b1[b1.rindex("<svg") :]
+    assert (">2024<" in trend) is (hist is None)
+    assert ">2025<" in trend
+
+
+def test_a_year_without_any_results_still_lists_every_indicator():
+    empty = pd.DataFrame(columns=RESULT_COLUMNS)
+    page = parse(render(results=empty, hist={}))
+    assert page.errors == []
+    assert len(page.sections) == len(CATALOGUE)
+    for anchor, texts in page.section_text.items():
+        assert "Inga resultat för detta år" in "".join(texts), anchor

@@ -18,7 +18,6 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/nhv-pipeline run --all
 
 test: $(STAMP) browser
@@ -34,7 +33,7 @@ browser:
 	fi
 
 ui: $(STAMP)
-	@mkdir -p "$(DAGSTER_HOME)"
+	@$(BIN)/python -c 'from nhv_pipeline.runner import dagster_home; dagster_home()'
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
 sample-data: $(STAMP)

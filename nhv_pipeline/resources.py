@@ -89,6 +89,45 @@ def connect(
         con.close()
 
 
+@contextmanager
+def exclusive_lock(
+    lock_file: Path, what: str, wait_seconds: float = LOCK_WAIT_SECONDS, announce=None
+) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `lock_file`; wait (and say so) while another process holds it."""
+    import fcntl
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            (announce or get_dagster_logger().info)(f"{what} is in use by process {holder}; waiting for it to finish.")
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                time.sleep(0.2)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WarehouseLockTimeout(
+                            f"{what} has been in use by process {holder} for more than {wait_seconds:.0f} s; "
+                            "wait for that run to finish (or stop it), then re-run."
+                        ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def table_name(key_path: Sequence[str]) -> tuple[str, str]:
     """`["staged", "sct_ssc", "patients"]` -> `("staged", "sct_ssc_patients")`."""
     schema, *rest = key_path

@@ -63,7 +63,8 @@ def dagster_home() -> Path:
     if not (home / "dagster.yaml").exists():
         # Dagster's defaults (SQLite storage in this folder), without usage reporting.
         (home / "dagster.yaml").write_text(
-            "# Dagster instance: SQLite storage in this folder (the default).\ntelemetry:\n  enabled: false\n"
+            "# Dagster instance: SQLite storage in this folder (the default).\n"
+            "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
         )
     os.environ["DAGSTER_HOME"] = str(home)
     return home
@@ -82,7 +83,7 @@ def run_report_years(
     from nhv_pipeline.assets.staged import loaded_report_years
     from nhv_pipeline.definitions import build_definitions
     from nhv_pipeline.partitions import report_year_partitions
-    from nhv_pipeline.resources import PipelinePaths
+    from nhv_pipeline.resources import PipelinePaths, exclusive_lock
 
     valid_keys = set(report_year_partitions.get_partition_keys())
     delivered = delivered_report_years(data_raw)
@@ -98,11 +99,19 @@ def run_report_years(
         _say(f"error: no report year folders (like 2026/) under {data_raw}.")
         return 2
 
-    defs = build_definitions(str(data_raw), str(warehouse_dir))
-    paths = PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse_dir))
-    instance = DagsterInstance.get()
     _say(f"Dagster home: {home}\nData root: {data_raw}\nWarehouse: {warehouse_dir}")
+    # One CLI run per warehouse at a time: a second one waits here, before it touches the
+    # Dagster home or the warehouse (see the operator guide in the README).
+    with exclusive_lock(warehouse_dir / ".run.lock", f"The warehouse {warehouse_dir}", announce=_say):
+        defs = build_definitions(str(data_raw), str(warehouse_dir))
+        paths = PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse_dir))
+        with DagsterInstance.get() as instance:
+            plan = _plan(paths, years, delivered, run_all, loaded_report_years)
+            return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
+
+def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_report_years) -> list[tuple[str, int]]:
+    """The jobs to run: each report year, preceded by earlier deliveries its lags read that are not loaded."""
     plan: list[tuple[str, int]] = []
     for year in years:
         if not run_all:
@@ -110,7 +119,11 @@ def run_report_years(
                 if earlier in delivered and not _is_loaded(paths, earlier, loaded_report_years):
                     plan.append(("nhv_deliveries", earlier))
         plan.append(("nhv_full", year))
+    return plan
 
+
+def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, quiet: bool) -> int:
+    """Run the planned jobs in order; a failed year does not stop later years from being tried."""
     exit_code = 0
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
     for job_name, year in plan:

@@ -36,7 +36,7 @@ from nhv_pipeline.indicators import CATALOGUE, catalogue_entries
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
-from nhv_pipeline.resources import PipelinePaths, connect, read_rows
+from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
 PUBLICATION_KEY = AssetKey(["published", "publication"])
@@ -185,7 +185,9 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
     now = datetime.now(timezone.utc)
     catalogue = catalogue_entries()
     target = paths.published_dir / str(report_year)
-    with publish_folder(paths.published_dir, report_year) as staging:
+    # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
+    with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \
+            publish_folder(paths.published_dir, report_year) as staging:
         written = write_results(published, staging)
         (staging / "indicator_catalogue.json").write_text(
             json.dumps(catalogue, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -193,7 +195,10 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
         manifest = build_manifest(report_year, context.run_id, files, paths.data_root, now)
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         (staging / "index.html").write_text(
-            render_preview(report_year, published, history, catalogue, now.strftime("%Y-%m-%d %H:%M UTC")),
+            render_preview(
+                report_year, published, history, catalogue, now.strftime("%Y-%m-%d %H:%M UTC"),
+                threshold=SUPPRESSION_THRESHOLD,
+            ),
             encoding="utf-8",
         )
     context.log.info("Published report year %s to %s (%d rows).", report_year, target, len(published))

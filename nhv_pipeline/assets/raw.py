@@ -34,6 +34,7 @@ from nhv_pipeline.checks.contract import failure_check_metadata
 from nhv_pipeline.contract import (
     CONDITIONS,
     TABLES,
+    column_kinds,
     measurement_period,
     table_model,
     validate_delivery,
@@ -65,8 +66,9 @@ def delivery_key(condition_id: str) -> AssetKey:
 def column_schema(condition_id: str, table: str, typed: bool = False) -> TableSchema:
     """Column docs for the UI, straight from the pandera model of the contract."""
     schema = table_model(condition_id, table).to_schema()
+    kinds = column_kinds(condition_id, table)
     columns = [
-        TableColumn(name, type=("text" if not typed else str(column.dtype)), description=column.description)
+        TableColumn(name, type=(kinds[name] if typed else "text"), description=column.description)
         for name, column in schema.columns.items()
     ]
     columns += [TableColumn(name, type=kind, description=text) for name, (kind, text) in TRACE_COLUMNS.items()]

@@ -1,0 +1,39 @@
+"""The raw delivery contract (DATA_CONTRACT.md) as a pure library: reader, pandera models, rules.
+
+No Dagster here: the assets, blocking checks and the `validate` CLI call this API.
+"""
+
+from .delivery import DeliveryValidation, validate_delivery
+from .registry import RegistryResult, read_registry
+from .reports import write_unit_reports
+from .rules import FAILURE_COLUMNS, RULES
+from .schema import (
+    CONDITION_START,
+    CONDITIONS,
+    TABLES,
+    cohort_window,
+    column_kinds,
+    contract_columns,
+    measurement_period,
+    table_model,
+)
+from .staging import to_staged
+
+__all__ = [
+    "CONDITIONS",
+    "CONDITION_START",
+    "TABLES",
+    "FAILURE_COLUMNS",
+    "RULES",
+    "measurement_period",
+    "cohort_window",
+    "table_model",
+    "contract_columns",
+    "column_kinds",
+    "read_registry",
+    "RegistryResult",
+    "validate_delivery",
+    "DeliveryValidation",
+    "to_staged",
+    "write_unit_reports",
+]

@@ -1,0 +1,187 @@
+"""Validating one report year's delivery of one condition (DATA_CONTRACT.md, all sections).
+
+Walks `data_root/<report_year>/<condition_id>/<unit_id>/<table>.csv`, checks the layout
+against the registry's permits, reads every table file, and applies the per-cell,
+cross-row, cross-table and cross-delivery rules. Nothing under data_root is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import rules
+from .checks import date_columns, delivery_rule_failures, model_failures, table_rule_failures
+from .history import history_failures
+from .reader import is_inside_root, read_contract_csv
+from .registry import read_registry
+from .schema import TABLES, column_kinds, contract_columns, measurement_period, table_model, with_dates
+
+LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
+FILE_COLUMNS = ["unit_id", "table", "path", "size_bytes", "sha256", "rows"]
+
+
+@dataclass
+class DeliveryValidation:
+    """The outcome of validating D(report_year) for one condition."""
+
+    report_year: int
+    condition_id: str
+    tables: dict[str, pd.DataFrame]
+    failures: pd.DataFrame
+    files: pd.DataFrame
+
+    def _table_of_file(self) -> pd.Series:
+        pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.csv"
+        table = self.failures["file"].str.extract(pattern, expand=False)
+        return table.where(table.isin(TABLES[self.condition_id]))
+
+    def failures_for(self, table: str | None) -> pd.DataFrame:
+        """Failures of one table's files; None: those tied to no table file (registry, layout)."""
+        of_file = self._table_of_file()
+        mask = of_file.isna() if table is None else of_file.eq(table)
+        return self.failures[mask.fillna(False).astype(bool)].reset_index(drop=True)
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.empty
+
+
+def _empty_table(condition_id: str, table: str) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in contract_columns(condition_id, table)})
+    return frame.assign(
+        report_year=pd.Series([], dtype="int64"),
+        unit_id=pd.Series([], dtype=object),
+        source_file=pd.Series([], dtype=object),
+        source_line=pd.Series([], dtype="int64"),
+    )
+
+
+def _permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
+    """(registered units, units whose permit overlaps P(R)) of the condition (section 1)."""
+    units = registry[registry["condition_id"] == condition_id]
+    period = measurement_period(condition_id, report_year)
+    if period is None:
+        return set(units["unit_id"]), set()
+    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    overlaps = (units["permit_start"] <= end) & (units["permit_end"].isna() | (units["permit_end"] >= start))
+    return set(units["unit_id"]), set(units.loc[overlaps, "unit_id"])
+
+
+def validate_delivery(
+    data_root: Path,
+    report_year: int,
+    condition_id: str,
+    registry: pd.DataFrame,
+    units: Iterable[str] | None = None,
+) -> DeliveryValidation:
+    """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`)."""
+    data_root = Path(data_root)
+    only = set(units) if units is not None else None
+    registered, permitted = _permitted_units(registry, condition_id, report_year)
+    tables_of = TABLES[condition_id]
+    found: list[dict] = []  # layout failures, built as rows: the walk is over folders, not patients
+
+    def rel(path: Path) -> str:
+        return path.relative_to(data_root).as_posix()
+
+    def note(unit_id: str, path: str, rule: str, message: str) -> None:
+        found.append(rules.failure(unit_id, path, None, "", rule, message))
+
+    # --- section 1: which unit folders are there, and may they be? ---
+    delivery = data_root / str(report_year) / condition_id
+    folders: dict[str, Path] = {}
+    blocked: set[str] = set()
+    if delivery.exists() or delivery.is_symlink():
+        if not (is_inside_root(delivery.parent, data_root) and is_inside_root(delivery, data_root)):
+            note("", rel(delivery), rules.PATH_OUTSIDE_ROOT,
+                 "The delivery folder is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
+            blocked |= registered
+        else:
+            for entry in sorted(delivery.iterdir()):
+                unit_id = entry.name
+                if only is not None and unit_id not in only:
+                    continue
+                if not is_inside_root(entry, data_root):
+                    blocked.add(unit_id)
+                    note(unit_id, rel(entry), rules.PATH_OUTSIDE_ROOT,
+                         "This entry is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
+                elif not entry.is_dir():
+                    note("", rel(entry), rules.UNEXPECTED_FILE,
+                         "Only unit folders belong in the condition folder; remove this file.")
+                elif unit_id not in registered:
+                    note(unit_id, rel(entry), rules.UNKNOWN_UNIT,
+                         f"The folder names no unit of the registry units.csv for {condition_id}; rename it to the unit_id or register the unit.")
+                elif unit_id not in permitted:
+                    note(unit_id, rel(entry), rules.OUTSIDE_PERMIT,
+                         f"The unit's permit does not cover the measurement period of report year {report_year}; remove the folder or correct the permit dates in units.csv.")
+                else:
+                    folders[unit_id] = entry
+    required = permitted if only is None else permitted & only
+    for unit_id in sorted(required - set(folders) - blocked):
+        for table in tables_of:
+            note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
+                 f"Unit {unit_id} holds a permit in the measurement period but delivered no folder; deliver {table}.csv with the other tables.")
+
+    # --- sections 1-2: read every table file of every unit folder ---
+    frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
+    read_units: dict[str, set[str]] = {table: set() for table in tables_of}
+    inventory: list[dict] = []
+    expected = {f"{table}.csv": table for table in tables_of}
+    for unit_id, folder in folders.items():
+        entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
+        for name in sorted(set(entries) - set(expected)):
+            note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
+                 "This is not one of the condition's tables and may carry data that must not be delivered; remove it.")
+        for name, table in expected.items():
+            path = folder / name
+            if name not in entries:
+                note(unit_id, rel(path), rules.MISSING_TABLE,
+                     f"Unit {unit_id}'s delivery lacks {name}; add it (a header-only file when there are no rows).")
+                continue
+            if not is_inside_root(path, data_root) or not path.is_file():
+                note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
+                     "This table is a symlink, not a plain file, or lies outside the data root, so it is not read; put the file itself there.")
+                continue
+            kinds = column_kinds(condition_id, table)
+            ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]
+            read = read_contract_csv(path, rel(path), list(kinds), ids)
+            found.extend({**f, "unit_id": unit_id} for f in read.failures)
+            inventory.append({"unit_id": unit_id, "table": table, "path": rel(path), "size_bytes": read.size_bytes,
+                              "sha256": read.sha256, "rows": read.rows})
+            if read.frame is not None:
+                read_units[table].add(unit_id)
+                frames[table].append(read.frame.assign(report_year=report_year, unit_id=unit_id, source_file=rel(path)))
+
+    tables = {
+        table: pd.concat(parts, ignore_index=True)[[*contract_columns(condition_id, table), *LINEAGE_COLUMNS]]
+        if parts
+        else _empty_table(condition_id, table)
+        for table, parts in frames.items()
+    }
+
+    # --- sections 3-5: values, rows, tables, deliveries ---
+    parts = [pd.DataFrame(found), read_registry(data_root).failures.drop(columns=["report_year", "condition_id"])]
+    dated = {}
+    for table, frame in tables.items():
+        model = table_model(condition_id, table)
+        dated[table] = with_dates(frame, date_columns(model))
+        parts.append(model_failures(model, frame))
+        parts.append(table_rule_failures(condition_id, table, model, frame, report_year, dated[table]))
+    parts.append(delivery_rule_failures(condition_id, tables, dated, read_units))
+    if condition_id == "sct_ssc":
+        parts.append(history_failures(data_root, report_year, tables, dated, read_units))
+    failures = rules.concat(parts)
+
+    files = pd.DataFrame(inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})
+    return DeliveryValidation(
+        report_year=report_year,
+        condition_id=condition_id,
+        tables=tables,
+        failures=rules.normalise_failures(failures, report_year, condition_id),
+        files=files.sort_values(["unit_id", "table"]).reset_index(drop=True),
+    )

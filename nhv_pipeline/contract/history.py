@@ -1,0 +1,163 @@
+"""sct_ssc rules that look back at a unit's earlier deliveries (DATA_CONTRACT.md 4.3, 4.5; INDICATORS.md 2).
+
+A transplant keeps its id, patient and dates across deliveries; a followup row names
+a transplant of the unit's delivery D(R), D(R-1) or D(R-2); and every transplant of
+the R1 cohort (reinfused in R-2, delivered in D(R-1)) and the R2 cohort (reinfused in
+R-3, delivered in D(R-2)) needs a followup row in D(R) reaching the indicator's horizon.
+Earlier deliveries are read with the same reader; rows that are unreadable or break a
+rule of their own file are simply not found.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import rules
+from .checks import _usable, date_columns, model_failures, table_rule_failures
+from .reader import is_inside_root, parse_contract_csv
+from .schema import CONDITION_START, SctTransplants, cohort_window, model_columns, with_dates
+
+CONDITION = "sct_ssc"
+TRANSPLANT_FIELDS = ["patient_id", "decision_date", "mobilization_date", "reinfusion_date", "discharge_date"]
+R1_DAYS, R2_DAYS = 100, 730  # INDICATORS.md 2: R1 alive 100 days after reinfusion, R2 two years (730 days)
+ORGAN_FAILURE_DATES = ["heart_failure_date", "lung_failure_date", "kidney_failure_date"]
+
+
+def earlier_transplants(data_root: Path, year: int, unit_ids: set[str]) -> pd.DataFrame:
+    """The valid rows of transplants.csv in D(year) of the given units.
+
+    Text columns as delivered, plus `reinfusion` (parsed) and `delivery_year`. A row that
+    breaks a rule of its own file, or whose id is ambiguous or redacted, is not found.
+    """
+    frames = []
+    for unit_id in sorted(unit_ids):
+        path = data_root / str(year) / CONDITION / unit_id / "transplants.csv"
+        if not path.is_file() or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
+            continue
+        with open(path, "rb") as handle:  # read-only, section 1
+            data = handle.read()
+        frames.append(_valid_transplants(data, path.relative_to(data_root).as_posix(), unit_id, year))
+    return pd.concat([_no_transplants(), *frames], ignore_index=True) if frames else _no_transplants()
+
+
+@lru_cache(maxsize=64)
+def _valid_transplants(data: bytes, rel: str, unit_id: str, year: int) -> pd.DataFrame:
+    """Content-keyed: every validation of later years re-reads the same immutable deliveries (section 1)."""
+    columns = model_columns(SctTransplants)
+    read = parse_contract_csv(data, rel, columns, ["transplant_id", "patient_id"])
+    if read.frame is None:
+        return _no_transplants()
+    frame = read.frame.assign(unit_id=unit_id, source_file=rel)
+    dated = with_dates(frame, date_columns(SctTransplants))
+    broken = rules.concat(
+        [model_failures(SctTransplants, frame), table_rule_failures(CONDITION, "transplants", SctTransplants, frame, year, dated)]
+    )
+    ok = ~frame["source_line"].isin(broken["line"].dropna().astype("int64"))
+    ok &= ~frame.duplicated("transplant_id", keep=False)
+    ok &= _usable(frame["transplant_id"]) & _usable(frame["patient_id"])
+    return frame.loc[ok, [*columns, "unit_id"]].assign(reinfusion=dated.loc[ok, "reinfusion_date"], delivery_year=year).reset_index(drop=True)
+
+
+def _no_transplants() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*model_columns(SctTransplants), "unit_id"]}).assign(
+        reinfusion=pd.Series([], dtype="datetime64[ns]"), delivery_year=pd.Series([], dtype="int64")
+    )
+
+
+def _reported(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str, message: str) -> pd.DataFrame:
+    return rules.failures_at(frame[mask.fillna(False).astype(bool)], column, rule, message)
+
+
+def history_failures(
+    data_root: Path,
+    report_year: int,
+    tables: dict[str, pd.DataFrame],
+    dated: dict[str, pd.DataFrame],
+    read_units: dict[str, set[str]],
+) -> pd.DataFrame:
+    """transplant_changed, earlier_delivery, organ failure vs reinfusion, followup_missing/_incomplete."""
+    transplants, followup = tables["transplants"], dated["followup"]
+    units = read_units.get("transplants", set()) | read_units.get("followup", set())
+    first_year = CONDITION_START[CONDITION].year + 1
+    delivered = {year: earlier_transplants(data_root, year, units) for year in range(first_year, report_year)}
+    parts = []
+
+    # Section 4.3: compare with the latest earlier delivery that holds the transplant.
+    latest = pd.concat([_no_transplants(), *delivered.values()], ignore_index=True)
+    latest = latest.sort_values("delivery_year", ascending=False).drop_duplicates(["unit_id", "transplant_id"])
+    now = transplants[_usable(transplants["transplant_id"])]
+    before = now[["unit_id", "transplant_id"]].merge(
+        latest[["unit_id", "transplant_id", *TRANSPLANT_FIELDS]], on=["unit_id", "transplant_id"], how="left", indicator=True
+    ).set_axis(now.index)
+    for column in TRANSPLANT_FIELDS:
+        known = (before["_merge"] == "both") & before[column].notna()
+        if column == "discharge_date":  # the one field that may go from empty to filled, never back or to another date
+            changed = known & (now[column].isna() | (now[column] != before[column]))
+            message = "discharge_date differs from the one delivered earlier for this transplant; only an empty discharge_date may be filled in later."
+        elif column == "patient_id":
+            changed = known & _usable(now[column]) & (now[column] != before[column])
+            message = "This transplant_id was delivered earlier for another patient; a transplant keeps its patient and an id is never reused."
+        else:  # an empty required date is the `required` rule's failure, not a change
+            changed = known & now[column].notna() & (now[column] != before[column])
+            message = f"{column} differs from the one delivered earlier for this transplant; a transplant keeps its dates across deliveries."
+        parts.append(_reported(now, changed, column, rules.TRANSPLANT_CHANGED, message))
+
+    # Section 4.5: a followup row names a transplant of D(R), D(R-1) or D(R-2) of the unit, and its patient.
+    current = now.assign(reinfusion=dated["transplants"].loc[now.index, "reinfusion_date"])
+    recent = [delivered[year] for year in (report_year - 1, report_year - 2) if year in delivered]
+    known = pd.concat([current, *recent], ignore_index=True).drop_duplicates(["unit_id", "transplant_id"])
+    checked = followup[followup["unit_id"].isin(read_units.get("followup", set())) & _usable(followup["transplant_id"])]
+    match = checked[["unit_id", "transplant_id"]].merge(
+        known[["unit_id", "transplant_id", "patient_id", "reinfusion"]].rename(columns={"patient_id": "transplant_patient"}),
+        on=["unit_id", "transplant_id"], how="left", indicator=True,
+    ).set_axis(checked.index)
+    parts.append(_reported(checked, match["_merge"] == "left_only", "transplant_id", rules.EARLIER_DELIVERY,
+                           "This transplant_id names no transplant of the unit in this delivery or the two before it; correct the id."))
+    other_patient = (match["_merge"] == "both") & _usable(checked["patient_id"]) & (checked["patient_id"] != match["transplant_patient"])
+    parts.append(_reported(checked, other_patient, "patient_id", rules.EARLIER_DELIVERY,
+                           "patient_id is not the patient of the transplant named by transplant_id; correct one of them."))
+    for column in ORGAN_FAILURE_DATES:  # INDICATORS.md 2: organ failure before reinfusion is invalid
+        parts.append(_reported(checked, checked[column] < match["reinfusion"], column, rules.DATE_ORDER,
+                               f"{column} is before the transplant's reinfusion_date; organ failure dates lie between reinfusion and last follow-up."))
+
+    # INDICATORS.md 2, follow-up completeness; only units whose followup.csv was read.
+    reporting = read_units.get("followup", set())
+    for indicator, lag, days in (("R1", 2, R1_DAYS), ("R2", 3, R2_DAYS)):
+        window = cohort_window(CONDITION, report_year, lag)
+        source = delivered.get(report_year - lag + 1)  # cohort year R-k is read from D(R-k+1)
+        if window is None or source is None or source.empty:
+            continue
+        in_window = source["reinfusion"].between(pd.Timestamp(window[0]), pd.Timestamp(window[1]))
+        cohort = source[in_window & source["unit_id"].isin(reporting)]
+        rows = cohort[["unit_id", "transplant_id", "reinfusion"]].merge(
+            followup[_usable(followup["transplant_id"])].drop_duplicates(["unit_id", "transplant_id"]),
+            on=["unit_id", "transplant_id"], how="left", indicator=True,
+        )
+        missing = rows[rows["_merge"] == "left_only"]
+        parts.append(pd.DataFrame({
+            "unit_id": missing["unit_id"],
+            "file": [f"{report_year}/{CONDITION}/{unit}/followup.csv" for unit in missing["unit_id"]],
+            "line": pd.Series(pd.NA, index=missing.index, dtype="Int64"),
+            "column": "",
+            "rule": rules.FOLLOWUP_MISSING,
+            "message": [
+                f"Transplant {transplant} (reinfused in cohort year {report_year - lag}, indicator {indicator}) "
+                "has no row in followup.csv; add its follow-up status." for transplant in missing["transplant_id"]
+            ],
+        }))
+        present = rows[rows["_merge"] == "both"]
+        horizon = present["reinfusion"] + pd.Timedelta(days=days)
+        if indicator == "R1":
+            reached = present["death_date"].notna() | (present["last_followup_date"] >= horizon)
+            need = "a death_date, or a last_followup_date at least 100 days after reinfusion"
+        else:
+            organ = pd.concat([present[c] <= horizon for c in ORGAN_FAILURE_DATES], axis=1).any(axis=1)
+            reached = (present["death_date"] <= horizon) | organ | (present["last_followup_date"] >= horizon)
+            need = "a death_date or organ failure date within 730 days of reinfusion, or a last_followup_date at least 730 days after it"
+        parts.append(rules.failures_at(present[~reached], "last_followup_date", rules.FOLLOWUP_INCOMPLETE,
+                                       f"The follow-up of this {indicator} cohort transplant is too short: it needs {need}; "
+                                       "update the follow-up status."))
+    return rules.concat(parts)

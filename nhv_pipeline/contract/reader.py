@@ -1,0 +1,193 @@
+"""Reading one delivered CSV file into a text frame, with exact physical line numbers.
+
+DATA_CONTRACT.md section 2: UTF-8 with or without BOM (never guessed), delimiter `,`
+or `;` detected per file from the header line, header names case-insensitive with
+surrounding spaces ignored, quoted fields may hold delimiters and newlines. A file
+with a format error contributes no rows. Files are opened read-only; nothing under
+the data root is ever written (section 1).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import rules
+
+REDACTED = "<redacted>"
+
+# DATA_CONTRACT.md 3: a personal identity or coordination number, 10 or 12 digits,
+# optionally with one `-` or `+` before the last four.
+IDENTITY_NUMBER_PATTERN = r"(\d{2})?\d{6}[-+]?\d{4}"
+
+
+@dataclass
+class FileRead:
+    """What one file gave: its rows (None after a format error), failures and inventory facts."""
+
+    frame: pd.DataFrame | None
+    failures: list[dict] = field(default_factory=list)
+    size_bytes: int = 0
+    sha256: str = ""
+    rows: int = 0
+
+
+def is_inside_root(path: Path, data_root: Path) -> bool:
+    """False for a symlink or a path that resolves outside the data root (section 1: only data_raw is read)."""
+    if path.is_symlink():
+        return False
+    try:
+        return path.resolve().is_relative_to(data_root.resolve())
+    except OSError:
+        return False
+
+
+def _failure(rel: str, line: int | None, column: str, rule: str, message: str) -> dict:
+    return rules.failure("", rel, line, column, rule, message)
+
+
+def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        return None, _failure(
+            rel,
+            line,
+            "",
+            rules.ENCODING,
+            "The file is not valid UTF-8 (it looks like Windows-1252, as Excel writes by default); "
+            'save it again as "CSV UTF-8 (comma delimited)" and deliver it anew.',
+        )
+
+
+def detect_delimiter(header_line: str) -> str:
+    """`;` when the header has more semicolons than commas (Swedish Excel), else `,` (section 2)."""
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def read_contract_csv(path: Path, rel: str, columns: list[str], id_columns: list[str] = ()) -> FileRead:
+    """Read one table file against its contract columns; redact identity numbers in id columns.
+
+    `line` in failures and `source_line` in the frame count physical lines, header = 1;
+    a record with a quoted newline is numbered by the line where it starts.
+    """
+    with open(path, "rb") as handle:  # read-only, section 1
+        data = handle.read()
+    return parse_contract_csv(data, rel, columns, id_columns)
+
+
+def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: list[str] = ()) -> FileRead:
+    """The bytes of one table file against its contract columns (see read_contract_csv)."""
+    result = FileRead(frame=None, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    text, bad = _decode(data, rel)
+    if bad is not None:
+        result.failures.append(bad)
+        return result
+    if text.strip() == "":
+        result.failures.append(
+            _failure(rel, 1, "", rules.EMPTY_FILE, "The file is empty; it needs at least the header line with the contract's column names.")
+        )
+        return result
+
+    if "\x00" in text:  # valid UTF-8, but no text: typically UTF-16 ("Unicode text") without a byte-order mark
+        result.failures.append(
+            _failure(rel, text[: text.index("\x00")].count("\n") + 1, "", rules.ENCODING,
+                     'The file holds NUL bytes (it looks like UTF-16, "Unicode text"); save it again as "CSV UTF-8".')
+        )
+        return result
+
+    header_line = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(header_line), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for record in reader:
+            records.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            result.failures.append(
+                _failure(rel, start, "", rules.UNTERMINATED_QUOTE,
+                         "A quoted field starting on this line is never closed; add the closing double quote or remove the opening one.")
+            )
+        else:
+            result.failures.append(
+                _failure(rel, reader.line_num, "", rules.BAD_QUOTE,
+                         "A closing double quote is followed by other characters than the delimiter; quote the whole field or remove the quotes.")
+            )
+        return result
+
+    header = [name.strip().lower() for name in records[0][1]]
+    for position, name in enumerate(header):
+        if name == "":
+            result.failures.append(
+                _failure(rel, 1, "", rules.HEADER,
+                         f"Header field {position + 1} is empty (often a trailing delimiter); remove it or name it as in the contract.")
+            )
+        elif header.index(name) != position:
+            result.failures.append(_failure(rel, 1, name, rules.HEADER, "This column name appears twice in the header; keep one of them."))
+    for name in columns:
+        if name not in header:
+            result.failures.append(
+                _failure(rel, 1, name, rules.MISSING_COLUMN, "The header lacks this contract column; add it (cells may be empty where the contract allows).")
+            )
+    for name in dict.fromkeys(header):
+        if name and name not in columns:
+            result.failures.append(
+                _failure(rel, 1, name, rules.EXTRA_COLUMN,
+                         "This column is not in the contract and may carry data that must not be delivered; remove it.")
+            )
+
+    body = [(line, fields) for line, fields in records[1:] if any(f.strip() for f in fields)]  # blank lines carry nothing
+    for line, fields in body:
+        if len(fields) != len(header):
+            result.failures.append(
+                _failure(rel, line, "", rules.RAGGED_ROW,
+                         f"This row has {len(fields)} fields but the header has {len(header)}; "
+                         "check for a missing or extra delimiter, or quote a field that contains one.")
+            )
+    if result.failures:
+        return result
+
+    frame = pd.DataFrame([fields for _, fields in body], columns=header, dtype=object)
+    if frame.empty:
+        frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in header})
+    frame = frame[columns].apply(lambda values: values.str.strip()).astype(object)
+    frame = frame.where(frame.ne("") & frame.notna(), None)
+    frame["source_line"] = pd.Series([line for line, _ in body], dtype="int64")
+    frame, found = redact_identity_numbers(frame, id_columns)
+    result.failures.extend(
+        {**_failure(rel, None, column, rules.IDENTITY_NUMBER,
+                    "This id looks like a Swedish personal identity or coordination number; replace it with the unit's "
+                    "pseudonymous id. The value has been withheld from all reports."),
+         "line": line}
+        for line, column in found
+    )
+    result.frame = frame
+    result.rows = len(frame)
+    return result
+
+
+def redact_identity_numbers(frame: pd.DataFrame, id_columns) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Replace id cells that look like identity numbers by REDACTED (section 3), before anyone else sees them.
+
+    Returns the redacted frame and the (source_line, column) of every replaced cell.
+    """
+    found: list[tuple[int, str]] = []
+    for column in id_columns:
+        hits = frame[column].astype("string").str.fullmatch(IDENTITY_NUMBER_PATTERN).fillna(False).astype(bool)
+        if hits.any():
+            found.extend((int(line), column) for line in frame.loc[hits, "source_line"])
+            frame.loc[hits, column] = REDACTED
+    return frame, found

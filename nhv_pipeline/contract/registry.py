@@ -1,0 +1,94 @@
+"""units.csv: the registry of NHV units and their permits (DATA_CONTRACT.md 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import rules
+from .checks import model_failures, table_rule_failures
+from .reader import is_inside_root, parse_contract_csv
+from .schema import RegistryUnits, model_columns, parse_dates
+
+REGISTRY_FILE = "units.csv"
+UNIT_ID_PATTERN = r"[a-z0-9_]{2,40}"
+
+UNIT_COLUMNS = ["condition_id", "unit_id", "unit_name", "permit_start", "permit_end"]
+
+
+@dataclass
+class RegistryResult:
+    """Valid registry rows, typed; and the failures of units.csv (unit_id empty, file units.csv)."""
+
+    units: pd.DataFrame
+    failures: pd.DataFrame
+
+
+def _typed_units(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "condition_id": frame["condition_id"].astype(object),
+            "unit_id": frame["unit_id"].astype(object),
+            "unit_name": frame["unit_name"].astype(object),
+            "permit_start": parse_dates(frame["permit_start"]).astype("datetime64[ns]"),
+            "permit_end": parse_dates(frame["permit_end"]).astype("datetime64[ns]"),
+        }
+    ).reset_index(drop=True)
+
+
+def _no_units() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNIT_COLUMNS})
+
+
+def read_registry(data_root: Path) -> RegistryResult:
+    """Read and validate data_root/units.csv; rows with a failure are left out of `units`."""
+    data_root = Path(data_root)
+    path = data_root / REGISTRY_FILE
+    empty_units = _typed_units(_no_units())
+
+    def only(rule: str, message: str) -> RegistryResult:
+        return RegistryResult(empty_units, rules.normalise_failures(pd.DataFrame([rules.failure("", REGISTRY_FILE, None, "", rule, message)])))
+
+    if not path.exists() and not path.is_symlink():
+        return only(rules.REGISTRY, "The registry units.csv is missing from the data root; add it with every unit and its permit.")
+    if not is_inside_root(path, data_root):
+        return only(rules.PATH_OUTSIDE_ROOT, "units.csv is a symlink or lies outside the data root, so it is not read; put the file itself there.")
+
+    with open(path, "rb") as handle:  # read-only, section 1
+        data = handle.read()
+    units, failures = _registry_of(data)
+    return RegistryResult(units.copy(), failures.copy())
+
+
+@lru_cache(maxsize=8)
+def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Content-keyed: the registry is re-read by every validation of every year and condition."""
+    read = parse_contract_csv(data, REGISTRY_FILE, model_columns(RegistryUnits))
+    if read.frame is None:
+        return _typed_units(_no_units()), rules.normalise_failures(pd.DataFrame(read.failures))
+
+    frame = read.frame
+    # The registry's own unit_id doubles as the failure rows' unit_id until it is blanked below:
+    # a registry problem belongs to no unit's delivery report.
+    lineage = frame.assign(source_file=REGISTRY_FILE)
+    parts = [model_failures(RegistryUnits, lineage)]
+    bad_pattern = frame["unit_id"].notna() & ~frame["unit_id"].astype("string").str.fullmatch(UNIT_ID_PATTERN).fillna(False).astype(bool)
+    parts.append(
+        rules.failures_at(lineage[bad_pattern], "unit_id", rules.REGISTRY,
+                          "unit_id must be 2 to 40 characters of a-z, 0-9 and _ (it names the unit's delivery folder); correct it.")
+    )
+    repeated = frame.duplicated(["condition_id", "unit_id"], keep="first") & frame["unit_id"].notna()
+    parts.append(
+        rules.failures_at(lineage[repeated], "unit_id", rules.UNIQUE,
+                          "This unit_id already appears for the same condition on an earlier row; each unit is listed once per condition.")
+    )
+    parts.append(table_rule_failures("registry", "units", RegistryUnits, lineage, None))
+    failures = rules.concat(parts)
+    failures["unit_id"] = ""
+    bad_lines = set(failures["line"].dropna().astype(int))
+    units = _typed_units(frame[~frame["source_line"].isin(bad_lines)])
+    return units, rules.normalise_failures(failures)
+

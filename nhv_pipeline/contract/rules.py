@@ -1,0 +1,168 @@
+"""The fixed vocabulary of validation rules and the shape of a failure row.
+
+Every failure the contract reports names report year, condition, unit, file, line,
+column and rule (DATA_CONTRACT.md section 6). Messages say what is wrong and what
+to fix, and never repeat a cell value: a value could be an identity number or a
+birth date (section 3).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FAILURE_COLUMNS = ["report_year", "condition_id", "unit_id", "file", "line", "column", "rule", "message"]
+
+# --- file format (DATA_CONTRACT.md section 2) -------------------------------------
+ENCODING = "encoding"
+"""The file is not valid UTF-8 (section 2); the line of the first bad byte is named."""
+EMPTY_FILE = "empty_file"
+"""The file has no header line at all: 0 bytes or only whitespace (section 2)."""
+HEADER = "header"
+"""A header name is empty or appears twice, so columns cannot be told apart (section 2)."""
+RAGGED_ROW = "ragged_row"
+"""A record has another number of fields than the header (section 2)."""
+UNTERMINATED_QUOTE = "unterminated_quote"
+"""A quoted field is opened and never closed before the end of the file (section 2)."""
+BAD_QUOTE = "bad_quote"
+"""A closing quote is followed by other characters than the delimiter (section 2)."""
+MISSING_COLUMN = "missing_column"
+"""A column of the contract is absent from the header (section 2, 4, 5)."""
+EXTRA_COLUMN = "extra_column"
+"""The header has a column the contract does not know; it may carry data that must not be there (section 2)."""
+
+# --- values (sections 2-5) ---------------------------------------------------------
+REQUIRED = "required"
+"""A required cell is empty (sections 4, 5: column `required` = yes)."""
+DATE_FORMAT = "date_format"
+"""A date is not written YYYY-MM-DD or is no real calendar date (section 2)."""
+BOOL_FORMAT = "bool_format"
+"""A boolean is not 1 or 0 (section 2)."""
+CODE = "code"
+"""A coded value is not in the contract's list: sex, home_region, diagnosis, contact type, visit mode, respondent, answer (sections 3-5)."""
+REQUIRED_IF = "required_if"
+"""A cell that must be filled exactly when another one is, is filled or empty the wrong way round (sections 4, 5: `iff`)."""
+DATE_ORDER = "date_order"
+"""Two dates of one event chain are in the wrong order, or an event is dated before the patient's birth (sections 4, 5; INDICATORS.md 2)."""
+DATE_AFTER_REPORT_YEAR = "date_after_report_year"
+"""A date lies after 31 December of the report year (section 1)."""
+UNIQUE = "unique"
+"""An id occurs twice in a file where it must be unique, or a referral is answered by two contacts (sections 4, 5)."""
+REFERENCE = "reference"
+"""A patient_id or referral_id names no row of patients.csv or referrals.csv of the same unit's delivery (sections 3, 5.3)."""
+DUPLICATE_ANSWER_DATE = "duplicate_answer_date"
+"""A patient has two survey answers on one response_date (INDICATORS.md 3, P1)."""
+
+# --- across deliveries (section 4.3, 4.5; INDICATORS.md 2) ---------------------------
+EARLIER_DELIVERY = "earlier_delivery"
+"""A followup row names no transplant of the unit in D(R), D(R-1) or D(R-2), or another patient than the transplant's (section 4.5)."""
+TRANSPLANT_CHANGED = "transplant_changed"
+"""A transplant delivered earlier changed its patient or dates; only an empty discharge_date may be filled in (section 4.3)."""
+FOLLOWUP_MISSING = "followup_missing"
+"""A transplant of the R1 or R2 cohort has no followup row in the report year's delivery (section 4.5)."""
+FOLLOWUP_INCOMPLETE = "followup_incomplete"
+"""A followup row of the R1 or R2 cohort does not reach the indicator's horizon (INDICATORS.md 2, follow-up completeness)."""
+
+# --- layout and registry (section 1) ---------------------------------------------------
+UNKNOWN_UNIT = "unknown_unit"
+"""A unit folder names no unit of the registry for this condition (section 1)."""
+OUTSIDE_PERMIT = "outside_permit"
+"""A unit delivered for a report year whose measurement period its permit does not overlap (section 1)."""
+MISSING_DELIVERY = "missing_delivery"
+"""A unit whose permit overlaps the measurement period has no folder for the report year (section 1)."""
+MISSING_TABLE = "missing_table"
+"""A unit folder lacks one of the condition's tables (section 1)."""
+UNEXPECTED_FILE = "unexpected_file"
+"""A file or folder in the delivery that is not one of the condition's tables; it may carry data that must not be there (section 1)."""
+PATH_OUTSIDE_ROOT = "path_outside_root"
+"""A symlink, or a path resolving outside the data root; it is not read (section 1: the pipeline only reads data_raw)."""
+IDENTITY_NUMBER = "identity_number"
+"""An id cell looks like a Swedish personal identity or coordination number (section 3); the value is redacted."""
+REGISTRY = "registry"
+"""units.csv is missing, or a unit_id does not follow the pattern [a-z0-9_]{2,40} (section 1)."""
+
+RULES: dict[str, str] = {
+    ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
+    EMPTY_FILE: "File is empty; it needs at least the header line (DATA_CONTRACT.md 2).",
+    HEADER: "Header has an empty or repeated column name (DATA_CONTRACT.md 2).",
+    RAGGED_ROW: "Row has another number of fields than the header (DATA_CONTRACT.md 2).",
+    UNTERMINATED_QUOTE: "A quoted field is never closed (DATA_CONTRACT.md 2).",
+    BAD_QUOTE: "A closing quote is followed by other characters than the delimiter (DATA_CONTRACT.md 2).",
+    MISSING_COLUMN: "A contract column is missing from the header (DATA_CONTRACT.md 2).",
+    EXTRA_COLUMN: "The header has a column outside the contract (DATA_CONTRACT.md 2).",
+    REQUIRED: "A required cell is empty (DATA_CONTRACT.md 4, 5).",
+    DATE_FORMAT: "Date is not a real calendar date written YYYY-MM-DD (DATA_CONTRACT.md 2).",
+    BOOL_FORMAT: "Boolean is not 1 or 0 (DATA_CONTRACT.md 2).",
+    CODE: "Value is not one of the contract's codes (DATA_CONTRACT.md 3-5).",
+    REQUIRED_IF: "Cell must be filled exactly when its companion cell is (DATA_CONTRACT.md 4, 5).",
+    DATE_ORDER: "Dates are in the wrong order (DATA_CONTRACT.md 4, 5; INDICATORS.md 2).",
+    DATE_AFTER_REPORT_YEAR: "Date is after 31 December of the report year (DATA_CONTRACT.md 1).",
+    UNIQUE: "Id must be unique in the file (DATA_CONTRACT.md 4, 5).",
+    REFERENCE: "Id names no row of the unit's patients.csv or referrals.csv (DATA_CONTRACT.md 3, 5.3).",
+    DUPLICATE_ANSWER_DATE: "Patient has two survey answers on one date (INDICATORS.md 3, P1).",
+    EARLIER_DELIVERY: "Followup row names no transplant of the unit in D(R)..D(R-2), or another patient (DATA_CONTRACT.md 4.5).",
+    TRANSPLANT_CHANGED: "Earlier delivered transplant changed patient or dates (DATA_CONTRACT.md 4.3).",
+    FOLLOWUP_MISSING: "R1/R2 cohort transplant has no followup row (DATA_CONTRACT.md 4.5).",
+    FOLLOWUP_INCOMPLETE: "Followup does not reach the R1/R2 horizon (INDICATORS.md 2).",
+    UNKNOWN_UNIT: "Unit folder is not in the registry for the condition (DATA_CONTRACT.md 1).",
+    OUTSIDE_PERMIT: "Unit's permit does not overlap the measurement period (DATA_CONTRACT.md 1).",
+    MISSING_DELIVERY: "Unit with a permit in the period delivered no folder (DATA_CONTRACT.md 1).",
+    MISSING_TABLE: "Unit folder lacks a table of the condition (DATA_CONTRACT.md 1).",
+    UNEXPECTED_FILE: "File or folder in the delivery that is not a contract table (DATA_CONTRACT.md 1).",
+    PATH_OUTSIDE_ROOT: "Symlink or path outside the data root; not read (DATA_CONTRACT.md 1).",
+    IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
+    REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
+}
+
+
+def empty_failures() -> pd.DataFrame:
+    """A failure frame with no rows and the final dtypes."""
+    return normalise_failures(pd.DataFrame(columns=FAILURE_COLUMNS))
+
+
+def failure(unit_id: str, file: str, line: int | None, column: str, rule: str, message: str) -> dict:
+    """One failure row without report year and condition (filled in by the caller)."""
+    return {"unit_id": unit_id, "file": file, "line": line, "column": column, "rule": rule, "message": message}
+
+
+ROW_FAILURE_COLUMNS = ["unit_id", "file", "line", "column", "rule", "message"]
+_NO_ROWS = pd.DataFrame(columns=ROW_FAILURE_COLUMNS)
+
+
+def failures_at(rows: pd.DataFrame, column: str, rule: str, message: str) -> pd.DataFrame:
+    """Failure rows for every row of a raw table frame (vectorised over its lineage columns)."""
+    if rows.empty:
+        return _NO_ROWS
+    return pd.DataFrame(
+        {
+            "unit_id": rows["unit_id"].astype(object),
+            "file": rows["source_file"].astype(object),
+            "line": rows["source_line"].astype("Int64"),
+            "column": column,
+            "rule": rule,
+            "message": message,
+        }
+    ).reset_index(drop=True)
+
+
+def concat(parts) -> pd.DataFrame:
+    """Concatenate failure parts, skipping empty ones (most rules find nothing)."""
+    parts = [part for part in parts if part is not None and not part.empty]
+    return pd.concat(parts, ignore_index=True) if parts else _NO_ROWS.copy()
+
+
+def normalise_failures(frame: pd.DataFrame, report_year: int | None = None, condition_id: str | None = None) -> pd.DataFrame:
+    """Give a failure frame FAILURE_COLUMNS, their dtypes and the contract's sort order."""
+    out = frame.copy()
+    for col in FAILURE_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.NA
+    if report_year is not None:
+        out["report_year"] = report_year
+    if condition_id is not None:
+        out["condition_id"] = condition_id
+    out["report_year"] = out["report_year"].astype("Int64" if out["report_year"].isna().any() else "int64")
+    out["line"] = out["line"].astype("Int64")
+    for col in ("condition_id", "unit_id", "file", "column", "rule", "message"):
+        out[col] = out[col].fillna("").astype(str).astype(object)
+    out = out[FAILURE_COLUMNS].drop_duplicates()
+    return out.sort_values(["unit_id", "file", "line", "column", "rule"], na_position="first", kind="stable").reset_index(drop=True)

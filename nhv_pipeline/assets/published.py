@@ -36,6 +36,7 @@ from nhv_pipeline.indicators import CATALOGUE, catalogue_entries
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
+from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
@@ -194,6 +195,7 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
         )
         manifest = build_manifest(report_year, context.run_id, files, paths.data_root, now)
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        changes = carry_history(target, staging)
         (staging / "index.html").write_text(
             render_preview(
                 report_year, published, history, catalogue, now.strftime("%Y-%m-%d %H:%M UTC"),
@@ -202,8 +204,19 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
             encoding="utf-8",
         )
     context.log.info("Published report year %s to %s (%d rows).", report_year, target, len(published))
+    correction = {}
+    if changes is not None:
+        context.log.info(
+            "Report year %s replaced an earlier publication: %d published figures changed; the previous one is "
+            "kept under %s.", report_year, len(changes), target / "history",
+        )
+        correction = {
+            "changed_figures": len(changes),
+            "changes": MetadataValue.md(frame_to_markdown(changes, limit=40)),
+        }
     return MaterializeResult(
         metadata={
+            **correction,
             "folder": MetadataValue.path(str(target)),
             "files": MetadataValue.json(sorted(p.name for p in target.iterdir())),
             "row_count": len(published),

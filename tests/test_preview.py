@@ -366,3 +366,171 @@ def test_a_year_without_any_results_still_lists_every_indicator():
     assert len(page.sections) == len(CATALOGUE)
     for anchor, texts in page.section_text.items():
         assert "Inga resultat för detta år" in "".join(texts), anchor
+
+
+# --- trend years (report 4) -------------------------------------------------------
+
+
+def trend_svg(section: str) -> str:
+    start = section.index('<figure class="trend">')
+    return section[start : section.index("</figure>", start)]
+
+
+def test_trend_leaves_out_years_before_the_indicators_first_report_year():
+    # T1 first reported 2025: the 2024 publication has no T1 row by design (INDICATORS.md
+    # section 1), so 2024 is not a year of its trend, not even as a gap.
+    catalogue = [dict(e, first_report_year=2025) if e["indicator_id"] == "T1" else e for e in CATALOGUE]
+    t1 = section_html(render(catalogue=catalogue), "sct_ssc-T1")
+    trend = trend_svg(t1)
+    assert ">2024<" not in trend
+    assert ">2025<" in trend
+    assert "saknas" not in trend and ">.<" not in trend
+    # The single point is drawn, with its value, and the caption says it is the first year.
+    assert trend.count("<circle") == 1
+    assert ">42,5<" in trend
+    assert "Första året indikatorn redovisas" in trend
+
+
+def test_trend_keeps_a_published_year_without_a_riket_row_as_a_gap():
+    # T1 first reported 2024, but the 2024 history has no T1 row: a real gap, said in words.
+    t1 = section_html(render(), "sct_ssc-T1")
+    trend = trend_svg(t1)
+    assert ">2024<" in trend and ">2025<" in trend
+    assert "saknas</text>" in trend
+    assert trend.count("<circle") == 1
+    assert "per rapportår 2024–2025" in trend
+
+
+def test_trend_without_earlier_publications_is_not_called_the_first_year():
+    # B1 has been reported since 2024; with no history passed there is nothing before 2025 to show.
+    trend = trend_svg(section_html(render(hist={}), "sct_ssc-B1"))
+    assert "inga tidigare publiceringar" in trend
+    assert "Första året" not in trend
+
+
+# --- breakdown tables (report 6) --------------------------------------------------
+
+
+def b1_by_sex() -> pd.DataFrame:
+    """B1 by sex, nothing small: riket 25 = akad 10 + sus 15; K 18 = 10 + 8, M 7 = sus 7 only."""
+    return published(
+        [
+            row(n=25),
+            row(breakdown="sex", bvalue="K", label="Kvinnor", n=18),
+            row(breakdown="sex", bvalue="M", label="Män", n=7),
+            row(level="enhet", unit="akad", n=10),
+            row(level="enhet", unit="akad", breakdown="sex", bvalue="K", label="Kvinnor", n=10),
+            row(level="enhet", unit="sus", n=15),
+            row(level="enhet", unit="sus", breakdown="sex", bvalue="K", label="Kvinnor", n=8),
+            row(level="enhet", unit="sus", breakdown="sex", bvalue="M", label="Män", n=7),
+        ]
+    )
+
+
+def table_row(section: str, heading: str, label: str) -> str:
+    table = section[section.index(heading) :]
+    start = table.index(f'<th scope="row">{label}</th>')
+    return table[start : table.index("</tr>", start)]
+
+
+def test_count_breakdown_shows_zero_where_a_counted_unit_has_no_row_for_the_value():
+    # INDICATORS.md section 3: only values that occur get a row, and akad has a total row,
+    # so akad had no men: 0, not "value missing".
+    b1 = section_html(render(results=b1_by_sex()), "sct_ssc-B1")
+    men = table_row(b1, "<h5>Antal efter kön</h5>", "Män")
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", men)
+    assert cells == ["7", "0", "7"]  # riket, akad, sus
+    assert "missing" not in men
+    women = table_row(b1, "<h5>Antal efter kön</h5>", "Kvinnor")
+    assert re.findall(r"<td[^>]*>(.*?)</td>", women) == ["18", "10", "8"]
+
+
+def test_distribution_breakdown_keeps_the_missing_mark_for_an_absent_value():
+    # T1 by sct_offered: sus had nobody declined; a mean of nobody cannot be computed -> ".".
+    t1 = dict(indicator="T1", measure="distribution")
+    results = published(
+        [
+            row(**t1, n=20, value=40.0, mean=40.0),
+            row(**t1, breakdown="sct_offered", bvalue="yes", label="Erbjuden SCT", n=14, value=38.0, mean=38.0),
+            row(**t1, breakdown="sct_offered", bvalue="no", label="Ej erbjuden SCT", n=6, value=44.7, mean=44.7),
+            row(**t1, level="enhet", unit="akad", n=12, value=41.0, mean=41.0),
+            row(**t1, level="enhet", unit="akad", breakdown="sct_offered", bvalue="yes", label="Erbjuden SCT",
+                n=6, value=37.5, mean=37.5),
+            row(**t1, level="enhet", unit="akad", breakdown="sct_offered", bvalue="no", label="Ej erbjuden SCT",
+                n=6, value=44.7, mean=44.7),
+            row(**t1, level="enhet", unit="sus", n=8, value=38.5, mean=38.5),
+            row(**t1, level="enhet", unit="sus", breakdown="sct_offered", bvalue="yes", label="Erbjuden SCT",
+                n=8, value=38.5, mean=38.5),
+        ]
+    )
+    t1_html = section_html(render(results=results), "sct_ssc-T1")
+    declined = table_row(t1_html, "<h5>Fördelning efter erbjuden stamcellstransplantation</h5>", "Ej erbjuden SCT")
+    cells = re.findall(r"<td([^>]*)>(.*?)</td>", declined)
+    assert [text.split("<")[0] for _, text in cells] == ["44,7", "44,7", "."]
+    assert 'class="num missing"' in cells[2][0]
+
+
+# --- chart layout (report 1-3, 5) -------------------------------------------------
+
+
+def svg_texts(svg: str) -> list[tuple[float, float, str]]:
+    """(x, y, text) of the direct text elements of one SVG, titles left out."""
+    out = []
+    for attrs, body in re.findall(r"<text ([^>]*)>(.*?)</text>", svg):
+        body = re.sub(r"<title>.*?</title>", "", body)
+        out.append((float(re.search(r' ?x="([\d.]+)"', attrs).group(1)),
+                    float(re.search(r'y="([\d.]+)"', attrs).group(1)), re.sub(r"<[^>]+>", "", body)))
+    return out
+
+
+def test_bar_chart_and_trend_share_a_row_of_the_chart_grid():
+    o1 = section_html(render(), "sct_ssc-Ö1")
+    assert '<div class="charts pair"><figure class="bars"><svg' in o1
+    assert o1.index('<figure class="trend">') > o1.index('<figure class="bars">')
+    assert ".charts.pair { grid-template-columns:" in render()
+
+
+def test_bar_chart_names_are_shown_in_full():
+    results = results_2025()
+    long_name = "Karolinska Universitetssjukhuset"
+    results.loc[results["unit_id"] == "akad", "unit_name"] = long_name
+    bar = section_html(render(results=results), "sct_ssc-Ö1").split('<figure class="bars">')[1]
+    assert f">{long_name}</text>" in bar
+    assert "…" not in bar
+
+
+def test_a_name_too_long_for_the_name_column_wraps_onto_more_lines():
+    results = results_2025()
+    results.loc[results["unit_id"] == "akad", "unit_name"] = (
+        "Sahlgrenska Universitetssjukhuset, Drottning Silvias barn- och ungdomssjukhus"
+    )
+    bar = section_html(render(results=results), "sct_ssc-Ö1").split('<figure class="bars">')[1]
+    assert "<tspan" in bar
+    shown = re.sub(r"<title>.*?</title>", "", bar)
+    assert "Sahlgrenska Universitetssjukhuset," in shown and "ungdomssjukhus</tspan>" in shown
+    assert "…" not in shown
+
+
+def test_riket_label_sits_above_the_bars_clear_of_every_value_label():
+    o1 = section_html(render(), "sct_ssc-Ö1")
+    bar = o1.split('<figure class="bars">')[1].split("</svg>")[0]
+    texts = svg_texts(bar)
+    riket_y = [y for _, y, t in texts if t.startswith("Riket")]
+    assert len(riket_y) == 1
+    first_bar_top = min(float(y) for y in re.findall(r'<rect [^>]*y="([\d.]+)"', bar))
+    # The label's baseline is above the first bar, so its glyphs cannot reach a bar's value label.
+    assert riket_y[0] < first_bar_top
+    # The value label carries a white outline drawn under its glyphs: the dashed line never crosses figures.
+    assert re.search(r'paint-order="stroke">66,7\u00a0%</text>', bar)
+
+
+def test_trend_value_labels_stay_right_of_the_axis_tick_labels():
+    trend = section_html(render(), "sct_ssc-Ö1").split('<figure class="trend">')[1].split("</svg>")[0]
+    texts = svg_texts(trend)
+    ticks = [(x, t) for x, _, t in texts if t.endswith("%") and t.split("\u00a0")[0] in {"0", "50", "100"}]
+    values = [(x, t) for x, _, t in texts if "," in t]
+    assert len(ticks) == 3 and len(values) == 2
+    axis_right = max(x for x, _ in ticks)  # tick labels end at x (text-anchor end)
+    for x, t in values:
+        # Centred labels: 0.65 em per character at 11 units is more than any character of the font stack.
+        assert x - len(t) * 0.65 * 11 / 2 > axis_right, t

@@ -105,10 +105,20 @@ td.missing { color: var(--muted); text-align: center; }
 .sub { display: block; color: var(--muted); font-size: 0.8em; font-weight: 400; }
 .empty { font-style: italic; color: var(--muted); }
 .warning { background: #fdecea; border: 1px solid #e0a39c; padding: 0.5rem 1rem; border-radius: 4px; }
-figure { margin: 0.5rem 0 1.25rem; }
+figure { margin: 0; min-width: 0; }
 figcaption { color: var(--muted); font-size: 0.85rem; margin-top: 0.25rem; }
-svg { display: block; width: 100%; height: auto; max-width: 44rem; }
-figure.trend svg { max-width: 34rem; }
+/* Bars and trend side by side where both fit at about their drawn size (the SVGs are drawn
+   580 and 400 units wide, so their text stays near its nominal size), stacked otherwise. */
+.charts {
+  display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.25rem 2rem; align-items: start;
+  margin: 0.75rem 0 1.25rem;
+}
+@media (min-width: 56rem) {
+  .charts.pair { grid-template-columns: minmax(0, 29fr) minmax(0, 20fr); }
+}
+svg { display: block; width: 100%; height: auto; }
+figure.bars svg { max-width: 40rem; }
+figure.trend svg { max-width: 30rem; }
 svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--ink); }
 ul.legend { list-style: none; padding: 0; font-size: 0.9rem; }
 ul.legend li { margin: 0.15rem 0; }
@@ -279,8 +289,61 @@ def _f(x: float) -> str:
     return f"{x:.1f}"
 
 
-def _short(label: str, limit: int = 30) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+# Advance widths in em, rounded up from DejaVu Sans, the widest face of the
+# font stack (the Linux fallback; Segoe UI, San Francisco, Roboto and Arial are
+# narrower). An SVG cannot measure its own text without script, so the layout
+# uses this upper bound: a label sized by it always fits.
+_EM_NARROW = frozenset("iljIJ'.,:;!|")
+_EM_SEMI = frozenset(" ftr()[]-/\"")
+_EM_WIDE = frozenset("mwMW%@")
+
+
+def _text_width(text: str, size: float) -> float:
+    em = 0.0
+    for ch in text:
+        if ch in _EM_NARROW:
+            em += 0.31
+        elif ch in _EM_SEMI:
+            em += 0.42
+        elif ch in _EM_WIDE:
+            em += 1.0
+        elif ch.isupper():
+            em += 0.79
+        else:
+            em += 0.64
+    return em * size
+
+
+def _wrap(label: str, max_width: float, size: float, max_lines: int = 3) -> list[str]:
+    """The label in lines no wider than ``max_width``, filled word by word, at most ``max_lines``.
+
+    Only what is still left after the last line (or a single word wider than
+    the column) is cut with "…"; the full name stays in the element's ``<title>``.
+    """
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and _text_width(f"{lines[-1]} {word}", size) <= max_width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [" ".join(lines[max_lines - 1 :])]
+    fitted = []
+    for line in lines:
+        while _text_width(line, size) > max_width and len(line) > 1:
+            line = line[:-2].rstrip() + "…"
+        fitted.append(line)
+    return fitted
+
+
+def _halo(text: str, x: float, y: float, size: float = 12, anchor: str = "start", fill: str = "") -> str:
+    """A data label with a white outline drawn under the glyphs, so a grid or reference line behind it
+    never runs through the figures."""
+    colour = f' fill="{fill}"' if fill else ""
+    return (
+        f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size:g}" text-anchor="{anchor}"{colour} '
+        f'stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke">{text}</text>'
+    )
 
 
 def _bar_chart(
@@ -295,64 +358,78 @@ def _bar_chart(
     For a count, riket is the sum of the units (INDICATORS.md section 1), so a
     reference line would only squash the bars: it is named in the caption instead.
     Proportions get their 95 % Wilson interval as a whisker.
+
+    Layout, top to bottom: a header band that holds only the riket label (so it
+    can never meet a bar's value label, whatever the values), one row per unit,
+    the axis with its tick labels. The name column is as wide as the longest
+    name needs, up to 42 % of the chart; a longer name wraps onto more lines.
     """
     is_share = measure in PROPORTION_MEASURES
     shown = [u for u in units if not u["suppressed"] and not _missing(u["value"])]
     riket_value = None
-    if riket is not None and not riket["suppressed"] and not _missing(riket["value"]):
+    if measure != "count" and riket is not None and not riket["suppressed"] and not _missing(riket["value"]):
         riket_value = float(riket["value"])
     candidates = [float(u["value"]) for u in shown]
     if is_share:
         scale_max = 100.0
     else:
-        if riket_value is not None and measure != "count":
+        if riket_value is not None:
             candidates.append(riket_value)
         scale_max = _nice_ceiling(max(candidates, default=0.0))
+    suffix = _NBSP + "%" if is_share else ""
 
-    label_w, plot_w, right_pad, row_h, top, bottom = 210.0, 360.0, 70.0, 26.0, 22.0, 30.0
-    width = label_w + plot_w + right_pad
+    width, size, gap = 580.0, 12.0, 10.0
+    names = [_wrap(str(u["unit_name"]), width * 0.42 - gap, size) for u in units]
+    label_w = gap + max((_text_width(line, size) for lines in names for line in lines), default=40.0)
+    value_texts = [_headline(u, measure)[0] for u in shown]
+    tick_texts = [_compact(t) + suffix for t in (0.0, scale_max / 2, scale_max)]
+    # Room right of the scale for the widest value label and half the last tick label.
+    right_pad = 8 + max([_text_width(t, size) + 6 for t in value_texts] + [_text_width(tick_texts[-1], 11) / 2, 24])
+    plot_w = width - label_w - right_pad
+    line_h = 14.0
+    row_h = 26.0 + line_h * (max((len(lines) for lines in names), default=1) - 1)
+    top = 26.0 if riket_value is not None else 8.0
+    bottom = 26.0
     height = top + row_h * max(len(units), 1) + bottom
+    plot_bottom = height - bottom
 
     def x(v: float) -> float:
         return label_w + plot_w * max(0.0, v) / scale_max
 
     parts = [
-        f'<svg viewBox="0 0 {_f(width)} {_f(height)}" '
-        f'role="img" aria-labelledby="{chart_id}-t">',
+        f'<svg viewBox="0 0 {_f(width)} {_f(height)}" role="img" aria-labelledby="{chart_id}-t">',
         f'<title id="{chart_id}-t">{_esc(title)}</title>',
     ]
-    for tick in (0.0, scale_max / 2, scale_max):
+    for tick, text in zip((0.0, scale_max / 2, scale_max), tick_texts, strict=True):
         tx = x(tick)
         parts.append(
-            f'<line x1="{_f(tx)}" y1="{_f(top - 6)}" x2="{_f(tx)}" y2="{_f(height - bottom)}" '
+            f'<line x1="{_f(tx)}" y1="{_f(top)}" x2="{_f(tx)}" y2="{_f(plot_bottom)}" '
             'stroke="#d9dee4" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{_f(tx)}" y="{_f(height - bottom + 16)}" font-size="11" text-anchor="middle">'
-            f"{_compact(tick)}{_NBSP + '%' if is_share else ''}</text>"
+            f'<text x="{_f(tx)}" y="{_f(plot_bottom + 16)}" font-size="11" text-anchor="middle">{_esc(text)}</text>'
         )
-    for i, u in enumerate(units):
+    labels = []
+    for i, (u, lines) in enumerate(zip(units, names, strict=True)):
         y = top + i * row_h
-        name = str(u["unit_name"])
+        mid = y + row_h / 2 + 4
+        name = _esc(str(u["unit_name"]))
+        more = "".join(f'<tspan x="{_f(label_w - gap)}" dy="{line_h:g}">{_esc(line)}</tspan>' for line in lines[1:])
         parts.append(
-            f'<text x="{_f(label_w - 8)}" y="{_f(y + row_h / 2 + 4)}" font-size="12" text-anchor="end">'
-            f"<title>{_esc(name)}</title>{_esc(_short(name))}</text>"
+            f'<text x="{_f(label_w - gap)}" y="{_f(mid - line_h * (len(lines) - 1) / 2)}" font-size="{size:g}" '
+            f'text-anchor="end"><title>{name}</title>{_esc(lines[0])}{more}</text>'
         )
         if u["suppressed"]:
-            parts.append(
-                f'<text x="{_f(label_w + 4)}" y="{_f(y + row_h / 2 + 4)}" font-size="12" fill="#5b6776">'
-                f"{SUPPRESSED_MARK} undertryckt</text>"
-            )
+            labels.append(_halo(f"{SUPPRESSED_MARK} undertryckt", label_w + 4, mid, fill="#5b6776"))
             continue
         if _missing(u["value"]):
-            parts.append(
-                f'<text x="{_f(label_w + 4)}" y="{_f(y + row_h / 2 + 4)}" font-size="12">{MISSING_MARK}</text>'
-            )
+            labels.append(_halo(f"{MISSING_MARK} saknas", label_w + 4, mid, fill="#5b6776"))
             continue
         v = float(u["value"])
+        bar_h = min(row_h - 10, 18.0)
         parts.append(
-            f'<rect x="{_f(label_w)}" y="{_f(y + 5)}" width="{_f(x(v) - label_w)}" height="{_f(row_h - 10)}" '
-            'fill="#3a7ca5"/>'
+            f'<rect x="{_f(label_w)}" y="{_f(y + (row_h - bar_h) / 2)}" width="{_f(x(v) - label_w)}" '
+            f'height="{_f(bar_h)}" fill="#3a7ca5"/>'
         )
         end = x(v)
         if is_share and not _missing(u["ci_low"]) and not _missing(u["ci_high"]):
@@ -363,19 +440,23 @@ def _bar_chart(
                 f'M{_f(hi)} {_f(cy - 4)}V{_f(cy + 4)}" stroke="#1d2733" stroke-width="1.2" fill="none"/>'
             )
             end = max(end, hi)
-        text = _headline(u, measure)[0]
-        parts.append(f'<text x="{_f(end + 6)}" y="{_f(y + row_h / 2 + 4)}" font-size="12">{_esc(text)}</text>')
-    if riket_value is not None and measure != "count":
+        labels.append(_halo(_esc(_headline(u, measure)[0]), end + 6, mid))
+    if riket_value is not None:
         rx = x(riket_value)
         parts.append(
-            f'<line x1="{_f(rx)}" y1="{_f(top - 4)}" x2="{_f(rx)}" y2="{_f(height - bottom)}" '
+            f'<line x1="{_f(rx)}" y1="{_f(top - 6)}" x2="{_f(rx)}" y2="{_f(plot_bottom)}" '
             'stroke="#b5541c" stroke-width="2" stroke-dasharray="5 3"/>'
         )
         label = "Riket " + _headline(riket, measure)[0]
+        half = _text_width(label, 11) / 2
+        # Centred on the line, but kept inside the chart near either end of the scale.
+        lx = min(max(rx, label_w + half), width - half - 2)
         parts.append(
-            f'<text x="{_f(rx)}" y="{_f(top - 8)}" font-size="11" text-anchor="middle" fill="#b5541c">'
+            f'<text x="{_f(lx)}" y="{_f(top - 10)}" font-size="11" text-anchor="middle" fill="#b5541c">'
             f"{_esc(label)}</text>"
         )
+    # Value labels last: their white outline covers the grid and the riket line beneath them.
+    parts.extend(labels)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -383,29 +464,40 @@ def _bar_chart(
 def _trend_chart(
     chart_id: str, title: str, points: Sequence[tuple[int, Mapping[str, Any] | None]], measure: str
 ) -> str:
-    """Line chart of the riket total over report years; a missing or withheld year breaks the line."""
-    is_share = measure in PROPORTION_MEASURES
-    values = [
-        float(r["value"]) for _, r in points if r is not None and not r["suppressed"] and not _missing(r["value"])
-    ]
-    scale_max = 100.0 if is_share else _nice_ceiling(max(values, default=0.0))
-    left, plot_w, right, top, plot_h, bottom = 52.0, 440.0, 24.0, 18.0, 150.0, 30.0
-    width, height = left + plot_w + right, top + plot_h + bottom
-    years = [y for y, _ in points]
-    span = max(len(years) - 1, 1)
+    """Line chart of the riket total over report years; a missing or withheld year breaks the line.
 
-    inset = 32.0  # keeps the first and last value labels clear of the axis labels
+    Value labels sit above their points, at least half a label's width right
+    of the y axis, so they never reach the tick labels left of it; a year
+    without a figure says so in words in the middle of the plot, not as a lone
+    mark by the axis.
+    """
+    is_share = measure in PROPORTION_MEASURES
+    shown = [r for _, r in points if r is not None and not r["suppressed"] and not _missing(r["value"])]
+    scale_max = 100.0 if is_share else _nice_ceiling(max((float(r["value"]) for r in shown), default=0.0))
+    value_texts = {id(r): _headline(r, measure)[0] for r in shown}
+    gaps = {year: ("undertryckt" if r is not None and r["suppressed"] else "saknas") for year, r in points
+            if r is None or r["suppressed"] or _missing(r["value"])}
+    left, right, top, plot_h, bottom = 52.0, 12.0, 22.0, 130.0, 28.0
+    width = 400.0
+    plot_w = width - left - right
+    height = top + plot_h + bottom
+    span = max(len(points) - 1, 1)
+    # Every label centred on a year stays clear of the tick labels left of the plot.
+    inset = max(
+        [24.0]
+        + [_text_width(t, 11) / 2 + 8 for t in value_texts.values()]
+        + [_text_width(w, 10) / 2 + 8 for w in gaps.values()]
+    )
+    step = (plot_w - 2 * inset) / span
 
     def px(i: int) -> float:
-        inner = plot_w - 2 * inset
-        return left + inset + (inner * i / span if len(years) > 1 else inner / 2)
+        return left + inset + (step * i if len(points) > 1 else (plot_w - 2 * inset) / 2)
 
     def py(v: float) -> float:
         return top + plot_h * (1 - max(0.0, v) / scale_max)
 
     parts = [
-        f'<svg viewBox="0 0 {_f(width)} {_f(height)}" '
-        f'role="img" aria-labelledby="{chart_id}-t">',
+        f'<svg viewBox="0 0 {_f(width)} {_f(height)}" role="img" aria-labelledby="{chart_id}-t">',
         f'<title id="{chart_id}-t">{_esc(title)}</title>',
     ]
     for tick in (0.0, scale_max / 2, scale_max):
@@ -420,6 +512,7 @@ def _trend_chart(
         )
     segment: list[str] = []
     segments: list[list[str]] = []
+    labels = []
     for i, (year, r) in enumerate(points):
         parts.append(
             f'<text x="{_f(px(i))}" y="{_f(height - bottom + 18)}" font-size="11" text-anchor="middle">{year}</text>'
@@ -428,29 +521,25 @@ def _trend_chart(
             if segment:
                 segments.append(segment)
             segment = []
-            mark = SUPPRESSED_MARK if r is not None and r["suppressed"] else MISSING_MARK
-            parts.append(
-                f'<text x="{_f(px(i))}" y="{_f(top + plot_h - 6)}" font-size="12" text-anchor="middle" '
-                f'fill="#5b6776">{mark}</text>'
-            )
+            word = gaps[year]
+            tip = "Riket undertryckt" if word == "undertryckt" else "Inget värde för riket detta år"
+            if _text_width(word, 10) > step - 4 and len(points) > 1:
+                word = SUPPRESSED_MARK if word == "undertryckt" else MISSING_MARK
+            labels.append(_halo(f"<title>{tip}</title>{word}", px(i), top + plot_h / 2 + 4, 10, "middle", "#5b6776"))
             continue
         segment.append(f"{_f(px(i))} {_f(py(float(r['value'])))}")
     if segment:
         segments.append(segment)
     for seg in segments:
         if len(seg) > 1:
-            parts.append(
-                f'<path d="M{"L".join(seg)}" stroke="#b5541c" stroke-width="2" fill="none"/>'
-            )
+            parts.append(f'<path d="M{"L".join(seg)}" stroke="#b5541c" stroke-width="2" fill="none"/>')
     for i, (_, r) in enumerate(points):
         if r is None or r["suppressed"] or _missing(r["value"]):
             continue
         cx, cy = px(i), py(float(r["value"]))
         parts.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="3.5" fill="#b5541c"/>')
-        parts.append(
-            f'<text x="{_f(cx)}" y="{_f(cy - 8)}" font-size="11" text-anchor="middle">'
-            f"{_esc(_headline(r, measure)[0])}</text>"
-        )
+        labels.append(_halo(_esc(value_texts[id(r)]), cx, cy - 8, size=11, anchor="middle"))
+    parts.extend(labels)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -526,9 +615,18 @@ def _main_table(measure: str, riket: dict | None, units: list[dict], threshold: 
 
 
 def _breakdown_table(
-    measure: str, breakdown: str, rows: list[dict], columns: list[tuple[str, str]], threshold: int
+    measure: str,
+    breakdown: str,
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    threshold: int,
+    zero_when_absent: set[str] = frozenset(),
 ) -> str:
-    """One row per breakdown value, one column per level (riket first, then units)."""
+    """One row per breakdown value, one column per level (riket first, then units).
+
+    A level in ``zero_when_absent`` (unit ids, ``""`` for riket) shows "0" where it has
+    no row for a value, any other level ".".
+    """
     by_cell = {(r["unit_id"], r["breakdown_value"]): r for r in rows}
     values: dict[str, str] = {}
     for r in rows:
@@ -542,7 +640,7 @@ def _breakdown_table(
         for unit_id, _ in columns:
             r = by_cell.get((unit_id, value))
             if r is None:
-                cells.append(_value_cell(""))
+                cells.append(_value_cell("0" if str(unit_id) in zero_when_absent else ""))
             elif r["suppressed"]:
                 cells.append(_suppressed_cell(r["suppression_reason"], threshold))
             else:
@@ -577,6 +675,28 @@ def _riket_total(frame: pd.DataFrame, condition_id: str, indicator_id: str, meas
     return _records(sel.head(1))[0] if len(sel) else None
 
 
+def _first_year(v: Any) -> int | None:
+    """The catalogue's ``first_report_year`` as an int, or None when it is absent or not a year."""
+    try:
+        return None if _missing(v) else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _trend_years(report_year: int, history: Mapping[int, pd.DataFrame], first_report_year: Any) -> list[int]:
+    """The report years of the trend: those published so far, from the indicator's first report year on.
+
+    INDICATORS.md section 1: an indicator is produced for R only when R is at
+    least its first report year, so an earlier publication has no row for it
+    by design; drawing that year as a missing value would suggest a gap. A
+    published year from the first report year on without a riket row is a real
+    gap and stays in.
+    """
+    first = _first_year(first_report_year)
+    years = sorted({int(y) for y in history} | {report_year})
+    return [y for y in years if y <= report_year and (first is None or y >= first or y == report_year)]
+
+
 def _measure_block(
     anchor: str,
     condition_id: str,
@@ -601,7 +721,9 @@ def _measure_block(
     chart_id = f"{anchor}-{measure}"
     figures = []
     if units:
-        bar_caption = f"{label} per enhet" + ("; streckad linje: riket" if measure != "count" else "")
+        bar_caption = f"{label} per enhet"
+        if measure != "count" and riket is not None and not riket["suppressed"] and not _missing(riket["value"]):
+            bar_caption += f"; streckad linje: riket ({_headline(riket, measure)[0]})"
         if measure == "count" and riket is not None and not riket["suppressed"]:
             bar_caption += f". Riket: {format_integer(riket['value'])} (summan av enheterna)"
         if measure in PROPORTION_MEASURES:
@@ -609,31 +731,44 @@ def _measure_block(
         if measure == "distribution":
             bar_caption += ". Stapeln visar medelvärdet"
         bar = _bar_chart(f"{chart_id}-bar", f"{indicator_id} {name}: {label} per enhet", units, riket, measure)
-        figures.append(f"<figure>{bar}<figcaption>{_esc(bar_caption)}</figcaption></figure>")
-    years = sorted({int(y) for y in history if int(y) != int(report_year)} | {int(report_year)})
+        figures.append(f'<figure class="bars">{bar}<figcaption>{_esc(bar_caption)}</figcaption></figure>')
+    years = _trend_years(report_year, history, entry.get("first_report_year"))
     points = [
-        (y, riket if y == int(report_year) else _riket_total(history[y], condition_id, indicator_id, measure))
+        (y, riket if y == report_year else _riket_total(history[y], condition_id, indicator_id, measure))
         for y in years
     ]
     trend_label = "medelvärde" if measure == "distribution" else label.lower()
-    trend_caption = f"Riket, {trend_label} per rapportår {years[0]}–{years[-1]}" if len(years) > 1 else (
-        f"Riket, {trend_label} rapportår {years[0]}; inga tidigare publiceringar"
-    )
+    if len(years) > 1:
+        trend_caption = f"Riket, {trend_label} per rapportår {years[0]}–{years[-1]}"
+    elif _first_year(entry.get("first_report_year")) == report_year:
+        trend_caption = (
+            f"Riket, {trend_label} rapportår {report_year}. Första året indikatorn redovisas, ingen trend ännu"
+        )
+    else:
+        trend_caption = f"Riket, {trend_label} rapportår {report_year}; inga tidigare publiceringar"
     figures.append(
         f'<figure class="trend">'
         f"{_trend_chart(f'{chart_id}-trend', f'{indicator_id} {name}: trend för riket', points, measure)}"
         f"<figcaption>{_esc(trend_caption)}</figcaption></figure>"
     )
-    out.append("".join(figures))
+    pair = " pair" if len(figures) > 1 else ""
+    out.append(f'<div class="charts{pair}">{"".join(figures)}</div>')
 
     breakdowns = [b for b in dict.fromkeys(rows["breakdown"]) if b != "total"]
     columns = [("", "Riket")] + [(u["unit_id"], str(u["unit_name"])) for u in units]
+    # INDICATORS.md section 3: only breakdown values that occur get a row, and every level that
+    # has a total row was counted. So for a count, a level with a total row and no row for a
+    # value counted nobody there: 0. Other measures have nothing to compute for nobody ("."),
+    # and a unit without a total row was not counted at all (".").
+    zero_when_absent: set[str] = set()
+    if measure == "count":
+        zero_when_absent = {str(u["unit_id"]) for u in units} | ({""} if riket is not None else set())
     for breakdown in breakdowns:
         part = rows[rows["breakdown"] == breakdown]
         extra_units = sorted(set(part.loc[part["level"] == "enhet", "unit_id"]) - {c for c, _ in columns})
         names = dict(zip(part["unit_id"], part["unit_name"], strict=False))
         cols = columns + [(u, str(names[u])) for u in extra_units]
-        out.append(_breakdown_table(measure, breakdown, _records(part), cols, threshold))
+        out.append(_breakdown_table(measure, breakdown, _records(part), cols, threshold, zero_when_absent))
     return "".join(out)
 
 

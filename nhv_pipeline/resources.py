@@ -191,6 +191,15 @@ def replace_rows(
         con.unregister("incoming")
 
 
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A short content hash of a frame (columns and values, not the index): a data version."""
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
 def _concrete_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns with no value at all would reach DuckDB untyped (NULL); store them as text."""
     empty_text = [

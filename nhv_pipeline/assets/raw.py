@@ -12,6 +12,8 @@ unit gets every failure of its delivery in one report, not one rule at a time.
 """
 
 
+import hashlib
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -22,6 +24,7 @@ from dagster import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
+    DataVersion,
     MetadataValue,
     Output,
     TableColumn,
@@ -153,6 +156,7 @@ def _raw_assets(condition_id: str) -> AssetsDefinition:
             yield Output(
                 frame,
                 output_name=table,
+                data_version=content_version(result.files, table),
                 metadata={
                     "row_count": len(frame),
                     "rows_per_unit": MetadataValue.json(
@@ -163,6 +167,7 @@ def _raw_assets(condition_id: str) -> AssetsDefinition:
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",
+            data_version=content_version(result.files, None),
             metadata={
                 "files": len(result.files),
                 "units": MetadataValue.json(sorted(result.files["unit_id"].unique().tolist()))
@@ -188,6 +193,20 @@ def _raw_assets(condition_id: str) -> AssetsDefinition:
         )
 
     return read_and_validate
+
+
+def content_version(files: pd.DataFrame, table: str | None) -> DataVersion:
+    """The data version of a raw asset: the SHA-256 of the files it was read from.
+
+    A corrected re-delivery changes it, so the UI marks what is downstream of the
+    corrected delivery round (staged tables, the condition's indicators, the
+    publication) as stale until re-run; re-reading unchanged files keeps it.
+    """
+    rows = files if table is None or files.empty else files[files["table"] == table]
+    digest = hashlib.sha256()
+    for path, sha in sorted(zip(rows.get("path", []), rows.get("sha256", []))):
+        digest.update(f"{path}\t{sha}\n".encode())
+    return DataVersion(digest.hexdigest()[:32])
 
 
 def _units_to_report(result, registry: pd.DataFrame, condition_id: str) -> list[str]:

@@ -1,6 +1,8 @@
 """The unit registry (`units.csv`): which unit holds which NHV permit, and when."""
 
 
+import hashlib
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -8,6 +10,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    DataVersion,
     Output,
     asset,
 )
@@ -54,6 +57,10 @@ def units(context: AssetExecutionContext, paths: PipelinePaths):
     )
     yield Output(
         frame,
+        # Re-reading an unchanged units.csv must not make every indicator look stale.
+        data_version=DataVersion(hashlib.sha256((paths.data_root / "units.csv").read_bytes()).hexdigest()[:32])
+        if (paths.data_root / "units.csv").is_file()
+        else DataVersion("missing"),
         metadata={
             "units_per_condition": {
                 condition: int(count) for condition, count in frame.groupby("condition_id").size().items()

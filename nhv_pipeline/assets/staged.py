@@ -8,13 +8,13 @@ passed every blocking contract check; re-running a report year replaces its rows
 from datetime import datetime, timezone
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, DataVersion, MetadataValue, Output, asset
 
 from nhv_pipeline.assets.raw import CONDITION_NAMES, column_schema, delivery_key, raw_key
 from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.contract import CONDITIONS, TABLES, to_staged
 from nhv_pipeline.partitions import report_year_partitions
-from nhv_pipeline.resources import PipelinePaths, connect, replace_rows
+from nhv_pipeline.resources import PipelinePaths, connect, frame_digest
 
 LOADS_TABLE = ("staged", "_loads")
 """Which (condition, table, report year) slices have been staged, even when empty.
@@ -82,17 +82,19 @@ def _staged_asset(condition_id: str, table: str) -> AssetsDefinition:
         description=f"{CONDITION_NAMES[condition_id]}: `{table}` of every unit, validated and typed "
         "(dates, booleans, codes), with the delivery's report year, unit and source line.",
     )
-    def staged(context: AssetExecutionContext, paths: PipelinePaths, raw: pd.DataFrame) -> pd.DataFrame:
+    def staged(context: AssetExecutionContext, paths: PipelinePaths, raw: pd.DataFrame):
         report_year = int(context.partition_key)
         frame = to_staged(condition_id, table, raw)
         record_load(paths, condition_id, table, report_year, len(frame))
-        context.add_output_metadata(
-            {
+        return Output(
+            frame,
+            # Content-based: re-staging unchanged rows leaves the indicators fresh in the UI.
+            data_version=DataVersion(frame_digest(frame)),
+            metadata={
                 "row_count": len(frame),
                 "units": MetadataValue.json(sorted(frame["unit_id"].unique().tolist())),
-            }
+            },
         )
-        return frame
 
     return staged
 

@@ -1,0 +1,65 @@
+"""The code location loads, and every asset carries what an operator reads in the UI."""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+from nhv_pipeline.contract import TABLES
+from nhv_pipeline.definitions import build_definitions, defs
+from nhv_pipeline.indicators import CATALOGUE
+
+
+def _graph():
+    return build_definitions("/nonexistent/data_raw", "/nonexistent/warehouse").resolve_asset_graph()
+
+
+def test_the_definitions_load_with_every_job_schedule_and_sensor():
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {"nhv_full", "nhv_deliveries", "nhv_validate"}
+    assert defs.resolve_schedule_def("march_run")
+    assert defs.resolve_sensor_def("delivery_sensor")
+
+
+def test_asset_keys_are_prefixed_by_layer_and_condition():
+    keys = {key.to_user_string() for key in _graph().get_all_asset_keys()}
+    expected = {"registry/units", "results/indicator_results", "published/indicator_results", "published/publication"}
+    for condition_id, tables in TABLES.items():
+        expected |= {f"raw/{condition_id}/{t}" for t in tables} | {f"staged/{condition_id}/{t}" for t in tables}
+        expected.add(f"raw/{condition_id}/delivery")
+    expected |= {f"results/{i.condition_id}/{i.indicator_id.replace('Ö', 'O')}" for i in CATALOGUE}
+    assert keys == expected
+
+
+def test_every_asset_has_a_description_owner_group_and_kinds():
+    graph = _graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.owners == ["team:nhv-data"], key
+        assert node.group_name in {"registry", "raw", "staged", "indicators", "published"}, key
+        assert node.kinds, key
+        assert node.partitions_def is not None, key
+
+
+def test_indicator_assets_carry_the_swedish_name_category_tag_and_rule_version():
+    graph = _graph()
+    for indicator in CATALOGUE:
+        node = graph.get(AssetKey(["results", indicator.condition_id, indicator.indicator_id.replace("Ö", "O")]))
+        assert indicator.name in node.description
+        assert node.code_version == indicator.rule_version
+        assert node.tags["condition"] == indicator.condition_id
+        assert node.tags["category"] in {"background", "access", "results", "patient_reported", "handover"}
+
+
+def test_raw_and_staged_assets_document_their_columns_from_the_contract():
+    graph = _graph()
+    schema = graph.get(AssetKey(["staged", "sct_ssc", "transplants"])).metadata["dagster/column_schema"]
+    columns = {column.name: column for column in schema.columns}
+    assert columns["reinfusion_date"].type == "date"
+    assert columns["reinfusion_date"].description
+    assert "pandera" in graph.get(AssetKey(["raw", "sct_ssc", "transplants"])).kinds
+
+
+def test_the_publication_is_expected_by_30_april():
+    node = _graph().get(AssetKey(["published", "publication"]))
+    assert node.freshness_policy is not None
+    assert "30 4" in node.freshness_policy.deadline_cron

@@ -269,6 +269,11 @@ def _identity_number(root: Path):
     return "akademiska", f"{SCT_UNIT}/survey.csv", 2, "patient_id"
 
 
+def _id_format(root: Path):
+    set_cell(root / SCT_UNIT / "referrals.csv", 3, "referral_id", '=HYPERLINK("http://example.invalid","x")')
+    return "akademiska", f"{SCT_UNIT}/referrals.csv", 3, "referral_id"
+
+
 def _registry(root: Path):
     path = root / "units.csv"
     line = first_line_where(path, lambda r: r["unit_id"] == "karolinska")
@@ -306,12 +311,14 @@ CASES = [
     Case("unexpected_file", "sct_ssc", _unexpected_file),
     Case("path_outside_root", "sct_ssc", _path_outside_root),
     Case("identity_number", "sct_ssc", _identity_number),
+    Case("id_format", "sct_ssc", _id_format),
     Case("registry", "sct_ssc", _registry),
 ]
 """One broken delivery per rule; rules added to the contract must be added here."""
 
 
 def test_every_contract_rule_has_an_end_to_end_case():
+    # file_too_large needs a 100 MB file; tests/test_hostile_deliveries.py covers it at the reader.
     assert {case.rule for case in CASES} == set(RULES) - {"file_too_large"}
 
 

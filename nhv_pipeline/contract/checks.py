@@ -38,6 +38,9 @@ def _cell_message(rule: str, column: str, model: type[pa.DataFrameModel]) -> str
         return f"{column} must be a real calendar date written YYYY-MM-DD; correct the date."
     if rule == rules.BOOL_FORMAT:
         return f"{column} must be 1 (yes) or 0 (no); correct the cell."
+    if rule == rules.ID_FORMAT:
+        return (f"{column} must be plain one-line text that does not start with =, +, - or @ (a spreadsheet would run it "
+                "as a formula); deliver the unit's pseudonymous id as text.")
     if rule == rules.CODE and column == "answer":
         scales = "; ".join(f"{respondent}: {', '.join(scale)}" for respondent, scale in ANSWER_SCALES.items())
         return f"answer must be a value of the respondent's own scale ({scales}); correct the answer or the respondent."

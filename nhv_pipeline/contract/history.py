@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import rules
 from .checks import _usable, date_columns, model_failures, table_rule_failures
-from .reader import is_inside_root, parse_contract_csv
+from .reader import is_inside_root, parse_contract_csv, read_bytes_limited
 from .schema import CONDITION_START, SctTransplants, cohort_window, model_columns, with_dates
 
 CONDITION = "sct_ssc"
@@ -37,8 +37,9 @@ def earlier_transplants(data_root: Path, year: int, unit_ids: set[str]) -> pd.Da
         path = data_root / str(year) / CONDITION / unit_id / "transplants.csv"
         if not path.is_file() or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
             continue
-        with open(path, "rb") as handle:  # read-only, section 1
-            data = handle.read()
+        data = read_bytes_limited(path)  # read-only, section 1; a too large file was reported in its own year
+        if data is None:
+            continue
         frames.append(_valid_transplants(data, path.relative_to(data_root).as_posix(), unit_id, year))
     return pd.concat([_no_transplants(), *frames], ignore_index=True) if frames else _no_transplants()
 

@@ -13,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,18 @@ REDACTED = "<redacted>"
 # DATA_CONTRACT.md 3: a personal identity or coordination number, 10 or 12 digits,
 # optionally with one `-` or `+` before the last four.
 IDENTITY_NUMBER_PATTERN = r"(\d{2})?\d{6}[-+]?\d{4}"
+
+# The largest table file that is read at all. A national delivery is well under 1 MB per
+# file and the 100x volume benchmark stays under 100 MB, so a larger file is a wrong
+# export (a whole EHR dump, a binary) that would otherwise be read into memory.
+MAX_FILE_MB_ENV = "NHV_MAX_FILE_MB"
+DEFAULT_MAX_FILE_MB = 100
+
+# A header name the reader repeats in a failure's column: it looks like a column name.
+# Anything else (a header-less file's first data row, a formula) is named by its position,
+# since it may be a row-level value (DATA_CONTRACT.md 3: failures never repeat values).
+_NAME_PATTERN = r"[a-z_][a-z0-9_ ]{0,63}"
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass
@@ -49,25 +62,74 @@ def is_inside_root(path: Path, data_root: Path) -> bool:
         return False
 
 
+def max_file_bytes() -> int:
+    """The size limit of one delivered file: NHV_MAX_FILE_MB megabytes (default 100).
+
+    A value that is not a positive number is a configuration error and raises ValueError.
+    """
+    raw = os.environ.get(MAX_FILE_MB_ENV, "").strip()
+    if raw == "":
+        return DEFAULT_MAX_FILE_MB * 1024 * 1024
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = float("nan")
+    if not megabytes > 0:
+        raise ValueError(f"{MAX_FILE_MB_ENV} must be a positive number of megabytes")
+    return int(megabytes * 1024 * 1024)
+
+
+def too_large_failure(rel: str, limit: int) -> dict:
+    return _failure(
+        rel, None, "", rules.FILE_TOO_LARGE,
+        f"The file is larger than {limit // (1024 * 1024)} MB, far more than a delivery of this table holds, so it is not "
+        "read; check that the right extract was saved (a CSV of the contract's columns only).",
+    )
+
+
+def read_bytes_limited(path: Path, limit: int | None = None) -> bytes | None:
+    """The file's bytes, or None when it is larger than the limit: the size is checked before reading."""
+    limit = max_file_bytes() if limit is None else limit
+    with open(path, "rb") as handle:  # read-only, section 1
+        if os.fstat(handle.fileno()).st_size > limit:
+            return None
+        data = handle.read(limit + 1)  # a file that grows while it is read is cut off, then rejected
+    return None if len(data) > limit else data
+
+
 def _failure(rel: str, line: int | None, column: str, rule: str, message: str) -> dict:
     return rules.failure("", rel, line, column, rule, message)
 
 
+def _line_of(data: bytes, position: int) -> int:
+    """Physical line (1-based) of a byte offset; CRLF, LF and a lone CR each end a line, as for the csv reader."""
+    return len(_LINE_BREAK.findall(data, 0, position)) + 1
+
+
 def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
+    """UTF-8 text without BOM, or the encoding failure at the line of the first bad byte.
+
+    A NUL byte is valid UTF-8 but no text (UTF-16 without BOM, a binary such as PNG or
+    zip saved as .csv), so it counts as a bad byte too; whichever comes first is named.
+    """
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    nul = data.find(b"\x00")
     try:
-        return data.decode("utf-8"), None
+        text = data.decode("utf-8")
+        invalid = -1
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        return None, _failure(
-            rel,
-            line,
-            "",
-            rules.ENCODING,
-            "The file is not valid UTF-8 (it looks like Windows-1252, as Excel writes by default); "
-            'save it again as "CSV UTF-8 (comma delimited)" and deliver it anew.',
-        )
+        text, invalid = None, err.start
+    if invalid < 0 and nul < 0:
+        return text, None
+    first = min(p for p in (nul, invalid) if p >= 0)
+    if first == nul:
+        message = ('The file holds NUL bytes, so it is no text file (UTF-16 "Unicode text", or a binary file such as an '
+                   'image or a zip archive named .csv); save the table again as "CSV UTF-8" and deliver it anew.')
+    else:
+        message = ("The file is not valid UTF-8 (it looks like Windows-1252, as Excel writes by default); "
+                   'save it again as "CSV UTF-8 (comma delimited)" and deliver it anew.')
+    return None, _failure(rel, _line_of(data, first), "", rules.ENCODING, message)
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -81,8 +143,10 @@ def read_contract_csv(path: Path, rel: str, columns: list[str], id_columns: list
     `line` in failures and `source_line` in the frame count physical lines, header = 1;
     a record with a quoted newline is numbered by the line where it starts.
     """
-    with open(path, "rb") as handle:  # read-only, section 1
-        data = handle.read()
+    limit = max_file_bytes()
+    data = read_bytes_limited(path, limit)
+    if data is None:
+        return FileRead(frame=None, failures=[too_large_failure(rel, limit)], size_bytes=path.stat().st_size)
     return parse_contract_csv(data, rel, columns, id_columns)
 
 
@@ -97,13 +161,6 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
     if text.strip() == "":
         result.failures.append(
             _failure(rel, 1, "", rules.EMPTY_FILE, "The file is empty; it needs at least the header line with the contract's column names.")
-        )
-        return result
-
-    if "\x00" in text:  # valid UTF-8, but no text: typically UTF-16 ("Unicode text") without a byte-order mark
-        result.failures.append(
-            _failure(rel, text[: text.index("\x00")].count("\n") + 1, "", rules.ENCODING,
-                     'The file holds NUL bytes (it looks like UTF-16, "Unicode text"); save it again as "CSV UTF-8".')
         )
         return result
 
@@ -129,6 +186,15 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         return result
 
     header = [name.strip().lower() for name in records[0][1]]
+    if not set(header) & set(columns):
+        # No contract column at all: the header line is missing and line 1 holds data, the
+        # delimiter is another one, or another table was saved. Its fields are not repeated (section 3).
+        result.failures.append(
+            _failure(rel, 1, "", rules.HEADER,
+                     "Line 1 names none of the contract's columns: the header line is missing, the delimiter is not , or ;, "
+                     f"or the file is another table; the first line must be the header ({', '.join(columns)}).")
+        )
+        return result
     for position, name in enumerate(header):
         if name == "":
             result.failures.append(
@@ -136,7 +202,8 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                          f"Header field {position + 1} is empty (often a trailing delimiter); remove it or name it as in the contract.")
             )
         elif header.index(name) != position:
-            result.failures.append(_failure(rel, 1, name, rules.HEADER, "This column name appears twice in the header; keep one of them."))
+            shown = name if re.fullmatch(_NAME_PATTERN, name) else f"#{position + 1}"
+            result.failures.append(_failure(rel, 1, shown, rules.HEADER, "This column name appears twice in the header; keep one of them."))
     for name in columns:
         if name not in header:
             result.failures.append(
@@ -144,9 +211,14 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
             )
     for name in dict.fromkeys(header):
         if name and name not in columns:
+            position = header.index(name) + 1
+            named = re.fullmatch(_NAME_PATTERN, name) is not None
             result.failures.append(
-                _failure(rel, 1, name, rules.EXTRA_COLUMN,
-                         "This column is not in the contract and may carry data that must not be delivered; remove it.")
+                _failure(rel, 1, name if named else f"#{position}", rules.EXTRA_COLUMN,
+                         "This column is not in the contract and may carry data that must not be delivered; remove it."
+                         if named else
+                         f"Header field {position} is not a contract column and may carry data that must not be delivered; "
+                         "remove the column.")
             )
 
     body = [(line, fields) for line, fields in records[1:] if any(f.strip() for f in fields)]  # blank lines carry nothing

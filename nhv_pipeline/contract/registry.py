@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import rules
 from .checks import model_failures, table_rule_failures
-from .reader import is_inside_root, parse_contract_csv
+from .reader import is_inside_root, max_file_bytes, parse_contract_csv, read_bytes_limited, too_large_failure
 from .schema import RegistryUnits, model_columns, parse_dates
 
 REGISTRY_FILE = "units.csv"
@@ -57,8 +57,10 @@ def read_registry(data_root: Path) -> RegistryResult:
     if not is_inside_root(path, data_root):
         return only(rules.PATH_OUTSIDE_ROOT, "units.csv is a symlink or lies outside the data root, so it is not read; put the file itself there.")
 
-    with open(path, "rb") as handle:  # read-only, section 1
-        data = handle.read()
+    limit = max_file_bytes()
+    data = read_bytes_limited(path, limit)  # read-only, section 1; the size is checked first
+    if data is None:
+        return RegistryResult(empty_units, rules.normalise_failures(pd.DataFrame([too_large_failure(REGISTRY_FILE, limit)])))
     units, failures = _registry_of(data)
     return RegistryResult(units.copy(), failures.copy())
 

@@ -15,10 +15,12 @@ FAILURE_COLUMNS = ["report_year", "condition_id", "unit_id", "file", "line", "co
 # --- file format (DATA_CONTRACT.md section 2) -------------------------------------
 ENCODING = "encoding"
 """The file is not valid UTF-8 (section 2); the line of the first bad byte is named."""
+FILE_TOO_LARGE = "file_too_large"
+"""The file is larger than NHV_MAX_FILE_MB (default 100 MB); its size is checked before it is read (section 2)."""
 EMPTY_FILE = "empty_file"
 """The file has no header line at all: 0 bytes or only whitespace (section 2)."""
 HEADER = "header"
-"""A header name is empty or appears twice, so columns cannot be told apart (section 2)."""
+"""A header name is empty or appears twice, or line 1 names no contract column at all (no header line) (section 2)."""
 RAGGED_ROW = "ragged_row"
 """A record has another number of fields than the header (section 2)."""
 UNTERMINATED_QUOTE = "unterminated_quote"
@@ -39,6 +41,8 @@ BOOL_FORMAT = "bool_format"
 """A boolean is not 1 or 0 (section 2)."""
 CODE = "code"
 """A coded value is not in the contract's list: sex, home_region, diagnosis, contact type, visit mode, respondent, answer (sections 3-5)."""
+ID_FORMAT = "id_format"
+"""An id starts with = + - @ (a spreadsheet formula) or holds a control character such as a newline (section 3)."""
 REQUIRED_IF = "required_if"
 """A cell that must be filled exactly when another one is, is filled or empty the wrong way round (sections 4, 5: `iff`)."""
 DATE_ORDER = "date_order"
@@ -82,8 +86,9 @@ REGISTRY = "registry"
 
 RULES: dict[str, str] = {
     ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
+    FILE_TOO_LARGE: "File is larger than the size limit (NHV_MAX_FILE_MB, default 100 MB); not read (DATA_CONTRACT.md 2).",
     EMPTY_FILE: "File is empty; it needs at least the header line (DATA_CONTRACT.md 2).",
-    HEADER: "Header has an empty or repeated column name (DATA_CONTRACT.md 2).",
+    HEADER: "Header has an empty or repeated column name, or is missing (DATA_CONTRACT.md 2).",
     RAGGED_ROW: "Row has another number of fields than the header (DATA_CONTRACT.md 2).",
     UNTERMINATED_QUOTE: "A quoted field is never closed (DATA_CONTRACT.md 2).",
     BAD_QUOTE: "A closing quote is followed by other characters than the delimiter (DATA_CONTRACT.md 2).",
@@ -93,6 +98,7 @@ RULES: dict[str, str] = {
     DATE_FORMAT: "Date is not a real calendar date written YYYY-MM-DD (DATA_CONTRACT.md 2).",
     BOOL_FORMAT: "Boolean is not 1 or 0 (DATA_CONTRACT.md 2).",
     CODE: "Value is not one of the contract's codes (DATA_CONTRACT.md 3-5).",
+    ID_FORMAT: "Id starts like a spreadsheet formula (= + - @) or holds a control character (DATA_CONTRACT.md 3).",
     REQUIRED_IF: "Cell must be filled exactly when its companion cell is (DATA_CONTRACT.md 4, 5).",
     DATE_ORDER: "Dates are in the wrong order (DATA_CONTRACT.md 4, 5; INDICATORS.md 2).",
     DATE_AFTER_REPORT_YEAR: "Date is after 31 December of the report year (DATA_CONTRACT.md 1).",

@@ -83,6 +83,21 @@ def bool_format(values: pd.Series) -> pd.Series:
     return values.isin(("1", "0"))
 
 
+# An id is one line of plain text. A first character = + - @ makes a spreadsheet run the cell
+# as a formula (OWASP "CSV injection"), and a control character (tab, newline, NUL) breaks
+# every line-based view of the id; neither is a pseudonymous id (DATA_CONTRACT.md 3).
+ID_FORMULA_START = r"[=+\-@]"
+ID_CONTROL_CHARACTER = r"[\x00-\x1f\x7f-\x9f]"
+
+
+@_register(statistics=[])
+def id_text(values: pd.Series) -> pd.Series:
+    """Ids that no spreadsheet runs as a formula and that hold no control character (section 3)."""
+    text = values.astype(object).astype("string")
+    bad = text.str.match(ID_FORMULA_START) | text.str.contains(ID_CONTROL_CHARACTER, regex=True)
+    return ~bad.fillna(False).astype(bool)
+
+
 @_register(statistics=["allowed"])
 def code(values: pd.Series, *, allowed) -> pd.Series:
     """A coded value is one of the contract's codes, exactly as written there (sections 3-5)."""
@@ -90,7 +105,7 @@ def code(values: pd.Series, *, allowed) -> pd.Series:
 
 
 def _id(description: str, required: bool = True):
-    return pa.Field(nullable=not required, description=description, metadata={"kind": "id"})
+    return pa.Field(nullable=not required, id_text=(), description=description, metadata={"kind": "id"})
 
 
 def _text(description: str, required: bool = True):
@@ -266,6 +281,7 @@ CHECK_RULES = {
     "date_format": ("date_format", None),
     "bool_format": ("bool_format", None),
     "code": ("code", None),
+    "id_text": ("id_format", None),
     "answer_scale": ("code", "answer"),
 }
 

@@ -1,0 +1,479 @@
+"""Hostile deliveries as they really arrive (DATA_CONTRACT.md 1-3): each is rejected with file, line,
+column and rule, or accepted as the contract says; validate_delivery never raises, and no file
+anywhere under the test folder (data root or outside it) changes: sha256 before == after.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import nhv_pipeline.contract.reader as reader_module
+from contract_fixtures import (
+    SCT, SCT_UNIT, SKD, SKD_UNIT, baseline, keys, render, sct_path, set_cell, skd_path, write_root,
+)  # fmt: skip
+from nhv_pipeline.contract import RULES, read_registry, validate_delivery
+from nhv_pipeline.contract.reader import max_file_bytes
+from nhv_pipeline.publication import RESULT_COLUMNS, write_results
+
+SURVEY = sct_path(2026, "survey")  # header + P3,2025-05-01,2025-05-10
+SURVEY_HEADER = b"patient_id,sent_date,response_date\n"
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """sha256 of every file below folder (symlinks followed, so an outside target is covered too)."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def validate(tmp_path: Path, files=None, year: int = 2026, condition: str = SCT, prepare=None):
+    """Write the delivery, optionally change the tree (symlinks), validate, and prove nothing changed."""
+    root = write_root(tmp_path / "data_raw", baseline() if files is None else files)
+    if prepare is not None:
+        prepare(root)
+    before = snapshot(tmp_path)
+    validation = validate_delivery(root, year, condition, read_registry(root).units)
+    assert snapshot(tmp_path) == before
+    return validation
+
+
+def with_file(path: str, content, files=None):
+    files = baseline() if files is None else files
+    files[path] = content
+    return files
+
+
+def all_text(validation) -> str:
+    """Everything the validation returns, as text: failures and every table."""
+    return validation.failures.to_csv(index=False) + "".join(t.to_csv(index=False) for t in validation.tables.values())
+
+
+# --- encoding (DATA_CONTRACT.md 2) -------------------------------------------------------
+
+
+def test_windows_1252_answer_from_excel_is_encoding_failure_on_its_line(tmp_path):
+    rows = baseline()[skd_path("survey")]
+    rows[2] = ["S2", "relative", "2025-10-20", "2025-10-30", "Sällan"]  # line 3: "ä" is one cp1252 byte
+    validation = validate(tmp_path, with_file(skd_path("survey"), render(rows).encode("cp1252")), condition=SKD)
+    assert keys(validation) == [("encoding", skd_path("survey"), 3, "")]
+    assert "UTF-8" in validation.failures.loc[0, "message"]
+    assert validation.tables["survey"].empty  # a file with a format error gives no rows
+
+
+def test_windows_1252_unit_names_in_registry_are_encoding_failure_on_first_bad_line(tmp_path):
+    rows = baseline()["units.csv"]
+    rows[1][2] = "Region Sörmland"  # line 2
+    rows[2][2] = "Västra Götalandsregionen"  # line 3
+    root = write_root(tmp_path / "data_raw", with_file("units.csv", render(rows).encode("cp1252")))
+    assert keys(read_registry(root)) == [("encoding", "units.csv", 2, "")]
+
+
+def test_cp1252_with_crlf_names_the_physical_line(tmp_path):
+    content = (SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\nP\xf63,2025-05-01,\n").replace(b"\n", b"\r\n")
+    assert keys(validate(tmp_path, with_file(SURVEY, content))) == [("encoding", SURVEY, 3, "")]
+
+
+def test_old_mac_cr_line_ends_count_lines_for_the_bad_byte(tmp_path):
+    content = (SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\nP\xf63,2025-05-01,\n").replace(b"\n", b"\r")
+    assert keys(validate(tmp_path, with_file(SURVEY, content))) == [("encoding", SURVEY, 3, "")]
+
+
+def test_utf8_bom_and_semicolon_and_comma_files_side_by_side_are_accepted(tmp_path):
+    files = baseline()
+    files[skd_path("patients")] = codecs.BOM_UTF8 + render(files[skd_path("patients")], delimiter=";").encode()
+    files[skd_path("contacts")] = render(files[skd_path("contacts")], delimiter=";").replace("\n", "\r\n")
+    validation = validate(tmp_path, files, condition=SKD)  # referrals and survey stay `,`
+    assert keys(validation) == []
+    assert validation.tables["patients"]["patient_id"].tolist() == ["S1", "S2"]
+    assert validation.tables["contacts"]["visit_mode"].tolist() == ["physical", None, "digital"]
+    assert validation.tables["referrals"]["referral_id"].tolist() == ["Q1", "Q2"]
+
+
+def test_png_named_csv_is_encoding_failure_not_a_crash(tmp_path):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    validation = validate(tmp_path, with_file(SURVEY, png))
+    assert keys(validation) == [("encoding", SURVEY, 1, "")]  # \x89 is the first byte
+    assert validation.tables["survey"].empty
+
+
+def test_zip_named_csv_is_encoding_failure_at_its_first_nul(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("survey.csv", SURVEY_HEADER.decode() + "P3,2025-05-01,2025-05-10\n")
+    data = buffer.getvalue()
+    assert data.index(b"\x00") < 10 and b"\n" not in data[: data.index(b"\x00")]
+    validation = validate(tmp_path, with_file(SURVEY, data))
+    assert keys(validation) == [("encoding", SURVEY, 1, "")]
+    assert "NUL" in validation.failures.loc[0, "message"]
+
+
+def test_nul_byte_inside_utf8_file_is_encoding_failure_on_its_line(tmp_path):
+    content = SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\nP3,2025-\x0006-01,\n"
+    assert keys(validate(tmp_path, with_file(SURVEY, content))) == [("encoding", SURVEY, 3, "")]
+
+
+def test_nul_before_an_invalid_byte_names_the_nul_line(tmp_path):
+    """The first bad byte counts, whether it is a NUL (line 2) or invalid UTF-8 (line 3)."""
+    content = SURVEY_HEADER + b"P3,2025-05-01,\x00\nP\xf63,2025-05-01,\n"
+    assert keys(validate(tmp_path, with_file(SURVEY, content))) == [("encoding", SURVEY, 2, "")]
+
+
+def test_bom_only_file_is_empty_file(tmp_path):
+    assert keys(validate(tmp_path, with_file(SURVEY, codecs.BOM_UTF8))) == [("empty_file", SURVEY, 1, "")]
+
+
+# --- quoting, line ends, header (DATA_CONTRACT.md 2) ------------------------------------------
+
+
+def test_quoted_delimiter_and_newline_in_unit_name_keep_later_lines_physical(tmp_path):
+    rows = baseline()["units.csv"]
+    rows[1][2] = "Karolinska universitetssjukhuset,\nHuddinge; plan 2"  # lines 2-3
+    rows.append([SKD, "ny_enhet", 'Ny "enhet", Lund', "2025-13-01", ""])  # line 5: bad date
+    root = write_root(tmp_path / "data_raw", with_file("units.csv", render(rows)))
+    registry = read_registry(root)
+    assert keys(registry) == [("date_format", "units.csv", 5, "permit_start")]
+    assert registry.units["unit_name"].tolist() == ["Karolinska universitetssjukhuset,\nHuddinge; plan 2",
+                                                    "Skånes universitetssjukhus"]
+
+
+def test_quoted_semicolon_answer_in_semicolon_file_is_accepted(tmp_path):
+    rows = baseline()[skd_path("survey")]
+    rows[2] = ["S2", "patient", "2025-10-20", "2025-10-30", "Nej, knappast"]
+    validation = validate(tmp_path, with_file(skd_path("survey"), render(rows, delimiter=";")), condition=SKD)
+    assert keys(validation) == []
+    assert validation.tables["survey"]["answer"].tolist() == ["Ofta", "Nej, knappast"]
+
+
+def test_crlf_and_trailing_blank_lines_are_accepted(tmp_path):
+    content = (SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\nP3,2025-06-01,\n\n\n   \n").replace(b"\n", b"\r\n")
+    validation = validate(tmp_path, with_file(SURVEY, content))
+    assert keys(validation) == []
+    assert validation.tables["survey"]["source_line"].tolist() == [2, 3]
+    assert validation.tables["survey"]["response_date"].tolist() == ["2025-05-10", None]
+
+
+def test_header_in_other_case_with_spaces_and_other_column_order_is_accepted(tmp_path):
+    content = b" Response_Date ,SENT_DATE, Patient_ID \n2025-05-10,2025-05-01,P3\n"
+    validation = validate(tmp_path, with_file(SURVEY, content))
+    assert keys(validation) == []
+    survey = validation.tables["survey"]
+    assert survey[["patient_id", "sent_date", "response_date"]].values.tolist() == [["P3", "2025-05-01", "2025-05-10"]]
+
+
+def test_header_only_file_is_accepted(tmp_path):
+    validation = validate(tmp_path, with_file(SURVEY, SURVEY_HEADER))
+    assert keys(validation) == []
+    assert validation.tables["survey"].empty
+
+
+def test_file_without_header_line_is_one_header_failure_that_repeats_no_value(tmp_path):
+    """Line 1 holds a patient row: its identity number and birth date must not become 'column names'."""
+    content = "19700505-1234,K,1970-05-05,01,specific,\nS1,K,2015-06-01,12,unclear,2025-10-15\n"
+    validation = validate(tmp_path, with_file(skd_path("patients"), content), condition=SKD)
+    assert keys(validation) == [("header", skd_path("patients"), 1, "")]
+    for value in ("19700505-1234", "1970-05-05", "7005051234"):
+        assert value not in all_text(validation)
+
+
+def test_extra_column_with_a_value_for_a_name_is_named_by_position(tmp_path):
+    content = b"patient_id,sent_date,response_date,19700505-1234,=cmd|' /c calc'!A0,note\nP3,2025-05-01,,,,\n"
+    validation = validate(tmp_path, with_file(SURVEY, content))
+    assert keys(validation) == [
+        ("extra_column", SURVEY, 1, "#4"),
+        ("extra_column", SURVEY, 1, "#5"),
+        ("extra_column", SURVEY, 1, "note"),  # looks like a column name: named
+    ]
+    assert "19700505-1234" not in all_text(validation) and "calc" not in all_text(validation)
+
+
+# --- file size (DATA_CONTRACT.md 2; NHV_MAX_FILE_MB) --------------------------------------------
+
+
+class _CountingOpen:
+    """Stands in for open() in the reader module and counts the bytes read from each path."""
+
+    def __init__(self):
+        self.read: dict[str, int] = {}
+
+    def __call__(self, path, mode="r", *args, **kwargs):
+        handle = open(path, mode, *args, **kwargs)
+        counts, name = self.read, Path(path).name
+        counts.setdefault(name, 0)
+
+        class Counted:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                handle.close()
+
+            def fileno(self):
+                return handle.fileno()
+
+            def read(self, size=-1):
+                data = handle.read(size)
+                counts[name] += len(data)
+                return data
+
+        return Counted()
+
+
+def test_200_mb_file_is_rejected_by_size_before_it_is_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("NHV_MAX_FILE_MB", raising=False)
+    assert max_file_bytes() == 100 * 1024 * 1024
+    root = write_root(tmp_path / "data_raw", baseline())
+    block = b"P3,2025-05-01,2025-05-10\n" * (1024 * 1024 // 25)
+    with open(root / SURVEY, "wb") as out:  # 200 MB in a fraction of a second
+        out.write(SURVEY_HEADER)
+        for _ in range(200 * 1024 * 1024 // len(block) + 1):
+            out.write(block)
+    size = (root / SURVEY).stat().st_size
+    assert size > 200 * 1024 * 1024
+    before = (size, (root / SURVEY).stat().st_mtime_ns)
+    counting = _CountingOpen()
+    monkeypatch.setattr(reader_module, "open", counting, raising=False)
+
+    started = time.perf_counter()
+    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    elapsed = time.perf_counter() - started
+
+    assert keys(validation) == [("file_too_large", SURVEY, None, "")]
+    assert "100 MB" in validation.failures.loc[0, "message"]
+    assert counting.read["survey.csv"] == 0  # opened for its size, never read
+    assert counting.read["patients.csv"] > 0  # the other tables are read as usual
+    assert elapsed < 2.0
+    assert validation.tables["survey"].empty
+    listed = validation.files.set_index("table").loc["survey"]  # the inventory records its size, not a hash
+    assert (listed["size_bytes"], listed["sha256"], listed["rows"]) == (size, "", 0)
+    assert ((root / SURVEY).stat().st_size, (root / SURVEY).stat().st_mtime_ns) == before
+
+
+def test_size_limit_comes_from_nhv_max_file_mb(tmp_path, monkeypatch):
+    monkeypatch.setenv("NHV_MAX_FILE_MB", "1")
+    big = SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\n" * 50_000  # 1.25 MB
+    assert len(big) > 1024 * 1024
+    assert keys(validate(tmp_path / "big", with_file(SURVEY, big))) == [("file_too_large", SURVEY, None, "")]
+    assert keys(validate(tmp_path / "small")) == []  # the baseline's small files still pass
+
+
+def test_too_large_registry_is_file_too_large(tmp_path, monkeypatch):
+    monkeypatch.setenv("NHV_MAX_FILE_MB", "0.001")  # 1048 bytes
+    rows = baseline()["units.csv"] + [[SKD, f"enhet_{i}", "Enhet", "2025-09-01", ""] for i in range(40)]
+    root = write_root(tmp_path / "data_raw", with_file("units.csv", rows))
+    assert keys(read_registry(root)) == [("file_too_large", "units.csv", None, "")]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan"])
+def test_nhv_max_file_mb_must_be_a_positive_number(monkeypatch, value):
+    monkeypatch.setenv("NHV_MAX_FILE_MB", value)
+    with pytest.raises(ValueError, match="NHV_MAX_FILE_MB"):
+        max_file_bytes()
+
+
+def test_file_too_large_is_a_documented_rule():
+    assert "NHV_MAX_FILE_MB" in RULES["file_too_large"]
+
+
+# --- layout (DATA_CONTRACT.md 1) ------------------------------------------------------------
+
+
+def test_empty_unit_folder_is_missing_table_for_each_table(tmp_path):
+    files = {path: rows for path, rows in baseline().items() if not path.startswith("2026/skeletal_dysplasia/")}
+    validation = validate(tmp_path, files, condition=SKD,
+                          prepare=lambda root: (root / "2026" / SKD / SKD_UNIT).mkdir(parents=True))
+    assert keys(validation) == [
+        ("missing_table", f"2026/skeletal_dysplasia/sus/{table}.csv", None, "")
+        for table in ("contacts", "patients", "referrals", "survey")
+    ]
+
+
+@pytest.mark.parametrize("empty", ["2026", f"2026/{SCT}"])
+def test_empty_report_year_or_condition_folder_is_missing_delivery(tmp_path, empty):
+    files = {path: rows for path, rows in baseline().items() if not path.startswith("2026/")}
+    validation = validate(tmp_path, files, prepare=lambda root: (root / empty).mkdir(parents=True))
+    assert keys(validation) == [
+        ("missing_delivery", f"2026/sct_ssc/ks/{table}.csv", None, "")
+        for table in ("followup", "patients", "referrals", "survey", "transplants")
+    ]
+
+
+def test_unknown_unit_folder_is_unknown_unit(tmp_path):
+    files = baseline()
+    for table in ("patients", "referrals", "contacts", "survey"):
+        files[f"2026/{SKD}/okand_enhet/{table}.csv"] = files[skd_path(table)]
+    validation = validate(tmp_path, files, condition=SKD)
+    assert keys(validation) == [("unknown_unit", "2026/skeletal_dysplasia/okand_enhet", None, "")]
+    assert set(validation.tables["patients"]["unit_id"]) == {SKD_UNIT}
+
+
+SECRET = "ZZOUTSIDE7"
+
+
+def _outside_table(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside" / "patients.csv"
+    outside.parent.mkdir(parents=True)
+    outside.write_text(f"patient_id,sex,birth_date,home_region\n{SECRET},K,1970-05-05,01\n", encoding="utf-8")
+    return outside
+
+
+def test_symlink_with_dotdot_target_outside_root_is_never_read(tmp_path):
+    outside = _outside_table(tmp_path)
+
+    def link(root):
+        target = root / sct_path(2026, "patients")
+        target.unlink()
+        os.symlink(os.path.relpath(outside, target.parent), target)  # ../../../../../outside/patients.csv
+        assert ".." in os.readlink(target)
+
+    validation = validate(tmp_path, prepare=link)
+    assert ("path_outside_root", sct_path(2026, "patients"), None, "") in keys(validation)
+    assert SECRET not in all_text(validation)
+    assert "patients" not in set(validation.files["table"])
+
+
+def test_symlinked_report_year_folder_outside_root_is_never_read(tmp_path):
+    outside = _outside_table(tmp_path)
+
+    def link(root):
+        (root / "2026" / SCT / SCT_UNIT / "patients.csv").write_bytes(outside.read_bytes())
+        (root / "2026").rename(tmp_path / "moved_2026")
+        os.symlink(tmp_path / "moved_2026", root / "2026", target_is_directory=True)
+
+    validation = validate(tmp_path, prepare=link)
+    assert keys(validation) == [("path_outside_root", "2026/sct_ssc", None, "")]
+    assert SECRET not in all_text(validation)
+    assert validation.files.empty
+
+
+def test_symlink_to_another_file_inside_the_root_is_not_read_either(tmp_path):
+    def link(root):
+        target = root / skd_path("survey")
+        target.unlink()
+        os.symlink(os.path.join("..", "..", "..", "2026", SCT, SCT_UNIT, "survey.csv"), target)
+
+    validation = validate(tmp_path, condition=SKD, prepare=link)
+    assert keys(validation) == [("path_outside_root", skd_path("survey"), None, "")]
+
+
+def test_data_root_given_through_dotdot_is_the_same_root(tmp_path):
+    root = write_root(tmp_path / "data_raw", baseline())
+    detour = root / "2026" / ".." / ".." / "data_raw"
+    validation = validate_delivery(detour, 2026, SKD, read_registry(detour).units)
+    assert keys(validation) == []
+    assert validation.tables["patients"]["source_file"].tolist() == [skd_path("patients")] * 2
+
+
+# --- formula-like text (DATA_CONTRACT.md 3; PUBLICATION.md CSV) ------------------------------------
+
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "column", "value", "rule"),
+    [
+        (sct_path(2026, "referrals"), 2, "referral_id", HYPERLINK, "id_format"),
+        (sct_path(2026, "referrals"), 2, "referral_id", "@SUM(A1)", "id_format"),
+        (sct_path(2026, "referrals"), 2, "referral_id", "+46812345", "id_format"),
+        (sct_path(2026, "referrals"), 2, "referral_id", "-1", "id_format"),
+        (sct_path(2026, "referrals"), 2, "referral_id", "R\n1", "id_format"),  # a quoted newline in an id
+        (sct_path(2026, "patients"), 3, "sex", HYPERLINK, "code"),
+        (sct_path(2026, "patients"), 3, "home_region", "=01", "code"),
+        (sct_path(2026, "referrals"), 2, "sct_offered", "=1", "bool_format"),
+        (sct_path(2026, "referrals"), 2, "referral_date", "=DATE(2025;1;10)", "date_format"),
+    ],
+)
+def test_formula_like_text_in_ids_and_codes_fails_their_rule(tmp_path, path, line, column, value, rule):
+    files = baseline()
+    set_cell(files, path, line, column, value)
+    validation = validate(tmp_path, files)
+    assert keys(validation) == [(rule, path, line, column)]
+    assert "HYPERLINK" not in validation.failures.to_csv(index=False)
+
+
+@pytest.mark.parametrize("value", [HYPERLINK, "C\t2", "C\r\n2"])  # line 3 holds C2
+def test_formula_like_text_in_a_skeletal_dysplasia_contact_id_fails_id_format(tmp_path, value):
+    files = baseline()
+    set_cell(files, skd_path("contacts"), 3, "contact_id", value)
+    validation = validate(tmp_path, files, condition=SKD)
+    assert keys(validation) == [("id_format", skd_path("contacts"), 3, "contact_id")]
+
+
+def test_formula_like_unit_name_is_accepted_as_text_and_neutralised_in_published_csv(tmp_path):
+    files = baseline()
+    set_cell(files, "units.csv", 3, "unit_name", HYPERLINK)  # display text: the contract allows any text
+    root = write_root(tmp_path / "data_raw", files)
+    registry = read_registry(root)
+    assert keys(registry) == []
+    unit_name = registry.units.loc[registry.units["unit_id"] == SKD_UNIT, "unit_name"].item()
+    assert unit_name == HYPERLINK
+
+    results = pd.DataFrame([{
+        "report_year": 2026, "condition_id": SKD, "indicator_id": "B1", "measure": "count",
+        "period_start": dt.date(2025, 9, 1), "period_end": dt.date(2025, 12, 31), "level": "enhet",
+        "unit_id": SKD_UNIT, "unit_name": unit_name, "breakdown": "total", "breakdown_value": "total",
+        "breakdown_label": "Totalt", "n": 12, "value": 12.0, "numerator": pd.NA, "denominator": pd.NA,
+        **{c: math.nan for c in ("ci_low", "ci_high", "mean", "sd", "p10", "median", "p90")},
+        "suppressed": False, "suppression_reason": "",
+    }], columns=RESULT_COLUMNS)
+    for c in ("n", "numerator", "denominator"):
+        results[c] = results[c].astype("Int64")
+    write_results(results, tmp_path / "published")
+    with open(tmp_path / "published" / "indicator_results.csv", encoding="utf-8", newline="") as fh:
+        published = list(csv.DictReader(fh))
+    assert published[0]["unit_name"] == "'" + HYPERLINK  # a spreadsheet shows it as text, never runs it
+
+
+# --- duplicates (DATA_CONTRACT.md 4, 5; 4.3) -------------------------------------------------------
+
+
+def test_same_row_twice_in_one_file_is_unique_on_the_id(tmp_path):
+    files = baseline()
+    files[skd_path("referrals")].append(list(files[skd_path("referrals")][1]))  # Q1 again on line 4
+    files[skd_path("patients")].insert(2, list(files[skd_path("patients")][1]))  # S1 again on line 3
+    validation = validate(tmp_path, files, condition=SKD)
+    assert keys(validation) == [
+        ("unique", skd_path("patients"), 3, "patient_id"),
+        ("unique", skd_path("referrals"), 4, "referral_id"),
+    ]
+
+
+def test_same_delivery_copied_into_two_unit_folders_is_accepted(tmp_path):
+    """Ids are local to a unit (DATA_CONTRACT.md 3): two registered units may hold the same ids."""
+    files = baseline()
+    files["units.csv"].append([SKD, "sus_lund", "Skånes universitetssjukhus Lund", "2025-09-01", ""])
+    for table in ("patients", "referrals", "contacts", "survey"):
+        files[f"2026/{SKD}/sus_lund/{table}.csv"] = files[skd_path(table)]
+    validation = validate(tmp_path, files, condition=SKD)
+    assert keys(validation) == []
+    assert validation.tables["patients"].groupby("unit_id")["patient_id"].apply(list).to_dict() == {
+        "sus": ["S1", "S2"], "sus_lund": ["S1", "S2"],
+    }
+
+
+def _redeliver_t2(files, decision_date: str = "2024-01-20"):
+    """T2 of D(2025) delivered again in D(2026) on line 3 (its patient P2 is in D(2026) patients)."""
+    files[sct_path(2026, "transplants")].append(["T2", "P2", decision_date, "2024-02-01", "2024-03-01", "2024-03-20"])
+    return files
+
+
+def test_same_transplant_delivered_again_unchanged_is_accepted(tmp_path):
+    validation = validate(tmp_path, _redeliver_t2(baseline()))
+    assert keys(validation) == []
+    assert validation.tables["transplants"]["transplant_id"].tolist() == ["T3", "T2"]
+
+
+def test_same_transplant_delivered_again_with_changed_date_is_transplant_changed(tmp_path):
+    validation = validate(tmp_path, _redeliver_t2(baseline(), decision_date="2024-01-21"))
+    assert keys(validation) == [("transplant_changed", sct_path(2026, "transplants"), 3, "decision_date")]
+    assert "2024-01-2" not in validation.failures["message"].str.cat()

@@ -15,6 +15,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# `dagster asset materialize` (unlike `dagster dev`) does not read [tool.dagster] in pyproject.toml
+	@# in Dagster 1.13; default its module option in this environment so it finds the code location too.
+	echo "import os; os.environ.setdefault('DAGSTER_CLI_ASSET_MATERIALIZE_MODULE_NAME', 'nhv_pipeline.definitions')" \
+	  > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nhv_dagster_cli.pth"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -10,7 +10,7 @@ from nhv_pipeline.assets.indicators import indicator_assets
 from nhv_pipeline.assets.published import publication, published_indicator_results
 from nhv_pipeline.assets.raw import raw_assets
 from nhv_pipeline.assets.registry import units
-from nhv_pipeline.assets.results import indicator_results, results_checks
+from nhv_pipeline.assets.results import indicator_results
 from nhv_pipeline.assets.staged import staged_assets
 from nhv_pipeline.jobs import deliveries_job, full_job, validation_job
 from nhv_pipeline.resources import PipelinePaths, WarehouseIOManager, default_data_raw, default_warehouse_dir
@@ -30,7 +30,6 @@ def build_definitions(data_raw: str | None = None, warehouse_dir: str | None = N
     warehouse_dir = warehouse_dir or default_warehouse_dir()
     return Definitions(
         assets=ALL_ASSETS,
-        asset_checks=results_checks,
         jobs=[full_job, deliveries_job, validation_job],
         schedules=[march_run],
         sensors=[make_delivery_sensor(Path(data_raw))],

@@ -44,10 +44,53 @@ class WarehouseLockTimeout(RuntimeError):
     """Another process held the warehouse for longer than we are willing to wait."""
 
 
+_held: dict[Path, list] = {}
+"""Connections a run keeps open for its whole duration: database -> [connection, holders]."""
+
+
+def hold_open(database: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+    """Keep one connection to `database` open in this process until `release` (one per run).
+
+    Opening a DuckDB file costs tens of milliseconds; a run makes hundreds of
+    reads and writes. While held, `connect` hands out this connection, and
+    another process waits for the run to finish (see `connect`).
+    """
+    key = database.resolve()
+    if key in _held:
+        _held[key][1] += 1
+        return
+    con = _open(database, read_only=False, wait_seconds=wait_seconds)
+    _held[key] = [con, 1]
+
+
+def release(database: Path) -> None:
+    key = database.resolve()
+    entry = _held.get(key)
+    if entry is None:
+        return
+    entry[1] -= 1
+    if entry[1] <= 0:
+        del _held[key]
+        entry[0].close()
+
+
 @contextmanager
 def connect(
     database: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
 ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse: the run's held one, or a short-lived one."""
+    entry = _held.get(database.resolve())
+    if entry is not None:
+        yield entry[0]
+        return
+    con = _open(database, read_only=read_only, wait_seconds=wait_seconds)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting while another process holds DuckDB's file lock.
 
     DuckDB allows one writing process per file. Two runs at once (the March
@@ -62,8 +105,7 @@ def connect(
     announced = False
     while True:
         try:
-            con = duckdb.connect(str(database), read_only=read_only)
-            break
+            return duckdb.connect(str(database), read_only=read_only)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
@@ -83,10 +125,6 @@ def connect(
                 announced = True
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 @contextmanager
@@ -258,6 +296,12 @@ class WarehouseIOManager(ConfigurableIOManager):
     @property
     def database(self) -> Path:
         return Path(self.warehouse_dir) / WAREHOUSE_FILE
+
+    def setup_for_execution(self, context) -> None:
+        hold_open(self.database)
+
+    def teardown_after_execution(self, context) -> None:
+        release(self.database)
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:

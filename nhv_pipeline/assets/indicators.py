@@ -5,18 +5,24 @@ that are the rule's delivery lags (R1 reads the transplants of D(R-1), R2 of
 D(R-2), B2 the pooled D(R-2)..D(R)), so the lineage in the UI shows them.
 It writes the unsuppressed result rows (PUBLICATION.md section 2) to the
 internal `results` schema, which is never exported.
-"""
 
+Indicators whose inputs use the same delivery windows are computed in one step
+(a multi-asset), so each staged table is read once per step and a report year
+runs in a handful of steps instead of seventeen; every indicator is still its
+own asset, with its own lineage, code version and metadata.
+"""
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetOut,
     AssetsDefinition,
     Failure,
     MetadataValue,
-    asset,
+    Output,
+    multi_asset,
 )
 
 from nhv_pipeline.assets.raw import CONDITION_NAMES
@@ -47,25 +53,15 @@ def national_preview(results: pd.DataFrame) -> str:
     return frame_to_markdown(results[results["level"] == "riket"], columns, limit=40)
 
 
-def _indicator_asset(indicator: Indicator) -> AssetsDefinition:
-    condition_id = indicator.condition_id
-    ins = {
-        spec.table: AssetIn(
-            key=staged_key(condition_id, spec.table),
-            partition_mapping=None if spec.offsets == (0, 0) else delivery_window(*spec.offsets),
-        )
-        for spec in indicator.inputs
-    }
-    ins["registry"] = AssetIn(key=REGISTRY_KEY)
-    category = CATEGORY_TAGS[indicator.indicator_id[0]]
+def _description(indicator: Indicator) -> str:
     lags = ", ".join(
         f"{spec.table} from D(R{spec.offsets[0]:+d})"
         + ("" if spec.offsets[0] == spec.offsets[1] else f"..D(R{spec.offsets[1]:+d})")
         for spec in indicator.inputs
         if spec.offsets != (0, 0)
     )
-    description = (
-        f"**{indicator.indicator_id} – {indicator.name}** ({CONDITION_NAMES[condition_id]}).\n\n"
+    return (
+        f"**{indicator.indicator_id} – {indicator.name}** ({CONDITION_NAMES[indicator.condition_id]}).\n\n"
         f"{indicator.measure_text}\n\n"
         f"Unsuppressed result rows of this indicator per report year (internal: never exported), "
         f"at riket and per unit, with the breakdowns {', '.join(indicator.breakdowns)}. "
@@ -73,49 +69,101 @@ def _indicator_asset(indicator: Indicator) -> AssetsDefinition:
         + (f" Reads {lags}." if lags else "")
     )
 
-    @asset(
-        key=indicator_key(condition_id, indicator.indicator_id),
-        ins=ins,
-        partitions_def=report_year_partitions,
-        group_name="indicators",
-        kinds={"pandas", "duckdb"},
-        owners=OWNERS,
-        code_version=indicator.rule_version,
-        tags={
-            "layer": "results",
-            "condition": condition_id,
-            "indicator": key_name(indicator.indicator_id),
-            "category": category,
-        },
-        description=description,
-        metadata={
-            "indicator_id": indicator.indicator_id,
-            "first_report_year": indicator.first_report_year,
-            "cohort_lag": indicator.cohort_lag,
-        },
-    )
-    def indicator_results(context: AssetExecutionContext, paths: PipelinePaths, registry: pd.DataFrame, **tables):
-        report_year = int(context.partition_key)
-        _require_deliveries_loaded(paths, indicator, report_year)
-        results = compute(indicator, report_year, tables, registry_frame(registry))
-        if report_year >= indicator.first_report_year:
-            start, end = period_for(indicator, report_year)
-            period = f"{start}..{end}"
-        else:
-            period = f"not produced before report year {indicator.first_report_year}"
-        context.log.info(
-            "%s %s %s: %d result rows (%s).", condition_id, indicator.indicator_id, report_year, len(results), period
-        )
-        context.add_output_metadata(
-            {
-                "row_count": len(results),
-                "period": period,
-                "national_rows": MetadataValue.md(national_preview(results)),
-            }
-        )
-        return results
 
-    return indicator_results
+def _output_name(indicator: Indicator) -> str:
+    return key_name(indicator.indicator_id)
+
+
+def step_groups(indicators) -> list[list[Indicator]]:
+    """Indicators of one condition that can share a step: no table read through two different windows."""
+    groups: list[tuple[dict[str, tuple[int, int]], list[Indicator]]] = []
+    for indicator in indicators:
+        windows = {spec.table: spec.offsets for spec in indicator.inputs}
+        for group_windows, members in groups:
+            if all(group_windows.get(table, offsets) == offsets for table, offsets in windows.items()):
+                group_windows.update(windows)
+                members.append(indicator)
+                break
+        else:
+            groups.append((dict(windows), [indicator]))
+    return [members for _, members in groups]
+
+
+def _indicator_step(condition_id: str, indicators: list[Indicator], number: int) -> AssetsDefinition:
+    windows = {spec.table: spec.offsets for indicator in indicators for spec in indicator.inputs}
+    ins = {
+        table: AssetIn(
+            key=staged_key(condition_id, table),
+            partition_mapping=None if offsets == (0, 0) else delivery_window(*offsets),
+        )
+        for table, offsets in sorted(windows.items())
+    }
+    ins["registry"] = AssetIn(key=REGISTRY_KEY)
+    outs = {
+        _output_name(indicator): AssetOut(
+            key=indicator_key(condition_id, indicator.indicator_id),
+            description=_description(indicator),
+            group_name="indicators",
+            kinds={"pandas", "duckdb"},
+            owners=OWNERS,
+            code_version=indicator.rule_version,
+            tags={
+                "layer": "results",
+                "condition": condition_id,
+                "indicator": key_name(indicator.indicator_id),
+                "category": CATEGORY_TAGS[indicator.indicator_id[0]],
+            },
+            metadata={
+                "indicator_id": indicator.indicator_id,
+                "first_report_year": indicator.first_report_year,
+                "cohort_lag": indicator.cohort_lag,
+            },
+        )
+        for indicator in indicators
+    }
+    internal_asset_deps = {
+        _output_name(indicator): {staged_key(condition_id, spec.table) for spec in indicator.inputs} | {REGISTRY_KEY}
+        for indicator in indicators
+    }
+
+    @multi_asset(
+        name=f"indicators_{condition_id}_{number}",
+        ins=ins,
+        outs=outs,
+        internal_asset_deps=internal_asset_deps,
+        partitions_def=report_year_partitions,
+    )
+    def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths, registry: pd.DataFrame, **tables):
+        report_year = int(context.partition_key)
+        units = registry_frame(registry)
+        for indicator in indicators:
+            _require_deliveries_loaded(paths, indicator, report_year)
+            needed = {spec.table: tables[spec.table] for spec in indicator.inputs}
+            results = compute(indicator, report_year, needed, units)
+            if report_year >= indicator.first_report_year:
+                start, end = period_for(indicator, report_year)
+                period = f"{start}..{end}"
+            else:
+                period = f"not produced before report year {indicator.first_report_year}"
+            context.log.info(
+                "%s %s %s: %d result rows (%s).",
+                condition_id,
+                indicator.indicator_id,
+                report_year,
+                len(results),
+                period,
+            )
+            yield Output(
+                results,
+                output_name=_output_name(indicator),
+                metadata={
+                    "row_count": len(results),
+                    "period": period,
+                    "national_rows": MetadataValue.md(national_preview(results)),
+                },
+            )
+
+    return compute_indicators
 
 
 def _require_deliveries_loaded(paths: PipelinePaths, indicator: Indicator, report_year: int) -> None:
@@ -140,4 +188,8 @@ def _require_deliveries_loaded(paths: PipelinePaths, indicator: Indicator, repor
             )
 
 
-indicator_assets = [_indicator_asset(indicator) for indicator in CATALOGUE]
+indicator_assets = [
+    _indicator_step(condition_id, group, number)
+    for condition_id in CONDITION_NAMES
+    for number, group in enumerate(step_groups(i for i in CATALOGUE if i.condition_id == condition_id), start=1)
+]

@@ -3,15 +3,15 @@
 
 import pandas as pd
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
     MetadataValue,
+    Output,
     asset,
-    asset_check,
 )
 
 from nhv_pipeline.assets.indicators import indicator_key, key_name
@@ -24,7 +24,7 @@ from nhv_pipeline.checks.invariants import (
 )
 from nhv_pipeline.indicators import CATALOGUE, RESULT_COLUMNS
 from nhv_pipeline.markdown import frame_to_markdown
-from nhv_pipeline.partitions import delivery_window, report_year_partitions
+from nhv_pipeline.partitions import report_year_partitions
 from nhv_pipeline.resources import PipelinePaths, connect, read_rows
 
 RESULTS_KEY = AssetKey(["results", "indicator_results"])
@@ -32,6 +32,27 @@ RESULTS_KEY = AssetKey(["results", "indicator_results"])
 
 def _input_name(indicator) -> str:
     return f"{indicator.condition_id}_{key_name(indicator.indicator_id)}"
+
+
+CHECKS = {
+    "riket_is_sum_of_units": (
+        True,
+        "Counts at riket (n, numerator, denominator) equal the sum over the units (INDICATORS.md 1, Levels).",
+    ),
+    "breakdown_parts_sum_to_total": (
+        True,
+        "For counts, the values of each breakdown add up to the total row of the same level and unit.",
+    ),
+    "numerators_within_denominators": (
+        True,
+        "No proportion has a numerator above its denominator or a numerator without a denominator.",
+    ),
+    "plausible_change_from_previous_year": (
+        False,
+        "Warns when a national figure moved more than 50 % (or 25 percentage points) since the previous "
+        "report year, for a person to confirm before publishing. Not blocking.",
+    ),
+}
 
 
 @asset(
@@ -42,26 +63,53 @@ def _input_name(indicator) -> str:
     kinds={"pandas", "duckdb"},
     owners=OWNERS,
     tags={"layer": "results"},
+    check_specs=[
+        AssetCheckSpec(name, asset=RESULTS_KEY, blocking=blocking, description=text)
+        for name, (blocking, text) in CHECKS.items()
+    ],
 )
-def indicator_results(context: AssetExecutionContext, **results: pd.DataFrame) -> pd.DataFrame:
+def indicator_results(context: AssetExecutionContext, paths: PipelinePaths, **results: pd.DataFrame):
     """Every indicator of both conditions for the report year, unsuppressed (PUBLICATION.md
     section 2 columns, `suppressed` false). Internal: analysts may read it in the warehouse;
     it is never exported. The publication is made from it after disclosure control."""
+    report_year = int(context.partition_key)
     frames = [frame for frame in results.values() if len(frame)]
     combined = (
         pd.concat(frames, ignore_index=True)[RESULT_COLUMNS] if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     )
     if combined.empty:
         combined = combined.assign(report_year=pd.Series(dtype="int64"))
-    context.add_output_metadata(
-        {
+    yield Output(
+        combined,
+        metadata={
             "row_count": len(combined),
             "indicators": MetadataValue.json(
                 sorted(f"{c} {i}" for c, i in combined[["condition_id", "indicator_id"]].drop_duplicates().itertuples(index=False))
             ),
-        }
+        },
     )
-    return combined
+    for name, bad in (
+        ("riket_is_sum_of_units", riket_equals_sum_of_units(combined)),
+        ("breakdown_parts_sum_to_total", breakdowns_sum_to_total(combined)),
+        ("numerators_within_denominators", numerator_within_denominator(combined)),
+    ):
+        yield AssetCheckResult(check_name=name, passed=bad.empty, metadata=_failed_rows(bad))
+    with connect(paths.database) as con:
+        previous = read_rows(con, "results", "indicator_results", [report_year - 1])
+    if previous.empty:
+        yield AssetCheckResult(
+            check_name="plausible_change_from_previous_year",
+            passed=True,
+            metadata={"compared_with": "no previous report year"},
+        )
+    else:
+        moved = implausible_moves(combined, previous)
+        yield AssetCheckResult(
+            check_name="plausible_change_from_previous_year",
+            passed=moved.empty,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"compared_with": report_year - 1, **_failed_rows(moved)},
+        )
 
 
 def _failed_rows(rows: pd.DataFrame, limit: int = 20) -> dict:
@@ -69,51 +117,3 @@ def _failed_rows(rows: pd.DataFrame, limit: int = 20) -> dict:
     if len(rows):
         metadata["first_violations"] = MetadataValue.md(frame_to_markdown(rows, limit=limit))
     return metadata
-
-
-@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=True)
-def riket_is_sum_of_units(results: pd.DataFrame) -> AssetCheckResult:
-    """Counts at riket (n, numerator, denominator) equal the sum over the units (INDICATORS.md 1, Levels)."""
-    bad = riket_equals_sum_of_units(results)
-    return AssetCheckResult(passed=bad.empty, metadata=_failed_rows(bad))
-
-
-@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=True)
-def breakdown_parts_sum_to_total(results: pd.DataFrame) -> AssetCheckResult:
-    """For counts, the values of each breakdown add up to the total row of the same level and unit."""
-    bad = breakdowns_sum_to_total(results)
-    return AssetCheckResult(passed=bad.empty, metadata=_failed_rows(bad))
-
-
-@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=True)
-def numerators_within_denominators(results: pd.DataFrame) -> AssetCheckResult:
-    """No proportion has a numerator above its denominator or a numerator without a denominator."""
-    bad = numerator_within_denominator(results)
-    return AssetCheckResult(passed=bad.empty, metadata=_failed_rows(bad))
-
-
-@asset_check(asset=RESULTS_KEY, partitions_def=report_year_partitions, blocking=False)
-def plausible_change_from_previous_year(
-    context: AssetCheckExecutionContext, paths: PipelinePaths, results: pd.DataFrame
-) -> AssetCheckResult:
-    """Warns when a national figure moved more than 50 % (or 25 percentage points) since the
-    previous report year, for a person to confirm before publishing. Not blocking."""
-    report_year = int(context.partition_key) if context.has_partition_key else int(results["report_year"].iloc[0])
-    with connect(paths.database) as con:
-        previous = read_rows(con, "results", "indicator_results", [report_year - 1])
-    if previous.empty:
-        return AssetCheckResult(passed=True, metadata={"compared_with": "no previous report year"})
-    moved = implausible_moves(results, previous)
-    return AssetCheckResult(
-        passed=moved.empty,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"compared_with": report_year - 1, **_failed_rows(moved)},
-    )
-
-
-results_checks = [
-    riket_is_sum_of_units,
-    breakdown_parts_sum_to_total,
-    numerators_within_denominators,
-    plausible_change_from_previous_year,
-]

@@ -8,7 +8,17 @@ passed every blocking contract check; re-running a report year replaces its rows
 from datetime import datetime, timezone
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, DataVersion, MetadataValue, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    DataVersion,
+    MetadataValue,
+    Output,
+    multi_asset,
+)
 
 from nhv_pipeline.assets.raw import CONDITION_NAMES, column_schema, delivery_key, raw_key
 from nhv_pipeline.assets.registry import OWNERS
@@ -66,37 +76,50 @@ def loaded_report_years(paths: PipelinePaths, condition_id: str, table: str) -> 
     return {int(r[0]) for r in rows}
 
 
-def _staged_asset(condition_id: str, table: str) -> AssetsDefinition:
-    @asset(
-        key=staged_key(condition_id, table),
-        ins={
-            "raw": AssetIn(key=raw_key(condition_id, table)),
-        },
-        deps=[delivery_key(condition_id)],
-        partitions_def=report_year_partitions,
-        group_name="staged",
-        kinds={"pandas", "duckdb"},
-        owners=OWNERS,
-        tags={"layer": "staged", "condition": condition_id},
-        metadata={"dagster/column_schema": column_schema(condition_id, table, typed=True)},
-        description=f"{CONDITION_NAMES[condition_id]}: `{table}` of every unit, validated and typed "
-        "(dates, booleans, codes), with the delivery's report year, unit and source line.",
-    )
-    def staged(context: AssetExecutionContext, paths: PipelinePaths, raw: pd.DataFrame):
-        report_year = int(context.partition_key)
-        frame = to_staged(condition_id, table, raw)
-        record_load(paths, condition_id, table, report_year, len(frame))
-        return Output(
-            frame,
-            # Content-based: re-staging unchanged rows leaves the indicators fresh in the UI.
-            data_version=DataVersion(frame_digest(frame)),
-            metadata={
-                "row_count": len(frame),
-                "units": MetadataValue.json(sorted(frame["unit_id"].unique().tolist())),
-            },
+def _staged_assets(condition_id: str) -> AssetsDefinition:
+    """One step per condition: the delivery round passed its checks, so all its tables are staged together."""
+    tables = TABLES[condition_id]
+    outs = {
+        table: AssetOut(
+            key=staged_key(condition_id, table),
+            group_name="staged",
+            kinds={"pandas", "duckdb"},
+            owners=OWNERS,
+            tags={"layer": "staged", "condition": condition_id},
+            metadata={"dagster/column_schema": column_schema(condition_id, table, typed=True)},
+            description=f"{CONDITION_NAMES[condition_id]}: `{table}` of every unit, validated and typed "
+            "(dates, booleans, codes), with the delivery's report year, unit and source line.",
         )
+        for table in tables
+    }
 
-    return staged
+    @multi_asset(
+        name=f"staged_{condition_id}",
+        ins={f"raw_{table}": AssetIn(key=raw_key(condition_id, table)) for table in tables},
+        deps=[delivery_key(condition_id)],
+        outs=outs,
+        internal_asset_deps={
+            table: {raw_key(condition_id, table), delivery_key(condition_id)} for table in tables
+        },
+        partitions_def=report_year_partitions,
+    )
+    def stage(context: AssetExecutionContext, paths: PipelinePaths, **raw: pd.DataFrame):
+        report_year = int(context.partition_key)
+        for table in tables:
+            frame = to_staged(condition_id, table, raw[f"raw_{table}"])
+            record_load(paths, condition_id, table, report_year, len(frame))
+            yield Output(
+                frame,
+                output_name=table,
+                # Content-based: re-staging unchanged rows leaves the indicators fresh in the UI.
+                data_version=DataVersion(frame_digest(frame)),
+                metadata={
+                    "row_count": len(frame),
+                    "units": MetadataValue.json(sorted(frame["unit_id"].unique().tolist())),
+                },
+            )
+
+    return stage
 
 
-staged_assets = [_staged_asset(c, t) for c in CONDITIONS for t in TABLES[c]]
+staged_assets = [_staged_assets(c) for c in CONDITIONS]

@@ -94,10 +94,10 @@ def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.Duc
     """Open the warehouse, waiting while another process holds DuckDB's file lock.
 
     DuckDB allows one writing process per file. Two runs at once (the March
-    schedule and a manual backfill, say) therefore take turns: each connection
-    is short-lived, and a run that finds the file locked waits and retries
-    instead of crashing. After `wait_seconds` it stops with a message that says
-    what to do.
+    schedule and a manual backfill, say) therefore take turns: a run holds the
+    file while it executes (`hold_open`), and a run that finds it locked waits
+    and retries instead of crashing. After `wait_seconds` it stops with a
+    message that says what to do.
     """
     database.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds

@@ -8,7 +8,6 @@ complete, so a failed run leaves the last good publication in place.
 """
 
 
-import hashlib
 import json
 import os
 import subprocess
@@ -38,6 +37,7 @@ from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
+from nhv_pipeline.sensors import file_digest
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
 PUBLICATION_KEY = AssetKey(["published", "publication"])
@@ -120,21 +120,13 @@ def used_raw_files(report_year: int, inventories: pd.DataFrame) -> pd.DataFrame:
     return used.sort_values(["path"]).reset_index(drop=True)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_manifest(
     report_year: int, run_id: str, files: pd.DataFrame, data_root: Path, published_at: datetime
 ) -> dict:
     """PUBLICATION.md section 5: provenance of one publication."""
     registry = data_root / "units.csv"
     raw_files = [
-        {"path": "units.csv", "size_bytes": registry.stat().st_size, "sha256": sha256_of(registry)}
+        {"path": "units.csv", "size_bytes": registry.stat().st_size, "sha256": file_digest(registry)}
     ] + [
         {"path": str(row.path), "size_bytes": int(row.size_bytes), "sha256": str(row.sha256)}
         for row in files.itertuples(index=False)

@@ -26,34 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: PUBLICATION.md section 2, in the published column order.
-RESULT_COLUMNS: list[str] = [
-    "report_year",
-    "condition_id",
-    "indicator_id",
-    "measure",
-    "period_start",
-    "period_end",
-    "level",
-    "unit_id",
-    "unit_name",
-    "breakdown",
-    "breakdown_value",
-    "breakdown_label",
-    "n",
-    "value",
-    "numerator",
-    "denominator",
-    "ci_low",
-    "ci_high",
-    "mean",
-    "sd",
-    "p10",
-    "median",
-    "p90",
-    "suppressed",
-    "suppression_reason",
-]
+from nhv_pipeline.indicators.engine import RESULT_COLUMNS as ENGINE_RESULT_COLUMNS
+
+#: PUBLICATION.md section 2, in the published column order (declared once, with the indicator rules).
+RESULT_COLUMNS: list[str] = list(ENGINE_RESULT_COLUMNS)
 
 #: Identifying columns: what a suppressed row keeps (section 3).
 IDENTIFYING_COLUMNS: list[str] = RESULT_COLUMNS[: RESULT_COLUMNS.index("breakdown_label") + 1]

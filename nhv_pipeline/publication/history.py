@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nhv_pipeline.publication.disclosure import WITHHELD_COLUMNS
+
 HISTORY_DIR = "history"
 CHANGES_FILE = "changes.csv"
 RESULTS_CSV = "indicator_results.csv"
@@ -30,23 +32,7 @@ KEY = [
     "breakdown",
     "breakdown_value",
 ]
-FIGURES = [
-    "n",
-    "value",
-    "numerator",
-    "denominator",
-    "ci_low",
-    "ci_high",
-    "mean",
-    "sd",
-    "p10",
-    "median",
-    "p90",
-    "suppressed",
-    "suppression_reason",
-    "period_start",
-    "period_end",
-]
+FIGURES = [*WITHHELD_COLUMNS, "suppressed", "suppression_reason", "period_start", "period_end"]
 CHANGE_COLUMNS = KEY + ["figure", "before", "after"]
 
 

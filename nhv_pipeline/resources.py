@@ -253,10 +253,17 @@ def read_rows(
     if not table_exists(con, schema, table):
         return pd.DataFrame()
     target = quoted(schema, table)
+    columns = {row[0] for row in con.execute(f"describe {target}").fetchall()}
+    # A stable order (the delivery's own where there is one) keeps every re-run identical.
+    order = (
+        "report_year, unit_id, source_file, source_line"
+        if {"unit_id", "source_file", "source_line"} <= columns
+        else "all"
+    )
     if report_years is None:
-        return con.execute(f"select * from {target}").df()
+        return con.execute(f"select * from {target} order by {order}").df()
     return con.execute(
-        f"select * from {target} where report_year in (select unnest(?::int[])) order by all",
+        f"select * from {target} where report_year in (select unnest(?::int[])) order by {order}",
         [list(report_years)],
     ).df()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.checks.contract import failure_summary_lines
 from nhv_pipeline.contract import CONDITIONS, FAILURE_COLUMNS, TABLES, read_registry, validate_delivery, write_unit_reports
+from nhv_pipeline.contract.reports import failure_summary_lines
 
 LAG_YEARS = 3
 """How far back a report year reads deliveries (B2 pools D(R-2)..D(R); R2 reads D(R-2))."""

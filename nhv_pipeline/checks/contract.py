@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 from dagster import MetadataValue
 
-from nhv_pipeline.markdown import cell, frame_to_markdown
+from nhv_pipeline.contract.reports import failure_summary_lines  # noqa: F401  (re-exported for the CLI)
+from nhv_pipeline.markdown import frame_to_markdown
 
 SAMPLE_ROWS = 25
 """How many failures a check shows in the UI; the unit reports hold them all."""
@@ -40,27 +41,3 @@ def failure_check_metadata(failures: pd.DataFrame, report_paths: Iterable[Path])
     if reports:
         metadata["validation_reports"] = MetadataValue.json(reports)
     return metadata
-
-
-def failure_summary_lines(failures: pd.DataFrame) -> list[str]:
-    """One line per (condition, unit, file, rule) for a terminal: the first failure and how many more.
-
-    DATA_CONTRACT.md section 6: the failure names report year, condition, unit,
-    file, line, column, the rule, and a count of further failures of the same rule.
-    """
-    lines = []
-    if failures.empty:
-        return lines
-    keys = ["report_year", "condition_id", "unit_id", "file", "rule"]
-    ordered = failures.sort_values(keys + ["line", "column"], na_position="first", kind="stable")
-    for key, group in ordered.groupby(keys, sort=False, dropna=False):
-        first = group.iloc[0]
-        report_year, condition_id, unit_id, file, rule = key
-        where = f"line {int(first['line'])}" if pd.notna(first["line"]) else "no line"
-        column = f", column {first['column']}" if cell(first["column"]) else ""
-        more = f" (+{len(group) - 1} more of this rule)" if len(group) > 1 else ""
-        lines.append(
-            f"{report_year} {condition_id} {cell(unit_id) or '(registry)'} {file} {where}{column}: "
-            f"[{rule}] {first['message']}{more}"
-        )
-    return lines

@@ -51,3 +51,33 @@ def write_unit_reports(
         _write_atomically(registry, target)
         written.append(target)
     return written
+
+
+def failure_summary_lines(failures: pd.DataFrame) -> list[str]:
+    """One line per (condition, unit, file, rule) for a terminal: the first failure and how many more.
+
+    DATA_CONTRACT.md section 6: the failure names report year, condition, unit,
+    file, line, column, the rule, and a count of further failures of the same rule.
+    """
+    lines = []
+    if failures.empty:
+        return lines
+    keys = ["report_year", "condition_id", "unit_id", "file", "rule"]
+    ordered = failures.sort_values(keys + ["line", "column"], na_position="first", kind="stable")
+    for key, group in ordered.groupby(keys, sort=False, dropna=False):
+        first = group.iloc[0]
+        report_year, condition_id, unit_id, file, rule = key
+        where = f"line {int(first['line'])}" if pd.notna(first["line"]) else "no line"
+        column = f", column {first['column']}" if _cell(first["column"]) else ""
+        more = f" (+{len(group) - 1} more of this rule)" if len(group) > 1 else ""
+        lines.append(
+            f"{report_year} {condition_id} {_cell(unit_id) or '(registry)'} {file} {where}{column}: "
+            f"[{rule}] {first['message']}{more}"
+        )
+    return lines
+
+
+def _cell(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)

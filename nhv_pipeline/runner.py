@@ -122,10 +122,36 @@ def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_r
     return plan
 
 
+def _selection(defs, job, data_raw: Path, year: int):
+    """The job's assets, less those of a condition that had not started and has no folder that year.
+
+    Such a condition has nothing to read, validate or compute (skeletal_dysplasia
+    before report year 2026): skipping it saves a run a few empty steps. A folder
+    that is there anyway is validated (and rejected as outside every permit).
+    """
+    from dagster import AssetSelection
+
+    from nhv_pipeline.contract import measurement_period
+
+    idle = [
+        condition_id
+        for condition_id in CONDITIONS
+        if measurement_period(condition_id, year) is None and not (data_raw / str(year) / condition_id).exists()
+    ]
+    if not idle:
+        return None
+    graph = defs.resolve_asset_graph()
+    skipped = AssetSelection.tag("condition", idle[0])
+    for condition_id in idle[1:]:
+        skipped |= AssetSelection.tag("condition", condition_id)
+    return sorted(job.asset_layer.executable_asset_keys - skipped.resolve(graph))
+
+
 def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, quiet: bool) -> int:
     """Run the planned jobs in order; a failed year does not stop later years from being tried."""
     exit_code = 0
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
+    data_raw = Path(os.environ["NHV_DATA_RAW"])
     for job_name, year in plan:
         _say(f"==> {job_name} for report year {year}")
         job = defs.resolve_job_def(job_name)
@@ -135,6 +161,7 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
             run_config=run_config,
             raise_on_error=False,
             tags={"nhv/trigger": "cli"},
+            asset_selection=_selection(defs, job, data_raw, year),
         )
         failed_checks = [
             evaluation

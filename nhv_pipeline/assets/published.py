@@ -11,7 +11,7 @@ complete, so a failed run leaves the last good publication in place.
 import json
 import os
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -25,7 +25,6 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from datetime import timedelta
 
 from nhv_pipeline.assets.raw import delivery_key
 from nhv_pipeline.assets.registry import OWNERS

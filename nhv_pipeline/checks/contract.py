@@ -1,4 +1,4 @@
-"""How contract failures are shown in the Dagster UI and on the command line.
+"""How contract failures are shown in the Dagster UI (the terminal summary is in contract.reports).
 
 The failure rows come from `nhv_pipeline.contract`; they name report year,
 condition, unit, file, line, column and rule, never a cell value, so they are
@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 from dagster import MetadataValue
 
-from nhv_pipeline.contract.reports import failure_summary_lines  # noqa: F401  (re-exported for the CLI)
 from nhv_pipeline.markdown import frame_to_markdown
 
 SAMPLE_ROWS = 25

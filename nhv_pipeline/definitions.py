@@ -14,7 +14,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
 from nhv_pipeline.assets.indicators import indicator_assets
-from nhv_pipeline.assets.published import publication, published_indicator_results
+from nhv_pipeline.assets.published import publish
 from nhv_pipeline.assets.raw import raw_assets
 from nhv_pipeline.assets.registry import units
 from nhv_pipeline.assets.results import indicator_results
@@ -25,7 +25,7 @@ from nhv_pipeline.schedules import march_run
 from nhv_pipeline.sensors import make_delivery_sensor
 
 ALL_ASSETS = [units, *raw_assets, *staged_assets, *indicator_assets, indicator_results,
-              published_indicator_results, publication]
+              publish]
 
 
 def build_definitions(data_raw: str | None = None, warehouse_dir: str | None = None) -> Definitions:

@@ -179,7 +179,7 @@ def quoted(schema: str, table: str) -> str:
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
             [schema, table],
         ).fetchone()[0]
     )
@@ -246,6 +246,10 @@ def _concrete_types(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({column: "string" for column in empty_text}) if empty_text else frame
 
 
+DELIVERY_ORDER = {"report_year", "unit_id", "source_file", "source_line"}
+"""Columns of a delivered row's place: the raw and staged tables carry them."""
+
+
 def read_rows(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, report_years: Sequence[int] | None
 ) -> pd.DataFrame:
@@ -253,19 +257,17 @@ def read_rows(
     if not table_exists(con, schema, table):
         return pd.DataFrame()
     target = quoted(schema, table)
+    # A stable order keeps re-runs identical: a delivery's own order where the table has one.
     columns = {row[0] for row in con.execute(f"describe {target}").fetchall()}
-    # A stable order (the delivery's own where there is one) keeps every re-run identical.
-    order = (
-        "report_year, unit_id, source_file, source_line"
-        if {"unit_id", "source_file", "source_line"} <= columns
-        else "all"
-    )
+    order = " order by report_year, unit_id, source_file, source_line" if DELIVERY_ORDER <= columns else ""
     if report_years is None:
-        return con.execute(f"select * from {target} order by {order}").df()
-    return con.execute(
-        f"select * from {target} where report_year in (select unnest(?::int[])) order by {order}",
-        [list(report_years)],
-    ).df()
+        return con.execute(f"select * from {target}{order}").df()
+    years = sorted(set(report_years))
+    if years == list(range(years[0], years[-1] + 1)):
+        where, parameters = "report_year between ? and ?", [years[0], years[-1]]
+    else:
+        where, parameters = "report_year in (select unnest(?::int[]))", [years]
+    return con.execute(f"select * from {target} where {where}{order}", parameters).df()
 
 
 class PipelinePaths(ConfigurableResource):

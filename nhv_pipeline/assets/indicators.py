@@ -14,8 +14,8 @@ own asset, with its own lineage, code version and metadata.
 
 import pandas as pd
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
-    AssetIn,
     AssetKey,
     AssetOut,
     AssetsDefinition,
@@ -31,7 +31,7 @@ from nhv_pipeline.assets.staged import loaded_report_years, staged_key
 from nhv_pipeline.indicators import CATALOGUE, Indicator, compute, period_for
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_year_partitions
-from nhv_pipeline.resources import PipelinePaths
+from nhv_pipeline.resources import PipelinePaths, connect, read_rows, table_name
 
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
 
@@ -91,14 +91,15 @@ def step_groups(indicators) -> list[list[Indicator]]:
 
 def _indicator_step(condition_id: str, indicators: list[Indicator], number: int) -> AssetsDefinition:
     windows = {spec.table: spec.offsets for indicator in indicators for spec in indicator.inputs}
-    ins = {
-        table: AssetIn(
-            key=staged_key(condition_id, table),
+    # Dependencies with their delivery windows as partition mappings (the lineage shows the lags);
+    # the step reads the staged rows itself, once per table, on the run's warehouse connection.
+    deps = [
+        AssetDep(
+            staged_key(condition_id, table),
             partition_mapping=None if offsets == (0, 0) else delivery_window(*offsets),
         )
         for table, offsets in sorted(windows.items())
-    }
-    ins["registry"] = AssetIn(key=REGISTRY_KEY)
+    ] + [AssetDep(REGISTRY_KEY)]
     outs = {
         _output_name(indicator): AssetOut(
             key=indicator_key(condition_id, indicator.indicator_id),
@@ -128,14 +129,24 @@ def _indicator_step(condition_id: str, indicators: list[Indicator], number: int)
 
     @multi_asset(
         name=f"indicators_{condition_id}_{number}",
-        ins=ins,
+        deps=deps,
         outs=outs,
         internal_asset_deps=internal_asset_deps,
         partitions_def=report_year_partitions,
     )
-    def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths, registry: pd.DataFrame, **tables):
+    def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths):
         report_year = int(context.partition_key)
-        units = registry_frame(registry)
+        with connect(paths.database) as con:
+            units = registry_frame(read_rows(con, *table_name(REGISTRY_KEY.path), [report_year]))
+            tables = {
+                table: read_rows(
+                    con,
+                    *table_name(staged_key(condition_id, table).path),
+                    range(report_year + offsets[0], report_year + offsets[1] + 1),
+                )
+                for table, offsets in windows.items()
+            }
+        produced = []
         for indicator in indicators:
             _require_deliveries_loaded(paths, indicator, report_year)
             needed = {spec.table: tables[spec.table] for spec in indicator.inputs}
@@ -145,14 +156,7 @@ def _indicator_step(condition_id: str, indicators: list[Indicator], number: int)
                 period = f"{start}..{end}"
             else:
                 period = f"not produced before report year {indicator.first_report_year}"
-            context.log.info(
-                "%s %s %s: %d result rows (%s).",
-                condition_id,
-                indicator.indicator_id,
-                report_year,
-                len(results),
-                period,
-            )
+            produced.append(f"{indicator.indicator_id} {len(results)} rows")
             yield Output(
                 results,
                 output_name=_output_name(indicator),
@@ -162,6 +166,7 @@ def _indicator_step(condition_id: str, indicators: list[Indicator], number: int)
                     "national_rows": MetadataValue.md(national_preview(results)),
                 },
             )
+        context.log.info("%s %s indicators: %s.", condition_id, report_year, ", ".join(produced))
 
     return compute_indicators
 

@@ -20,10 +20,12 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetOut,
     FreshnessPolicy,
-    MaterializeResult,
     MetadataValue,
-    asset,
+    Nothing,
+    Output,
+    multi_asset,
 )
 
 from nhv_pipeline.assets.raw import delivery_key
@@ -44,42 +46,6 @@ SUPPRESSION_THRESHOLD = int(os.environ.get("NHV_SUPPRESSION_THRESHOLD", "5"))
 """Primary suppression below this n (PUBLICATION.md section 3; configuration, default 5)."""
 
 OLDEST_DELIVERY_OFFSET = min(spec.offsets[0] for indicator in CATALOGUE for spec in indicator.inputs)
-
-
-@asset(
-    key=PUBLISHED_RESULTS_KEY,
-    ins={"results": AssetIn(key=RESULTS_KEY)},
-    partitions_def=report_year_partitions,
-    group_name="published",
-    kinds={"pandas", "duckdb"},
-    owners=OWNERS,
-    tags={"layer": "published"},
-)
-def published_indicator_results(context: AssetExecutionContext, results: pd.DataFrame) -> pd.DataFrame:
-    """The report year's indicator results as they are published: disclosure control applied
-    (rows with 1 ≤ n < threshold withheld, and complementary cells so no withheld figure can be
-    recovered from a total), rounded and sorted per PUBLICATION.md section 2."""
-    published = format_results(suppress(results, threshold=SUPPRESSION_THRESHOLD))
-    suppressed = published[published["suppressed"]]
-    national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
-    context.add_output_metadata(
-        {
-            "row_count": len(published),
-            "suppressed_count": len(suppressed),
-            "suppressed_by_reason": MetadataValue.json(
-                {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
-            ),
-            "threshold": SUPPRESSION_THRESHOLD,
-            "national_figures": MetadataValue.md(
-                frame_to_markdown(
-                    national,
-                    ["condition_id", "indicator_id", "measure", "n", "value", "ci_low", "ci_high", "suppressed"],
-                    limit=40,
-                )
-            ),
-        }
-    )
-    return published
 
 
 def _git_commit() -> str:
@@ -141,31 +107,77 @@ def build_manifest(
     }
 
 
-@asset(
-    key=PUBLICATION_KEY,
-    ins={
-        "published": AssetIn(key=PUBLISHED_RESULTS_KEY),
-        **{
-            f"{condition_id}_deliveries": AssetIn(
-                key=delivery_key(condition_id), partition_mapping=delivery_window(OLDEST_DELIVERY_OFFSET, 0)
+def publish_results(context: AssetExecutionContext, results: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Disclosure control, rounding and sorting (PUBLICATION.md sections 2-3), with metadata for the UI."""
+    published = format_results(suppress(results, threshold=SUPPRESSION_THRESHOLD))
+    suppressed = published[published["suppressed"]]
+    national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
+    return published, {
+        "row_count": len(published),
+        "suppressed_count": len(suppressed),
+        "suppressed_by_reason": MetadataValue.json(
+            {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
+        ),
+        "threshold": SUPPRESSION_THRESHOLD,
+        "national_figures": MetadataValue.md(
+            frame_to_markdown(
+                national,
+                ["condition_id", "indicator_id", "measure", "n", "value", "ci_low", "ci_high", "suppressed"],
+                limit=40,
             )
-            for condition_id in CONDITIONS
-        },
+        ),
+    }
+
+
+DELIVERY_INS = {
+    f"{condition_id}_deliveries": AssetIn(
+        key=delivery_key(condition_id), partition_mapping=delivery_window(OLDEST_DELIVERY_OFFSET, 0)
+    )
+    for condition_id in CONDITIONS
+}
+
+
+@multi_asset(
+    name="publish",
+    ins={"results": AssetIn(key=RESULTS_KEY), **DELIVERY_INS},
+    outs={
+        "indicator_results": AssetOut(
+            key=PUBLISHED_RESULTS_KEY,
+            group_name="published",
+            kinds={"pandas", "duckdb"},
+            owners=OWNERS,
+            tags={"layer": "published"},
+            description="The report year's indicator results as they are published: disclosure control "
+            "applied (rows with 1 ≤ n < threshold withheld, and complementary cells so no withheld figure "
+            "can be recovered from a total), rounded and sorted per PUBLICATION.md section 2.",
+        ),
+        "publication": AssetOut(
+            key=PUBLICATION_KEY,
+            dagster_type=Nothing,
+            group_name="published",
+            kinds={"csv", "parquet", "json", "html"},
+            owners=OWNERS,
+            tags={"layer": "published"},
+            freshness_policy=FreshnessPolicy.cron(
+                deadline_cron="0 0 30 4 *", lower_bound_delta=timedelta(days=60), timezone="Europe/Stockholm"
+            ),
+            description="The publication folder of the report year, `published/<report_year>/`: "
+            "indicator_results as CSV, Parquet and JSON, indicator_catalogue.json, manifest.json "
+            "(provenance) and index.html, the preview page publishers check before the tables go to the "
+            "website. Replaced as a whole; expected by 30 April.",
+        ),
+    },
+    internal_asset_deps={
+        "indicator_results": {RESULTS_KEY},
+        "publication": {PUBLISHED_RESULTS_KEY, *(spec.key for spec in DELIVERY_INS.values())},
     },
     partitions_def=report_year_partitions,
-    group_name="published",
-    kinds={"csv", "parquet", "json", "html"},
-    owners=OWNERS,
-    tags={"layer": "published"},
-    freshness_policy=FreshnessPolicy.cron(
-        deadline_cron="0 0 30 4 *", lower_bound_delta=timedelta(days=60), timezone="Europe/Stockholm"
-    ),
 )
-def publication(context: AssetExecutionContext, paths: PipelinePaths, published: pd.DataFrame, **deliveries):
-    """The publication folder of the report year, `published/<report_year>/`: indicator_results
-    as CSV, Parquet and JSON, indicator_catalogue.json, manifest.json (provenance) and index.html,
-    the preview page publishers check before the tables go to the website. Expected by 30 April."""
+def publish(context: AssetExecutionContext, paths: PipelinePaths, results: pd.DataFrame, **deliveries):
     report_year = int(context.partition_key)
+    published, metadata = publish_results(context, results)
+    yield Output(published, output_name="indicator_results", metadata=metadata)
+
     inventories = pd.concat(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,
@@ -180,7 +192,7 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
     with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \
             publish_folder(paths.published_dir, report_year) as staging:
-        written = write_results(published, staging)
+        write_results(published, staging)
         (staging / "indicator_catalogue.json").write_text(
             json.dumps(catalogue, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -205,7 +217,9 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
             "changed_figures": len(changes),
             "changes": MetadataValue.md(frame_to_markdown(changes, limit=40)),
         }
-    return MaterializeResult(
+    yield Output(
+        None,
+        output_name="publication",
         metadata={
             **correction,
             "folder": MetadataValue.path(str(target)),
@@ -214,5 +228,5 @@ def publication(context: AssetExecutionContext, paths: PipelinePaths, published:
             "suppressed_count": int(published["suppressed"].sum()),
             "raw_files": len(files) + 1,
             "preview": MetadataValue.path(str(target / "index.html")),
-        }
+        },
     )

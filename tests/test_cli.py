@@ -1,0 +1,69 @@
+"""`nhv-pipeline validate`, `--help` and usage errors, as a unit or an engineer runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from pipeline_helpers import make_workspace, tree_digest
+
+
+def _cli(*args, cwd=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "nhv_pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_explains_the_commands_and_locations():
+    completed = _cli("--help")
+    assert completed.returncode == 0
+    for text in ("run", "validate", "sample-data", "NHV_DATA_RAW", "NHV_WAREHOUSE_DIR", "exit status"):
+        assert text in completed.stdout
+    assert "--report-year" in _cli("run", "--help").stdout
+
+
+def test_validate_passes_the_sample_without_writing_anything(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    before = tree_digest(workspace.data_raw)
+    completed = _cli("validate", "--report-year", "2026", "--data-raw", str(workspace.data_raw), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "All deliveries checked follow the data contract." in completed.stderr
+    assert not (tmp_path / "warehouse").exists()
+    assert tree_digest(workspace.data_raw) == before
+
+
+def test_validate_names_file_line_column_and_rule_for_one_unit(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+    lines = patients.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
+    patients.write_text("\n".join(lines), encoding="utf-8")
+    completed = _cli(
+        "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
+        "--data-raw", str(workspace.data_raw), "--report-dir", str(tmp_path / "reports"), cwd=tmp_path,
+    )
+    assert completed.returncode == 1
+    assert "2026 sct_ssc akademiska 2026/sct_ssc/akademiska/patients.csv line 4, column sex: [code]" in completed.stderr
+    report = (tmp_path / "reports" / "2026" / "sct_ssc" / "akademiska.csv").read_text(encoding="utf-8")
+    assert "2026/sct_ssc/akademiska/patients.csv,4,sex,code," in report
+    assert not (tmp_path / "warehouse").exists()
+
+
+def test_a_missing_data_root_is_a_usage_error_that_says_what_to_do(tmp_path):
+    completed = _cli("run", "--all", "--data-raw", str(tmp_path / "nowhere"), "--warehouse", str(tmp_path / "wh"))
+    assert completed.returncode == 2
+    assert "sample-data" in completed.stderr
+    assert not (tmp_path / "wh").exists()
+
+
+def test_a_report_year_outside_the_partitions_is_refused(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    completed = workspace.cli("run", "--report-year", "2019")
+    assert completed.returncode == 2
+    assert "outside the pipeline's report years" in completed.stderr

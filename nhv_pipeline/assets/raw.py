@@ -39,6 +39,7 @@ from nhv_pipeline.contract import (
     TABLES,
     column_kinds,
     measurement_period,
+    permitted_units,
     table_model,
     validate_delivery,
     write_unit_reports,
@@ -210,22 +211,11 @@ def content_version(files: pd.DataFrame, table: str | None) -> DataVersion:
 
 
 def _units_to_report(result, registry: pd.DataFrame, condition_id: str) -> list[str]:
-    """Every unit that delivered or had to: each gets a report, empty when all is well."""
+    """Every unit that delivered, had to, or has a failure: each gets a report, empty when all is well."""
+    _, expected = permitted_units(registry, condition_id, result.report_year)
     delivered = set(result.files["unit_id"]) if len(result.files) else set()
     with_failures = set(result.failures["unit_id"].dropna()) - {""}
-    known = set(registry.loc[registry["condition_id"] == condition_id, "unit_id"])
-    period = measurement_period(condition_id, result.report_year)
-    if period is not None:
-        start, end = (pd.Timestamp(d) for d in period)
-        rows = registry[registry["condition_id"] == condition_id]
-        active = rows[
-            (pd.to_datetime(rows["permit_start"]) <= end)
-            & (rows["permit_end"].isna() | (pd.to_datetime(rows["permit_end"]) >= start))
-        ]
-        expected = set(active["unit_id"])
-    else:
-        expected = set()
-    return sorted((delivered & known) | expected | (with_failures & known) | with_failures)
+    return sorted(delivered | expected | with_failures)
 
 
 raw_assets = [_raw_assets(condition_id) for condition_id in CONDITIONS]

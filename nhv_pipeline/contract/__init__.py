@@ -3,7 +3,7 @@
 No Dagster here: the assets, blocking checks and the `validate` CLI call this API.
 """
 
-from .delivery import DeliveryValidation, validate_delivery
+from .delivery import DeliveryValidation, permitted_units, validate_delivery
 from .registry import RegistryResult, read_registry
 from .reports import write_unit_reports
 from .rules import FAILURE_COLUMNS, RULES
@@ -33,6 +33,7 @@ __all__ = [
     "read_registry",
     "RegistryResult",
     "validate_delivery",
+    "permitted_units",
     "DeliveryValidation",
     "to_staged",
     "write_unit_reports",

@@ -61,7 +61,7 @@ def _empty_table(condition_id: str, table: str) -> pd.DataFrame:
     )
 
 
-def _permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
+def permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
     """(registered units, units whose permit overlaps P(R)) of the condition (section 1)."""
     units = registry[registry["condition_id"] == condition_id]
     period = measurement_period(condition_id, report_year)
@@ -82,7 +82,7 @@ def validate_delivery(
     """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`)."""
     data_root = Path(data_root)
     only = set(units) if units is not None else None
-    registered, permitted = _permitted_units(registry, condition_id, report_year)
+    registered, permitted = permitted_units(registry, condition_id, report_year)
     tables_of = TABLES[condition_id]
     found: list[dict] = []  # layout failures, built as rows: the walk is over folders, not patients
 

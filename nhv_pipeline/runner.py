@@ -57,15 +57,28 @@ def validate_only(
     return 1
 
 
+DEFAULT_INSTANCE_YAML = """\
+# Dagster instance of this repository (written once; edit freely, see the README's operator guide).
+# Storage: SQLite in this folder (Dagster's default).
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    tag_concurrency_limits:
+      - key: nhv/warehouse   # runs launched by the daemon (schedule, sensor, UI) write one at a time
+        limit: 1
+telemetry:
+  enabled: false
+nux:
+  enabled: false
+"""
+
+
 def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        # Dagster's defaults (SQLite storage in this folder), without usage reporting.
-        (home / "dagster.yaml").write_text(
-            "# Dagster instance: SQLite storage in this folder (the default).\n"
-            "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-        )
+        (home / "dagster.yaml").write_text(DEFAULT_INSTANCE_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

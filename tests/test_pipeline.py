@@ -105,3 +105,23 @@ def test_rerunning_a_report_year_gives_byte_identical_results_files(tmp_path, sa
     # The earlier delivery R1 reads was loaded first, without a separate command.
     assert "nhv_deliveries for report year 2024" in first.stderr
     assert "nhv_deliveries for report year 2024" not in second.stderr
+
+
+def test_a_lagged_indicator_refuses_to_run_on_deliveries_never_loaded(tmp_path, sample_data):
+    """Running 2026 alone through Dagster (not the CLI, which loads D(2024), D(2025) first) must not
+    silently compute R1/R2/B2 on missing deliveries: the step fails and says what to run."""
+    from dagster import DagsterEventType
+
+    from nhv_pipeline.definitions import build_definitions
+
+    defs = build_definitions(str(sample_data), str(tmp_path / "warehouse"))
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("nhv_full").execute_in_process(
+            partition_key="2026", instance=instance, raise_on_error=False
+        )
+    failures = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    messages = " ".join(e.step_failure_data.user_failure_data.description or "" for e in failures if e.step_failure_data.user_failure_data)
+    assert not result.success
+    assert "have not been loaded into the warehouse" in messages
+    assert "nhv-pipeline run --report-year 2024" in messages
+    assert not (tmp_path / "warehouse" / "published" / "2026").exists()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,47 +14,7 @@ from nhv_pipeline.publication import (
     suppress,
 )
 
-NAN = math.nan
-
-
-def row(level="riket", unit="", breakdown="total", value="total", n=10, indicator="B1", measure="count", **figures):
-    """One unsuppressed result row; a count unless figures say otherwise."""
-    r = {
-        "report_year": 2026,
-        "condition_id": "sct_ssc",
-        "indicator_id": indicator,
-        "measure": measure,
-        "period_start": dt.date(2025, 1, 1),
-        "period_end": dt.date(2025, 12, 31),
-        "level": level,
-        "unit_id": unit,
-        "unit_name": "Riket" if level == "riket" else f"Sjukhus {unit.upper()}",
-        "breakdown": breakdown,
-        "breakdown_value": value,
-        "breakdown_label": "Totalt" if breakdown == "total" else f"Etikett {value}",
-        "n": n,
-        "value": float(n),
-        "numerator": pd.NA,
-        "denominator": pd.NA,
-        "ci_low": NAN,
-        "ci_high": NAN,
-        "mean": NAN,
-        "sd": NAN,
-        "p10": NAN,
-        "median": NAN,
-        "p90": NAN,
-        "suppressed": False,
-        "suppression_reason": "",
-    }
-    r.update(figures)
-    return r
-
-
-def frame(rows):
-    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    for c in ["n", "numerator", "denominator"]:
-        df[c] = df[c].astype("Int64")
-    return df
+from result_fixtures import NAN, frame, row
 
 
 def status(out: pd.DataFrame) -> dict[tuple[str, str, str], str]:
@@ -137,10 +94,10 @@ def test_secondary_withholds_the_smallest_other_breakdown_value():
     df = frame(
         [
             row(n=27),
-            row(breakdown="home_region", value="01", n=2),
-            row(breakdown="home_region", value="02", n=7),
-            row(breakdown="home_region", value="03", n=6),
-            row(breakdown="home_region", value="04", n=12),
+            row(breakdown="home_region", bvalue="01", n=2),
+            row(breakdown="home_region", bvalue="02", n=7),
+            row(breakdown="home_region", bvalue="03", n=6),
+            row(breakdown="home_region", bvalue="04", n=12),
         ]
     )
     assert status(suppress(df)) == {
@@ -157,10 +114,10 @@ def test_secondary_passes_over_zero_parts():
     df = frame(
         [
             row(n=22),
-            row(breakdown="home_region", value="01", n=2),
-            row(breakdown="home_region", value="02", n=9),
-            row(breakdown="home_region", value="03", n=11),
-            row(breakdown="home_region", value="05", n=0),
+            row(breakdown="home_region", bvalue="01", n=2),
+            row(breakdown="home_region", bvalue="02", n=9),
+            row(breakdown="home_region", bvalue="03", n=11),
+            row(breakdown="home_region", bvalue="05", n=0),
         ]
     )
     out = status(suppress(df))
@@ -175,8 +132,8 @@ def test_secondary_takes_a_zero_part_when_no_other_part_is_left():
     df = frame(
         [
             row(n=10),
-            row(breakdown="sex", value="K", n=3),
-            row(breakdown="sex", value="M", n=0),
+            row(breakdown="sex", bvalue="K", n=3),
+            row(breakdown="sex", bvalue="M", n=0),
         ]
     )
     out = status(suppress(df))
@@ -189,9 +146,9 @@ def test_secondary_tie_goes_to_the_smallest_breakdown_value():
     df = frame(
         [
             row(n=14),
-            row(breakdown="home_region", value="01", n=2),
-            row(breakdown="home_region", value="03", n=6),
-            row(breakdown="home_region", value="02", n=6),
+            row(breakdown="home_region", bvalue="01", n=2),
+            row(breakdown="home_region", bvalue="03", n=6),
+            row(breakdown="home_region", bvalue="02", n=6),
         ]
     )
     out = status(suppress(df))
@@ -240,8 +197,8 @@ def test_withheld_total_is_not_left_as_the_sum_of_published_parts():
             row("enhet", "a", n=12),
             row("enhet", "b", n=3),
             row("enhet", "c", n=20),
-            row("enhet", "a", breakdown="sex", value="K", n=5),
-            row("enhet", "a", breakdown="sex", value="M", n=7),
+            row("enhet", "a", breakdown="sex", bvalue="K", n=5),
+            row("enhet", "a", breakdown="sex", bvalue="M", n=7),
         ]
     )
     out = status(suppress(df))
@@ -259,14 +216,14 @@ def test_secondary_cascades_across_both_relations():
     df = frame(
         [
             row(n=25),
-            row(breakdown="sex", value="K", n=10),
-            row(breakdown="sex", value="M", n=15),
+            row(breakdown="sex", bvalue="K", n=10),
+            row(breakdown="sex", bvalue="M", n=15),
             row("enhet", "a", n=11),
-            row("enhet", "a", breakdown="sex", value="K", n=2),
-            row("enhet", "a", breakdown="sex", value="M", n=9),
+            row("enhet", "a", breakdown="sex", bvalue="K", n=2),
+            row("enhet", "a", breakdown="sex", bvalue="M", n=9),
             row("enhet", "b", n=14),
-            row("enhet", "b", breakdown="sex", value="K", n=8),
-            row("enhet", "b", breakdown="sex", value="M", n=6),
+            row("enhet", "b", breakdown="sex", bvalue="K", n=8),
+            row("enhet", "b", breakdown="sex", bvalue="M", n=6),
         ]
     )
     out = status(suppress(df))

@@ -28,46 +28,7 @@ from nhv_pipeline.publication import (
     write_results,
 )
 
-NAN = math.nan
-
-
-def row(level="riket", unit="", breakdown="total", bvalue="total", n=10, indicator="B1", measure="count", **figures):
-    r = {
-        "report_year": 2026,
-        "condition_id": "sct_ssc",
-        "indicator_id": indicator,
-        "measure": measure,
-        "period_start": dt.date(2025, 1, 1),
-        "period_end": dt.date(2025, 12, 31),
-        "level": level,
-        "unit_id": unit,
-        "unit_name": "Riket" if level == "riket" else f"Sjukhus {unit.upper()}",
-        "breakdown": breakdown,
-        "breakdown_value": bvalue,
-        "breakdown_label": "Totalt" if breakdown == "total" else f"Etikett {bvalue}",
-        "n": n,
-        "value": float(n),
-        "numerator": pd.NA,
-        "denominator": pd.NA,
-        "ci_low": NAN,
-        "ci_high": NAN,
-        "mean": NAN,
-        "sd": NAN,
-        "p10": NAN,
-        "median": NAN,
-        "p90": NAN,
-        "suppressed": False,
-        "suppression_reason": "",
-    }
-    r.update(figures)
-    return r
-
-
-def frame(rows):
-    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    for c in ["n", "numerator", "denominator"]:
-        df[c] = df[c].astype("Int64")
-    return df
+from result_fixtures import NAN, frame, row
 
 
 def sample() -> pd.DataFrame:

@@ -1,8 +1,6 @@
 """The unit registry (`units.csv`): which unit holds which NHV permit, and when."""
 
 
-import hashlib
-
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -19,6 +17,7 @@ from nhv_pipeline.checks.contract import failure_check_metadata
 from nhv_pipeline.contract import read_registry
 from nhv_pipeline.partitions import report_year_partitions
 from nhv_pipeline.resources import PipelinePaths
+from nhv_pipeline.sensors import file_digest
 
 OWNERS = ["team:nhv-data"]
 REGISTRY_KEY = AssetKey(["registry", "units"])
@@ -58,7 +57,7 @@ def units(context: AssetExecutionContext, paths: PipelinePaths):
     yield Output(
         frame,
         # Re-reading an unchanged units.csv must not make every indicator look stale.
-        data_version=DataVersion(hashlib.sha256((paths.data_root / "units.csv").read_bytes()).hexdigest()[:32])
+        data_version=DataVersion(file_digest(paths.data_root / "units.csv")[:32])
         if (paths.data_root / "units.csv").is_file()
         else DataVersion("missing"),
         metadata={

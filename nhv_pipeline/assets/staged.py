@@ -24,7 +24,7 @@ from nhv_pipeline.assets.raw import CONDITION_NAMES, column_schema, delivery_key
 from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.contract import CONDITIONS, TABLES, to_staged
 from nhv_pipeline.partitions import report_year_partitions
-from nhv_pipeline.resources import PipelinePaths, connect, frame_digest
+from nhv_pipeline.resources import PipelinePaths, connect, frame_digest, quoted, table_exists
 
 LOADS_TABLE = ("staged", "_loads")
 """Which (condition, table, report year) slices have been staged, even when empty.
@@ -32,6 +32,7 @@ LOADS_TABLE = ("staged", "_loads")
 An empty slice leaves no rows behind, so the indicators could not otherwise
 tell "this delivery had no transplants" from "this delivery was never loaded".
 """
+LOADS = quoted(*LOADS_TABLE)
 
 
 def staged_key(condition_id: str, table: str) -> AssetKey:
@@ -49,28 +50,25 @@ def record_load(paths: PipelinePaths, condition_id: str, table: str, report_year
         }
     )
     with connect(paths.database) as con:
-        con.execute('create schema if not exists "staged"')
+        con.execute(f'create schema if not exists "{LOADS_TABLE[0]}"')
         con.execute(
-            'create table if not exists "staged"."_loads" (condition_id varchar, table_name varchar, '
+            f"create table if not exists {LOADS} (condition_id varchar, table_name varchar, "
             "report_year integer, row_count bigint, loaded_at timestamp)"
         )
         con.execute(
-            'delete from "staged"."_loads" where condition_id = ? and table_name = ? and report_year = ?',
+            f"delete from {LOADS} where condition_id = ? and table_name = ? and report_year = ?",
             [condition_id, table, report_year],
         )
         con.register("incoming", frame)
-        con.execute('insert into "staged"."_loads" by name select * from incoming')
+        con.execute(f"insert into {LOADS} by name select * from incoming")
 
 
 def loaded_report_years(paths: PipelinePaths, condition_id: str, table: str) -> set[int]:
     with connect(paths.database) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'staged' and table_name = '_loads'"
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(con, *LOADS_TABLE):
             return set()
         rows = con.execute(
-            'select report_year from "staged"."_loads" where condition_id = ? and table_name = ?',
+            f"select report_year from {LOADS} where condition_id = ? and table_name = ?",
             [condition_id, table],
         ).fetchall()
     return {int(r[0]) for r in rows}

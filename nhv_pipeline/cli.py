@@ -32,7 +32,7 @@ EPILOG = """\
 examples:
   nhv-pipeline run --all                         every delivered report year, in order
   nhv-pipeline run --report-year 2026            one report year (and earlier deliveries it reads)
-  nhv-pipeline validate --report-year 2026 --condition sct_ssc --unit akademiska
+  nhv-pipeline validate --report-year 2026 --condition CONDITION --unit UNIT_ID
   nhv-pipeline sample-data --out /tmp/data_raw --seed 7 --scale 10
 
 exit status: 0 when everything ran and every blocking check passed, 1 when a check
@@ -52,6 +52,13 @@ def _add_location_options(parser: argparse.ArgumentParser) -> None:
         help="where the warehouse, validation reports and publications go "
         "(default: $NHV_WAREHOUSE_DIR, else ./warehouse)",
     )
+
+
+def _condition_choices() -> list[str]:
+    """The registered conditions (nhv_pipeline/conditions/)."""
+    from nhv_pipeline.condition import condition_ids
+
+    return list(condition_ids())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on its own folder before sending it. With --report-dir the per-unit reports are written there.",
     )
     validate.add_argument("--report-year", type=int, required=True, metavar="R")
-    validate.add_argument("--condition", choices=["sct_ssc", "skeletal_dysplasia"], help="only this condition")
+    validate.add_argument("--condition", choices=_condition_choices(), help="only this condition")
     validate.add_argument("--unit", metavar="UNIT_ID", help="only this unit's delivery")
     validate.add_argument("--report-dir", metavar="DIR", help="also write per-unit validation reports (CSV) here")
     validate.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
@@ -94,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sample-data",
         help="write a synthetic data_raw/ tree (never real patients)",
         description="Write a complete, seeded, synthetic delivery tree following the data contract: "
-        "units.csv, sct_ssc report years 2024-2026 and skeletal_dysplasia 2026.",
+        "units.csv and the sample deliveries of every registered condition.",
     )
     sample.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
     sample.add_argument("--seed", type=int, default=20260331, help="random seed (default: 20260331)")

@@ -1,15 +1,15 @@
-"""Swedish display labels (PUBLICATION.md section 2, `breakdown_label`).
+"""Swedish display labels (PUBLICATION.md section 2, `breakdown_label`), and the shared codes.
 
 Region names are exactly those of DATA_CONTRACT.md section 3; `99` is the
-project's own code for a patient not registered in Sweden.
+project's own code for a patient not registered in Sweden. The region and sex codes
+are stated here once: the contract's code lists, the labels and the sample data read
+them. A condition's own breakdowns (sct_offered, contact_type, ...) are labelled in
+its package (`Condition.breakdown_labels`).
 """
 
 from __future__ import annotations
 
-CONDITION_NAMES: dict[str, str] = {
-    "sct_ssc": "Stamcellstransplantation vid systemisk skleros",
-    "skeletal_dysplasia": "Skelettdysplasier",
-}
+from nhv_pipeline.condition import get_condition, registered
 
 RIKET_NAME = "Riket"
 
@@ -40,47 +40,50 @@ HOME_REGION: dict[str, str] = {
     "99": "Ej folkbokförd i Sverige",
 }
 
+#: DATA_CONTRACT.md 3: the county (län) codes, 99 excluded.
+REGION_CODES: tuple[str, ...] = tuple(code for code in HOME_REGION if code != "99")
+#: DATA_CONTRACT.md 3: every accepted home_region code.
+HOME_REGION_CODES: tuple[str, ...] = tuple(HOME_REGION)
+
 SEX: dict[str, str] = {"K": "Kvinnor", "M": "Män"}
+#: DATA_CONTRACT.md 3: legal sex (juridiskt kön).
+SEX_CODES: tuple[str, ...] = tuple(SEX)
 
-SCT_OFFERED: dict[str, str] = {"yes": "Erbjuden SCT", "no": "Ej erbjuden SCT"}
-
-AGE_GROUP: dict[str, str] = {
-    "child": "Barn (0–17 år)",
-    "adult": "Vuxna (18 år och äldre)",
-}
-
-CONTACT_TYPE: dict[str, str] = {
-    "mdk": "Bedömning på MDK",
-    "new_visit": "Nybesök",
-    "treatment_conference": "Behandlingskonferens",
-}
-
-RESPONDENT: dict[str, str] = {
-    "patient": "Patienter (vuxna)",
-    "relative": "Närstående till barn",
-}
-
-#: breakdown id -> {breakdown_value: Swedish label}
-BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
+#: The breakdowns every condition may use: breakdown id -> {breakdown_value: Swedish label}.
+SHARED_BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
     "total": {"total": TOTAL_LABEL},
     "home_region": HOME_REGION,
     "sex": SEX,
-    "sct_offered": SCT_OFFERED,
-    "age_group": AGE_GROUP,
-    "contact_type": CONTACT_TYPE,
-    "respondent": RESPONDENT,
 }
 
-#: Swedish names of the breakdowns themselves, for headings.
-BREAKDOWN_NAMES: dict[str, str] = {
+#: Swedish names of the shared breakdowns, for headings.
+SHARED_BREAKDOWN_NAMES: dict[str, str] = {
     "total": "Totalt",
     "home_region": "Hemregion",
     "sex": "Kön",
-    "sct_offered": "Erbjuden SCT",
-    "age_group": "Åldersgrupp",
-    "contact_type": "Typ av åtgärd",
-    "respondent": "Svarande",
 }
+
+
+def breakdown_labels() -> dict[str, dict[str, str]]:
+    """breakdown id -> {value: Swedish label}: the shared breakdowns and every registered condition's own."""
+    merged = {name: dict(values) for name, values in SHARED_BREAKDOWN_LABELS.items()}
+    for condition in registered():
+        for name, values in condition.breakdown_labels.items():
+            merged.setdefault(name, {}).update(values)
+    return merged
+
+
+def breakdown_names() -> dict[str, str]:
+    """breakdown id -> Swedish heading, shared and per condition."""
+    merged = dict(SHARED_BREAKDOWN_NAMES)
+    for condition in registered():
+        merged.update(condition.breakdown_names)
+    return merged
+
+
+def condition_name(condition_id: str) -> str:
+    """The Swedish name of a registered condition (its seed document's title)."""
+    return get_condition(condition_id).name
 
 LEVEL_NAMES: dict[str, str] = {"riket": "Riket", "enhet": "NHV-enhet"}
 
@@ -99,7 +102,11 @@ def breakdown_label(breakdown: str, value: str) -> str:
     An unknown value cannot pass validation; it raises rather than publishing
     a raw code (the message names the breakdown only, never row data).
     """
-    try:
-        return BREAKDOWN_LABELS[breakdown][value]
-    except KeyError:
-        raise KeyError(f"no Swedish label for a value of breakdown {breakdown!r}") from None
+    shared = SHARED_BREAKDOWN_LABELS.get(breakdown)
+    if shared is not None and value in shared:
+        return shared[value]
+    for condition in registered():
+        own = condition.breakdown_labels.get(breakdown)
+        if own is not None and value in own:
+            return own[value]
+    raise KeyError(f"no Swedish label for a value of breakdown {breakdown!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dagster import TimeWindowPartitionMapping, TimeWindowPartitionsDefinition
 
 FIRST_REPORT_YEAR = 2024
-"""The first March run of any NHV condition here (sct_ssc, measurement year 2023)."""
+"""The first March run of any NHV condition here (measurement year 2023); a condition's own start is in its package."""
 
 report_year_partitions = TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1 *",

@@ -7,7 +7,7 @@ partitioned assets keep a `report_year` column and a re-run replaces exactly
 the rows of its report year.
 
 Why not `DuckDBPandasIOManager`: it names a table after the last key component
-only (so `staged/sct_ssc/patients` and `staged/skeletal_dysplasia/patients`
+only (so `staged/<condition a>/patients` and `staged/<condition b>/patients`
 would collide in one schema) and it silently skips writing an empty DataFrame,
 which is a legitimate result here (a unit with no transplants in a year). This
 manager is the same idea in a few lines, with those two behaviours fixed and a
@@ -167,7 +167,7 @@ def exclusive_lock(
 
 
 def table_name(key_path: Sequence[str]) -> tuple[str, str]:
-    """`["staged", "sct_ssc", "patients"]` -> `("staged", "sct_ssc_patients")`."""
+    """`["staged", "<condition>", "patients"]` -> `("staged", "<condition>_patients")`."""
     schema, *rest = key_path
     return schema, "_".join(rest) if rest else schema
 

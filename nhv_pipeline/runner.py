@@ -8,11 +8,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.contract import CONDITIONS, FAILURE_COLUMNS, TABLES, read_registry, validate_delivery, write_unit_reports
+from nhv_pipeline.condition import condition_ids, registered
+from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.reports import failure_summary_lines
 
-LAG_YEARS = 3
-"""How far back a report year reads deliveries (B2 pools D(R-2)..D(R); R2 reads D(R-2))."""
+
+def lag_years() -> int:
+    """How far back a report year reads deliveries: the longest delivery lag of any indicator's inputs.
+
+    Derived from the catalogue (for the two conditions here: a pooled window of three
+    deliveries, and cohorts read from D(R-1) and D(R-2)). Rules across deliveries read
+    the earlier files themselves, from the data root.
+    """
+    from nhv_pipeline.indicators import make_catalogue
+
+    return max([0, *(-spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)])
 
 
 def delivered_report_years(data_raw: Path) -> list[int]:
@@ -27,7 +37,7 @@ def validate_only(
     data_raw: Path, report_year: int, condition: str | None, unit: str | None, report_dir: str | None
 ) -> int:
     registry = read_registry(data_raw)
-    conditions = [condition] if condition else list(CONDITIONS)
+    conditions = [condition] if condition else list(condition_ids())
     all_failures = [registry.failures.assign(report_year=report_year)] if len(registry.failures) else []
     for condition_id in conditions:
         result = validate_delivery(
@@ -128,7 +138,7 @@ def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_r
     plan: list[tuple[str, int]] = []
     for year in years:
         if not run_all:
-            for earlier in range(year - LAG_YEARS, year):
+            for earlier in range(year - lag_years(), year):
                 if earlier in delivered and not _is_loaded(paths, earlier, loaded_report_years):
                     plan.append(("nhv_deliveries", earlier))
         plan.append(("nhv_full", year))
@@ -138,8 +148,8 @@ def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_r
 def _selection(defs, job, data_raw: Path, year: int):
     """The job's assets, less those of a condition that had not started and has no folder that year.
 
-    Such a condition has nothing to read, validate or compute (skeletal_dysplasia
-    before report year 2026): skipping it saves a run a few empty steps. A folder
+    Such a condition has nothing to read, validate or compute (one that started in
+    the measurement year after): skipping it saves a run a few empty steps. A folder
     that is there anyway is validated (and rejected as outside every permit).
     """
     from dagster import AssetSelection
@@ -148,7 +158,7 @@ def _selection(defs, job, data_raw: Path, year: int):
 
     idle = [
         condition_id
-        for condition_id in CONDITIONS
+        for condition_id in condition_ids()
         if measurement_period(condition_id, year) is None and not (data_raw / str(year) / condition_id).exists()
     ]
     if not idle:
@@ -195,8 +205,8 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
 
 
 def _is_loaded(paths, year: int, loaded_report_years) -> bool:
-    conditions = [c for c in CONDITIONS if (paths.data_root / str(year) / c).is_dir()]
-    return all(year in loaded_report_years(paths, c, t) for c in conditions for t in TABLES[c])
+    conditions = [c for c in registered() if (paths.data_root / str(year) / c.condition_id).is_dir()]
+    return all(year in loaded_report_years(paths, c.condition_id, t) for c in conditions for t in c.table_names)
 
 
 def _report_failure(result, failed_checks, warehouse_dir: Path, year: int) -> None:

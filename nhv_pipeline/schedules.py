@@ -1,20 +1,19 @@
 """The March run: the full pipeline for the current report year, once a year.
 
 Off until an operator turns it on (README, "Operator guide"). The day and time are
-configuration: `NHV_MARCH_RUN_CRON` (default 06:00 on 31 March) in
-`NHV_MARCH_RUN_TIMEZONE` (default Europe/Stockholm).
+configuration, read when the definitions are built: `NHV_MARCH_RUN_CRON` (default 06:00
+on 31 March) in `NHV_MARCH_RUN_TIMEZONE` (default Europe/Stockholm).
 """
 
 from __future__ import annotations
 
-import os
-
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleDefinition, ScheduleEvaluationContext, schedule
 
 from nhv_pipeline.jobs import full_job
+from nhv_pipeline.settings import DEFAULT_MARCH_RUN_CRON, DEFAULT_MARCH_RUN_TIMEZONE
 
-MARCH_RUN_CRON = os.environ.get("NHV_MARCH_RUN_CRON", "0 6 31 3 *")
-MARCH_RUN_TIMEZONE = os.environ.get("NHV_MARCH_RUN_TIMEZONE", "Europe/Stockholm")
+MARCH_RUN_CRON = DEFAULT_MARCH_RUN_CRON
+MARCH_RUN_TIMEZONE = DEFAULT_MARCH_RUN_TIMEZONE
 
 
 def march_run_key(report_year: int) -> str:
@@ -22,18 +21,27 @@ def march_run_key(report_year: int) -> str:
     return f"march-run-{report_year}"
 
 
-@schedule(
-    job=full_job,
-    cron_schedule=MARCH_RUN_CRON,
-    execution_timezone=MARCH_RUN_TIMEZONE,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="The annual March run: validates the deliveries of the current report year, computes "
-    "every indicator and publishes. The report year is the year of the tick.",
-)
-def march_run(context: ScheduleEvaluationContext) -> RunRequest:
-    report_year = context.scheduled_execution_time.year
-    return RunRequest(
-        run_key=march_run_key(report_year),
-        partition_key=str(report_year),
-        tags={"nhv/trigger": "march_schedule", "nhv/report_year": str(report_year)},
+def build_march_run(cron: str = DEFAULT_MARCH_RUN_CRON, timezone: str = DEFAULT_MARCH_RUN_TIMEZONE) -> ScheduleDefinition:
+    """The March schedule at the configured time (settings.march_run_cron / march_run_timezone)."""
+
+    @schedule(
+        name="march_run",
+        job=full_job,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="The annual March run: validates the deliveries of the current report year, computes "
+        "every indicator and publishes. The report year is the year of the tick.",
     )
+    def march_run(context: ScheduleEvaluationContext) -> RunRequest:
+        report_year = context.scheduled_execution_time.year
+        return RunRequest(
+            run_key=march_run_key(report_year),
+            partition_key=str(report_year),
+            tags={"nhv/trigger": "march_schedule", "nhv/report_year": str(report_year)},
+        )
+
+    return march_run
+
+
+march_run = build_march_run()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
+from nhv_pipeline.condition import condition_ids
 from nhv_pipeline.jobs import validation_job
 from nhv_pipeline.resources import default_data_raw
 
-CONDITIONS = ("sct_ssc", "skeletal_dysplasia")
 MINIMUM_INTERVAL_SECONDS = 120
 
 
@@ -29,15 +29,17 @@ def file_digest(path: Path) -> str:
 
 
 def delivery_state(data_root: Path) -> dict[str, str]:
-    """`"<report_year>/<condition_id>/<unit_id>/<file>"` -> SHA-256, for every delivered file."""
+    """`"<report_year>/<condition_id>/<unit_id>/<file>"` -> SHA-256, for every delivered file.
+
+    Every condition folder counts, registered or not: a folder of a condition the pipeline
+    does not know is a change the operator must hear of (the sensor says so), not one to skip.
+    """
     state: dict[str, str] = {}
     if not data_root.is_dir():
         return state
     for year_dir in sorted(p for p in data_root.iterdir() if p.is_dir() and p.name.isdigit()):
-        for condition in CONDITIONS:
-            condition_dir = year_dir / condition
-            if not condition_dir.is_dir():
-                continue
+        for condition_dir in sorted(p for p in year_dir.iterdir() if p.is_dir() and not p.is_symlink()):
+            condition = condition_dir.name
             for unit_dir in sorted(p for p in condition_dir.iterdir() if p.is_dir()):
                 for file in sorted(p for p in unit_dir.iterdir() if p.is_file()):
                     state[f"{year_dir.name}/{condition}/{unit_dir.name}/{file.name}"] = file_digest(file)
@@ -71,9 +73,20 @@ def make_delivery_sensor(data_root: Path | None = None):
         if not changes:
             return SkipReason(f"No new or changed deliveries under {root}.")
         years: dict[str, list[str]] = {}
+        known = set(condition_ids())
         for (year, condition, unit), files in changes.items():
+            if condition not in known:
+                context.log.warning(
+                    "Delivery folder %s/%s is not a registered condition (known: %s); it is not validated. "
+                    "Rename the folder to the condition's id, or add the condition's package.",
+                    year, condition, ", ".join(sorted(known)),
+                )
+                continue
             context.log.info("New or changed delivery: %s %s %s: %s", year, condition, unit, ", ".join(files))
             years.setdefault(year, []).append(f"{condition}/{unit}")
+        if not years:
+            context.update_cursor(json.dumps(current, sort_keys=True))
+            return SkipReason("Only folders of unregistered conditions changed (see the log).")
         requests = []
         for year, units in sorted(years.items()):
             year_state = {k: v for k, v in current.items() if k.startswith(f"{year}/")}

@@ -126,7 +126,7 @@ def test_inputs_measures_and_breakdowns_are_consistent(indicator):
         breakdowns = indicator.breakdowns_for(measure)
         assert breakdowns[0] == "total"
         assert set(breakdowns) <= set(indicator.breakdowns)
-        assert all(b in labels.BREAKDOWN_LABELS for b in breakdowns)
+        assert all(b in labels.breakdown_labels() for b in breakdowns)
 
 
 def test_skeletal_p1_breakdowns_differ_per_measure():

@@ -233,7 +233,7 @@ def test_b2_riket_pools_units_and_publishes_only_n_mean_sd():
 
 
 def test_b2_window_is_cut_at_condition_start_and_pooling_is_configuration():
-    catalogue = make_catalogue(sct_b2_pooled_years=2)
+    catalogue = make_catalogue(pooled_years=2)
     b2 = next(i for i in catalogue if i.condition_id == "sct_ssc" and i.indicator_id == "B2")
     assert b2.pooled_years == 2
     assert [(i.table, i.offsets) for i in b2.inputs] == [("transplants", (-1, 0)), ("patients", (-1, 0))]

@@ -15,13 +15,17 @@ import pandas as pd
 import pytest
 
 from nhv_pipeline.contract import read_registry, validate_delivery
-from nhv_pipeline.sample_data import (
-    REGION_CODES,
-    SAMPLE_UNITS,
-    SURVEY_ANSWERS,
-    TABLE_COLUMNS,
-    generate,
-)
+from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions.skeletal_dysplasia.contract import ANSWER_SCALES as SURVEY_ANSWERS
+from nhv_pipeline.contract.schema import model_columns
+from nhv_pipeline.labels import REGION_CODES
+from nhv_pipeline.sample_data import generate, sample_units
+
+SAMPLE_UNITS = sample_units()
+TABLE_COLUMNS = {
+    condition.condition_id: {table: tuple(model_columns(model)) for table, model in condition.tables.items()}
+    for condition in registered()
+}
 
 SCT_UNITS_BY_YEAR = {
     2024: {"akademiska", "karolinska"},

@@ -25,10 +25,10 @@ from dagster import (
     multi_asset,
 )
 
-from nhv_pipeline.assets.raw import CONDITION_NAMES
 from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.staged import loaded_report_years, staged_key
-from nhv_pipeline.indicators import CATALOGUE, Indicator, compute, period_for
+from nhv_pipeline.condition import Condition, registered
+from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_year_partitions
 from nhv_pipeline.resources import PipelinePaths, connect, read_rows, table_name
@@ -53,7 +53,7 @@ def national_preview(results: pd.DataFrame) -> str:
     return frame_to_markdown(results[results["level"] == "riket"], columns, limit=40)
 
 
-def _description(indicator: Indicator) -> str:
+def _description(indicator: Indicator, condition: Condition) -> str:
     lags = ", ".join(
         f"{spec.table} from D(R{spec.offsets[0]:+d})"
         + ("" if spec.offsets[0] == spec.offsets[1] else f"..D(R{spec.offsets[1]:+d})")
@@ -61,13 +61,31 @@ def _description(indicator: Indicator) -> str:
         if spec.offsets != (0, 0)
     )
     return (
-        f"**{indicator.indicator_id} – {indicator.name}** ({CONDITION_NAMES[indicator.condition_id]}).\n\n"
+        f"**{indicator.indicator_id} – {indicator.name}** ({condition.name}).\n\n"
         f"{indicator.measure_text}\n\n"
         f"Unsuppressed result rows of this indicator per report year (internal: never exported), "
         f"at riket and per unit, with the breakdowns {', '.join(indicator.breakdowns)}. "
         f"Produced from report year {indicator.first_report_year}."
         + (f" Reads {lags}." if lags else "")
+        + f" Specification versions: {_versions(condition, indicator.indicator_id)}."
     )
+
+
+def _versions(condition: Condition, indicator_id: str) -> str:
+    """Which specification versions define the indicator, and from which report year each applies."""
+    return ", ".join(
+        f"{spec.version} ({spec.date}) from report year {spec.from_report_year}"
+        for spec in condition.specifications
+        if any(indicator.indicator_id == indicator_id for indicator in spec.indicators)
+    )
+
+
+def _code_version(condition: Condition, indicator_id: str) -> str:
+    """The rule version, qualified by specification version once a condition has several."""
+    versions = condition.versions_of(indicator_id)
+    if len(condition.specifications) == 1:
+        return versions[0].rule_version
+    return "|".join(f"{indicator.spec_version}:{indicator.rule_version}" for indicator in versions)
 
 
 def _output_name(indicator: Indicator) -> str:
@@ -89,10 +107,26 @@ def step_groups(indicators) -> list[list[Indicator]]:
     return [members for _, members in groups]
 
 
-def _indicator_step(condition_id: str, indicators: list[Indicator], number: int) -> AssetsDefinition:
-    windows = {spec.table: spec.offsets for indicator in indicators for spec in indicator.inputs}
+def _windows(indicators) -> dict[str, tuple[int, int]]:
+    """table -> the widest delivery window any of these declarations reads it through."""
+    windows: dict[str, tuple[int, int]] = {}
+    for indicator in indicators:
+        for spec in indicator.inputs:
+            first, last = windows.get(spec.table, spec.offsets)
+            windows[spec.table] = (min(first, spec.offsets[0]), max(last, spec.offsets[1]))
+    return windows
+
+
+def _indicator_step(condition: Condition, indicators: list[Indicator], number: int, pooled_years: int | None) -> AssetsDefinition:
+    condition_id = condition.condition_id
+    declared = {
+        indicator.indicator_id: [version.with_pooled_years(pooled_years) if pooled_years else version
+                                 for version in condition.versions_of(indicator.indicator_id)]
+        for indicator in indicators
+    }
+    windows = _windows(version for versions in declared.values() for version in versions)
     # Dependencies with their delivery windows as partition mappings (the lineage shows the lags);
-    # the step reads the staged rows itself, once per table, on the run's warehouse connection.
+    # the step reads the staged rows itself, once per table and window, on the run's warehouse connection.
     deps = [
         AssetDep(
             staged_key(condition_id, table),
@@ -103,11 +137,11 @@ def _indicator_step(condition_id: str, indicators: list[Indicator], number: int)
     outs = {
         _output_name(indicator): AssetOut(
             key=indicator_key(condition_id, indicator.indicator_id),
-            description=_description(indicator),
+            description=_description(indicator, condition),
             group_name="indicators",
             kinds={"pandas", "duckdb"},
             owners=OWNERS,
-            code_version=indicator.rule_version,
+            code_version=_code_version(condition, indicator.indicator_id),
             tags={
                 "layer": "results",
                 "condition": condition_id,
@@ -123,7 +157,9 @@ def _indicator_step(condition_id: str, indicators: list[Indicator], number: int)
         for indicator in indicators
     }
     internal_asset_deps = {
-        _output_name(indicator): {staged_key(condition_id, spec.table) for spec in indicator.inputs} | {REGISTRY_KEY}
+        _output_name(indicator): {
+            staged_key(condition_id, spec.table) for version in declared[indicator.indicator_id] for spec in version.inputs
+        } | {REGISTRY_KEY}
         for indicator in indicators
     }
 
@@ -136,36 +172,47 @@ def _indicator_step(condition_id: str, indicators: list[Indicator], number: int)
     )
     def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths):
         report_year = int(context.partition_key)
+        read: dict[tuple[str, int, int], pd.DataFrame] = {}
         with connect(paths.database) as con:
             units = registry_frame(read_rows(con, *table_name(REGISTRY_KEY.path), [report_year]))
-            tables = {
-                table: read_rows(
-                    con,
-                    *table_name(staged_key(condition_id, table).path),
-                    range(report_year + offsets[0], report_year + offsets[1] + 1),
+
+            def rows_of(table: str, offsets: tuple[int, int]) -> pd.DataFrame:
+                key = (table, *offsets)
+                if key not in read:
+                    years = range(report_year + offsets[0], report_year + offsets[1] + 1)
+                    read[key] = read_rows(con, *table_name(staged_key(condition_id, table).path), years)
+                return read[key]
+
+            produced = []
+            for declaration in indicators:
+                # The specification version in force for this report year (INDICATORS.md 1).
+                indicator = indicator_for(condition_id, declaration.indicator_id, report_year, pooled_years=pooled_years)
+                if indicator is None or report_year < indicator.first_report_year:
+                    results = empty_result()
+                    period = (
+                        f"not produced before report year {indicator.first_report_year}"
+                        if indicator
+                        else "not defined by the specification version in force"
+                    )
+                    version = indicator.spec_version if indicator else "none"
+                else:
+                    _require_deliveries_loaded(paths, indicator, report_year)
+                    needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
+                    results = compute(indicator, report_year, needed, units)
+                    start, end = period_for(indicator, report_year)
+                    period = f"{start}..{end}"
+                    version = indicator.spec_version
+                produced.append(f"{declaration.indicator_id} {len(results)} rows")
+                yield Output(
+                    results,
+                    output_name=_output_name(declaration),
+                    metadata={
+                        "row_count": len(results),
+                        "period": period,
+                        "spec_version": version,
+                        "national_rows": MetadataValue.md(national_preview(results)),
+                    },
                 )
-                for table, offsets in windows.items()
-            }
-        produced = []
-        for indicator in indicators:
-            _require_deliveries_loaded(paths, indicator, report_year)
-            needed = {spec.table: tables[spec.table] for spec in indicator.inputs}
-            results = compute(indicator, report_year, needed, units)
-            if report_year >= indicator.first_report_year:
-                start, end = period_for(indicator, report_year)
-                period = f"{start}..{end}"
-            else:
-                period = f"not produced before report year {indicator.first_report_year}"
-            produced.append(f"{indicator.indicator_id} {len(results)} rows")
-            yield Output(
-                results,
-                output_name=_output_name(indicator),
-                metadata={
-                    "row_count": len(results),
-                    "period": period,
-                    "national_rows": MetadataValue.md(national_preview(results)),
-                },
-            )
         context.log.info("%s %s indicators: %s.", condition_id, report_year, ", ".join(produced))
 
     return compute_indicators
@@ -193,8 +240,14 @@ def _require_deliveries_loaded(paths: PipelinePaths, indicator: Indicator, repor
             )
 
 
-indicator_assets = [
-    _indicator_step(condition_id, group, number)
-    for condition_id in CONDITION_NAMES
-    for number, group in enumerate(step_groups(i for i in CATALOGUE if i.condition_id == condition_id), start=1)
-]
+def indicator_assets(pooled_years: int | None = None) -> list[AssetsDefinition]:
+    """One asset per condition and indicator id (every specification version's), in steps of shared windows."""
+    assets = []
+    for condition in registered():
+        declarations = [
+            condition.latest(indicator_id).with_pooled_years(pooled_years) if pooled_years else condition.latest(indicator_id)
+            for indicator_id in condition.indicator_ids
+        ]
+        for number, group in enumerate(step_groups(declarations), start=1):
+            assets.append(_indicator_step(condition, group, number, pooled_years))
+    return assets

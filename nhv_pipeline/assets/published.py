@@ -9,7 +9,6 @@ complete, so a failed run leaves the last good publication in place.
 
 
 import json
-import os
 import subprocess
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -31,21 +30,18 @@ from dagster import (
 from nhv_pipeline.assets.raw import delivery_key
 from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.assets.results import RESULTS_KEY
-from nhv_pipeline.contract import CONDITIONS
-from nhv_pipeline.indicators import CATALOGUE, catalogue_entries
+from nhv_pipeline.condition import registered
+from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
 from nhv_pipeline.sensors import file_digest
+from nhv_pipeline.settings import NhvSettings
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
 PUBLICATION_KEY = AssetKey(["published", "publication"])
-SUPPRESSION_THRESHOLD = int(os.environ.get("NHV_SUPPRESSION_THRESHOLD", "5"))
-"""Primary suppression below this n (PUBLICATION.md section 3; configuration, default 5)."""
-
-OLDEST_DELIVERY_OFFSET = min(spec.offsets[0] for indicator in CATALOGUE for spec in indicator.inputs)
 
 
 def _git_commit() -> str:
@@ -73,7 +69,7 @@ def used_raw_files(report_year: int, inventories: pd.DataFrame) -> pd.DataFrame:
     """The files the report year's indicators read: D(R) whole, and the lagged tables of earlier deliveries."""
     wanted = {
         (indicator.condition_id, report_year + offset, spec.table)
-        for indicator in CATALOGUE
+        for indicator in catalogue_for(report_year)
         if report_year >= indicator.first_report_year
         for spec in indicator.inputs
         for offset in range(spec.offsets[0], spec.offsets[1] + 1)
@@ -86,7 +82,7 @@ def used_raw_files(report_year: int, inventories: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_manifest(
-    report_year: int, run_id: str, files: pd.DataFrame, data_root: Path, published_at: datetime
+    report_year: int, run_id: str, files: pd.DataFrame, data_root: Path, published_at: datetime, threshold: int
 ) -> dict:
     """PUBLICATION.md section 5: provenance of one publication."""
     registry = data_root / "units.csv"
@@ -102,14 +98,14 @@ def build_manifest(
         "dagster_run_id": run_id,
         "project_version": _project_version(),
         "git_commit": _git_commit(),
-        "suppression_threshold": SUPPRESSION_THRESHOLD,
+        "suppression_threshold": threshold,
         "raw_files": raw_files,
     }
 
 
-def publish_results(context: AssetExecutionContext, results: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def publish_results(results: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, dict]:
     """Disclosure control, rounding and sorting (PUBLICATION.md sections 2-3), with metadata for the UI."""
-    published = format_results(suppress(results, threshold=SUPPRESSION_THRESHOLD))
+    published = format_results(suppress(results, threshold=threshold))
     suppressed = published[published["suppressed"]]
     national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
     return published, {
@@ -118,7 +114,7 @@ def publish_results(context: AssetExecutionContext, results: pd.DataFrame) -> tu
         "suppressed_by_reason": MetadataValue.json(
             {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
         ),
-        "threshold": SUPPRESSION_THRESHOLD,
+        "threshold": threshold,
         "national_figures": MetadataValue.md(
             frame_to_markdown(
                 national,
@@ -129,53 +125,63 @@ def publish_results(context: AssetExecutionContext, results: pd.DataFrame) -> tu
     }
 
 
-DELIVERY_INS = {
-    f"{condition_id}_deliveries": AssetIn(
-        key=delivery_key(condition_id), partition_mapping=delivery_window(OLDEST_DELIVERY_OFFSET, 0)
-    )
-    for condition_id in CONDITIONS
-}
+def publish_asset():
+    """The published layer over every registered condition's deliveries (for the manifest)."""
+    oldest = min(spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)
+    delivery_ins = {
+        f"{condition.condition_id}_deliveries": AssetIn(
+            key=delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
+        )
+        for condition in registered()
+    }
 
-
-@multi_asset(
-    name="publish",
-    ins={"results": AssetIn(key=RESULTS_KEY), **DELIVERY_INS},
-    outs={
-        "indicator_results": AssetOut(
-            key=PUBLISHED_RESULTS_KEY,
-            group_name="published",
-            kinds={"pandas", "duckdb"},
-            owners=OWNERS,
-            tags={"layer": "published"},
-            description="The report year's indicator results as they are published: disclosure control "
-            "applied (rows with 1 ≤ n < threshold withheld, and complementary cells so no withheld figure "
-            "can be recovered from a total), rounded and sorted per PUBLICATION.md section 2.",
-        ),
-        "publication": AssetOut(
-            key=PUBLICATION_KEY,
-            dagster_type=Nothing,
-            group_name="published",
-            kinds={"csv", "parquet", "json", "html"},
-            owners=OWNERS,
-            tags={"layer": "published"},
-            freshness_policy=FreshnessPolicy.cron(
-                deadline_cron="0 0 30 4 *", lower_bound_delta=timedelta(days=60), timezone="Europe/Stockholm"
+    @multi_asset(
+        name="publish",
+        ins={"results": AssetIn(key=RESULTS_KEY), **delivery_ins},
+        outs={
+            "indicator_results": AssetOut(
+                key=PUBLISHED_RESULTS_KEY,
+                group_name="published",
+                kinds={"pandas", "duckdb"},
+                owners=OWNERS,
+                tags={"layer": "published"},
+                description="The report year's indicator results as they are published: disclosure control "
+                "applied (rows with 1 ≤ n < threshold withheld, and complementary cells so no withheld figure "
+                "can be recovered from a total), rounded and sorted per PUBLICATION.md section 2.",
             ),
-            description="The publication folder of the report year, `published/<report_year>/`: "
-            "indicator_results as CSV, Parquet and JSON, indicator_catalogue.json, manifest.json "
-            "(provenance) and index.html, the preview page publishers check before the tables go to the "
-            "website. Replaced as a whole; expected by 30 April.",
-        ),
-    },
-    internal_asset_deps={
-        "indicator_results": {RESULTS_KEY},
-        "publication": {PUBLISHED_RESULTS_KEY, *(spec.key for spec in DELIVERY_INS.values())},
-    },
-    partitions_def=report_year_partitions,
-)
-def publish(context: AssetExecutionContext, paths: PipelinePaths, results: pd.DataFrame, **deliveries):
+            "publication": AssetOut(
+                key=PUBLICATION_KEY,
+                dagster_type=Nothing,
+                group_name="published",
+                kinds={"csv", "parquet", "json", "html"},
+                owners=OWNERS,
+                tags={"layer": "published"},
+                freshness_policy=FreshnessPolicy.cron(
+                    deadline_cron="0 0 30 4 *", lower_bound_delta=timedelta(days=60), timezone="Europe/Stockholm"
+                ),
+                description="The publication folder of the report year, `published/<report_year>/`: "
+                "indicator_results as CSV, Parquet and JSON, indicator_catalogue.json, manifest.json "
+                "(provenance) and index.html, the preview page publishers check before the tables go to the "
+                "website. Replaced as a whole; expected by 30 April.",
+            ),
+        },
+        internal_asset_deps={
+            "indicator_results": {RESULTS_KEY},
+            "publication": {PUBLISHED_RESULTS_KEY, *(spec.key for spec in delivery_ins.values())},
+        },
+        partitions_def=report_year_partitions,
+    )
+    def publish(
+        context: AssetExecutionContext, paths: PipelinePaths, settings: NhvSettings, results: pd.DataFrame, **deliveries
+    ):
+        yield from _publish(context, paths, settings.suppression_threshold, results, deliveries)
+
+    return publish
+
+
+def _publish(context: AssetExecutionContext, paths: PipelinePaths, threshold: int, results: pd.DataFrame, deliveries: dict):
     report_year = int(context.partition_key)
-    published, metadata = publish_results(context, results)
+    published, metadata = publish_results(results, threshold)
     yield Output(published, output_name="indicator_results", metadata=metadata)
 
     inventories = pd.concat(
@@ -187,7 +193,7 @@ def publish(context: AssetExecutionContext, paths: PipelinePaths, results: pd.Da
         earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
     history = {int(year): frame for year, frame in earlier.groupby("report_year")} if len(earlier) else {}
     now = datetime.now(timezone.utc)
-    catalogue = catalogue_entries()
+    catalogue = catalogue_entries(catalogue_for(report_year))
     target = paths.published_dir / str(report_year)
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
     with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \
@@ -196,13 +202,13 @@ def publish(context: AssetExecutionContext, paths: PipelinePaths, results: pd.Da
         (staging / "indicator_catalogue.json").write_text(
             json.dumps(catalogue, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        manifest = build_manifest(report_year, context.run_id, files, paths.data_root, now)
+        manifest = build_manifest(report_year, context.run_id, files, paths.data_root, now, threshold)
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         changes = carry_history(target, staging)
         (staging / "index.html").write_text(
             render_preview(
                 report_year, published, history, catalogue, now.strftime("%Y-%m-%d %H:%M UTC"),
-                threshold=SUPPRESSION_THRESHOLD,
+                threshold=threshold,
             ),
             encoding="utf-8",
         )

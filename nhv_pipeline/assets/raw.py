@@ -34,9 +34,8 @@ from dagster import (
 
 from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.checks.contract import failure_check_metadata
+from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract import (
-    CONDITIONS,
-    TABLES,
     column_kinds,
     measurement_period,
     permitted_units,
@@ -47,10 +46,6 @@ from nhv_pipeline.contract import (
 from nhv_pipeline.partitions import report_year_partitions
 from nhv_pipeline.resources import PipelinePaths
 
-CONDITION_NAMES = {
-    "sct_ssc": "Stamcellstransplantation vid systemisk skleros",
-    "skeletal_dysplasia": "Skelettdysplasier",
-}
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
     "unit_id": ("text", "The delivering NHV unit (units.csv)."),
@@ -79,12 +74,14 @@ def column_schema(condition_id: str, table: str, typed: bool = False) -> TableSc
     return TableSchema(columns=columns)
 
 
-def _raw_assets(condition_id: str) -> AssetsDefinition:
-    tables = TABLES[condition_id]
+def raw_assets_for(condition: Condition) -> AssetsDefinition:
+    """One step per condition: read and check the whole delivery round, one asset per table plus the inventory."""
+    condition_id, name = condition.condition_id, condition.name
+    tables = condition.table_names
     outs = {
         table: AssetOut(
             key=raw_key(condition_id, table),
-            description=f"{CONDITION_NAMES[condition_id]}: `{table}.csv` of every unit of the report year, "
+            description=f"{name}: `{table}.csv` of every unit of the report year, "
             "as delivered (text values), with unit and source line.",
             metadata={"dagster/column_schema": column_schema(condition_id, table)},
             owners=OWNERS,
@@ -95,7 +92,7 @@ def _raw_assets(condition_id: str) -> AssetsDefinition:
     }
     outs["delivery"] = AssetOut(
         key=delivery_key(condition_id),
-        description=f"{CONDITION_NAMES[condition_id]}: inventory of the report year's delivery round "
+        description=f"{name}: inventory of the report year's delivery round "
         "(unit, table, file, size, SHA-256, rows). Its check holds every contract rule that spans "
         "files, units or report years, and stops the staged layer when any rule of the delivery fails.",
         owners=OWNERS,
@@ -218,4 +215,5 @@ def _units_to_report(result, registry: pd.DataFrame, condition_id: str) -> list[
     return sorted(delivered | expected | with_failures)
 
 
-raw_assets = [_raw_assets(condition_id) for condition_id in CONDITIONS]
+def raw_assets() -> list[AssetsDefinition]:
+    return [raw_assets_for(condition) for condition in registered()]

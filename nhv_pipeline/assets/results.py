@@ -21,15 +21,12 @@ from nhv_pipeline.checks.invariants import (
     numerator_within_denominator,
     riket_equals_sum_of_units,
 )
-from nhv_pipeline.indicators import CATALOGUE, RESULT_COLUMNS
+from nhv_pipeline.indicators import RESULT_COLUMNS, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import report_year_partitions
 from nhv_pipeline.resources import PipelinePaths, connect, read_rows, table_name
 
 RESULTS_KEY = AssetKey(["results", "indicator_results"])
-
-
-INDICATOR_KEYS = [indicator_key(i.condition_id, i.indicator_id) for i in CATALOGUE]
 
 
 CHECKS = {
@@ -53,65 +50,71 @@ CHECKS = {
 }
 
 
-@asset(
-    key=RESULTS_KEY,
-    # Dependencies, not inputs: the seventeen tables are read in one query on the run's connection
-    # (an input each would cost Dagster events and a load each).
-    deps=INDICATOR_KEYS,
-    partitions_def=report_year_partitions,
-    group_name="indicators",
-    kinds={"pandas", "duckdb"},
-    owners=OWNERS,
-    tags={"layer": "results"},
-    check_specs=[
-        AssetCheckSpec(name, asset=RESULTS_KEY, blocking=blocking, description=text)
-        for name, (blocking, text) in CHECKS.items()
-    ],
-)
-def indicator_results(context: AssetExecutionContext, paths: PipelinePaths):
-    """Every indicator of both conditions for the report year, unsuppressed (PUBLICATION.md
-    section 2 columns, `suppressed` false). Internal: analysts may read it in the warehouse;
-    it is never exported. The publication is made from it after disclosure control."""
-    report_year = int(context.partition_key)
-    with connect(paths.database) as con:
-        frames = [read_rows(con, *table_name(key.path), [report_year]) for key in INDICATOR_KEYS]
-    frames = [frame for frame in frames if len(frame)]
-    combined = (
-        pd.concat(frames, ignore_index=True)[RESULT_COLUMNS] if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+def results_asset():
+    """The union of every indicator asset of the registered conditions, with the invariant checks."""
+    indicator_keys = [indicator_key(i.condition_id, i.indicator_id) for i in make_catalogue()]
+
+    @asset(
+        key=RESULTS_KEY,
+        # Dependencies, not inputs: the seventeen tables are read in one query on the run's connection
+        # (an input each would cost Dagster events and a load each).
+        deps=indicator_keys,
+        partitions_def=report_year_partitions,
+        group_name="indicators",
+        kinds={"pandas", "duckdb"},
+        owners=OWNERS,
+        tags={"layer": "results"},
+        check_specs=[
+            AssetCheckSpec(name, asset=RESULTS_KEY, blocking=blocking, description=text)
+            for name, (blocking, text) in CHECKS.items()
+        ],
     )
-    if combined.empty:
-        combined = combined.assign(report_year=pd.Series(dtype="int64"))
-    yield Output(
-        combined,
-        metadata={
-            "row_count": len(combined),
-            "indicators": MetadataValue.json(
-                sorted(f"{c} {i}" for c, i in combined[["condition_id", "indicator_id"]].drop_duplicates().itertuples(index=False))
-            ),
-        },
-    )
-    for name, bad in (
-        ("riket_is_sum_of_units", riket_equals_sum_of_units(combined)),
-        ("breakdown_parts_sum_to_total", breakdowns_sum_to_total(combined)),
-        ("numerators_within_denominators", numerator_within_denominator(combined)),
-    ):
-        yield AssetCheckResult(check_name=name, passed=bad.empty, metadata=_failed_rows(bad))
-    with connect(paths.database) as con:
-        previous = read_rows(con, "results", "indicator_results", [report_year - 1])
-    if previous.empty:
-        yield AssetCheckResult(
-            check_name="plausible_change_from_previous_year",
-            passed=True,
-            metadata={"compared_with": "no previous report year"},
+    def indicator_results(context: AssetExecutionContext, paths: PipelinePaths):
+        """Every indicator of every condition for the report year, unsuppressed (PUBLICATION.md
+        section 2 columns, `suppressed` false). Internal: analysts may read it in the warehouse;
+        it is never exported. The publication is made from it after disclosure control."""
+        report_year = int(context.partition_key)
+        with connect(paths.database) as con:
+            frames = [read_rows(con, *table_name(key.path), [report_year]) for key in indicator_keys]
+        frames = [frame for frame in frames if len(frame)]
+        combined = (
+            pd.concat(frames, ignore_index=True)[RESULT_COLUMNS] if frames else pd.DataFrame(columns=RESULT_COLUMNS)
         )
-    else:
-        moved = implausible_moves(combined, previous)
-        yield AssetCheckResult(
-            check_name="plausible_change_from_previous_year",
-            passed=moved.empty,
-            severity=AssetCheckSeverity.WARN,
-            metadata={"compared_with": report_year - 1, **_failed_rows(moved)},
+        if combined.empty:
+            combined = combined.assign(report_year=pd.Series(dtype="int64"))
+        yield Output(
+            combined,
+            metadata={
+                "row_count": len(combined),
+                "indicators": MetadataValue.json(
+                    sorted(f"{c} {i}" for c, i in combined[["condition_id", "indicator_id"]].drop_duplicates().itertuples(index=False))
+                ),
+            },
         )
+        for name, bad in (
+            ("riket_is_sum_of_units", riket_equals_sum_of_units(combined)),
+            ("breakdown_parts_sum_to_total", breakdowns_sum_to_total(combined)),
+            ("numerators_within_denominators", numerator_within_denominator(combined)),
+        ):
+            yield AssetCheckResult(check_name=name, passed=bad.empty, metadata=_failed_rows(bad))
+        with connect(paths.database) as con:
+            previous = read_rows(con, "results", "indicator_results", [report_year - 1])
+        if previous.empty:
+            yield AssetCheckResult(
+                check_name="plausible_change_from_previous_year",
+                passed=True,
+                metadata={"compared_with": "no previous report year"},
+            )
+        else:
+            moved = implausible_moves(combined, previous)
+            yield AssetCheckResult(
+                check_name="plausible_change_from_previous_year",
+                passed=moved.empty,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"compared_with": report_year - 1, **_failed_rows(moved)},
+            )
+
+    return indicator_results
 
 
 def _failed_rows(rows: pd.DataFrame, limit: int = 20) -> dict:

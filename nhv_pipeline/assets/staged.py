@@ -20,9 +20,10 @@ from dagster import (
     multi_asset,
 )
 
-from nhv_pipeline.assets.raw import CONDITION_NAMES, column_schema, delivery_key, raw_key
+from nhv_pipeline.assets.raw import column_schema, delivery_key, raw_key
 from nhv_pipeline.assets.registry import OWNERS
-from nhv_pipeline.contract import CONDITIONS, TABLES, to_staged
+from nhv_pipeline.condition import Condition, registered
+from nhv_pipeline.contract import to_staged
 from nhv_pipeline.partitions import report_year_partitions
 from nhv_pipeline.resources import PipelinePaths, connect, frame_digest, quoted, table_exists
 
@@ -74,9 +75,10 @@ def loaded_report_years(paths: PipelinePaths, condition_id: str, table: str) -> 
     return {int(r[0]) for r in rows}
 
 
-def _staged_assets(condition_id: str) -> AssetsDefinition:
+def staged_assets_for(condition: Condition) -> AssetsDefinition:
     """One step per condition: the delivery round passed its checks, so all its tables are staged together."""
-    tables = TABLES[condition_id]
+    condition_id = condition.condition_id
+    tables = condition.table_names
     outs = {
         table: AssetOut(
             key=staged_key(condition_id, table),
@@ -85,7 +87,7 @@ def _staged_assets(condition_id: str) -> AssetsDefinition:
             owners=OWNERS,
             tags={"layer": "staged", "condition": condition_id},
             metadata={"dagster/column_schema": column_schema(condition_id, table, typed=True)},
-            description=f"{CONDITION_NAMES[condition_id]}: `{table}` of every unit, validated and typed "
+            description=f"{condition.name}: `{table}` of every unit, validated and typed "
             "(dates, booleans, codes), with the delivery's report year, unit and source line.",
         )
         for table in tables
@@ -120,4 +122,5 @@ def _staged_assets(condition_id: str) -> AssetsDefinition:
     return stage
 
 
-staged_assets = [_staged_assets(c) for c in CONDITIONS]
+def staged_assets() -> list[AssetsDefinition]:
+    return [staged_assets_for(condition) for condition in registered()]

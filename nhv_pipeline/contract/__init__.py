@@ -8,9 +8,6 @@ from .registry import RegistryResult, read_registry
 from .reports import write_unit_reports
 from .rules import FAILURE_COLUMNS, RULES
 from .schema import (
-    CONDITION_START,
-    CONDITIONS,
-    TABLES,
     cohort_window,
     column_kinds,
     contract_columns,
@@ -20,9 +17,6 @@ from .schema import (
 from .staging import to_staged
 
 __all__ = [
-    "CONDITIONS",
-    "CONDITION_START",
-    "TABLES",
     "FAILURE_COLUMNS",
     "RULES",
     "measurement_period",
@@ -38,3 +32,16 @@ __all__ = [
     "to_staged",
     "write_unit_reports",
 ]
+
+
+def __getattr__(name: str):
+    """Views of the condition registry, for callers that want plain mappings (derived, never a copy)."""
+    from nhv_pipeline.condition import registered
+
+    if name == "CONDITIONS":
+        return tuple(condition.condition_id for condition in registered())
+    if name == "TABLES":
+        return {condition.condition_id: condition.table_names for condition in registered()}
+    if name == "CONDITION_START":
+        return {condition.condition_id: condition.start for condition in registered()}
+    raise AttributeError(name)

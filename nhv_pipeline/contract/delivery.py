@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from nhv_pipeline.condition import DeliveryContext, get_condition
+
 from . import rules
-from .checks import date_columns, delivery_rule_failures, model_failures, table_rule_failures
-from .history import history_failures
+from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
 from .reader import is_inside_root, read_contract_csv
 from .registry import read_registry
-from .schema import TABLES, column_kinds, contract_columns, measurement_period, table_model, with_dates
+from .schema import column_kinds, contract_columns, measurement_period, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
 FILE_COLUMNS = ["unit_id", "table", "path", "size_bytes", "sha256", "rows"]
@@ -38,7 +39,7 @@ class DeliveryValidation:
     def _table_of_file(self) -> pd.Series:
         pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.csv"
         table = self.failures["file"].str.extract(pattern, expand=False)
-        return table.where(table.isin(TABLES[self.condition_id]))
+        return table.where(table.isin(get_condition(self.condition_id).table_names))
 
     def failures_for(self, table: str | None) -> pd.DataFrame:
         """Failures of one table's files; None: those tied to no table file (registry, layout)."""
@@ -83,7 +84,8 @@ def validate_delivery(
     data_root = Path(data_root)
     only = set(units) if units is not None else None
     registered, permitted = permitted_units(registry, condition_id, report_year)
-    tables_of = TABLES[condition_id]
+    condition = get_condition(condition_id)
+    tables_of = condition.table_names
     found: list[dict] = []  # layout failures, built as rows: the walk is over folders, not patients
 
     def rel(path: Path) -> str:
@@ -171,10 +173,11 @@ def validate_delivery(
         model = table_model(condition_id, table)
         dated[table] = with_dates(frame, date_columns(model))
         parts.append(model_failures(model, frame))
-        parts.append(table_rule_failures(condition_id, table, model, frame, report_year, dated[table]))
-    parts.append(delivery_rule_failures(condition_id, tables, dated, read_units))
-    if condition_id == "sct_ssc":
-        parts.append(history_failures(data_root, report_year, tables, dated, read_units))
+        parts.append(table_rule_failures(model, frame, report_year, dated[table]))
+    parts.append(patient_rule_failures(condition_id, tables, dated, read_units))
+    context = DeliveryContext(data_root, report_year, condition, tables, dated, read_units)
+    for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
+        parts.append(rule.check(context))
     failures = rules.concat(parts)
 
     files = pd.DataFrame(inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
-from .checks import model_failures, table_rule_failures
+from .checks import model_failures
 from .reader import is_inside_root, max_file_bytes, parse_contract_csv, read_bytes_limited, too_large_failure
 from .schema import RegistryUnits, model_columns, parse_dates
 
@@ -87,7 +87,6 @@ def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
         rules.failures_at(lineage[repeated], "unit_id", rules.UNIQUE,
                           "This unit_id already appears for the same condition on an earlier row; each unit is listed once per condition.")
     )
-    parts.append(table_rule_failures("registry", "units", RegistryUnits, lineage, None))
     failures = rules.concat(parts)
     failures["unit_id"] = ""
     bad_lines = set(failures["line"].dropna().astype(int))

@@ -1,14 +1,18 @@
-"""The delivery contract as pandera models: one per condition and table (DATA_CONTRACT.md 4, 5).
+"""The building blocks of the delivery contract's pandera models (DATA_CONTRACT.md 2-5).
 
-These are *text-layer* models: every column is the stripped text the unit delivered
-(None for an empty cell). They are the one source of truth for the contract's
-columns, their descriptions (shown by the UI as column schemas), the per-cell rules
-(required, date, boolean, code) and the typed staging layer (`metadata["kind"]`).
-Rules that span rows, tables or deliveries live beside them in `checks.py`.
+Each condition declares its tables as *text-layer* models in its own package
+(`nhv_pipeline/conditions/<condition_id>/contract.py`) with the field helpers and the
+table rules of this module: every column is the stripped text the unit delivered (None
+for an empty cell). A model is the one source of truth for its table's columns, their
+descriptions (shown by the UI as column schemas), the per-cell rules (required, date,
+boolean, code), the rules within the table (uniqueness per unit, required-if, date
+order: model-level checks) and the typed staging layer (`metadata["kind"]`). Rules
+that span tables or deliveries are named functions beside the models.
 """
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from functools import lru_cache
 
@@ -18,32 +22,15 @@ import pandera.pandas as pa
 from pandera import extensions
 from pandera.typing import Series
 
-CONDITIONS = ("sct_ssc", "skeletal_dysplasia")
+from nhv_pipeline import periods
+from nhv_pipeline.condition import condition_ids, get_condition
+from nhv_pipeline.labels import HOME_REGION_CODES, SEX_CODES
+from nhv_pipeline.contract import rules
+from nhv_pipeline.contract.reader import REDACTED
 
-# INDICATORS.md 1: the first day each condition's follow-up covers.
-CONDITION_START = {"sct_ssc": date(2023, 1, 1), "skeletal_dysplasia": date(2025, 9, 1)}
-
-TABLES = {
-    "sct_ssc": ("patients", "referrals", "transplants", "survey", "followup"),
-    "skeletal_dysplasia": ("patients", "referrals", "contacts", "survey"),
-}
-
-# DATA_CONTRACT.md 3: SCB county (län) codes, plus the project's own 99 = not registered in Sweden.
-HOME_REGIONS = (
-    "01", "03", "04", "05", "06", "07", "08", "09", "10", "12", "13",
-    "14", "17", "18", "19", "20", "21", "22", "23", "24", "25", "99",
-)  # fmt: skip
-SEXES = ("K", "M")
-DIAGNOSES_AT_REFERRAL = ("specific", "unclear", "none")
-CONTACT_TYPES = ("new_visit", "return_visit", "mdk", "treatment_conference")
-VISIT_CONTACT_TYPES = ("new_visit", "return_visit")
-VISIT_MODES = ("physical", "digital")
-RESPONDENTS = ("patient", "relative")
-# DATA_CONTRACT.md 5.4: each respondent has its own questionnaire and answer scale.
-ANSWER_SCALES = {
-    "relative": ("Aldrig", "Sällan", "Ibland", "Ofta", "Alltid", "Ej aktuellt/Ingen uppfattning"),
-    "patient": ("Nej, inte alls", "Nej, knappast", "I viss mån", "Ja, i stort sett", "Ja, helt och hållet", "Ingen uppfattning"),
-}
+# DATA_CONTRACT.md 3: SCB county (län) codes plus the project's own 99, and legal sex; stated once in labels.
+HOME_REGIONS = HOME_REGION_CODES
+SEXES = SEX_CODES
 
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits only (a regex \d also matches other scripts' digits)
 
@@ -126,19 +113,132 @@ def _code(description: str, allowed, required: bool = True):
     )
 
 
-class _TextModel(pa.DataFrameModel):
+def id_field(description: str, required: bool = True):
+    """An id column: pseudonymous text, never a spreadsheet formula or a control character (section 3)."""
+    return _id(description, required)
+
+
+def text_field(description: str, required: bool = True):
+    return _text(description, required)
+
+
+def date_field(description: str, required: bool = True):
+    """A date `YYYY-MM-DD` (section 2)."""
+    return _date(description, required)
+
+
+def bool_field(description: str, required: bool = True):
+    """A boolean `1`/`0` (section 2)."""
+    return _bool(description, required)
+
+
+def code_field(description: str, allowed, required: bool = True):
+    """A coded value, one of `allowed` exactly as written (sections 3-5)."""
+    return _code(description, allowed, required)
+
+
+def home_region_field(description: str = "Two-digit county (län) code of the folkbokföring; 99 = not registered in Sweden."):
+    return _code(description, HOME_REGIONS)
+
+
+def sex_field(description: str = "Legal sex: K (kvinna) or M (man)."):
+    return _code(description, SEXES)
+
+
+class TextModel(pa.DataFrameModel):
+    """A delivered table as text. The frame validated also holds the lineage columns (unit_id, source_*),
+    which the table rules use (ids are local to a unit); the reader has already checked the header."""
+
     class Config:
-        strict = True
+        strict = False
         coerce = False
+
+
+_TextModel = TextModel
+
+
+# --- table rules: model-level checks named `<rule>.<column>`, the message as the check's error ---------
+
+
+def usable(values: pd.Series) -> pd.Series:
+    """Ids that take part in cross-row rules: present and not redacted (its own failure stands)."""
+    return values.notna() & values.ne(REDACTED)
+
+
+_CHECK_NUMBERS = itertools.count(1)
+
+
+def _table_check(rule: str, column: str, message: str, ok):
+    """A model-level pandera check: `ok(frame)` is True for the rows that keep the rule."""
+
+    def check(cls, df: pd.DataFrame) -> pd.Series:
+        return ok(df).fillna(True).astype(bool)
+
+    check.__name__ = f"{rule}_{column}_{next(_CHECK_NUMBERS)}"
+    return pa.dataframe_check(name=f"{rule}.{column}", error=message)(classmethod(check))
+
+
+def unique_per_unit(column: str, message: str | None = None):
+    """Each `column` value occurs once in a unit's file (sections 4, 5); later repeats fail."""
+    message = message or f"This {column} already appears on an earlier row of the file; each {column} must be unique."
+    return _table_check(
+        rules.UNIQUE, column, message,
+        lambda df: ~(df.duplicated(["unit_id", column], keep="first") & usable(df[column])),
+    )
+
+
+def present(column: str):
+    return lambda df: df[column].notna()
+
+
+def required_when(column: str, when, condition: str, companion: str):
+    """`column` must be filled where `when(frame)` holds (the contract's `iff`, first half)."""
+    return _table_check(
+        rules.REQUIRED_IF, column, f"{column} is required when {condition}; fill it in or correct {companion}.",
+        lambda df: ~(when(df) & df[column].isna()),
+    )
+
+
+def empty_unless(column: str, empty_when, condition: str, companion: str):
+    """`column` must be empty where `empty_when(frame)` holds (the contract's `iff`, second half)."""
+    return _table_check(
+        rules.REQUIRED_IF, column, f"{column} must be empty unless {condition}; empty it or correct {companion}.",
+        lambda df: ~(empty_when(df) & df[column].notna()),
+    )
+
+
+def date_order(reported: str, earlier: str, later: str):
+    """`later` is on or after `earlier` on the same row; the failure is reported on `reported`."""
+    return _table_check(
+        rules.DATE_ORDER, reported, f"{later} must be on or after {earlier} on the same row; correct the dates.",
+        lambda df: ~(parse_dates(df[later]) < parse_dates(df[earlier])),
+    )
+
+
+def table_rule(rule: str, column: str, message: str):
+    """A model-level check of a condition's own (decorate a function `frame -> ok Series`)."""
+
+    def decorator(ok):
+        return _table_check(rule, column, message, ok)
+
+    return decorator
 
 
 # --- units.csv (DATA_CONTRACT.md 1) -------------------------------------------------------
 
 
-class RegistryUnits(_TextModel):
+@_register(statistics=[])
+def registered_condition(values: pd.Series) -> pd.Series:
+    """A condition id of the registry (nhv_pipeline.conditions)."""
+    return values.isin(list(condition_ids()))
+
+
+class RegistryUnits(TextModel):
     """units.csv: the registry of units and their NHV permits."""
 
-    condition_id: Series[object] = _code("Condition: `sct_ssc` or `skeletal_dysplasia`.", CONDITIONS)
+    condition_id: Series[object] = pa.Field(
+        registered_condition=(), description="Condition: one of the registered conditions' ids.", metadata={"kind": "code"}
+    )
     unit_id: Series[object] = pa.Field(
         description="Unit id `[a-z0-9_]{2,40}`, unique per condition; the unit's folder name.",
         metadata={"kind": "text"},
@@ -147,132 +247,7 @@ class RegistryUnits(_TextModel):
     permit_start: Series[object] = _date("First day the unit holds the NHV permit.")
     permit_end: Series[object] = _date("Last day of the permit; empty = still valid.", required=False)
 
-
-# --- sct_ssc (DATA_CONTRACT.md 4) ---------------------------------------------------------
-
-
-class SctPatients(_TextModel):
-    """sct_ssc patients.csv: one row per patient that appears in any table of the delivery (4.1)."""
-
-    patient_id: Series[object] = _id("Pseudonymous patient id, unique in the file; never a personal identity number.")
-    sex: Series[object] = _code("Legal sex: K (kvinna) or M (man).", SEXES)
-    birth_date: Series[object] = _date("Birth date; not after any event date of the patient.")
-    home_region: Series[object] = _code("Two-digit county (län) code of the folkbokföring; 99 = not registered in Sweden.", HOME_REGIONS)
-
-
-class SctReferrals(_TextModel):
-    """sct_ssc referrals.csv: one row per referral to the unit (4.2)."""
-
-    referral_id: Series[object] = _id("Referral id, unique in the file.")
-    patient_id: Series[object] = _id("The referred patient; in patients.csv.")
-    referral_date: Series[object] = _date("Registered referral received.")
-    assessment_date: Series[object] = _date("First assessment at the unit for this referral; on or after referral_date.", required=False)
-    decision_date: Series[object] = _date("Decision on whether to offer SCT; on or after referral_date.", required=False)
-    sct_offered: Series[object] = _bool("1 = offered SCT, 0 = not offered; filled exactly when decision_date is.", required=False)
-    care_plan: Series[object] = _bool("1 = individual care plan given at discharge; filled exactly when assessment_date is.", required=False)
-
-
-class SctTransplants(_TextModel):
-    """sct_ssc transplants.csv: one row per stem cell transplantation (4.3)."""
-
-    transplant_id: Series[object] = _id("Transplant id, unique in the file, kept across all deliveries of the unit and never reused.")
-    patient_id: Series[object] = _id("The transplanted patient; in patients.csv.")
-    decision_date: Series[object] = _date("Decision at the multidisciplinary conference (MDK) that the patient will undergo SCT.")
-    mobilization_date: Series[object] = _date("Cell-mobilising cyclophosphamide dose given; on or after decision_date.")
-    reinfusion_date: Series[object] = _date("Stem cells returned to the patient; on or after mobilization_date.")
-    discharge_date: Series[object] = _date("Discharge from the inpatient stay; on or after reinfusion_date; empty = still admitted.", required=False)
-
-
-class SctSurvey(_TextModel):
-    """sct_ssc survey.csv: patient survey (PREM) sent after care at the unit (4.4)."""
-
-    patient_id: Series[object] = _id("The surveyed patient; in patients.csv.")
-    sent_date: Series[object] = _date("Date the survey was sent.")
-    response_date: Series[object] = _date("Date of the answer; on or after sent_date; empty = no answer.", required=False)
-
-
-class SctFollowup(_TextModel):
-    """sct_ssc followup.csv: outcome status of the transplants of years R-3..R-1 (4.5)."""
-
-    transplant_id: Series[object] = _id("A transplant of this unit, from this or an earlier delivery; unique in the file.")
-    patient_id: Series[object] = _id("The transplant's patient.")
-    last_followup_date: Series[object] = _date("Latest date the patient's status is known.")
-    death_date: Series[object] = _date("Date of death; on or before last_followup_date.", required=False)
-    death_transplant_related: Series[object] = _bool("1 = death related to the transplantation; filled exactly when death_date is.", required=False)
-    heart_failure_date: Series[object] = _date("First date with ejection fraction < 30 % (MR heart or echocardiography).", required=False)
-    lung_failure_date: Series[object] = _date(
-        "First date with resting pO2 < 8 kPa and/or pCO2 > 6.7 kPa without oxygen, or chronic need of oxygen.", required=False
-    )
-    kidney_failure_date: Series[object] = _date(
-        "First date with uraemia, persistent need of dialysis, or organ transplantation.", required=False
-    )
-
-
-# --- skeletal_dysplasia (DATA_CONTRACT.md 5) ------------------------------------------------
-
-
-class SkdPatients(_TextModel):
-    """skeletal_dysplasia patients.csv (5.1)."""
-
-    patient_id: Series[object] = _id("Pseudonymous patient id, unique in the file; never a personal identity number.")
-    sex: Series[object] = _code("Legal sex at assessment: K (kvinna) or M (man).", SEXES)
-    birth_date: Series[object] = _date("Birth date; not after any event date of the patient.")
-    home_region: Series[object] = _code("Two-digit county (län) code of the folkbokföring; 99 = not registered in Sweden.", HOME_REGIONS)
-    diagnosis_at_referral: Series[object] = _code(
-        "`specific` (a specific skeletal dysplasia diagnosis), `unclear` or `none`.", DIAGNOSES_AT_REFERRAL
-    )
-    specific_diagnosis_date: Series[object] = _date(
-        "Date the unit established a specific diagnosis; only for `unclear`/`none`.", required=False
-    )
-
-
-class SkdReferrals(_TextModel):
-    """skeletal_dysplasia referrals.csv (5.2)."""
-
-    referral_id: Series[object] = _id("Referral id, unique in the file.")
-    patient_id: Series[object] = _id("The referred patient; in patients.csv.")
-    referral_date: Series[object] = _date("Date the referral was received and registered.")
-    approved: Series[object] = _bool(
-        "1 = asks for an assessment within the NHV definition; 0 = misdirected, incomplete, or a regional question."
-    )
-
-
-class SkdContacts(_TextModel):
-    """skeletal_dysplasia contacts.csv: one row per assessment or measure at the unit (5.3)."""
-
-    contact_id: Series[object] = _id("Contact id, unique in the file.")
-    patient_id: Series[object] = _id("The patient; in patients.csv.")
-    contact_date: Series[object] = _date("Date of the contact.")
-    contact_type: Series[object] = _code(
-        "`new_visit`, `return_visit`, `mdk` (multidisciplinary conference) or `treatment_conference`.", CONTACT_TYPES
-    )
-    visit_mode: Series[object] = _code("`physical` or `digital` for new_visit/return_visit; empty otherwise.", VISIT_MODES, required=False)
-    referral_id: Series[object] = _id(
-        "Set only on the first visit that answers a referral (at most one contact per referral); on or after the referral's date.",
-        required=False,
-    )
-    care_plan: Series[object] = _bool("1 = a diagnosis-specific individual care plan was handed out at this contact.")
-
-
-class SkdSurvey(_TextModel):
-    """skeletal_dysplasia survey.csv: PREM survey to adult patients or to relatives of children (5.4)."""
-
-    patient_id: Series[object] = _id("The patient the survey concerns; in patients.csv.")
-    respondent: Series[object] = _code("`patient` (adult questionnaire) or `relative` (relatives of a child).", RESPONDENTS)
-    sent_date: Series[object] = _date("Date the survey was sent.")
-    response_date: Series[object] = _date("Date of the answer; on or after sent_date; empty = no answer.", required=False)
-    answer: Series[object] = _text("Answer on the respondent's scale; filled exactly when response_date is.", required=False)
-
-    @pa.dataframe_check(name="answer_scale")
-    @classmethod
-    def answer_on_respondents_scale(cls, df: pd.DataFrame) -> pd.Series:
-        """The answer belongs to the respondent's own scale (5.4); with an unknown respondent, to either."""
-        ok = df["answer"].isna() | (
-            ~df["respondent"].isin(list(ANSWER_SCALES)) & df["answer"].isin([a for s in ANSWER_SCALES.values() for a in s])
-        )
-        for respondent, scale in ANSWER_SCALES.items():
-            ok |= (df["respondent"] == respondent) & df["answer"].isin(scale)
-        return ok.astype(bool)
+    permit_order = date_order("permit_end", "permit_start", "permit_end")
 
 
 # pandera check name -> (rule, column override); the column comes from the failure case otherwise.
@@ -281,27 +256,15 @@ CHECK_RULES = {
     "date_format": ("date_format", None),
     "bool_format": ("bool_format", None),
     "code": ("code", None),
+    "registered_condition": ("code", None),
     "id_text": ("id_format", None),
-    "answer_scale": ("code", "answer"),
-}
-
-_MODELS: dict[tuple[str, str], type[pa.DataFrameModel]] = {
-    ("sct_ssc", "patients"): SctPatients,
-    ("sct_ssc", "referrals"): SctReferrals,
-    ("sct_ssc", "transplants"): SctTransplants,
-    ("sct_ssc", "survey"): SctSurvey,
-    ("sct_ssc", "followup"): SctFollowup,
-    ("skeletal_dysplasia", "patients"): SkdPatients,
-    ("skeletal_dysplasia", "referrals"): SkdReferrals,
-    ("skeletal_dysplasia", "contacts"): SkdContacts,
-    ("skeletal_dysplasia", "survey"): SkdSurvey,
 }
 
 
 def table_model(condition_id: str, table: str) -> type[pa.DataFrameModel]:
-    """The text-layer pandera model of one table of a condition."""
+    """The text-layer pandera model of one table of a registered condition."""
     try:
-        return _MODELS[(condition_id, table)]
+        return get_condition(condition_id).tables[table]
     except KeyError:
         raise KeyError(f"no contract table {table!r} for condition {condition_id!r}") from None
 
@@ -331,17 +294,11 @@ def column_kinds(condition_id: str, table: str) -> dict[str, str]:
     return model_kinds(table_model(condition_id, table))
 
 
-def _year_window(condition_id: str, year: int) -> tuple[date, date] | None:
-    start = max(date(year, 1, 1), CONDITION_START[condition_id])
-    end = date(year, 12, 31)
-    return (start, end) if start <= end else None
-
-
 def measurement_period(condition_id: str, report_year: int) -> tuple[date, date] | None:
     """P(R) = max(1 Jan R-1, condition start)..31 Dec R-1 (INDICATORS.md 1); None when empty."""
-    return _year_window(condition_id, report_year - 1)
+    return periods.measurement_period(get_condition(condition_id).start, report_year)
 
 
 def cohort_window(condition_id: str, report_year: int, lag: int) -> tuple[date, date] | None:
     """Window of cohort year R-lag, cut at the condition start (INDICATORS.md 1); None when empty."""
-    return _year_window(condition_id, report_year - lag)
+    return periods.cohort_window(get_condition(condition_id).start, report_year, lag)

@@ -6,8 +6,9 @@ rows with the columns of PUBLICATION.md section 2.
 """
 
 from nhv_pipeline.indicators.catalogue import (
-    CATALOGUE,
     catalogue_entries,
+    catalogue_for,
+    indicator_for,
     catalogue_entry,
     get_indicator,
     indicators_for,
@@ -15,7 +16,6 @@ from nhv_pipeline.indicators.catalogue import (
 )
 from nhv_pipeline.indicators.engine import RESULT_COLUMNS, compute, empty_result
 from nhv_pipeline.indicators.model import (
-    CONDITION_START,
     MEASURE_KIND,
     Indicator,
     RuleContext,
@@ -24,8 +24,6 @@ from nhv_pipeline.indicators.model import (
 )
 
 __all__ = [
-    "CATALOGUE",
-    "CONDITION_START",
     "MEASURE_KIND",
     "RESULT_COLUMNS",
     "Indicator",
@@ -33,6 +31,8 @@ __all__ = [
     "TableInput",
     "catalogue_entries",
     "catalogue_entry",
+    "catalogue_for",
+    "indicator_for",
     "compute",
     "empty_result",
     "get_indicator",
@@ -40,3 +40,10 @@ __all__ = [
     "make_catalogue",
     "period_for",
 ]
+
+
+def __getattr__(name: str):
+    """`CATALOGUE`: the indicator assets of every registered condition (derived from the registry when asked)."""
+    if name == "CATALOGUE":
+        return make_catalogue()
+    raise AttributeError(name)

@@ -9,25 +9,16 @@ machinery in `engine.py` turns a population into result rows.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Mapping
 
 import pandas as pd
 
+from nhv_pipeline import periods
+from nhv_pipeline.condition import get_condition
 from nhv_pipeline.indicators.stats import as_datetime
-
-#: INDICATORS.md section 1, "Condition start".
-CONDITION_START: dict[str, date] = {
-    "sct_ssc": date(2023, 1, 1),
-    "skeletal_dysplasia": date(2025, 9, 1),
-}
-
-#: Source specification (seed) version and date, PUBLICATION.md section 4.
-SPEC_VERSION: dict[str, tuple[str, str]] = {
-    "sct_ssc": ("1.0", "2023-01-03"),
-    "skeletal_dysplasia": ("1.0", "2025-05-27"),
-}
 
 #: The statistic each published measure is computed with (section 1).
 MEASURE_KIND: dict[str, str] = {
@@ -59,6 +50,8 @@ class TableInput:
 
     table: str
     offsets: tuple[int, int]
+    #: The input spans the indicator's pooled years (D(R-p+1)..D(R)); `offsets` follows `pooled_years`.
+    pooled: bool = False
 
     def report_years(self, report_year: int) -> tuple[int, ...]:
         """The deliveries D(y) this input covers for report year R."""
@@ -121,14 +114,19 @@ class Indicator:
     indicator_type: str
     direction: str
     data_source: str
-    spec_version: str
-    spec_date: str
     rule: Rule = field(compare=False, repr=False)
     #: Per-measure breakdowns where they differ (skeletal P1); else `breakdowns`.
     measure_breakdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: sct B2: at riket only N, mean and sd are published (seed: "Riket (enbart
     #: medel och standardavvikelse)").
     riket_percentiles: bool = True
+    #: The pooled window's length is configuration (sct B2: "the window length is configuration, default 3").
+    pooling_configurable: bool = False
+    #: Målnivå, a target level where the specification sets one (the seeds set none yet).
+    target_level: float | None = None
+    #: Filled in by the Specification that declares the indicator (PUBLICATION.md section 4).
+    spec_version: str = ""
+    spec_date: str = ""
 
     @property
     def key(self) -> str:
@@ -138,6 +136,27 @@ class Indicator:
     def breakdowns_for(self, measure: str) -> tuple[str, ...]:
         return dict(self.measure_breakdowns).get(measure, self.breakdowns)
 
+    def with_pooled_years(self, pooled_years: int) -> "Indicator":
+        """This indicator pooled over another number of years (only where the specification makes it configuration)."""
+        if not self.pooling_configurable or pooled_years == self.pooled_years:
+            return self
+        if pooled_years < 1:
+            raise ValueError(f"{self.key}: pooled years must be at least 1")
+        inputs = tuple(
+            dataclasses.replace(spec, offsets=(-(pooled_years - 1), 0)) if spec.pooled else spec for spec in self.inputs
+        )
+        return dataclasses.replace(self, pooled_years=pooled_years, inputs=inputs)
+
+
+def current(table: str) -> TableInput:
+    """A table read from the report year's own delivery D(R)."""
+    return TableInput(table, (0, 0))
+
+
+def pooled_input(table: str, pooled_years: int) -> TableInput:
+    """A table read over the pooled deliveries D(R-p+1)..D(R)."""
+    return TableInput(table, (-(pooled_years - 1), 0), pooled=True)
+
 
 def period_for(indicator: Indicator, report_year: int) -> tuple[date, date]:
     """The window every result row of (indicator, R) describes (section 1).
@@ -146,10 +165,8 @@ def period_for(indicator: Indicator, report_year: int) -> tuple[date, date]:
     Lag k > 0: the cohort year R-k, cut at the condition start. Pooled over
     p years (sct B2): the p measurement years ending with R-1, cut at the start.
     """
-    last_year = report_year - indicator.cohort_lag if indicator.cohort_lag > 0 else report_year - 1
-    first_year = last_year - (indicator.pooled_years - 1)
-    start = max(date(first_year, 1, 1), CONDITION_START[indicator.condition_id])
-    return start, date(last_year, 12, 31)
+    start = get_condition(indicator.condition_id).start
+    return periods.indicator_window(start, report_year, indicator.cohort_lag, indicator.pooled_years)
 
 
 def attach_patient(

@@ -15,18 +15,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import rules
-from .checks import _usable, date_columns, model_failures, table_rule_failures
-from .reader import is_inside_root, parse_contract_csv, read_bytes_limited
-from .schema import CONDITION_START, SctTransplants, cohort_window, model_columns, with_dates
+from nhv_pipeline.condition import DeliveryContext
+from nhv_pipeline.contract import rules
+from nhv_pipeline.contract.checks import date_columns, model_failures, table_rule_failures
+from nhv_pipeline.contract.reader import is_inside_root, parse_contract_csv, read_bytes_limited
+from nhv_pipeline.contract.schema import model_columns, usable, with_dates
+from nhv_pipeline.periods import cohort_window
 
-CONDITION = "sct_ssc"
+from .contract import Transplants
+from .indicators import ORGAN_FAILURE_DATES, R1_DAYS, R2_DAYS
+
 TRANSPLANT_FIELDS = ["patient_id", "decision_date", "mobilization_date", "reinfusion_date", "discharge_date"]
-R1_DAYS, R2_DAYS = 100, 730  # INDICATORS.md 2: R1 alive 100 days after reinfusion, R2 two years (730 days)
-ORGAN_FAILURE_DATES = ["heart_failure_date", "lung_failure_date", "kidney_failure_date"]
 
 
-def earlier_transplants(data_root: Path, year: int, unit_ids: set[str]) -> pd.DataFrame:
+def earlier_transplants(data_root: Path, condition_id: str, year: int, unit_ids: set[str]) -> pd.DataFrame:
     """The valid rows of transplants.csv in D(year) of the given units.
 
     Text columns as delivered, plus `reinfusion` (parsed) and `delivery_year`. A row that
@@ -34,7 +36,7 @@ def earlier_transplants(data_root: Path, year: int, unit_ids: set[str]) -> pd.Da
     """
     frames = []
     for unit_id in sorted(unit_ids):
-        path = data_root / str(year) / CONDITION / unit_id / "transplants.csv"
+        path = data_root / str(year) / condition_id / unit_id / "transplants.csv"
         if not path.is_file() or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
             continue
         data = read_bytes_limited(path)  # read-only, section 1; a too large file was reported in its own year
@@ -47,23 +49,21 @@ def earlier_transplants(data_root: Path, year: int, unit_ids: set[str]) -> pd.Da
 @lru_cache(maxsize=64)
 def _valid_transplants(data: bytes, rel: str, unit_id: str, year: int) -> pd.DataFrame:
     """Content-keyed: every validation of later years re-reads the same immutable deliveries (section 1)."""
-    columns = model_columns(SctTransplants)
+    columns = model_columns(Transplants)
     read = parse_contract_csv(data, rel, columns, ["transplant_id", "patient_id"])
     if read.frame is None:
         return _no_transplants()
     frame = read.frame.assign(unit_id=unit_id, source_file=rel)
-    dated = with_dates(frame, date_columns(SctTransplants))
-    broken = rules.concat(
-        [model_failures(SctTransplants, frame), table_rule_failures(CONDITION, "transplants", SctTransplants, frame, year, dated)]
-    )
+    dated = with_dates(frame, date_columns(Transplants))
+    broken = rules.concat([model_failures(Transplants, frame), table_rule_failures(Transplants, frame, year, dated)])
     ok = ~frame["source_line"].isin(broken["line"].dropna().astype("int64"))
     ok &= ~frame.duplicated("transplant_id", keep=False)
-    ok &= _usable(frame["transplant_id"]) & _usable(frame["patient_id"])
+    ok &= usable(frame["transplant_id"]) & usable(frame["patient_id"])
     return frame.loc[ok, [*columns, "unit_id"]].assign(reinfusion=dated.loc[ok, "reinfusion_date"], delivery_year=year).reset_index(drop=True)
 
 
 def _no_transplants() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*model_columns(SctTransplants), "unit_id"]}).assign(
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*model_columns(Transplants), "unit_id"]}).assign(
         reinfusion=pd.Series([], dtype="datetime64[ns]"), delivery_year=pd.Series([], dtype="int64")
     )
 
@@ -72,24 +72,20 @@ def _reported(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str, mess
     return rules.failures_at(frame[mask.fillna(False).astype(bool)], column, rule, message)
 
 
-def history_failures(
-    data_root: Path,
-    report_year: int,
-    tables: dict[str, pd.DataFrame],
-    dated: dict[str, pd.DataFrame],
-    read_units: dict[str, set[str]],
-) -> pd.DataFrame:
+def transplant_history(ctx: DeliveryContext) -> pd.DataFrame:
     """transplant_changed, earlier_delivery, organ failure vs reinfusion, followup_missing/_incomplete."""
+    data_root, report_year, tables, dated, read_units = ctx.data_root, ctx.report_year, ctx.tables, ctx.dated, ctx.read_units
     transplants, followup = tables["transplants"], dated["followup"]
     units = read_units.get("transplants", set()) | read_units.get("followup", set())
-    first_year = CONDITION_START[CONDITION].year + 1
-    delivered = {year: earlier_transplants(data_root, year, units) for year in range(first_year, report_year)}
+    condition_id, start = ctx.condition.condition_id, ctx.condition.start
+    first_year = start.year + 1
+    delivered = {year: earlier_transplants(data_root, condition_id, year, units) for year in range(first_year, report_year)}
     parts = []
 
     # Section 4.3: compare with the latest earlier delivery that holds the transplant.
     latest = pd.concat([_no_transplants(), *delivered.values()], ignore_index=True)
     latest = latest.sort_values("delivery_year", ascending=False).drop_duplicates(["unit_id", "transplant_id"])
-    now = transplants[_usable(transplants["transplant_id"])]
+    now = transplants[usable(transplants["transplant_id"])]
     before = now[["unit_id", "transplant_id"]].merge(
         latest[["unit_id", "transplant_id", *TRANSPLANT_FIELDS]], on=["unit_id", "transplant_id"], how="left", indicator=True
     ).set_axis(now.index)
@@ -99,7 +95,7 @@ def history_failures(
             changed = known & (now[column].isna() | (now[column] != before[column]))
             message = "discharge_date differs from the one delivered earlier for this transplant; only an empty discharge_date may be filled in later."
         elif column == "patient_id":
-            changed = known & _usable(now[column]) & (now[column] != before[column])
+            changed = known & usable(now[column]) & (now[column] != before[column])
             message = "This transplant_id was delivered earlier for another patient; a transplant keeps its patient and an id is never reused."
         else:  # an empty required date is the `required` rule's failure, not a change
             changed = known & now[column].notna() & (now[column] != before[column])
@@ -110,14 +106,14 @@ def history_failures(
     current = now.assign(reinfusion=dated["transplants"].loc[now.index, "reinfusion_date"])
     recent = [delivered[year] for year in (report_year - 1, report_year - 2) if year in delivered]
     known = pd.concat([current, *recent], ignore_index=True).drop_duplicates(["unit_id", "transplant_id"])
-    checked = followup[followup["unit_id"].isin(read_units.get("followup", set())) & _usable(followup["transplant_id"])]
+    checked = followup[followup["unit_id"].isin(read_units.get("followup", set())) & usable(followup["transplant_id"])]
     match = checked[["unit_id", "transplant_id"]].merge(
         known[["unit_id", "transplant_id", "patient_id", "reinfusion"]].rename(columns={"patient_id": "transplant_patient"}),
         on=["unit_id", "transplant_id"], how="left", indicator=True,
     ).set_axis(checked.index)
     parts.append(_reported(checked, match["_merge"] == "left_only", "transplant_id", rules.EARLIER_DELIVERY,
                            "This transplant_id names no transplant of the unit in this delivery or the two before it; correct the id."))
-    other_patient = (match["_merge"] == "both") & _usable(checked["patient_id"]) & (checked["patient_id"] != match["transplant_patient"])
+    other_patient = (match["_merge"] == "both") & usable(checked["patient_id"]) & (checked["patient_id"] != match["transplant_patient"])
     parts.append(_reported(checked, other_patient, "patient_id", rules.EARLIER_DELIVERY,
                            "patient_id is not the patient of the transplant named by transplant_id; correct one of them."))
     for column in ORGAN_FAILURE_DATES:  # INDICATORS.md 2: organ failure before reinfusion is invalid
@@ -126,21 +122,23 @@ def history_failures(
 
     # INDICATORS.md 2, follow-up completeness; only units whose followup.csv was read.
     reporting = read_units.get("followup", set())
-    for indicator, lag, days in (("R1", 2, R1_DAYS), ("R2", 3, R2_DAYS)):
-        window = cohort_window(CONDITION, report_year, lag)
+    # The cohort lags are the catalogue's (R1 lag 2, R2 lag 3), for the version in force.
+    lags = {indicator.indicator_id: indicator.cohort_lag for indicator in ctx.condition.indicators_for(report_year)}
+    for indicator, lag, days in ((i, lags[i], days) for i, days in (("R1", R1_DAYS), ("R2", R2_DAYS)) if i in lags):
+        window = cohort_window(start, report_year, lag)
         source = delivered.get(report_year - lag + 1)  # cohort year R-k is read from D(R-k+1)
         if window is None or source is None or source.empty:
             continue
         in_window = source["reinfusion"].between(pd.Timestamp(window[0]), pd.Timestamp(window[1]))
         cohort = source[in_window & source["unit_id"].isin(reporting)]
         rows = cohort[["unit_id", "transplant_id", "reinfusion"]].merge(
-            followup[_usable(followup["transplant_id"])].drop_duplicates(["unit_id", "transplant_id"]),
+            followup[usable(followup["transplant_id"])].drop_duplicates(["unit_id", "transplant_id"]),
             on=["unit_id", "transplant_id"], how="left", indicator=True,
         )
         missing = rows[rows["_merge"] == "left_only"]
         parts.append(pd.DataFrame({
             "unit_id": missing["unit_id"],
-            "file": [f"{report_year}/{CONDITION}/{unit}/followup.csv" for unit in missing["unit_id"]],
+            "file": [f"{report_year}/{condition_id}/{unit}/followup.csv" for unit in missing["unit_id"]],
             "line": pd.Series(pd.NA, index=missing.index, dtype="Int64"),
             "column": "",
             "rule": rules.FOLLOWUP_MISSING,

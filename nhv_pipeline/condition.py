@@ -1,0 +1,197 @@
+"""What an NHV condition (permit area, tillståndsområde) is to the pipeline, and the registry of them.
+
+Everything one condition is lives in its own package, `nhv_pipeline/conditions/<condition_id>/`:
+its tables' contract (pandera models with their table rules), its cross-table and
+cross-delivery rules, its specification versions with their indicator catalogues, its
+own breakdown labels and its sample-data generator. The package describes itself with
+one `Condition`, which `nhv_pipeline.conditions` registers. The core (contract engine,
+indicator engine, Dagster assets and checks, CLI, sensor, runner, preview, sample data)
+only ever iterates `registered()`: adding an area touches nothing outside its package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from nhv_pipeline.indicators.model import Indicator
+
+
+@dataclass(frozen=True)
+class DeliveryRule:
+    """A contract rule that spans the tables of a delivery, or earlier deliveries.
+
+    `depends_on` names the tables it reads: for a unit whose file of one of them could
+    not be read, the rule is not run (and reported once as not checked), so a broken
+    file never shows up again as a failure of every row that refers to it
+    (DATA_CONTRACT.md 6).
+    """
+
+    name: str
+    depends_on: tuple[str, ...]
+    check: Callable[["DeliveryContext"], "pd.DataFrame"]
+    reads_earlier_deliveries: bool = False
+
+
+@dataclass(frozen=True)
+class DeliveryContext:
+    """What a delivery rule sees: the round's text tables (all units), parsed dates, and which units' files were read."""
+
+    data_root: Any
+    report_year: int
+    condition: "Condition"
+    tables: Mapping[str, "pd.DataFrame"]
+    dated: Mapping[str, "pd.DataFrame"]
+    read_units: Mapping[str, set[str]]
+
+    def units_with(self, *tables: str) -> set[str]:
+        """Units whose files of all these tables were read (the rule can be checked for them)."""
+        sets = [self.read_units.get(table, set()) for table in tables]
+        return set.intersection(*sets) if sets else set()
+
+
+@dataclass(frozen=True)
+class Specification:
+    """One version of a condition's follow-up document and the indicators it defines.
+
+    INDICATORS.md 1: a new major version is made whenever a measure is changed, added or
+    removed; a report year is computed with the version in force for it, so an earlier
+    year re-run after a new version gives the same results as before.
+    """
+
+    version: str
+    date: str
+    from_report_year: int
+    indicators: tuple["Indicator", ...]
+
+    def __post_init__(self) -> None:
+        stamped = tuple(
+            dataclasses.replace(indicator, spec_version=self.version, spec_date=self.date)
+            for indicator in self.indicators
+        )
+        object.__setattr__(self, "indicators", stamped)
+        ids = [indicator.indicator_id for indicator in stamped]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"specification {self.version}: an indicator id is declared twice")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One NHV condition as the pipeline knows it (DATA_CONTRACT.md 4-5, INDICATORS.md 2-3)."""
+
+    condition_id: str
+    #: Swedish name, from the seed document's title.
+    name: str
+    #: INDICATORS.md 1, "Condition start": the first day the follow-up covers.
+    start: date
+    #: table name -> text-layer pandera model, in delivery order.
+    tables: Mapping[str, type["pa.DataFrameModel"]]
+    #: the document's versions, oldest first.
+    specifications: tuple[Specification, ...]
+    #: rules across tables of one delivery, or across deliveries.
+    delivery_rules: tuple[DeliveryRule, ...] = ()
+    #: the table every other table's `patient_id` refers to, with `birth_date` (DATA_CONTRACT.md 3-5).
+    patients_table: str | None = "patients"
+    #: breakdown id -> {value: Swedish label}, for breakdowns of this condition only.
+    breakdown_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: breakdown id -> Swedish name (a heading), for breakdowns of this condition only.
+    breakdown_names: Mapping[str, str] = field(default_factory=dict)
+    #: sample_data(rng_for, units, scale) -> {report_year: {unit_id: {table: frame}}}; see nhv_pipeline.sample_data.
+    sample_data: Callable[..., Any] | None = None
+    #: the sample registry rows of this condition (nhv_pipeline.sample_data.SampleUnit).
+    sample_units: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.specifications:
+            raise ValueError(f"{self.condition_id}: at least one specification version is needed")
+        years = [spec.from_report_year for spec in self.specifications]
+        if years != sorted(years) or len(set(years)) != len(years):
+            raise ValueError(f"{self.condition_id}: specification versions must apply from increasing report years")
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(self.tables)
+
+    def specification_for(self, report_year: int) -> Specification | None:
+        """The version in force for report year R; None before the first one applies."""
+        in_force = [spec for spec in self.specifications if spec.from_report_year <= report_year]
+        return in_force[-1] if in_force else None
+
+    def indicators_for(self, report_year: int) -> tuple["Indicator", ...]:
+        spec = self.specification_for(report_year)
+        return spec.indicators if spec else ()
+
+    @property
+    def indicator_ids(self) -> tuple[str, ...]:
+        """Every indicator id any version defines, in first-declared order (one Dagster asset each)."""
+        seen: dict[str, None] = {}
+        for spec in self.specifications:
+            for indicator in spec.indicators:
+                seen.setdefault(indicator.indicator_id, None)
+        return tuple(seen)
+
+    def latest(self, indicator_id: str) -> "Indicator":
+        """The newest declaration of an indicator (for names and descriptions)."""
+        for spec in reversed(self.specifications):
+            for indicator in spec.indicators:
+                if indicator.indicator_id == indicator_id:
+                    return indicator
+        raise KeyError(f"no indicator {indicator_id!r} for condition {self.condition_id!r}")
+
+    def versions_of(self, indicator_id: str) -> tuple["Indicator", ...]:
+        return tuple(
+            indicator for spec in self.specifications for indicator in spec.indicators if indicator.indicator_id == indicator_id
+        )
+
+
+_REGISTRY: dict[str, Condition] = {}
+_LOADED = False
+
+
+def _load_packages() -> None:
+    """Import `nhv_pipeline.conditions`, which registers the conditions that ship with the pipeline."""
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        import nhv_pipeline.conditions  # noqa: F401 - registers on import
+
+
+def register(condition: Condition, *, replace: bool = False) -> Condition:
+    """Add a condition to the registry (in registration order). `replace` swaps a registered one (tests)."""
+    if condition.condition_id in _REGISTRY and not replace:
+        if _REGISTRY[condition.condition_id] is condition:
+            return condition
+        raise ValueError(f"condition {condition.condition_id!r} is registered already")
+    _REGISTRY[condition.condition_id] = condition
+    return condition
+
+
+def unregister(condition_id: str) -> None:
+    """Remove a condition (tests that register one of their own clean up with this)."""
+    _REGISTRY.pop(condition_id, None)
+
+
+def registered() -> tuple[Condition, ...]:
+    """Every registered condition, in registration order."""
+    _load_packages()
+    return tuple(_REGISTRY.values())
+
+
+def condition_ids() -> tuple[str, ...]:
+    return tuple(condition.condition_id for condition in registered())
+
+
+def get_condition(condition_id: str) -> Condition:
+    _load_packages()
+    try:
+        return _REGISTRY[condition_id]
+    except KeyError:
+        known = ", ".join(_REGISTRY) or "none"
+        raise KeyError(f"unknown condition {condition_id!r}; registered conditions: {known}") from None

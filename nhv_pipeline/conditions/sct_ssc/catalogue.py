@@ -1,0 +1,226 @@
+"""The sct_ssc indicator catalogue, declared as data (INDICATORS.md section 2).
+
+Texts are from seed 000_230e9ad7520d9e65.txt (version 1.0, 2023-01-03): name, Mått
+(measure_text), Mätenhet (unit_of_measure), Syfte (purpose), category, indicator type,
+direction and data source. One source for the catalogue JSON, the UI descriptions, the
+preview and the tests.
+"""
+
+from __future__ import annotations
+
+from nhv_pipeline.condition import Specification
+from nhv_pipeline.indicators.model import Indicator, TableInput, current, pooled_input
+
+from . import indicators as rules
+
+CONDITION_ID = "sct_ssc"
+
+#: sct B2 pools this many measurement years (seed B2: "aggregeras på fler år";
+#: INDICATORS.md section 2: configuration, default 3).
+DEFAULT_B2_POOLED_YEARS = 3
+
+_BAKGRUND = "Bakgrundsmått"
+_PAS = "Patientadministrativa system"
+_DISTRIBUTION_UNIT_DAYS = "Tid i antal dagar (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)"
+
+
+_COMMON = {"condition_id": CONDITION_ID}
+
+#: Version 1.0 of the follow-up document, 2023-01-03: the ten indicators.
+VERSION_1_0 = (
+    Indicator(
+        **_COMMON,
+        indicator_id="B1",
+        name="Antal patienter",
+        measures=("count",),
+        breakdowns=("total", "home_region", "sex"),
+        first_report_year=2024, cohort_lag=0, pooled_years=1,
+        inputs=(current("referrals"), current("patients")),
+        rule_version="1",
+        rule=rules.b1_patients,
+        measure_text="Antal patienter som bedömts inför eventuell behandling inom NHV-definitionen för SCT vid systemisk skleros.",
+        unit_of_measure="Antal",
+        purpose=(
+            "Att få en bild av det totala antalet patienter, eventuell fördelning av diagnoser inom "
+            "tillståndet och patienternas hemortsregion. Att kunna följa utvecklingen, "
+            "remitteringsmönster och patientfördelning inom nationell högspecialiserad vård."
+        ),
+        category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="B2",
+        name="Ålder hos patienter",
+        measures=("distribution",),
+        breakdowns=("total",),
+        first_report_year=2024, cohort_lag=0, pooled_years=DEFAULT_B2_POOLED_YEARS,
+        inputs=(pooled_input("transplants", DEFAULT_B2_POOLED_YEARS), pooled_input("patients", DEFAULT_B2_POOLED_YEARS)),
+        rule_version="1",
+        rule=rules.b2_age,
+        riket_percentiles=False,
+        pooling_configurable=True,
+        measure_text="Ålder hos patienter med systemisk skleros som genomgått stamcellstransplantation.",
+        unit_of_measure="Ålder i antal år (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)",
+        purpose=(
+            "Att ge en bild av patienternas ålder vid NHV-enheten. Att kunna följa utvecklingen och "
+            "patientfördelning inom nationell högspecialiserad vård."
+        ),
+        category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="B3",
+        name="Antal stamcellstransplantationer",
+        measures=("count",),
+        breakdowns=("total", "home_region"),
+        first_report_year=2024, cohort_lag=0, pooled_years=1,
+        inputs=(current("transplants"), current("patients")),
+        rule_version="1",
+        rule=rules.b3_transplants,
+        measure_text="Antal stamcellstransplantationer utförda på patienter med systemisk skleros",
+        unit_of_measure="Antal",
+        purpose=(
+            "Att få en bild av det totala antalet stamcellstransplantationer vid NHV-enheterna. "
+            "Att kunna följa utvecklingen inom nationell högspecialiserad vård."
+        ),
+        category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="B4",
+        name="Vårdtid",
+        measures=("distribution",),
+        breakdowns=("total",),
+        first_report_year=2024, cohort_lag=0, pooled_years=1,
+        inputs=(current("transplants"),),
+        rule_version="1",
+        rule=rules.b4_length_of_stay,
+        measure_text="Vårdtid på NHV-enheten per inneliggande behandlingstillfälle för patienter inom definitionen för viss vård vid SCT.",
+        unit_of_measure="Tid i antal dygn (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)",
+        purpose="Att ge en bild av hur länge patienter inom NHV-definitionen vårdas vid NHV-enheten.",
+        category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="T1",
+        name="Tid till beslut om stamcellstransplantation",
+        measures=("distribution",),
+        breakdowns=("total", "sct_offered"),
+        first_report_year=2024, cohort_lag=0, pooled_years=1,
+        inputs=(current("referrals"),),
+        rule_version="1",
+        rule=rules.t1_time_to_decision,
+        measure_text="Tid från remiss till beslut om stamcellstransplantation",
+        unit_of_measure=_DISTRIBUTION_UNIT_DAYS,
+        purpose=(
+            "Att säkerställa att patienter får vård i tid. Att följa utredningstiden inför "
+            "stamcellstransplantation vid systemisk skleros."
+        ),
+        category="Tillgänglighetsmått", indicator_type="Processindikator",
+        direction="lower_is_better", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="T2",
+        name="Tid från beslut om stamcellstransplantation till påbörjad stamcellsbehandling",
+        measures=("distribution",),
+        breakdowns=("total",),
+        first_report_year=2024, cohort_lag=0, pooled_years=1,
+        inputs=(current("transplants"),),
+        rule_version="1",
+        rule=rules.t2_time_to_treatment,
+        measure_text="Tid från beslut om stamcellstransplantation till påbörjad stamcellsbehandling",
+        unit_of_measure=_DISTRIBUTION_UNIT_DAYS,
+        purpose="Att säkerställa att patienter får vård i tid.",
+        category="Tillgänglighetsmått", indicator_type="Processindikator",
+        direction="lower_is_better", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="R1",
+        name="Transplantationsrelaterad överlevnad",
+        measures=("proportion",),
+        breakdowns=("total",),
+        first_report_year=2025, cohort_lag=2, pooled_years=1,
+        # Cohort year R-2 is the measurement year of D(R-1); outcomes from D(R).
+        inputs=(TableInput("transplants", (-1, -1)), current("followup")),
+        rule_version="1",
+        rule=rules.r1_survival_100_days,
+        measure_text="Andel patienter som är vid liv 100 dagar efter återföring av stamceller.",
+        unit_of_measure="Andel i procent",
+        purpose=(
+            "Måttet avser att mäta kvaliteten/överlevnaden efter behandlingen inom definitionen av SCT, "
+            "och det fortsatta omhändertagandet i vårdkedjan efter utskrivning från NHV-enheten"
+        ),
+        category="Resultatmått", indicator_type="Resultatindikator", direction="higher_is_better",
+        data_source="Patientadministrativa system eller kvalitetsregister",
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="R2",
+        name="Sjukdomsfri överlevnad",
+        measures=("proportion",),
+        breakdowns=("total",),
+        first_report_year=2026, cohort_lag=3, pooled_years=1,
+        # Cohort year R-3 is the measurement year of D(R-2); outcomes from D(R).
+        inputs=(TableInput("transplants", (-2, -2)), current("followup")),
+        rule_version="1",
+        rule=rules.r2_progression_free_survival,
+        measure_text="Andel patienter som är vid liv utan att deras sjukdom förvärrats inom två år efter återföring av celler",
+        unit_of_measure="Andel patienter",
+        purpose="Måttet avser att mäta kvaliteten på behandlingen av SCT.",
+        category="Resultatmått", indicator_type="Resultatindikator", direction="higher_is_better",
+        data_source="Lokala datakällor. På sikt Kvalitetsregister SCT.",
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="P1",
+        name="Patientnöjdhet",
+        measures=("response_rate",),
+        breakdowns=("total",),
+        first_report_year=2025, cohort_lag=0, pooled_years=1,
+        inputs=(current("survey"),),
+        rule_version="1",
+        rule=rules.p1_response_rate,
+        # The seed leaves Mått and Mätenhet empty (development indicator); the
+        # published measure is the response rate its "Om redovisningsnivåer" names.
+        measure_text=(
+            "Enkätens svarsfrekvens (antal patienter som behandlats/vårdats på NHV-enhet och som "
+            "besvarat enkäten). Frågan i enkäten är ännu inte definierad (utvecklingsindikator)."
+        ),
+        unit_of_measure="Svarsfrekvens, andel i procent",
+        purpose=(
+            "Att mäta patientens upplevelse av vården för att utveckla verksamheten. Att mäta "
+            "patientens upplevelse av vården, delaktighet/inflytande och möjlighet att påverka "
+            "besluten i den egna vården."
+        ),
+        # The seed's Riktning is empty: a response rate has no desired direction here.
+        category="Patientrapporterat mått", indicator_type="Utvecklingsindikator",
+        direction="descriptive", data_source="Lokal datakälla",
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="Ö1",
+        name="Individuell vårdplan",
+        measures=("proportion",),
+        breakdowns=("total",),
+        first_report_year=2024, cohort_lag=0, pooled_years=1,
+        inputs=(current("referrals"),),
+        rule_version="1",
+        rule=rules.o1_care_plan,
+        measure_text="Andel bedömda patienter som erhåller en individuell vårdplan",
+        unit_of_measure="Andel i procent",
+        purpose=(
+            "Att säkerställa att patienten får en individuell vårdplan. Att säkerställa "
+            "informationsöverföring från NHV till ansvarig vårdenhet i remitterande region samt att "
+            "säkerställa och visa på en trygg övergång från NHV till vården i patientens hemregion. "
+            "Främja samverkan mellan NHV-enhet och remittent, öka patientsäkerheten samt förbättra "
+            "vårdkedjan för patienter som behandlas inom NHV-definitionen."
+        ),
+        category="Överrapporteringsmått", indicator_type="Processindikator",
+        direction="higher_is_better", data_source=_PAS,
+    ),
+)
+
+
+SPECIFICATIONS = (Specification(version="1.0", date="2023-01-03", from_report_year=2024, indicators=VERSION_1_0),)

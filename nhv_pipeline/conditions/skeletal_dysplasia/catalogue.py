@@ -1,0 +1,150 @@
+"""The skeletal_dysplasia indicator catalogue, declared as data (INDICATORS.md section 3).
+
+Texts are from seed 001_8699641104d83d35.txt (version 1.0, 2025-05-27): name, Mått
+(measure_text), Mätenhet (unit_of_measure), Syfte (purpose), category, indicator type,
+direction and data source.
+"""
+
+from __future__ import annotations
+
+from nhv_pipeline.condition import Specification
+from nhv_pipeline.indicators.model import Indicator, current
+
+from . import indicators as rules
+
+CONDITION_ID = "skeletal_dysplasia"
+
+_PAS = "Patientadministrativa system"
+
+
+#: All indicators: first report year 2026 (period 2025-09-01..2025-12-31), then every year.
+_COMMON = {
+    "condition_id": CONDITION_ID,
+    "first_report_year": 2026,
+    "cohort_lag": 0,
+    "pooled_years": 1,
+    "rule_version": "1",
+}
+
+#: Version 1.0 of the follow-up document, 2025-05-27: the seven indicators.
+VERSION_1_0 = (
+    Indicator(
+        **_COMMON,
+        indicator_id="B1",
+        name="Antal patienter",
+        measures=("count",),
+        breakdowns=("total", "home_region", "sex"),
+        inputs=(current("contacts"), current("patients")),
+        rule=rules.b1_patients,
+        measure_text="Antal unika patienter som bedömts inom definitionen vid NHV-enhet.",
+        unit_of_measure="Antal patienter",
+        purpose=(
+            "Att få en bild av det totala antalet patienter inom definitionen. Att kunna följa "
+            "utveckling, remitteringsmönster och patientfördelning inom nationell högspecialiserad vård."
+        ),
+        # Seed: background measures have no desired direction.
+        category="Bakgrundsmått", indicator_type="Nyckeltal", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="B2",
+        name="Antal åtgärder",
+        measures=("count",),
+        breakdowns=("total", "contact_type"),
+        inputs=(current("contacts"),),
+        rule=rules.b2_contacts,
+        measure_text="Antal åtgärder inom definitionen som är utförda på NHV-enhet.",
+        unit_of_measure="Antal besök eller bedömningar",
+        purpose=(
+            "Att kunna följa utveckling, vårdvolymer och patientfördelning inom nationell "
+            "högspecialiserad vård."
+        ),
+        category="Bakgrundsmått", indicator_type="Nyckeltal", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="B3",
+        name="Ålder",
+        measures=("distribution",),
+        breakdowns=("total", "age_group"),
+        inputs=(current("contacts"), current("patients")),
+        rule=rules.b3_age,
+        measure_text="Ålder hos patienter inom definitionen som bedömts vid NHV-enhet.",
+        unit_of_measure="Ålder i antal år",
+        purpose=(
+            "Att ge en bild av patienternas ålder vid NHV-enheten. Att kunna följa utveckling och "
+            "patientfördelning inom nationell högspecialiserad vård."
+        ),
+        category="Bakgrundsmått", indicator_type="Nyckeltal", direction="descriptive", data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="T1",
+        name="Tid från remiss till besök",
+        measures=("distribution",),
+        breakdowns=("total",),
+        inputs=(current("contacts"), current("referrals")),
+        rule=rules.t1_referral_to_visit,
+        measure_text="Tid från remiss till besök på NHV-enhet.",
+        unit_of_measure="Tid i antal dagar",
+        purpose="Att följa utveckling av väntetid.",
+        # Seed: "Riktning* Deskriptivt mått".
+        category="Tillgänglighetsmått", indicator_type="Processmått", direction="descriptive",
+        data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="R1",
+        name="Andel som fått diagnos",
+        measures=("proportion",),
+        breakdowns=("total",),
+        inputs=(current("contacts"), current("patients")),
+        rule=rules.r1_specific_diagnosis,
+        measure_text="Andel patienter som fått en specifik skelettdysplasi-diagnos efter bedömning på NHV-enhet.",
+        unit_of_measure="Andel i procent",
+        purpose="Måttet avser att visa på resultatet av den vård som ges inom definitionen.",
+        category="Resultatmått", indicator_type="Resultatmått", direction="higher_is_better",
+        data_source=_PAS,
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="P1",
+        name="Patientrapporterad erfarenhet",
+        measures=("positive_share", "response_rate"),
+        breakdowns=("total", "respondent"),
+        measure_breakdowns=(
+            ("positive_share", ("total", "respondent")),
+            ("response_rate", ("total",)),
+        ),
+        inputs=(current("survey"),),
+        rule=rules.p1_patient_experience,
+        measure_text="Andel närstående eller patienter som upplevt att de fått tillräcklig information om vården.",
+        unit_of_measure="Andel i procent",
+        purpose="Att följa upp närståendes/patientens upplevelse av information om vården.",
+        category="Patientrapporterat mått", indicator_type="Resultatmått", direction="higher_is_better",
+        data_source="Lokal patientenkät",
+    ),
+    Indicator(
+        **_COMMON,
+        indicator_id="Ö1",
+        name="Andel som fått en individuell vårdplan",
+        measures=("proportion",),
+        breakdowns=("total",),
+        inputs=(current("contacts"), current("patients")),
+        rule=rules.o1_care_plan,
+        measure_text="Andel patienter som vid besök på NHV-enhet fått en individuell vårdplan.",
+        unit_of_measure="Andel i procent",
+        purpose=(
+            "Måttet avser att visa på resultatet av den vård som ges inom definitionen. Att säkerställa "
+            "att information från vårdtillfället kommer patienten till handa genom att patienten får en "
+            "skriftlig individuell vårdplan efter bedömning vid NHV-enheten."
+        ),
+        # Seed table 1 and the section heading say Överrapporteringsmått; the
+        # indicator's own "Kategori" line says Resultatmått. Table 1 wins.
+        category="Överrapporteringsmått", indicator_type="Resultatmått", direction="higher_is_better",
+        data_source=_PAS,
+    ),
+)
+
+
+SPECIFICATIONS = (Specification(version="1.0", date="2025-05-27", from_report_year=2026, indicators=VERSION_1_0),)

@@ -155,12 +155,23 @@ _REGISTRY: dict[str, Condition] = {}
 _LOADED = False
 
 
+EXTRA_MODULES_ENV = "NHV_CONDITION_MODULES"
+"""Comma-separated modules that register more conditions after the shipped ones (a deployment's own
+areas kept outside this repository, or the benchmark's generated ones)."""
+
+
 def _load_packages() -> None:
-    """Import `nhv_pipeline.conditions`, which registers the conditions that ship with the pipeline."""
+    """Import `nhv_pipeline.conditions` (the conditions that ship with the pipeline), then NHV_CONDITION_MODULES."""
     global _LOADED
     if not _LOADED:
         _LOADED = True
+        import importlib
+        import os
+
         import nhv_pipeline.conditions  # noqa: F401 - registers on import
+
+        for module in filter(None, (name.strip() for name in os.environ.get(EXTRA_MODULES_ENV, "").split(","))):
+            importlib.import_module(module)
 
 
 def register(condition: Condition, *, replace: bool = False) -> Condition:

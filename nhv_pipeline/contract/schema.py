@@ -12,6 +12,7 @@ that span tables or deliveries are named functions beside the models.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import date
 from functools import lru_cache
@@ -19,7 +20,6 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera import extensions
 from pandera.typing import Series
 
 from nhv_pipeline import periods
@@ -47,12 +47,23 @@ def with_dates(frame: pd.DataFrame, date_columns) -> pd.DataFrame:
     return frame.assign(**{column: parse_dates(frame[column]) for column in date_columns})
 
 
-def _register(**kwargs):
-    """Register a custom pandera check once; a re-imported module finds it registered already."""
+def _register(statistics: list[str]):
+    """Make `fn` usable as `pa.Field(<fn name>=...)`: a named check with `statistics` as keyword arguments.
+
+    What `pandera.extensions.register_check_method` does, without its import of pandera's
+    data-synthesis strategies (and hypothesis): that import alone costs every command about a
+    second of start-up, and this pipeline never synthesises data from its models.
+    """
 
     def decorator(fn):
-        if not hasattr(pa.Check, fn.__name__):
-            extensions.register_check_method(**kwargs)(fn)
+        def constructor(*args, **kwargs):
+            values = dict(zip(statistics, args))
+            options = {}
+            for key, value in kwargs.items():
+                (values if key in statistics else options)[key] = value
+            return pa.Check(functools.partial(fn, **values), name=fn.__name__, statistics=values, **options)
+
+        pa.Check.REGISTERED_CUSTOM_CHECKS.setdefault(fn.__name__, constructor)
         return fn
 
     return decorator

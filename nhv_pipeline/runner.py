@@ -104,7 +104,7 @@ def run_report_years(
     from dagster import DagsterInstance
 
     from nhv_pipeline.assets.staged import loaded_report_years
-    from nhv_pipeline.definitions import build_definitions
+    from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.partitions import report_year_partitions
     from nhv_pipeline.resources import PipelinePaths, exclusive_lock
 

@@ -35,6 +35,7 @@ from dagster import (
 from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.checks.contract import failure_check_metadata
 from nhv_pipeline.condition import Condition, registered
+from nhv_pipeline.contract.schema import model_schema
 from nhv_pipeline.contract import (
     column_kinds,
     measurement_period,
@@ -64,7 +65,7 @@ def delivery_key(condition_id: str) -> AssetKey:
 
 def column_schema(condition_id: str, table: str, typed: bool = False) -> TableSchema:
     """Column docs for the UI, straight from the pandera model of the contract."""
-    schema = table_model(condition_id, table).to_schema()
+    schema = model_schema(table_model(condition_id, table))
     kinds = column_kinds(condition_id, table)
     columns = [
         TableColumn(name, type=(kinds[name] if typed else "text"), description=column.description)

@@ -2,12 +2,14 @@
 
 Plain functions over pandas frames, no Dagster: the assets call them in the order
 
-    published = format_results(suppress(results, threshold))
+    published, audit = protect(results, threshold)  # suppress(), then the audit
+    published = format_results(published)
     with publish_folder(published_root, report_year) as staging:
         write_results(published, staging)
         (staging / "index.html").write_text(render_preview(...), encoding="utf-8")
 """
 
+from .audit import EQUAL_POPULATIONS, REASON_AUDIT, AuditReport, EqualPopulation, protect
 from .disclosure import (
     DEFAULT_THRESHOLD,
     REASON_PRIMARY,
@@ -30,6 +32,11 @@ from .export import (
 from .preview import render_preview
 
 __all__ = [
+    "EQUAL_POPULATIONS",
+    "REASON_AUDIT",
+    "AuditReport",
+    "EqualPopulation",
+    "protect",
     "DEFAULT_THRESHOLD",
     "REASON_PRIMARY",
     "REASON_SECONDARY",

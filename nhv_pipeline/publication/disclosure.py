@@ -174,6 +174,23 @@ def _build(
     return _Relations(part_row=part_row[order], part_rel=rel[order], total_row=totals)
 
 
+def _repair(kinds: list[_Relations], withheld: np.ndarray, reason: np.ndarray) -> None:
+    """Decision 4: repair both relation kinds in turns until a full turn changes nothing (in place)."""
+    unchanged_turns = 0
+    while unchanged_turns < len(kinds):
+        for relations in kinds:
+            new = relations.repair(withheld)
+            new = new[~withheld[new]]
+            if len(new):
+                withheld[new] = True
+                reason[new] = REASON_SECONDARY
+                unchanged_turns = 0
+            else:
+                unchanged_turns += 1
+            if unchanged_turns >= len(kinds):
+                break
+
+
 def suppress(results: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """Apply section 3 to unsuppressed result rows; same columns, withheld figures empty.
 
@@ -205,20 +222,7 @@ def suppress(results: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Da
     ).astype(object)
     reason[primary] = REASON_PRIMARY
 
-    kinds = _relations(df, n)
-    unchanged_turns = 0
-    while unchanged_turns < len(kinds):
-        for relations in kinds:
-            new = relations.repair(withheld)
-            new = new[~withheld[new]]
-            if len(new):
-                withheld[new] = True
-                reason[new] = REASON_SECONDARY
-                unchanged_turns = 0
-            else:
-                unchanged_turns += 1
-            if unchanged_turns >= len(kinds):
-                break
+    _repair(_relations(df, n), withheld, reason)
 
     mask = pd.Series(withheld, index=df.index)
     for c in WITHHELD_COLUMNS:

@@ -1,0 +1,494 @@
+"""The disclosure audit: suppression that holds against differencing (PUBLICATION.md section 3).
+
+Primary and secondary suppression (``disclosure.suppress``) make sure no
+relation has exactly one withheld cell. That is necessary, not sufficient: a
+reader who combines every published figure (all additive relations, n >= 0,
+populations INDICATORS.md defines as equal) can still narrow a withheld cell,
+sometimes to its exact value. The audit does what that reader would do. For
+every withheld cell it computes, by linear programming (``scipy.optimize.linprog``,
+HiGHS), the smallest and largest n consistent with everything published, and
+requires the range to be at least as wide as the threshold. Where it is not, it
+withholds one more published cell in a relation touching the narrow one, lets
+the secondary rule repair the relations again, and audits again, until every
+range holds or nothing is left to withhold (then the audit is not met and the
+publication's blocking check fails).
+
+What the reader is assumed to know (the attacker model):
+
+* Every published cell: n, and for proportions the numerator.
+* Every relation of ``disclosure`` (breakdown values under their ``total``; units
+  under ``riket``), on n and, for proportions, on the numerator. A relation that
+  the true figures satisfy with equality is an equality; one whose total holds
+  more than its listed parts (possible in hand-made tables, never in the
+  pipeline's results, whose invariant checks require the sums) is ``total >=
+  sum of parts``.
+* n >= 0 and 0 <= numerator <= n, as real numbers (the integer problem relaxed,
+  which HiGHS solves exactly and quickly; its bounds contain the integer ones).
+* A breakdown row exists only for a value that occurs (INDICATORS.md section
+  4), so a withheld breakdown row with n >= 1 is known to be >= 1. A total row
+  may be 0. (For a hand-made row with n = 0 the bound stays 0.)
+* The populations INDICATORS.md defines as equal (``EQUAL_POPULATIONS``): the n
+  of one indicator's row equals the n of another's row with the same level,
+  unit, breakdown and breakdown value, possibly of an earlier report year (R2's
+  denominator is B3's population of R-2). A pair the true figures do not
+  satisfy is not used (the declaration does not hold there).
+* Only that a cell is withheld: one mark for every withheld cell, never the
+  reason, so the audit never constrains a cell by why it was withheld.
+
+"At least as wide as the threshold" means ``max - min >= threshold`` (default
+5). A cell with true value 1 and range [0, 5] is protected; [0, 4] is not. The
+reason: every range of width >= threshold over n >= 0 holds a value >= the
+threshold, a value that would have been published, so the reader can never
+conclude that the cell is a small count, nor pin it to fewer than threshold + 1
+values. The same requirement is made of every withheld cell, small or
+complementary, since the reader cannot tell them apart.
+
+Choosing the extra cell: for a narrow cell, the candidates are the published
+cells of the current report year in the relations touching it, its equal
+population partner first, then by smallest n (n > 0 before n = 0, as in
+``disclosure``), then row order. If no relation touching it has a published
+cell, the search goes one relation further, through the withheld cells, and so
+on. The first candidate whose withholding widens the narrow cell's range is
+taken (else the first candidate). Within one round a narrow cell whose
+relations already received an extra cell waits for the next round, so two
+narrow cells of one relation do not each take one. Cells of earlier report
+years (context) are audited too, since this year's publication must not undo
+theirs, but are never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from .disclosure import DEFAULT_THRESHOLD, _relations, _repair, suppress
+from .export import RESULT_COLUMNS, sort_results
+
+REASON_AUDIT = "audit"
+"""Warehouse reason of a cell withheld by the audit (never published)."""
+
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class EqualPopulation:
+    """Two indicators whose rows count the same population (INDICATORS.md).
+
+    The n of ``indicator_id``/``measure`` in report year R equals the n of
+    ``other_indicator_id``/``other_measure`` in report year R - ``year_lag``,
+    for every row the two share by level, unit, breakdown and breakdown value.
+    Declared as data so it can move to a condition's catalogue.
+    """
+
+    condition_id: str
+    indicator_id: str
+    measure: str
+    other_indicator_id: str
+    other_measure: str
+    year_lag: int = 0
+    why: str = ""
+
+
+EQUAL_POPULATIONS: tuple[EqualPopulation, ...] = (
+    EqualPopulation(
+        "sct_ssc", "Ö1", "proportion", "B1", "count",
+        why="Ö1's denominator is the B1 population (INDICATORS.md section 2)",
+    ),
+    EqualPopulation(
+        "sct_ssc", "T2", "distribution", "B3", "count",
+        why="both are the transplants with reinfusion_date in P(R) (INDICATORS.md section 2)",
+    ),
+    EqualPopulation(
+        "sct_ssc", "R2", "proportion", "B3", "count", year_lag=2,
+        why="R2's denominator is the whole cohort: the transplants of D(R-2) reinfused in year R-3, "
+        "which is B3 of report year R-2 (INDICATORS.md section 2)",
+    ),
+    EqualPopulation(
+        "skeletal_dysplasia", "B3", "distribution", "B1", "count",
+        why="B3 is the B1 population (INDICATORS.md section 3)",
+    ),
+)
+
+
+@dataclass
+class AuditReport:
+    """What the audit found, without any figure of a withheld cell."""
+
+    threshold: int
+    passed: bool
+    cells_audited: int
+    extra_suppressed: int
+    rounds: int
+    narrowest_range: float
+    unmet: list[str] = field(default_factory=list)
+    ranges: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per withheld cell of the audited year(s): key columns, ``low``, ``high`` (warehouse only)."""
+
+
+@dataclass
+class _Problem:
+    """The linear relations over one table's cells, as sparse rows over cell ids."""
+
+    n_cells: int
+    equations: list[tuple[np.ndarray, np.ndarray]]  # (cell ids, coefficients): sum = 0
+    inequalities: list[tuple[np.ndarray, np.ndarray]]  # sum <= 0
+    lower: np.ndarray
+    # hyperedges for the choice of an extra cell: row ids, and whether an equality of populations
+    edges: list[tuple[np.ndarray, bool]]
+
+
+def _has_numerator(df: pd.DataFrame) -> np.ndarray:
+    return df["numerator"].notna().to_numpy() | df["measure"].astype(str).isin(
+        ["proportion", "response_rate", "positive_share"]
+    ).to_numpy()
+
+
+def _problem(df: pd.DataFrame, equal_populations) -> tuple[_Problem, np.ndarray]:
+    """Cells 0..len-1 are the rows' n; cells len.. are numerators of the rows that have one."""
+    rows = len(df)
+    n_true = pd.to_numeric(df["n"]).fillna(0).to_numpy(dtype=np.float64)
+    has_num = _has_numerator(df)
+    num_cell = np.full(rows, -1, dtype=np.int64)
+    num_cell[has_num] = rows + np.arange(has_num.sum())
+    num_true = pd.to_numeric(df["numerator"]).fillna(0).to_numpy(dtype=np.float64)
+    n_cells = rows + int(has_num.sum())
+    truth = np.concatenate([n_true, num_true[has_num]])
+
+    lower = np.zeros(n_cells)
+    not_total = (df["breakdown"].astype(str) != "total").to_numpy()
+    lower[:rows] = np.where(not_total & (n_true >= 1), 1.0, 0.0)
+
+    equations: list[tuple[np.ndarray, np.ndarray]] = []
+    inequalities: list[tuple[np.ndarray, np.ndarray]] = []
+    edges: list[tuple[np.ndarray, bool]] = []
+
+    def add(cells: np.ndarray, coefs: np.ndarray) -> None:
+        total = float(np.dot(truth[cells], coefs))
+        if abs(total) < _TOLERANCE:
+            equations.append((cells, coefs))
+        elif total > 0:  # total holds more than its parts: total - sum >= 0, i.e. sum - total <= 0
+            inequalities.append((cells, -coefs))
+
+    for kind in _relations(df, n_true.astype(np.int64)):
+        if len(kind.part_row) == 0:
+            continue
+        order = np.argsort(kind.part_rel, kind="stable")
+        part_rel, part_row = kind.part_rel[order], kind.part_row[order]
+        bounds = np.flatnonzero(np.diff(part_rel)) + 1
+        for rel_ids, rel_rows in zip(np.split(part_rel, bounds), np.split(part_row, bounds), strict=True):
+            total_row = int(kind.total_row[rel_ids[0]])
+            members = np.concatenate([[total_row], rel_rows]).astype(np.int64)
+            coefs = np.concatenate([[1.0], -np.ones(len(rel_rows))])
+            add(members, coefs)
+            if has_num[members].all():
+                add(num_cell[members], coefs)
+            edges.append((members, False))
+
+    for i in np.flatnonzero(has_num):  # numerator <= n
+        inequalities.append((np.array([num_cell[i], i]), np.array([1.0, -1.0])))
+
+    key = (
+        df["level"].astype(str) + "\x1f" + df["unit_id"].fillna("").astype(str) + "\x1f"
+        + df["breakdown"].astype(str) + "\x1f" + df["breakdown_value"].fillna("").astype(str)
+    )
+    index = pd.Series(
+        np.arange(rows),
+        index=pd.MultiIndex.from_arrays(
+            [
+                df["report_year"].astype("int64").to_numpy(),
+                df["condition_id"].astype(str).to_numpy(),
+                df["indicator_id"].astype(str).to_numpy(),
+                df["measure"].astype(str).to_numpy(),
+                key.to_numpy(),
+            ]
+        ),
+    )
+    for eq in equal_populations:
+        mine = (
+            (df["condition_id"] == eq.condition_id)
+            & (df["indicator_id"] == eq.indicator_id)
+            & (df["measure"] == eq.measure)
+        ).to_numpy()
+        for i in np.flatnonzero(mine):
+            other = (int(df["report_year"].iat[i]) - eq.year_lag, eq.condition_id, eq.other_indicator_id,
+                     eq.other_measure, key.iat[i])
+            j = index.get(other)
+            if j is None:
+                continue
+            j = int(j)
+            if abs(n_true[i] - n_true[j]) < _TOLERANCE:
+                pair = np.array([i, j], dtype=np.int64)
+                equations.append((pair, np.array([1.0, -1.0])))
+                edges.append((pair, True))
+    return _Problem(n_cells, equations, inequalities, lower, edges), truth
+
+
+class _Solver:
+    """Ranges of withheld cells, one component (unknowns linked by constraints) at a time, cached."""
+
+    def __init__(self, problem: _Problem, truth: np.ndarray, n_rows: int):
+        self.problem, self.truth, self.n_rows = problem, truth, n_rows
+        self.cache: dict[tuple[tuple[int, ...], int], tuple[float, float]] = {}
+        self.linear_programs = 0
+
+    def ranges(self, withheld_cells: np.ndarray, targets: np.ndarray) -> dict[int, tuple[float, float]]:
+        """Min and max of each target row's n, given every published cell."""
+        problem, truth = self.problem, self.truth
+        unknown = np.flatnonzero(withheld_cells)
+        if len(unknown) == 0 or len(targets) == 0:
+            return {}
+        position = np.full(problem.n_cells, -1, dtype=np.int64)
+        position[unknown] = np.arange(len(unknown))
+        parent = np.arange(len(unknown))
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        constraints = []  # (is_equality, unknown positions, coefficients, right-hand side)
+        for is_eq, items in ((True, problem.equations), (False, problem.inequalities)):
+            for cells, coefs in items:
+                pos = position[cells]
+                free = pos >= 0
+                if not free.any():
+                    continue
+                rhs = -float(np.dot(truth[cells[~free]], coefs[~free]))
+                constraints.append((is_eq, pos[free], coefs[free], rhs))
+                first = find(int(pos[free][0]))
+                for p in pos[free][1:]:
+                    root = find(int(p))
+                    if root != first:
+                        parent[root] = first
+        roots = np.array([find(i) for i in range(len(unknown))])
+        by_component: dict[int, list] = {}
+        for c in constraints:
+            by_component.setdefault(int(roots[c[1][0]]), []).append(c)
+
+        out: dict[int, tuple[float, float]] = {}
+        for root in np.unique(roots[position[targets]]):
+            members = np.flatnonzero(roots == root)
+            key = tuple(int(u) for u in unknown[members])
+            wanted = [int(t) for t in targets[roots[position[targets]] == root]]
+            missing = [t for t in wanted if (key, t) not in self.cache]
+            if missing:
+                solved = self._solve(unknown[members], members, by_component.get(int(root), []), set(missing))
+                self.cache.update({(key, t): r for t, r in solved.items()})
+            for t in wanted:
+                out[t] = self.cache[(key, t)]
+        return out
+
+    def _solve(
+        self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]
+    ) -> dict[int, tuple[float, float]]:
+        local = {int(m): i for i, m in enumerate(members)}
+        a_eq, b_eq, a_ub, b_ub = [], [], [], []
+        for is_eq, pos, coefs, rhs in constraints:
+            line = np.zeros(len(members))
+            for p, c in zip(pos, coefs, strict=True):
+                line[local[int(p)]] += c
+            (a_eq if is_eq else a_ub).append(line)
+            (b_eq if is_eq else b_ub).append(rhs)
+        kwargs = {
+            "A_eq": np.array(a_eq) if a_eq else None,
+            "b_eq": np.array(b_eq) if b_eq else None,
+            "A_ub": np.array(a_ub) if a_ub else None,
+            "b_ub": np.array(b_ub) if b_ub else None,
+            "bounds": [(float(self.problem.lower[c]), None) for c in cells],
+            "method": "highs",
+        }
+        out: dict[int, tuple[float, float]] = {}
+        for i, cell in enumerate(cells):
+            if int(cell) not in wanted:  # numerators constrain but are not audited themselves
+                continue
+            objective = np.zeros(len(members))
+            objective[i] = 1.0
+            low = linprog(objective, **kwargs)
+            high = linprog(-objective, **kwargs)
+            self.linear_programs += 2
+            if low.status != 0:
+                raise RuntimeError(
+                    "The disclosure audit found the published relations inconsistent (linear program status "
+                    f"{low.status}); the results break an additive relation."
+                )
+            out[int(cell)] = (float(low.fun), np.inf if high.status == 3 else -float(high.fun))
+        return out
+
+
+def protect(
+    results: pd.DataFrame,
+    threshold: int = DEFAULT_THRESHOLD,
+    equal_populations: tuple[EqualPopulation, ...] = EQUAL_POPULATIONS,
+    context: pd.DataFrame | None = None,
+    max_rounds: int = 200,
+) -> tuple[pd.DataFrame, AuditReport]:
+    """Primary and secondary suppression, then the audit, repeated until every range holds.
+
+    ``results`` are the unsuppressed rows to publish (as for ``suppress``).
+    ``context`` are earlier report years' unsuppressed rows with ``suppressed``
+    set as they were published: audited with this year's cells (an equal
+    population across years must not undo their suppression) but never changed.
+    Returns the suppressed table (as ``suppress`` returns it; extra cells with
+    reason ``audit``) and the report. When the audit cannot be met the table is
+    still returned, with ``report.passed`` false: the caller must not publish it.
+    """
+    threshold = int(threshold)
+    first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
+    first_count = int(first["suppressed"].sum())
+    truth_frame = sort_results(results[RESULT_COLUMNS]).reset_index(drop=True)
+    for c in ["n", "numerator", "denominator"]:
+        truth_frame[c] = pd.to_numeric(truth_frame[c]).astype("Int64")
+    rows_now = len(truth_frame)
+    kinds = _relations(truth_frame, truth_frame["n"].fillna(0).to_numpy(dtype=np.int64))
+    state_withheld = first["suppressed"].to_numpy(dtype=bool).copy()
+    state_reason = first["suppression_reason"].to_numpy(dtype=object).copy()
+
+    if context is not None and len(context):
+        ctx = sort_results(context[RESULT_COLUMNS]).reset_index(drop=True)
+        for c in ["n", "numerator", "denominator"]:
+            ctx[c] = pd.to_numeric(ctx[c]).astype("Int64")
+        ctx_withheld = ctx["suppressed"].fillna(False).astype(bool).to_numpy()
+        combined = pd.concat([truth_frame, ctx], ignore_index=True)
+    else:
+        ctx_withheld = np.zeros(0, dtype=bool)
+        combined = truth_frame
+    problem, truth = _problem(combined, equal_populations)
+    solver = _Solver(problem, truth, len(combined))
+    rows = len(combined)
+    has_num = _has_numerator(combined)
+    num_cell = np.full(rows, -1, dtype=np.int64)
+    num_cell[has_num] = rows + np.arange(has_num.sum())
+    n_true = truth[:rows]
+
+    # Row -> hyperedges touching it.
+    touching: list[list[int]] = [[] for _ in range(rows)]
+    for e, (members, _) in enumerate(problem.edges):
+        for m in members:
+            touching[int(m)].append(e)
+
+    rounds = 0
+
+    def with_picks(withheld_now: np.ndarray, reason_now: np.ndarray, picks: list[int]):
+        """Mark the picks and let the secondary rule repair the relations again."""
+        withheld_now, reason_now = withheld_now.copy(), reason_now.copy()
+        withheld_now[picks] = True
+        reason_now[picks] = REASON_AUDIT
+        _repair(kinds, withheld_now, reason_now)
+        return withheld_now, reason_now
+
+    def withheld_rows(withheld_now: np.ndarray) -> np.ndarray:
+        return np.concatenate([withheld_now, ctx_withheld])
+
+    def cells_of(withheld: np.ndarray) -> np.ndarray:
+        cells = np.zeros(problem.n_cells, dtype=bool)
+        cells[:rows] = withheld
+        cells[num_cell[has_num & withheld]] = True
+        return cells
+
+    def order_key(r: int) -> tuple:
+        return (n_true[r] == 0, n_true[r], r)
+
+    def candidates(r: int, withheld: np.ndarray) -> list[int]:
+        """Published current-year cells nearest to row r through the relations, best first."""
+        seen_edges: set[int] = set()
+        frontier = [r]
+        visited = {r}
+        while frontier:
+            partners, others = [], []
+            next_frontier = []
+            for f in frontier:
+                for e in touching[f]:
+                    if e in seen_edges:
+                        continue
+                    seen_edges.add(e)
+                    members, is_equality = problem.edges[e]
+                    for m in members:
+                        m = int(m)
+                        if m in visited:
+                            continue
+                        visited.add(m)
+                        if withheld[m]:
+                            next_frontier.append(m)
+                        elif m < rows_now:
+                            (partners if is_equality else others).append(m)
+            found = partners + sorted(set(others) - set(partners), key=order_key)
+            if found:
+                return found
+            frontier = next_frontier
+        return []
+
+    while True:
+        withheld = withheld_rows(state_withheld)
+        targets = np.flatnonzero(withheld)
+        ranges = solver.ranges(cells_of(withheld), targets)
+        narrow = [t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < threshold - _TOLERANCE]
+        if not narrow or rounds >= max_rounds:
+            break
+        rounds += 1
+        picks: list[int] = []
+        used_edges: set[int] = set()
+        fallback: list[int] = []
+        for t in sorted(narrow, key=lambda t: (t >= rows_now, t)):
+            if used_edges & set(touching[int(t)]):
+                continue
+            found = candidates(int(t), withheld)
+            if not found:
+                continue
+            width = ranges[int(t)][1] - ranges[int(t)][0]
+            choice = None
+            for cand in found[:8]:
+                trial = withheld_rows(with_picks(state_withheld, state_reason, [cand])[0])
+                lo, hi = solver.ranges(cells_of(trial), np.array([int(t)]))[int(t)]
+                if hi - lo > width + _TOLERANCE:
+                    choice = cand
+                    break
+            if choice is None:
+                fallback.append(found[0])
+                continue
+            picks.append(choice)
+            used_edges |= set(touching[int(t)]) | set(touching[choice])
+        if not picks and fallback:
+            # No single cell widens any narrow range: give up the first candidate and look again.
+            picks = fallback[:1]
+        if not picks:
+            break
+        state_withheld, state_reason = with_picks(state_withheld, state_reason, picks)
+
+    withheld = withheld_rows(state_withheld)
+    targets = np.flatnonzero(withheld)
+    ranges = solver.ranges(cells_of(withheld), targets)
+    narrow = sorted(t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < threshold - _TOLERANCE)
+    marked_input = truth_frame.copy()
+    marked_input["suppressed"] = state_withheld
+    marked_input["suppression_reason"] = state_reason
+    marked = suppress(marked_input, threshold=threshold).reset_index(drop=True)
+    extra_count = int(marked["suppressed"].sum()) - first_count
+    widths = [ranges[int(t)][1] - ranges[int(t)][0] for t in targets]
+    key_cols = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown",
+                "breakdown_value"]
+    range_frame = combined.loc[targets, key_cols].copy()
+    range_frame["low"] = [ranges[int(t)][0] for t in targets]
+    range_frame["high"] = [ranges[int(t)][1] for t in targets]
+    report = AuditReport(
+        threshold=threshold,
+        passed=not narrow,
+        cells_audited=len(targets),
+        extra_suppressed=extra_count,
+        rounds=rounds,
+        narrowest_range=float(min(widths)) if widths else float("inf"),
+        unmet=[_describe(combined, int(t)) for t in narrow],
+        ranges=range_frame.reset_index(drop=True),
+    )
+    return marked, report
+
+
+def _describe(df: pd.DataFrame, r: int) -> str:
+    """A cell named by its key (never a figure)."""
+    row = df.iloc[r]
+    unit = row["unit_id"] if row["level"] == "enhet" else "riket"
+    return (f"{int(row['report_year'])} {row['condition_id']} {row['indicator_id']} {row['measure']} {unit} "
+            f"{row['breakdown']}={row['breakdown_value']}")

@@ -147,16 +147,25 @@ def test_an_earlier_year_is_audited_but_never_changed():
     assert out["suppressed"].tolist() == [False, True, True]
 
 
-def test_an_unmet_audit_fails_and_names_cells_without_figures():
-    # Earlier year: riket 10 = a 2 (withheld) + b 8 (published): a is exact, and nothing of this year can help.
+def test_an_earlier_cell_is_held_to_the_width_its_own_publication_left():
+    # Earlier year: riket 10 = a 2 (withheld) + b 8 (published): a was exact already (not this
+    # year's doing), so this year is not failed for it; this year's own cells are audited as usual.
     ctx = frame([row(n=10, indicator="B3"), row("enhet", "a", n=2, indicator="B3"), row("enhet", "b", n=8, indicator="B3")])
     ctx["report_year"] = 2024
     ctx.loc[ctx["unit_id"] == "a", ["suppressed", "suppression_reason"]] = [True, "small_n"]
-    now = frame([row(n=50, indicator="B1"), row("enhet", "a", n=25, indicator="B1"), row("enhet", "b", n=25, indicator="B1")])
-    _, report = protect(now, context=ctx)
+    now = frame([row(n=50, indicator="B1"), row("enhet", "a", n=2, indicator="B1"), row("enhet", "b", n=48, indicator="B1")])
+    out, report = protect(now, context=ctx)
+    assert report.passed and report.unmet == []
+    assert out["suppressed"].tolist() == [False, True, True]
+
+
+def test_an_unmet_audit_fails_and_names_cells_without_figures():
+    df = frame([row(n=39), row("enhet", "a", n=37), row("enhet", "b", n=1), row("enhet", "c", n=1)])
+    out, report = protect(df, max_rounds=0)
     assert not report.passed
-    assert report.unmet == ["2024 sct_ssc B3 count a total=total"]
-    assert report.narrowest_range == 0
+    assert report.unmet == ["2026 sct_ssc B1 count b total=total", "2026 sct_ssc B1 count c total=total"]
+    assert report.narrowest_range == 2
+    assert not any(ch.isdigit() for cell in report.unmet for ch in cell.split(" total")[0].split("count ")[1])
 
 
 # --- property test ------------------------------------------------------------------

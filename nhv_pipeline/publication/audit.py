@@ -53,7 +53,10 @@ taken (else the first candidate). Within one round a narrow cell whose
 relations already received an extra cell waits for the next round, so two
 narrow cells of one relation do not each take one. Cells of earlier report
 years (context) are audited too, since this year's publication must not undo
-theirs, but are never changed.
+theirs, but are never changed: each must keep the width its own publication
+left it (up to the threshold). A cell of this year equal (by an equal
+population) to a cell an earlier year *published* is public already; it is
+not required to be wide, and counted as ``already_public``.
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ class AuditReport:
     extra_suppressed: int
     rounds: int
     narrowest_range: float
+    """The narrowest range of this year's withheld cells (inf when none is bounded)."""
+    already_public: int = 0
+    """This year's withheld cells equal to a cell an earlier year published (not required to be wide)."""
     unmet: list[str] = field(default_factory=list)
     ranges: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per withheld cell of the audited year(s): key columns, ``low``, ``high`` (warehouse only)."""
@@ -364,6 +370,27 @@ def protect(
     num_cell[has_num] = rows + np.arange(has_num.sum())
     n_true = truth[:rows]
 
+    # The width each withheld row must keep. This year's rows: the threshold, except a row equal to a
+    # cell an earlier year published (its figure is public already). Earlier years' rows: the width
+    # their own publication left them, up to the threshold (this year must not narrow them further).
+    required = np.full(rows, float(threshold))
+    withheld_before = np.concatenate([np.zeros(rows_now, dtype=bool), ctx_withheld])
+    for members, is_equality in problem.edges:
+        if is_equality:
+            a, b = (int(m) for m in members)
+            for mine, other in ((a, b), (b, a)):
+                if mine < rows_now <= other and not withheld_before[other]:
+                    required[mine] = 0.0
+    if ctx_withheld.any():
+        ctx_problem, ctx_truth = _problem(combined.iloc[rows_now:].reset_index(drop=True), equal_populations)
+        ctx_cells = np.zeros(ctx_problem.n_cells, dtype=bool)
+        ctx_cells[: rows - rows_now] = ctx_withheld
+        ctx_has_num = _has_numerator(combined.iloc[rows_now:])
+        ctx_cells[(rows - rows_now) + np.flatnonzero(ctx_withheld[ctx_has_num])] = True
+        alone = _Solver(ctx_problem, ctx_truth, rows - rows_now).ranges(ctx_cells, np.flatnonzero(ctx_withheld))
+        for t, (lo, hi) in alone.items():
+            required[rows_now + t] = min(float(threshold), hi - lo)
+
     # Row -> hyperedges touching it.
     touching: list[list[int]] = [[] for _ in range(rows)]
     for e, (members, _) in enumerate(problem.edges):
@@ -425,7 +452,7 @@ def protect(
         withheld = withheld_rows(state_withheld)
         targets = np.flatnonzero(withheld)
         ranges = solver.ranges(cells_of(withheld), targets)
-        narrow = [t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < threshold - _TOLERANCE]
+        narrow = [t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < required[t] - _TOLERANCE]
         if not narrow or rounds >= max_rounds:
             break
         rounds += 1
@@ -443,7 +470,7 @@ def protect(
             for cand in found[:8]:
                 trial = withheld_rows(with_picks(state_withheld, state_reason, [cand])[0])
                 lo, hi = solver.ranges(cells_of(trial), np.array([int(t)]))[int(t)]
-                if hi - lo > width + _TOLERANCE:
+                if hi - lo > width + _TOLERANCE:  # widens the narrow cell
                     choice = cand
                     break
             if choice is None:
@@ -461,13 +488,13 @@ def protect(
     withheld = withheld_rows(state_withheld)
     targets = np.flatnonzero(withheld)
     ranges = solver.ranges(cells_of(withheld), targets)
-    narrow = sorted(t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < threshold - _TOLERANCE)
+    narrow = sorted(t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < required[t] - _TOLERANCE)
     marked_input = truth_frame.copy()
     marked_input["suppressed"] = state_withheld
     marked_input["suppression_reason"] = state_reason
     marked = suppress(marked_input, threshold=threshold).reset_index(drop=True)
     extra_count = int(marked["suppressed"].sum()) - first_count
-    widths = [ranges[int(t)][1] - ranges[int(t)][0] for t in targets]
+    widths = [ranges[int(t)][1] - ranges[int(t)][0] for t in targets if t < rows_now and required[t] > 0]
     key_cols = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown",
                 "breakdown_value"]
     range_frame = combined.loc[targets, key_cols].copy()
@@ -477,6 +504,7 @@ def protect(
         threshold=threshold,
         passed=not narrow,
         cells_audited=len(targets),
+        already_public=int(sum(1 for t in targets if t < rows_now and required[t] == 0)),
         extra_suppressed=extra_count,
         rounds=rounds,
         narrowest_range=float(min(widths)) if widths else float("inf"),

@@ -14,6 +14,7 @@ from pathlib import Path
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from nhv_pipeline.condition import condition_ids
+from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.jobs import validation_job
 from nhv_pipeline.resources import default_data_raw
 
@@ -38,11 +39,14 @@ def delivery_state(data_root: Path) -> dict[str, str]:
     if not data_root.is_dir():
         return state
     for year_dir in sorted(p for p in data_root.iterdir() if p.is_dir() and p.name.isdigit()):
-        for condition_dir in sorted(p for p in year_dir.iterdir() if p.is_dir() and not p.is_symlink()):
-            condition = condition_dir.name
-            for unit_dir in sorted(p for p in condition_dir.iterdir() if p.is_dir()):
-                for file in sorted(p for p in unit_dir.iterdir() if p.is_file()):
-                    state[f"{year_dir.name}/{condition}/{unit_dir.name}/{file.name}"] = file_digest(file)
+        for c, condition_dir in enumerate(sorted(p for p in year_dir.iterdir() if p.is_dir() and not p.is_symlink()), start=1):
+            # DATA_CONTRACT.md 3: a name holding an identity number goes into neither the cursor nor the log.
+            condition = f"(folder {c})" if contains_identity_number(condition_dir.name) else condition_dir.name
+            for u, unit_dir in enumerate(sorted(p for p in condition_dir.iterdir() if p.is_dir()), start=1):
+                unit = f"(unit folder {u})" if contains_identity_number(unit_dir.name) else unit_dir.name
+                for f, file in enumerate(sorted(p for p in unit_dir.iterdir() if p.is_file()), start=1):
+                    name = f"(file {f})" if contains_identity_number(file.name) else file.name
+                    state[f"{year_dir.name}/{condition}/{unit}/{name}"] = file_digest(file)
     return state
 
 

@@ -18,6 +18,7 @@ from nhv_pipeline.condition import DeliveryContext, get_condition
 
 from . import rules
 from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
+from .identity import contains_identity_number
 from .reader import is_inside_root, read_contract_csv
 from .registry import read_registry
 from .schema import column_kinds, contract_columns, measurement_period, table_model, with_dates
@@ -94,6 +95,12 @@ def validate_delivery(
     def note(unit_id: str, path: str, rule: str, message: str) -> None:
         found.append(rules.failure(unit_id, path, None, "", rule, message))
 
+    def named_by_number(label: str) -> None:
+        note("", label, rules.IDENTITY_NUMBER,
+             "This name holds what looks like a Swedish personal identity or coordination number, so it is named "
+             "here by its position only; rename it (a unit folder is named by its unit_id, a file by its table) "
+             "and deliver it anew. The name has been withheld from all reports.")
+
     # --- section 1: which unit folders are there, and may they be? ---
     delivery = data_root / str(report_year) / condition_id
     folders: dict[str, Path] = {}
@@ -104,11 +111,15 @@ def validate_delivery(
                  "The delivery folder is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
             blocked |= registered
         else:
-            for entry in sorted(delivery.iterdir()):
+            entries = sorted(delivery.iterdir())
+            for position, entry in enumerate(entries, start=1):
                 unit_id = entry.name
                 if only is not None and unit_id not in only:
                     continue
-                if not is_inside_root(entry, data_root):
+                if contains_identity_number(unit_id):
+                    # Section 3: the name is never repeated; the entry is named by its position.
+                    named_by_number(f"entry {position} of {len(entries)} in {report_year}/{condition_id}")
+                elif not is_inside_root(entry, data_root):
                     blocked.add(unit_id)
                     note(unit_id, rel(entry), rules.PATH_OUTSIDE_ROOT,
                          "This entry is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
@@ -136,7 +147,11 @@ def validate_delivery(
     expected = {f"{table}.csv": table for table in tables_of}
     for unit_id, folder in folders.items():
         entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
+        names = sorted(entries)
         for name in sorted(set(entries) - set(expected)):
+            if contains_identity_number(name):
+                named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
+                continue
             note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
                  "This is not one of the condition's tables and may carry data that must not be delivered; remove it.")
         for name, table in expected.items():

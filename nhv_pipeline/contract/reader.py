@@ -21,12 +21,18 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
+from .identity import PREFILTER, contains_identity_number, is_identity_number
 
 REDACTED = "<redacted>"
 
-# DATA_CONTRACT.md 3: a personal identity or coordination number, 10 or 12 digits,
-# optionally with one `-` or `+` before the last four.
-IDENTITY_NUMBER_PATTERN = r"(\d{2})?\d{6}[-+]?\d{4}"
+_IDENTITY_IN_CELL = (
+    "This cell holds what looks like a Swedish personal identity or coordination number; remove it "
+    "(patients are named only by the unit's pseudonymous id). The value has been withheld from all reports."
+)
+_IDENTITY_IN_HEADER = (
+    "This header name holds what looks like a Swedish personal identity or coordination number; name the "
+    "column as in the contract. The name has been withheld from all reports."
+)
 
 # The largest table file that is read at all. A national delivery is well under 1 MB per
 # file and the 100x volume benchmark stays under 100 MB, so a larger file is a wrong
@@ -186,6 +192,18 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         return result
 
     header = [name.strip().lower() for name in records[0][1]]
+    for position, name in enumerate(header):
+        if contains_identity_number(name):
+            result.failures.append(_failure(rel, 1, f"#{position + 1}", rules.IDENTITY_NUMBER, _IDENTITY_IN_HEADER))
+
+    def shown(position: int) -> str:
+        """A header name fit to repeat in a failure, else the field's position."""
+        name = header[position] if position < len(header) else ""
+        if re.fullmatch(_NAME_PATTERN, name) and not contains_identity_number(name):
+            return name
+        return f"#{position + 1}"
+
+    identity = _identity_cells(text, records[1:], shown, rel)
     if not set(header) & set(columns):
         # No contract column at all: the header line is missing and line 1 holds data, the
         # delimiter is another one, or another table was saved. Its fields are not repeated (section 3).
@@ -202,8 +220,7 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                          f"Header field {position + 1} is empty (often a trailing delimiter); remove it or name it as in the contract.")
             )
         elif header.index(name) != position:
-            shown = name if re.fullmatch(_NAME_PATTERN, name) else f"#{position + 1}"
-            result.failures.append(_failure(rel, 1, shown, rules.HEADER, "This column name appears twice in the header; keep one of them."))
+            result.failures.append(_failure(rel, 1, shown(position), rules.HEADER, "This column name appears twice in the header; keep one of them."))
     for name in columns:
         if name not in header:
             result.failures.append(
@@ -212,7 +229,7 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
     for name in dict.fromkeys(header):
         if name and name not in columns:
             position = header.index(name) + 1
-            named = re.fullmatch(_NAME_PATTERN, name) is not None
+            named = shown(position - 1) == name
             result.failures.append(
                 _failure(rel, 1, name if named else f"#{position}", rules.EXTRA_COLUMN,
                          "This column is not in the contract and may carry data that must not be delivered; remove it."
@@ -230,6 +247,7 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                          "check for a missing or extra delimiter, or quote a field that contains one.")
             )
     if result.failures:
+        result.failures.extend(identity)
         return result
 
     frame = pd.DataFrame([fields for _, fields in body], columns=header, dtype=object)
@@ -238,7 +256,9 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
     frame = frame[columns].apply(lambda values: values.str.strip()).astype(object)
     frame = frame.where(frame.ne("") & frame.notna(), None)
     frame["source_line"] = pd.Series([line for line, _ in body], dtype="int64")
-    frame, found = redact_identity_numbers(frame, id_columns)
+    found: list[tuple[int, str]] = []
+    if PREFILTER.search(text) is not None:  # no run of ten digits: no identity number in any id
+        frame, found = redact_identity_numbers(frame, id_columns)
     result.failures.extend(
         {**_failure(rel, None, column, rules.IDENTITY_NUMBER,
                     "This id looks like a Swedish personal identity or coordination number; replace it with the unit's "
@@ -246,19 +266,41 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
          "line": line}
         for line, column in found
     )
+    result.failures.extend(identity)
     result.frame = frame
     result.rows = len(frame)
     return result
 
 
-def redact_identity_numbers(frame: pd.DataFrame, id_columns) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """Replace id cells that look like identity numbers by REDACTED (section 3), before anyone else sees them.
+def _identity_cells(text: str, records: list[tuple[int, list[str]]], shown, rel: str) -> list[dict]:
+    """Failures for every field that holds an identity number, anywhere in it; the fields are replaced in place.
 
+    Every field of every record, extra columns and ragged rows included, so the value is gone
+    before a frame exists. A file whose text has no run of ten digits is passed over at once.
+    """
+    if PREFILTER.search(text) is None:
+        return []
+    failures = []
+    for line, fields in records:
+        for position, value in enumerate(fields):
+            if contains_identity_number(value):
+                fields[position] = REDACTED
+                failures.append(_failure(rel, line, shown(position), rules.IDENTITY_NUMBER, _IDENTITY_IN_CELL))
+    return failures
+
+
+def redact_identity_numbers(frame: pd.DataFrame, id_columns) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Replace id cells that are identity numbers by REDACTED (section 3), before anyone else sees them.
+
+    An id cell is failed when the whole cell has the shape of a personal or coordination
+    number, whatever its date or check digit (``identity.is_identity_number``); a number
+    inside a longer value is found by ``_identity_cells``, with date and check digit.
     Returns the redacted frame and the (source_line, column) of every replaced cell.
     """
     found: list[tuple[int, str]] = []
     for column in id_columns:
-        hits = frame[column].astype("string").str.fullmatch(IDENTITY_NUMBER_PATTERN).fillna(False).astype(bool)
+        values = frame[column]
+        hits = values.map(is_identity_number).astype(bool)
         if hits.any():
             found.extend((int(line), column) for line in frame.loc[hits, "source_line"])
             frame.loc[hits, column] = REDACTED

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import rules
 from .checks import model_failures
-from .reader import is_inside_root, max_file_bytes, parse_contract_csv, read_bytes_limited, too_large_failure
+from .reader import REDACTED, is_inside_root, max_file_bytes, parse_contract_csv, read_bytes_limited, too_large_failure
 from .schema import RegistryUnits, model_columns, parse_dates
 
 REGISTRY_FILE = "units.csv"
@@ -68,7 +68,9 @@ def read_registry(data_root: Path) -> RegistryResult:
 @lru_cache(maxsize=8)
 def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Content-keyed: the registry is re-read by every validation of every year and condition."""
-    read = parse_contract_csv(data, REGISTRY_FILE, model_columns(RegistryUnits))
+    # unit_id is an id: a bare 10- or 12-digit number there is an identity number (section 3), and
+    # any cell (unit_name too) holding one anywhere is failed and withheld by the reader.
+    read = parse_contract_csv(data, REGISTRY_FILE, model_columns(RegistryUnits), ["unit_id"])
     if read.frame is None:
         return _typed_units(_no_units()), rules.normalise_failures(pd.DataFrame(read.failures))
 
@@ -76,8 +78,8 @@ def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     # The registry's own unit_id doubles as the failure rows' unit_id until it is blanked below:
     # a registry problem belongs to no unit's delivery report.
     lineage = frame.assign(source_file=REGISTRY_FILE)
-    parts = [model_failures(RegistryUnits, lineage)]
-    bad_pattern = frame["unit_id"].notna() & ~frame["unit_id"].astype("string").str.fullmatch(UNIT_ID_PATTERN).fillna(False).astype(bool)
+    parts = [pd.DataFrame(read.failures, columns=rules.ROW_FAILURE_COLUMNS), model_failures(RegistryUnits, lineage)]
+    bad_pattern = frame["unit_id"].notna() & frame["unit_id"].ne(REDACTED) & ~frame["unit_id"].astype("string").str.fullmatch(UNIT_ID_PATTERN).fillna(False).astype(bool)
     parts.append(
         rules.failures_at(lineage[bad_pattern], "unit_id", rules.REGISTRY,
                           "unit_id must be 2 to 40 characters of a-z, 0-9 and _ (it names the unit's delivery folder); correct it.")

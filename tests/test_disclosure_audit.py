@@ -223,3 +223,21 @@ def test_property_no_suppressed_cell_narrower_than_the_threshold(df, threshold):
     # Withheld rows have n empty, and an audit row is marked like any other.
     assert out.loc[out["suppressed"], "n"].isna().all()
     assert set(out.loc[out["suppressed"], "suppression_reason"]) <= {"small_n", "complementary", "audit"}
+
+
+def test_audit_context_takes_the_lagged_rows_as_published_and_skips_a_year_that_no_longer_matches():
+    from nhv_pipeline.assets.published import audit_context
+
+    b3 = frame([row(n=21, indicator="B3"), row("enhet", "a", n=6, indicator="B3"), row("enhet", "b", n=15, indicator="B3"),
+                row(n=9, indicator="B1")])
+    b3["report_year"] = 2024
+    published = suppress(b3)
+    published.loc[published["unit_id"] == "a", ["suppressed", "n"]] = [True, pd.NA]
+    ctx = audit_context(2026, b3, published)
+    assert sorted(ctx["indicator_id"]) == ["B3", "B3", "B3"]
+    assert ctx.set_index("unit_id")["suppressed"].to_dict() == {"": False, "a": True, "b": False}
+    # The stored results changed after the publication: that year is left out.
+    changed = b3.copy()
+    changed.loc[changed["unit_id"] == "b", "n"] = 16
+    assert audit_context(2026, changed, published).empty
+    assert audit_context(2025, b3, published).empty  # R2 of 2025 reads no B3 of 2023 here

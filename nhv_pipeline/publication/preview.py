@@ -99,7 +99,7 @@ th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid var(--line); vertical-
 th { text-align: left; font-weight: 600; background: var(--soft); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.riket td, tr.riket th { font-weight: 600; background: #fbf3ee; }
-td.supp { background: var(--supp); color: var(--muted); text-align: center; }
+td.supp, tr.riket td.supp { background: var(--supp); color: var(--muted); text-align: center; }
 td.supp .mark { font-size: 0.75em; vertical-align: super; }
 td.missing { color: var(--muted); text-align: center; }
 .sub { display: block; color: var(--muted); font-size: 0.8em; font-weight: 400; }

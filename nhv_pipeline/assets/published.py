@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
     AssetOut,
+    Failure,
     FreshnessPolicy,
     MetadataValue,
     Nothing,
@@ -35,6 +39,8 @@ from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catal
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
+from nhv_pipeline.publication.audit import EQUAL_POPULATIONS, REASON_AUDIT, AuditReport, protect
+from nhv_pipeline.publication.disclosure import REASON_SECONDARY
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
 from nhv_pipeline.sensors import file_digest
@@ -103,18 +109,74 @@ def build_manifest(
     }
 
 
-def publish_results(results: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, dict]:
-    """Disclosure control, rounding and sorting (PUBLICATION.md sections 2-3), with metadata for the UI."""
-    published = format_results(suppress(results, threshold=threshold))
+AUDIT_CHECK = "disclosure_audit"
+_KEY_COLUMNS = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown",
+                "breakdown_value"]
+
+
+def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_published: pd.DataFrame) -> pd.DataFrame:
+    """Earlier years' rows an equal population across years ties to this year (e.g. B3 of R-2 for R2).
+
+    Their true figures (``results``) with the ``suppressed`` mark they were published with.
+    """
+    if earlier_results.empty or earlier_published.empty:
+        return pd.DataFrame()
+    wanted = {
+        (report_year - eq.year_lag, eq.condition_id, eq.other_indicator_id, eq.other_measure)
+        for eq in EQUAL_POPULATIONS
+        if eq.year_lag > 0
+    }
+    keys = list(zip(earlier_results["report_year"].astype(int), earlier_results["condition_id"],
+                    earlier_results["indicator_id"], earlier_results["measure"]))
+    rows = earlier_results[[k in wanted for k in keys]].drop(columns=["suppressed"], errors="ignore")
+    if rows.empty:
+        return pd.DataFrame()
+    marks = earlier_published[_KEY_COLUMNS + ["suppressed", "n"]].rename(columns={"n": "published_n"})
+    for frame in (rows, marks):
+        frame["unit_id"] = frame["unit_id"].fillna("").astype(str)
+        frame["report_year"] = frame["report_year"].astype("int64")
+    merged = rows.merge(marks, on=_KEY_COLUMNS, how="inner")
+    # A year whose stored results no longer match its publication (a re-run that stopped before
+    # publishing) tells nothing reliable about what readers have: it is left out.
+    published_n = pd.to_numeric(merged["published_n"]).astype("Float64")
+    true_n = pd.to_numeric(merged["n"]).astype("Float64")
+    differs = (~merged["suppressed"].astype(bool) & (published_n != true_n).fillna(True)).groupby(merged["report_year"]).any()
+    keep = merged["report_year"].isin(differs[~differs].index)
+    return merged[keep].drop(columns=["published_n"]).reset_index(drop=True)
+
+
+def audit_metadata(audit: AuditReport) -> dict:
+    """Check metadata: counts and widths only, never a withheld figure."""
+    return {
+        "threshold": audit.threshold,
+        "cells_audited": audit.cells_audited,
+        "extra_cells_suppressed": audit.extra_suppressed,
+        "rounds": audit.rounds,
+        "narrowest_range": float(audit.narrowest_range) if audit.narrowest_range != float("inf") else -1.0,
+        "already_public": audit.already_public,
+        "cells_not_protected": MetadataValue.json(audit.unmet[:40]),
+    }
+
+
+def publish_results(
+    results: pd.DataFrame, threshold: int, audit_rows: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict, AuditReport]:
+    """Disclosure control with its audit, rounding and sorting (PUBLICATION.md sections 2-3), with metadata."""
+    protected, audit = protect(results, threshold=threshold, context=audit_rows)
+    published = format_results(protected)
+    suppressed = published[published["suppressed"]]
+    by_reason = {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
+    # A cell the audit withheld protects other cells, as a complementary one does: while the published
+    # files still carry a reason, it must not read as a small count (the reason counts above keep it apart).
+    published["suppression_reason"] = published["suppression_reason"].replace(REASON_AUDIT, REASON_SECONDARY)
     suppressed = published[published["suppressed"]]
     national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
     return published, {
         "row_count": len(published),
         "suppressed_count": len(suppressed),
-        "suppressed_by_reason": MetadataValue.json(
-            {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
-        ),
+        "suppressed_by_reason": MetadataValue.json(by_reason),
         "threshold": threshold,
+        "audit_extra_cells_suppressed": audit.extra_suppressed,
         "national_figures": MetadataValue.md(
             frame_to_markdown(
                 national,
@@ -122,7 +184,7 @@ def publish_results(results: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame
                 limit=40,
             )
         ),
-    }
+    }, audit
 
 
 def publish_asset():
@@ -169,6 +231,17 @@ def publish_asset():
             "indicator_results": {RESULTS_KEY},
             "publication": {PUBLISHED_RESULTS_KEY, *(spec.key for spec in delivery_ins.values())},
         },
+        check_specs=[
+            AssetCheckSpec(
+                AUDIT_CHECK,
+                asset=PUBLISHED_RESULTS_KEY,
+                blocking=True,
+                description="PUBLICATION.md section 3 audit: for every suppressed cell, the range of values "
+                "consistent with everything published (additive relations, n >= 0, equal populations) is at "
+                "least as wide as the threshold. When it cannot be met nothing is published.",
+                partitions_def=report_year_partitions,
+            )
+        ],
         partitions_def=report_year_partitions,
     )
     def publish(
@@ -181,16 +254,45 @@ def publish_asset():
 
 def _publish(context: AssetExecutionContext, paths: PipelinePaths, threshold: int, results: pd.DataFrame, deliveries: dict):
     report_year = int(context.partition_key)
-    published, metadata = publish_results(results, threshold)
+    with connect(paths.database) as con:
+        earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
+        earlier_results = read_rows(con, "results", "indicator_results", list(range(2000, report_year)))
+    published, metadata, audit = publish_results(
+        results, threshold, audit_context(report_year, earlier_results, earlier)
+    )
+    context.log.info(
+        "Disclosure audit of %s: %d suppressed cells audited, %d suppressed beyond the primary and secondary "
+        "rules, %s.", report_year, audit.cells_audited, audit.extra_suppressed,
+        "every range at least the threshold" if audit.passed else f"{len(audit.unmet)} cells not protected",
+    )
+    if not audit.passed:
+        yield AssetCheckResult(
+            asset_key=PUBLISHED_RESULTS_KEY,
+            check_name=AUDIT_CHECK,
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            metadata=audit_metadata(audit),
+        )
+        raise Failure(
+            f"The disclosure audit of report year {report_year} cannot be met: {len(audit.unmet)} suppressed "
+            f"cells stay narrower than the threshold after {audit.rounds} rounds of extra suppression; nothing was "
+            "published.",
+            metadata=audit_metadata(audit),
+        )
     yield Output(published, output_name="indicator_results", metadata=metadata)
+    yield AssetCheckResult(
+        asset_key=PUBLISHED_RESULTS_KEY,
+        check_name=AUDIT_CHECK,
+        passed=True,
+        severity=AssetCheckSeverity.ERROR,
+        metadata=audit_metadata(audit),
+    )
 
     inventories = pd.concat(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,
     ) if any(len(f) for f in deliveries.values()) else pd.DataFrame()
     files = used_raw_files(report_year, inventories)
-    with connect(paths.database) as con:
-        earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
     history = {int(year): frame for year, frame in earlier.groupby("report_year")} if len(earlier) else {}
     now = datetime.now(timezone.utc)
     catalogue = catalogue_entries(catalogue_for(report_year))

@@ -58,6 +58,25 @@ class DeliveryContext:
 
 
 @dataclass(frozen=True)
+class EqualPopulation:
+    """Two indicators whose rows count the same population (INDICATORS.md), for the disclosure audit.
+
+    The n of ``indicator_id``/``measure`` in report year R equals the n of
+    ``other_indicator_id``/``other_measure`` in report year R - ``year_lag``, for every row
+    the two share by level, unit, breakdown and breakdown value (PUBLICATION.md 3: the audit
+    counts "populations that INDICATORS.md defines as equal").
+    """
+
+    condition_id: str
+    indicator_id: str
+    measure: str
+    other_indicator_id: str
+    other_measure: str
+    year_lag: int = 0
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Specification:
     """One version of a condition's follow-up document and the indicators it defines.
 
@@ -107,6 +126,8 @@ class Condition:
     sample_data: Callable[..., Any] | None = None
     #: the sample registry rows of this condition (nhv_pipeline.sample_data.SampleUnit).
     sample_units: tuple[Any, ...] = ()
+    #: populations its specification defines as equal (the disclosure audit uses them).
+    equal_populations: tuple[EqualPopulation, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.specifications:

@@ -39,7 +39,7 @@ from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catal
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
-from nhv_pipeline.publication.audit import EQUAL_POPULATIONS, REASON_AUDIT, AuditReport, protect
+from nhv_pipeline.publication.audit import REASON_AUDIT, AuditReport, protect, registered_equal_populations
 from nhv_pipeline.publication.disclosure import REASON_SECONDARY
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
@@ -123,7 +123,7 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
         return pd.DataFrame()
     wanted = {
         (report_year - eq.year_lag, eq.condition_id, eq.other_indicator_id, eq.other_measure)
-        for eq in EQUAL_POPULATIONS
+        for eq in registered_equal_populations()
         if eq.year_lag > 0
     }
     keys = list(zip(earlier_results["report_year"].astype(int), earlier_results["condition_id"],

@@ -9,7 +9,7 @@ Plain functions over pandas frames, no Dagster: the assets call them in the orde
         (staging / "index.html").write_text(render_preview(...), encoding="utf-8")
 """
 
-from .audit import EQUAL_POPULATIONS, REASON_AUDIT, AuditReport, EqualPopulation, protect
+from .audit import REASON_AUDIT, AuditReport, EqualPopulation, protect, registered_equal_populations
 from .disclosure import (
     DEFAULT_THRESHOLD,
     REASON_PRIMARY,
@@ -32,7 +32,7 @@ from .export import (
 from .preview import render_preview
 
 __all__ = [
-    "EQUAL_POPULATIONS",
+    "registered_equal_populations",
     "REASON_AUDIT",
     "AuditReport",
     "EqualPopulation",

@@ -27,7 +27,7 @@ What the reader is assumed to know (the attacker model):
 * A breakdown row exists only for a value that occurs (INDICATORS.md section
   4), so a withheld breakdown row with n >= 1 is known to be >= 1. A total row
   may be 0. (For a hand-made row with n = 0 the bound stays 0.)
-* The populations INDICATORS.md defines as equal (``EQUAL_POPULATIONS``): the n
+* The populations INDICATORS.md defines as equal (each condition's ``equal_populations``): the n
   of one indicator's row equals the n of another's row with the same level,
   unit, breakdown and breakdown value, possibly of an earlier report year (R2's
   denominator is B3's population of R-2). A pair the true figures do not
@@ -67,6 +67,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from nhv_pipeline.condition import EqualPopulation, registered
+
 from .disclosure import DEFAULT_THRESHOLD, _relations, _repair, suppress
 from .export import RESULT_COLUMNS, sort_results
 
@@ -76,44 +78,9 @@ REASON_AUDIT = "audit"
 _TOLERANCE = 1e-6
 
 
-@dataclass(frozen=True)
-class EqualPopulation:
-    """Two indicators whose rows count the same population (INDICATORS.md).
-
-    The n of ``indicator_id``/``measure`` in report year R equals the n of
-    ``other_indicator_id``/``other_measure`` in report year R - ``year_lag``,
-    for every row the two share by level, unit, breakdown and breakdown value.
-    Declared as data so it can move to a condition's catalogue.
-    """
-
-    condition_id: str
-    indicator_id: str
-    measure: str
-    other_indicator_id: str
-    other_measure: str
-    year_lag: int = 0
-    why: str = ""
-
-
-EQUAL_POPULATIONS: tuple[EqualPopulation, ...] = (
-    EqualPopulation(
-        "sct_ssc", "Ö1", "proportion", "B1", "count",
-        why="Ö1's denominator is the B1 population (INDICATORS.md section 2)",
-    ),
-    EqualPopulation(
-        "sct_ssc", "T2", "distribution", "B3", "count",
-        why="both are the transplants with reinfusion_date in P(R) (INDICATORS.md section 2)",
-    ),
-    EqualPopulation(
-        "sct_ssc", "R2", "proportion", "B3", "count", year_lag=2,
-        why="R2's denominator is the whole cohort: the transplants of D(R-2) reinfused in year R-3, "
-        "which is B3 of report year R-2 (INDICATORS.md section 2)",
-    ),
-    EqualPopulation(
-        "skeletal_dysplasia", "B3", "distribution", "B1", "count",
-        why="B3 is the B1 population (INDICATORS.md section 3)",
-    ),
-)
+def registered_equal_populations() -> tuple[EqualPopulation, ...]:
+    """Every registered condition's equal populations (declared in its catalogue, INDICATORS.md)."""
+    return tuple(eq for condition in registered() for eq in condition.equal_populations)
 
 
 @dataclass
@@ -328,7 +295,7 @@ class _Solver:
 def protect(
     results: pd.DataFrame,
     threshold: int = DEFAULT_THRESHOLD,
-    equal_populations: tuple[EqualPopulation, ...] = EQUAL_POPULATIONS,
+    equal_populations: tuple[EqualPopulation, ...] | None = None,
     context: pd.DataFrame | None = None,
     max_rounds: int = 200,
 ) -> tuple[pd.DataFrame, AuditReport]:
@@ -343,6 +310,8 @@ def protect(
     still returned, with ``report.passed`` false: the caller must not publish it.
     """
     threshold = int(threshold)
+    if equal_populations is None:
+        equal_populations = registered_equal_populations()
     first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
     first_count = int(first["suppressed"].sum())
     truth_frame = sort_results(results[RESULT_COLUMNS]).reset_index(drop=True)

@@ -8,7 +8,7 @@ preview and the tests.
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import Specification
+from nhv_pipeline.condition import EqualPopulation, Specification
 from nhv_pipeline.indicators.model import Indicator, TableInput, current, pooled_input
 
 from . import indicators as rules
@@ -224,3 +224,20 @@ VERSION_1_0 = (
 
 
 SPECIFICATIONS = (Specification(version="1.0", date="2023-01-03", from_report_year=2024, indicators=VERSION_1_0),)
+
+#: Populations INDICATORS.md section 2 defines as equal: a reader can difference one against the other.
+EQUAL_POPULATIONS = (
+    EqualPopulation(
+        CONDITION_ID, "Ö1", "proportion", "B1", "count",
+        why="Ö1's denominator is the B1 population (INDICATORS.md section 2)",
+    ),
+    EqualPopulation(
+        CONDITION_ID, "T2", "distribution", "B3", "count",
+        why="both are the transplants with reinfusion_date in P(R) (INDICATORS.md section 2)",
+    ),
+    EqualPopulation(
+        CONDITION_ID, "R2", "proportion", "B3", "count", year_lag=2,
+        why="R2's denominator is the whole cohort: the transplants of D(R-2) reinfused in year R-3, "
+        "which is B3 of report year R-2 (INDICATORS.md section 2)",
+    ),
+)

@@ -7,7 +7,7 @@ direction and data source.
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import Specification
+from nhv_pipeline.condition import EqualPopulation, Specification
 from nhv_pipeline.indicators.model import Indicator, current
 
 from . import indicators as rules
@@ -148,3 +148,8 @@ VERSION_1_0 = (
 
 
 SPECIFICATIONS = (Specification(version="1.0", date="2025-05-27", from_report_year=2026, indicators=VERSION_1_0),)
+
+#: Populations INDICATORS.md section 3 defines as equal: a reader can difference one against the other.
+EQUAL_POPULATIONS = (
+    EqualPopulation(CONDITION_ID, "B3", "distribution", "B1", "count", why="B3 is the B1 population (INDICATORS.md section 3)"),
+)

@@ -16,6 +16,8 @@ from .disclosure import (
     suppress,
 )
 from .export import (
+    COLUMNS,
+    PUBLISHED_COLUMNS,
     RESULT_COLUMNS,
     format_results,
     load_history,
@@ -25,6 +27,7 @@ from .export import (
     recover_publications,
     round_half_away,
     sort_results,
+    table_schema,
     write_results,
 )
 from .preview import render_preview
@@ -33,6 +36,8 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "REASON_PRIMARY",
     "REASON_SECONDARY",
+    "COLUMNS",
+    "PUBLISHED_COLUMNS",
     "RESULT_COLUMNS",
     "WITHHELD_COLUMNS",
     "format_results",
@@ -45,5 +50,6 @@ __all__ = [
     "round_half_away",
     "sort_results",
     "suppress",
+    "table_schema",
     "write_results",
 ]

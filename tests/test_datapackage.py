@@ -174,3 +174,13 @@ def test_no_published_file_of_the_real_publication_names_a_suppression_reason(pu
             data = path.read_bytes()
             for word in (b"suppression_reason", b"small_n", b"complementary"):
                 assert word not in data, (path.name, word)
+
+
+def test_the_reason_stays_in_the_warehouse(full_run):
+    """PUBLICATION.md section 3: the published files drop it, the warehouse keeps it for analysts."""
+    workspace, _ = full_run
+    with duckdb.connect(str(workspace.warehouse / "nhv.duckdb"), read_only=True) as con:
+        reasons = dict(con.execute(
+            "select suppression_reason, count(*) from published.indicator_results where suppressed group by 1"
+        ).fetchall())
+    assert set(reasons) == {"small_n", "complementary"}

@@ -36,6 +36,7 @@ def build_datapackage(folder: Path, report_year: int, version: str, created: str
     give the same package.
     """
     folder = Path(folder)
+    catalogue = json.loads((folder / CATALOGUE_FILE).read_text(encoding="utf-8"))
     resources: list[dict[str, Any]] = []
     csv_bytes, csv_hash = _digest(folder / f"{RESULT_FILE_STEM}.csv")
     resources.append(
@@ -52,7 +53,7 @@ def build_datapackage(folder: Path, report_year: int, version: str, created: str
             "bytes": csv_bytes,
             "hash": f"sha256:{csv_hash}",
             "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True},
-            "schema": table_schema(),
+            "schema": table_schema(catalogue),
         }
     )
     # Described as a file (its bytes and hash checked), not as a table: frictionless's Parquet

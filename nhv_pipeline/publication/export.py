@@ -88,7 +88,7 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("report_year", "integer", "Rapportår (report year R).", required=True),
-    Column("condition_id", "string", "Tillstånd: sct_ssc, skeletal_dysplasia.", required=True),
+    Column("condition_id", "string", "Tillstånd (NHV-område), som i indikatorkatalogen.", required=True),
     Column("indicator_id", "string", "Indikator, som i specifikationen (B1 … Ö1).", required=True),
     Column("measure", "string", "Mått: count, distribution, proportion, response_rate, positive_share.",
            required=True, enum=MEASURES),
@@ -156,10 +156,26 @@ _ARROW_SCHEMA = pa.schema(
 )
 
 
-def table_schema() -> dict[str, Any]:
-    """The Frictionless Table Schema of the published indicator_results (derived from ``COLUMNS``)."""
+def table_schema(catalogue: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Frictionless Table Schema of the published indicator_results (derived from ``COLUMNS``).
+
+    With ``catalogue`` (indicator_catalogue.json entries) the vocabularies of ``measure`` and
+    ``breakdown`` also take in what the registered conditions declare beyond section 2's lists.
+    """
+    extra: dict[str, list[str]] = {"measure": [], "breakdown": []}
+    for entry in catalogue or []:
+        extra["measure"] += [str(m) for m in entry.get("measures", [])]
+        extra["breakdown"] += [str(b) for b in entry.get("breakdowns", [])]
+    fields = []
+    for c in COLUMNS:
+        if not c.published:
+            continue
+        field = c.table_schema_field()
+        if c.name in extra and c.enum is not None:
+            field["constraints"]["enum"] = list(dict.fromkeys([*c.enum, *extra[c.name]]))
+        fields.append(field)
     return {
-        "fields": [c.table_schema_field() for c in COLUMNS if c.published],
+        "fields": fields,
         "primaryKey": list(PRIMARY_KEY),
         "missingValues": [""],
     }

@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui sample-data env browser
+AXE := node_modules/axe-core/axe.min.js
+
+.PHONY: run test ui sample-data env browser axe
 
 env: $(STAMP)
 
@@ -24,8 +26,21 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/nhv-pipeline run --all
 
-test: $(STAMP) browser
+test: $(STAMP) browser axe
 	$(BIN)/python -m pytest -q
+
+# axe-core, which the browser tests inject into the preview page, pinned in package-lock.json.
+axe: $(AXE)
+
+$(AXE): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "Installing Debian's npm for axe-core (browser tests)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm \
+	    || { echo "Could not install npm; install Node.js and npm, then re-run." >&2; exit 1; }; \
+	fi
+	npm ci --no-audit --no-fund
+	touch $(AXE)
 
 # The browser tests drive Debian's Chromium through its ChromeDriver; install them when missing.
 browser:

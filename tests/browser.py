@@ -126,3 +126,51 @@ def save_full_page_screenshot(driver: WebDriver, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core, pinned in package.json / package-lock.json (`npm ci` in `make test` installs it)."""
+
+#: WCAG 2.1 level A and AA: what EN 301 549 (the accessibility law for public bodies) requires.
+WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
+
+def axe_violations(driver: WebDriver, tags: tuple[str, ...] = WCAG_TAGS) -> list[dict]:
+    """Inject axe-core into the open page and run it; the violations of rules tagged with ``tags``.
+
+    Each violation is axe's own object (``id``, ``impact``, ``help``, ``nodes`` with their
+    ``target`` selectors). The script is injected as text, so the page itself loads nothing.
+    """
+    assert AXE_JS.is_file(), f"axe-core is missing at {AXE_JS}: run `npm ci --no-audit --no-fund` (make test does)"
+    driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
+    driver.set_script_timeout(120)
+    result = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+           .then(r => done({violations: r.violations}))
+           .catch(e => done({error: String(e)}));
+        """,
+        list(tags),
+    )
+    assert "error" not in result, result.get("error")
+    return result["violations"]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """One line per violation and node, for an assertion message."""
+    lines = []
+    for v in violations:
+        for node in v["nodes"][:5]:
+            lines.append(f"{v['id']} ({v['impact']}): {v['help']} at {node['target']}")
+        if len(v["nodes"]) > 5:
+            lines.append(f"  … and {len(v['nodes']) - 5} more nodes")
+    return "\n".join(lines)
+
+
+def set_viewport_width(driver: WebDriver, width: int, height: int = 900) -> None:
+    """Emulate a device of ``width`` CSS pixels (a phone at 390), whatever the window decorations take."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )

@@ -15,26 +15,36 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from nhv_pipeline.indicators import CATALOGUE
 from tests.browser import (
     ARTIFACTS,
+    axe_violations,
     console_errors,
+    describe_violations,
     discard_logs,
     headless_chromium,
     non_local_requests,
     performance_messages,
     requested_urls,
     save_full_page_screenshot,
+    set_viewport_width,
 )
 
 REPORT_YEAR = 2026
 SCREENSHOT = ARTIFACTS / f"preview-{REPORT_YEAR}.png"
 
-#: PUBLICATION.md section 3: the reasons a figure is withheld, and the mark the legend explains for each.
-MARKS = {"small_n": "–*", "complementary": "–**"}
+#: PUBLICATION.md section 3 (issue 14): one mark for every suppressed cell, whatever the reason.
+MARK = "–"
+#: What a screen reader reads for that mark (no reason either).
+SR_TEXT = "undertryckt: färre än 5 personer eller skyddar en annan uppgift"
+#: A desktop and a phone (an iPhone 12-15 is 390 CSS pixels wide).
+WIDTHS = (1400, 390)
+#: The smallest chart text, in CSS pixels, that stays readable on a phone.
+MIN_CHART_TEXT_PX = 11.0
 
 
 @dataclass
@@ -102,13 +112,20 @@ def test_preview_has_one_section_per_catalogue_indicator(preview):
 
 
 def test_suppressed_cells_are_visibly_marked_and_show_no_figure(preview):
-    """Section 3/6: a withheld cell shows its mark, on a shaded background, and never a number."""
+    """Section 3/6: a withheld cell shows the one mark, on a shaded background, and never a number.
+
+    Issue 14 changed this from two marks (one per reason) to one: the page never tells why.
+    """
     # One script for all cells: a WebDriver round trip per cell and property would take seconds.
     cells = preview.driver.execute_script(
         """
         const look = td => {
             const box = td.getBoundingClientRect(), style = getComputedStyle(td);
-            return {reason: td.dataset.reason, text: td.innerText.trim(), width: box.width, height: box.height,
+            const mark = td.querySelector(".mark"), sr = td.querySelector(".sr-only");
+            return {reason: td.dataset.reason || null, mark: mark ? mark.textContent : null,
+                    markHidden: mark ? mark.getAttribute("aria-hidden") : null,
+                    sr: sr ? sr.textContent : null, srWidth: sr ? sr.getBoundingClientRect().width : null,
+                    text: td.textContent.trim(), width: box.width, height: box.height,
                     visible: style.visibility === "visible" && style.display !== "none",
                     background: style.backgroundColor};
         };
@@ -118,28 +135,29 @@ def test_suppressed_cells_are_visibly_marked_and_show_no_figure(preview):
     )
     assert cells["withheld"], "the sample publication has suppressed rows, but no cell is marked"
     for cell in cells["withheld"]:
-        assert cell["reason"] in MARKS
+        assert cell["reason"] is None
         assert cell["visible"] and cell["width"] > 0 and cell["height"] > 0
-        assert cell["text"] == MARKS[cell["reason"]]
-        assert not any(ch.isdigit() for ch in cell["text"])
+        assert cell["mark"] == MARK and cell["markHidden"] == "true"
+        assert cell["sr"] == SR_TEXT and cell["srWidth"] <= 1  # read aloud, not shown
+        assert not any(ch.isdigit() for ch in cell["text"].replace(SR_TEXT, ""))
         assert cell["background"] != cells["plain"]["background"]
     legend = preview.driver.find_element(By.CSS_SELECTOR, "ul.legend").text
-    for mark in MARKS.values():
-        assert mark in legend
+    assert MARK in legend and "färre än 5" in legend
 
 
-def test_each_section_marks_exactly_the_suppression_reasons_of_its_published_rows(preview, published_results):
-    """Every withheld row of the CSV shows up as a marked cell in its indicator's section, and no other."""
+def test_each_section_marks_exactly_its_suppressed_published_rows(preview, published_results):
+    """Every indicator with withheld rows in the CSV shows marked cells in its section, and no other."""
+    assert "suppression_reason" not in published_results.columns
     suppressed = published_results[published_results["suppressed"].astype(str).str.lower() == "true"]
-    assert set(suppressed["suppression_reason"]) == set(MARKS), "the sample should exercise both reasons"
+    assert len(suppressed), "the sample should have suppressed rows"
     for indicator in CATALOGUE:
         mine = suppressed[
             (suppressed["condition_id"] == indicator.condition_id)
             & (suppressed["indicator_id"] == indicator.indicator_id)
         ]
         section = preview.driver.find_element(By.ID, f"{indicator.condition_id}-{indicator.indicator_id}")
-        shown = {c.get_attribute("data-reason") for c in section.find_elements(By.CSS_SELECTOR, "td.supp")}
-        assert shown == set(mine["suppression_reason"]), f"{indicator.condition_id} {indicator.indicator_id}"
+        shown = len(section.find_elements(By.CSS_SELECTOR, "td.supp"))
+        assert (shown > 0) == (len(mine) > 0), f"{indicator.condition_id} {indicator.indicator_id}"
 
 
 def test_preview_screenshot_is_kept_as_a_test_artifact(preview):
@@ -152,3 +170,104 @@ def test_preview_screenshot_is_kept_as_a_test_artifact(preview):
     # The whole page, not just the first screen (capturing beyond the viewport drops the scrollbar,
     # so the page may reflow a few pixels taller).
     assert height >= page_height > 1024 and width > 0
+
+
+# --- accessibility and phone widths (issue 11) ------------------------------------------
+
+
+@dataclass
+class SizedPreview:
+    driver: WebDriver
+    width: int
+
+
+@pytest.fixture(scope="module", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def sized(request, preview, tmp_path_factory) -> SizedPreview:
+    """The same page at a desktop and at a phone width (device metrics emulated, as DevTools does)."""
+    width = request.param
+    with headless_chromium(tmp_path_factory.mktemp(f"chromium-{width}")) as driver:
+        set_viewport_width(driver, width)
+        driver.get(preview.path.as_uri())
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        yield SizedPreview(driver=driver, width=width)
+
+
+def test_axe_finds_no_wcag_2_1_a_or_aa_violation(sized):
+    """EN 301 549 (WCAG 2.1 AA): axe-core over the page, at this width, reports nothing."""
+    violations = axe_violations(sized.driver)
+    assert violations == [], f"{len(violations)} axe violations at {sized.width}px:\n" + describe_violations(
+        violations
+    )
+
+
+def test_the_page_is_no_wider_than_the_viewport(sized):
+    widths = sized.driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= sized.width and widths[1] <= sized.width, f"page {widths} at a {sized.width}px viewport"
+
+
+def test_chart_text_stays_readable(sized):
+    """Every SVG text is drawn at least 11 CSS pixels tall at this width (the charts scale with the column)."""
+    smallest = sized.driver.execute_script(
+        """
+        let min = Infinity, where = "";
+        for (const t of document.querySelectorAll("svg text")) {
+            const svg = t.ownerSVGElement, box = svg.getBoundingClientRect();
+            if (!box.width) continue;
+            const px = parseFloat(t.getAttribute("font-size")) * box.width / svg.viewBox.baseVal.width;
+            if (px < min) { min = px; where = t.textContent; }
+        }
+        return [min, where];
+        """
+    )
+    assert smallest[0] >= MIN_CHART_TEXT_PX, f"chart text {smallest[1]!r} is {smallest[0]:.1f}px at {sized.width}px"
+
+
+def test_wide_tables_scroll_inside_a_focusable_region_with_a_cue(sized):
+    """A table wider than the column scrolls in its own box, reachable and scrollable by keyboard."""
+    boxes = sized.driver.execute_script(
+        """
+        return Array.from(document.querySelectorAll(".table-wrap"), (w, i) => ({
+            i, scrolls: w.scrollWidth > w.clientWidth + 1, tabindex: w.getAttribute("tabindex"),
+            role: w.getAttribute("role"), label: w.getAttribute("aria-label"),
+            cue: getComputedStyle(w).backgroundImage}));
+        """
+    )
+    assert boxes
+    for box in boxes:
+        assert box["tabindex"] == "0" and box["role"] == "region" and box["label"], box
+    scrolling = [b for b in boxes if b["scrolls"]]
+    if sized.width == 390:
+        assert scrolling, "at 390px some breakdown table is wider than the column"
+    for box in scrolling:
+        assert "gradient" in box["cue"], box  # the edge shadows that show there is more
+    if scrolling:
+        wrap = sized.driver.find_elements(By.CSS_SELECTOR, ".table-wrap")[scrolling[0]["i"]]
+        sized.driver.execute_script("arguments[0].scrollIntoView(); arguments[0].focus();", wrap)
+        wrap.send_keys(Keys.ARROW_RIGHT)
+        WebDriverWait(sized.driver, 5).until(lambda d: d.execute_script("return arguments[0].scrollLeft", wrap) > 0)
+
+
+def test_every_chart_has_a_text_alternative(sized):
+    charts = sized.driver.execute_script(
+        """
+        return Array.from(document.querySelectorAll("svg"), s => ({
+            role: s.getAttribute("role"),
+            title: (document.getElementById(s.getAttribute("aria-labelledby")) || {}).textContent || "",
+            desc: (document.getElementById(s.getAttribute("aria-describedby")) || {}).textContent || ""}));
+        """
+    )
+    assert charts
+    for chart in charts:
+        assert chart["role"] == "img" and chart["title"] and chart["desc"], chart
+
+
+def test_screenshots_at_desktop_and_phone_width_are_kept(sized):
+    path = ARTIFACTS / f"preview-{REPORT_YEAR}-{sized.width}.png"
+    path.unlink(missing_ok=True)
+    save_full_page_screenshot(sized.driver, path)
+    png = path.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # The document's width: the viewport less a desktop scrollbar, never more than the viewport.
+    assert sized.width - 20 <= int.from_bytes(png[16:20], "big") <= sized.width

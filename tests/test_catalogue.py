@@ -22,7 +22,7 @@ from nhv_pipeline.indicators.model import CATEGORIES, DIRECTIONS
 ENTRY_KEYS = [
     "condition_id", "condition_name", "indicator_id", "name", "measure_text", "unit_of_measure", "purpose",
     "category", "indicator_type", "direction", "data_source", "first_report_year", "cohort_lag_years",
-    "pooled_years", "breakdowns", "measures", "spec_version", "spec_date",
+    "pooled_years", "breakdowns", "measures", "spec_version", "spec_date", "target_level",
 ]  # fmt: skip
 
 TEXT_KEYS = ["condition_name", "name", "measure_text", "unit_of_measure", "purpose", "category",

@@ -10,12 +10,14 @@ import math
 import os
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from nhv_pipeline.publication import (
+    PUBLISHED_COLUMNS,
     RESULT_COLUMNS,
     format_results,
     load_history,
@@ -122,12 +124,14 @@ def test_csv_layout_header_empty_cells_booleans_and_line_ends(tmp_path):
     write_results(format_results(df), tmp_path)
     data = (tmp_path / "indicator_results.csv").read_bytes()
     assert b"\r\n" not in data
+    # PUBLICATION.md section 3 (issue 14): one mark for every suppressed cell, no reason column.
     assert data.decode("utf-8") == (
-        ",".join(RESULT_COLUMNS) + "\n"
-        "2026,sct_ssc,B1,count,2025-01-01,2025-12-31,riket,,Riket,total,total,Totalt,17,17.0,,,,,,,,,,false,\n"
-        "2026,sct_ssc,B1,count,2025-01-01,2025-12-31,enhet,a,Sjukhus A,total,total,Totalt,,,,,,,,,,,,true,small_n\n"
-        "2026,sct_ssc,B1,count,2025-01-01,2025-12-31,enhet,b,Sjukhus B,total,total,Totalt,,,,,,,,,,,,true,complementary\n"
+        ",".join(PUBLISHED_COLUMNS) + "\n"
+        "2026,sct_ssc,B1,count,2025-01-01,2025-12-31,riket,,Riket,total,total,Totalt,17,17.0,,,,,,,,,,false\n"
+        "2026,sct_ssc,B1,count,2025-01-01,2025-12-31,enhet,a,Sjukhus A,total,total,Totalt,,,,,,,,,,,,true\n"
+        "2026,sct_ssc,B1,count,2025-01-01,2025-12-31,enhet,b,Sjukhus B,total,total,Totalt,,,,,,,,,,,,true\n"
     )
+    assert PUBLISHED_COLUMNS == [c for c in RESULT_COLUMNS if c != "suppression_reason"]
 
 
 def test_csv_neutralises_formula_text_but_not_negative_numbers(tmp_path):
@@ -159,23 +163,26 @@ def test_csv_neutralises_formula_text_but_not_negative_numbers(tmp_path):
     assert (g["value"], g["mean"]) == ("-1.3", "-3.0")
     # Only the CSV (read by spreadsheets) is neutralised; typed files keep the text.
     as_json = json.loads((tmp_path / "indicator_results.json").read_text(encoding="utf-8"))
-    assert as_json["rows"][0][RESULT_COLUMNS.index("unit_name")] == "=HYPERLINK(1)"
+    assert as_json[0]["unit_name"] == "=HYPERLINK(1)"
 
 
-def test_json_is_columns_and_rows_with_null_and_real_unicode(tmp_path):
+def test_json_is_a_list_of_row_objects_with_null_and_real_unicode(tmp_path):
+    # Issue 11 changes the JSON layout: a list of row objects (was {"columns", "rows"}).
     write_results(sample(), tmp_path)
     raw = (tmp_path / "indicator_results.json").read_bytes()
     assert "Ö1".encode() in raw
     doc = json.loads(raw)
-    assert doc["columns"] == RESULT_COLUMNS
-    assert len(doc["rows"]) == 7
-    first = dict(zip(doc["columns"], doc["rows"][0], strict=True))
+    assert isinstance(doc, list) and len(doc) == 7
+    assert all(list(r) == PUBLISHED_COLUMNS for r in doc)
+    first = doc[0]
     assert first["indicator_id"] == "B1" and first["level"] == "riket"
+    assert first["unit_id"] is None  # empty in the CSV: null here
     assert first["period_start"] == "2025-01-01"
     assert first["n"] == 17 and first["value"] == 17.0
     assert first["numerator"] is None and first["mean"] is None
     assert first["suppressed"] is False
-    last = dict(zip(doc["columns"], doc["rows"][-1], strict=True))
+    assert "suppression_reason" not in first
+    last = doc[-1]
     assert (last["indicator_id"], last["value"], last["numerator"]) == ("Ö1", 65.0, 13)
 
 
@@ -183,7 +190,7 @@ def test_parquet_is_typed_and_carries_no_pandas_index(tmp_path):
     write_results(sample(), tmp_path)
     table = pq.read_table(tmp_path / "indicator_results.parquet")
     schema = table.schema
-    assert schema.names == RESULT_COLUMNS
+    assert schema.names == PUBLISHED_COLUMNS
     assert schema.field("report_year").type == pa.int64()
     assert schema.field("n").type == pa.int64()
     assert schema.field("value").type == pa.float64()
@@ -193,6 +200,11 @@ def test_parquet_is_typed_and_carries_no_pandas_index(tmp_path):
     assert b"pandas" not in (schema.metadata or {})
     assert table.column("numerator").null_count == 6
     assert table.column("period_end")[0].as_py() == dt.date(2025, 12, 31)
+    # Null where the CSV has an empty cell: unit_id at riket.
+    unit_ids = table.column("unit_id").to_pylist()
+    levels = table.column("level").to_pylist()
+    assert [u for u, lv in zip(unit_ids, levels, strict=True) if lv == "riket"] == [None] * levels.count("riket")
+    assert not schema.field("report_year").nullable and schema.field("unit_id").nullable
 
 
 def test_same_input_gives_byte_identical_files(tmp_path):
@@ -213,7 +225,8 @@ def test_same_input_gives_byte_identical_files(tmp_path):
 def test_read_results_gives_back_the_formatted_frame(tmp_path):
     published = format_results(suppress(sample()))
     write_results(published, tmp_path)
-    pd.testing.assert_frame_equal(read_results(tmp_path), published)
+    # The published files hold no suppression reason (issue 14): it comes back without it.
+    pd.testing.assert_frame_equal(read_results(tmp_path), published[PUBLISHED_COLUMNS])
 
 
 # --- publish_folder: a publication is replaced as a whole (section 1) ----------
@@ -311,8 +324,8 @@ def test_csv_text_round_trips_through_a_csv_reader(tmp_path):
     write_results(sample(), tmp_path)
     text = (tmp_path / "indicator_results.csv").read_text(encoding="utf-8")
     parsed = list(csv.reader(io.StringIO(text)))
-    assert parsed[0] == RESULT_COLUMNS
-    assert all(len(r) == len(RESULT_COLUMNS) for r in parsed)
+    assert parsed[0] == PUBLISHED_COLUMNS
+    assert all(len(r) == len(PUBLISHED_COLUMNS) for r in parsed)
 
 
 def test_publishing_one_year_leaves_another_years_staging_alone(tmp_path):
@@ -323,3 +336,38 @@ def test_publishing_one_year_leaves_another_years_staging_alone(tmp_path):
     with publish_folder(tmp_path, 2026) as staging:
         (staging / "manifest.json").write_text("{}")
     assert (other / "indicator_results.csv").read_text() == "in progress\n"
+
+
+# --- as a consumer reads them -------------------------------------------------------
+
+
+def test_no_published_file_names_a_suppression_reason(tmp_path):
+    """PUBLICATION.md section 3: the reason a cell was withheld is never published."""
+    write_results(format_results(suppress(sample())), tmp_path)
+    for path in tmp_path.iterdir():
+        data = path.read_bytes()
+        for word in (b"suppression_reason", b"small_n", b"complementary"):
+            assert word not in data, (path.name, word)
+
+
+def test_duckdb_reads_the_same_rows_from_csv_parquet_and_json(tmp_path):
+    """A consumer's DuckDB: read_csv, read_parquet and read_json_auto give the same rows."""
+    write_results(format_results(suppress(sample())), tmp_path)
+    con = duckdb.connect()
+    base = tmp_path / "indicator_results"
+    cols = ", ".join(PUBLISHED_COLUMNS)
+    sources = {
+        "csv": f"read_csv('{base}.csv')",
+        "parquet": f"read_parquet('{base}.parquet')",
+        "json": f"read_json_auto('{base}.json')",
+    }
+    counts = {k: con.execute(f"select count(*) from {v}").fetchone()[0] for k, v in sources.items()}
+    assert counts == {"csv": 7, "parquet": 7, "json": 7}
+    for a in sources:
+        for b in sources:
+            if a != b:
+                diff = con.execute(f"select {cols} from {sources[a]} except select {cols} from {sources[b]}").fetchall()
+                assert diff == [], (a, b, diff)
+    assert con.execute(f"select count(*) from {sources['parquet']} where unit_id is null").fetchone()[0] == 5  # the riket rows
+    types = {r[0]: r[1] for r in con.execute(f"describe select * from {sources['json']}").fetchall()}
+    assert types["period_start"] == "DATE" and types["suppressed"] == "BOOLEAN" and types["n"] == "BIGINT"

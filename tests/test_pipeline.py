@@ -17,6 +17,7 @@ PUBLICATION_FILES = {
     "indicator_results.parquet",
     "indicator_results.json",
     "indicator_catalogue.json",
+    "datapackage.json",
     "manifest.json",
     "index.html",
 }

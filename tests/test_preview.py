@@ -269,16 +269,96 @@ def test_no_external_url_and_no_script_or_external_resource():
 # --- figures ------------------------------------------------------------------
 
 
-def test_suppressed_cells_are_marked_with_their_reason():
+def test_suppressed_cells_carry_one_mark_whatever_the_reason():
+    # Issue 14 / PUBLICATION.md section 3: one mark for every suppressed cell; the reason is never shown.
     text = render()
     page = parse(text)
     # B1: sus small_n, akad complementary; one "Antal" cell each in the unit table.
-    b1 = parse(section_html(text, "sct_ssc-B1"))
-    reasons = sorted(c["data-reason"] for c in b1.supp_cells)
-    assert reasons == ["complementary", "small_n"]
-    assert "Uppgift undertryckt (färre än 5)" in text
-    assert "Uppgift undertryckt för att skydda andra celler" in text
+    b1 = section_html(text, "sct_ssc-B1")
+    assert len(parse(b1).supp_cells) == 2
+    marks = re.findall(r'<td class="num supp">(.*?)</td>', b1)
+    assert len(marks) == 2 and marks[0] == marks[1]
+    assert marks[0] == (
+        '<span class="mark" aria-hidden="true">–</span>'
+        '<span class="sr-only">undertryckt: färre än 5 personer eller skyddar en annan uppgift</span>'
+    )
+    assert all("data-reason" not in c for c in page.supp_cells)
+    for word in ("small_n", "complementary", "för att skydda andra celler", "–*"):
+        assert word not in text, word
     assert len(page.supp_cells) == 2
+
+
+def test_tables_scroll_in_focusable_named_regions():
+    text = render()
+    wraps = re.findall(r'<div class="table-wrap"([^>]*)>', text)
+    assert wraps
+    for attrs in wraps:
+        assert 'role="region"' in attrs and 'tabindex="0"' in attrs
+        assert re.search(r'aria-label="[^"]+"', attrs), attrs
+    assert 'aria-label="Antal efter kön"' in text
+
+
+def test_every_chart_has_a_title_and_a_description_of_its_figures():
+    text = render()
+    svgs = re.findall(r"<svg [^>]*>.*?</svg>", text, flags=re.S)
+    assert svgs
+    for svg in svgs:
+        head = svg[: svg.index(">")]
+        assert 'role="img"' in head and "aria-labelledby=" in head and "aria-describedby=" in head
+        assert "<title id=" in svg and "<desc id=" in svg
+    bar = section_html(text, "sct_ssc-Ö1").split('<figure class="bars">')[1]
+    desc = re.search(r"<desc [^>]*>(.*?)</desc>", bar).group(1)
+    assert "Akademiska sjukhuset: 66,7\u00a0%" in desc and "Riket: 66,7\u00a0%" in desc
+
+
+def o1_two_units(target=None):
+    results = published(
+        [
+            row(indicator="Ö1", measure="proportion", n=60, value=50.0, numerator=30, denominator=60,
+                ci_low=37.7, ci_high=62.3),
+            row(indicator="Ö1", measure="proportion", level="enhet", unit="akad", n=40, value=70.0,
+                numerator=28, denominator=40, ci_low=54.6, ci_high=81.9),
+            row(indicator="Ö1", measure="proportion", level="enhet", unit="sus", n=20, value=10.0,
+                numerator=2, denominator=20, ci_low=2.8, ci_high=30.1),
+        ]
+    )
+    catalogue = [dict(e, target_level=target) if e["indicator_id"] == "Ö1" else e for e in CATALOGUE]
+    return section_html(render(results=results, hist={}, catalogue=catalogue), "sct_ssc-Ö1")
+
+
+def test_a_proportion_with_two_published_units_gets_a_funnel_plot():
+    o1 = o1_two_units()
+    assert '<figure class="funnel">' in o1
+    funnel = o1.split('<figure class="funnel">')[1].split("</figure>")[0]
+    assert funnel.count("<circle") == 2
+    assert funnel.count('stroke-dasharray="6 3"') == 2 and funnel.count('stroke-dasharray="2 3"') == 2
+    desc = re.search(r"<desc [^>]*>(.*?)</desc>", funnel).group(1)
+    # p0 = 0.5: at n = 40 the 99.8 % limits are 50 ± 24.4 %, so 70 % is between the limits;
+    # at n = 20 they are 50 ± 34.5 %, so 10 % is outside them.
+    assert "Akademiska sjukhuset: 70,0\u00a0% (28 av 40), utanför 95 %-gränserna, inom 99,8 %" in desc
+    assert "Skånes universitetssjukhus: 10,0\u00a0% (2 av 20), utanför 99,8 %-gränserna" in desc
+    assert "Målnivå" not in o1  # the seeds set no target level
+    # The default sample (one unit with a figure) has no funnel.
+    assert '<figure class="funnel">' not in section_html(render(), "sct_ssc-Ö1")
+
+
+def test_a_target_level_is_drawn_where_the_catalogue_sets_one():
+    o1 = o1_two_units(target=90.0)
+    assert "<dt>Målnivå</dt><dd>90,0</dd>" in o1
+    bar = o1.split('<figure class="bars">')[1].split("</figure>")[0]
+    assert ">Målnivå 90\u00a0%</text>" in bar and "#2e7d32" in bar
+    funnel = o1.split('<figure class="funnel">')[1].split("</figure>")[0]
+    assert "#2e7d32" in funnel and "Målnivå: 90,0\u00a0%" in funnel
+
+
+def test_funnel_limits_follow_the_normal_approximation():
+    from nhv_pipeline.publication.charts import Z95, Z998, funnel_limits
+
+    lo, hi = funnel_limits(0.5, 100, Z95)
+    assert (round(lo, 4), round(hi, 4)) == (0.402, 0.598)
+    lo, hi = funnel_limits(0.9, 10, Z998)
+    assert lo == pytest.approx(0.9 - 3.090232 * math.sqrt(0.09 / 10)) and hi == 1.0  # clipped
+    assert funnel_limits(0.3, 0, Z95) == (0.0, 1.0)
 
 
 def test_zero_is_shown_as_zero_not_as_suppressed():
@@ -534,3 +614,27 @@ def test_trend_value_labels_stay_right_of_the_axis_tick_labels():
     for x, t in values:
         # Centred labels: 0.65 em per character at 11 units is more than any character of the font stack.
         assert x - len(t) * 0.65 * 11 / 2 > axis_right, t
+
+
+def test_template_and_stylesheet_ship_with_the_package():
+    """pyproject's package-data must name every template and stylesheet, or an installed wheel lacks them."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import nhv_pipeline
+
+    root = Path(nhv_pipeline.__file__).parent
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["nhv_pipeline"]
+    files = [p.relative_to(root).as_posix() for d in ("publication/templates", "publication/static")
+             for p in (root / d).iterdir() if p.is_file()]
+    assert "publication/templates/preview.html" in files and "publication/static/preview.css" in files
+    for f in files:
+        assert any(fnmatch.fnmatch(f, g) for g in globs), f
+
+
+def test_the_stylesheet_is_inlined_and_the_page_uses_no_markup_from_data():
+    text = render()
+    assert "dl.catalogue" in text and "@media (max-width: 40rem)" in text
+    assert '<style>:root {' in text

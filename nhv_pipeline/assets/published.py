@@ -9,7 +9,6 @@ complete, so a failed run leaves the last good publication in place.
 
 
 import json
-import subprocess
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -38,30 +37,16 @@ from nhv_pipeline.condition import registered
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
-from nhv_pipeline.publication import format_results, publish_folder, render_preview, suppress, write_results
-from nhv_pipeline.publication.audit import REASON_AUDIT, AuditReport, protect, registered_equal_populations
-from nhv_pipeline.publication.disclosure import REASON_SECONDARY
+from nhv_pipeline.publication import format_results, publish_folder, render_preview, write_results
+from nhv_pipeline.publication.audit import AuditReport, protect, registered_equal_populations
+from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.history import carry_history
+from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
 from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
-from nhv_pipeline.sensors import file_digest
 from nhv_pipeline.settings import NhvSettings
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
 PUBLICATION_KEY = AssetKey(["published", "publication"])
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _project_version() -> str:
@@ -69,44 +54,6 @@ def _project_version() -> str:
         return version("nhv-pipeline")
     except PackageNotFoundError:
         return "unknown"
-
-
-def used_raw_files(report_year: int, inventories: pd.DataFrame) -> pd.DataFrame:
-    """The files the report year's indicators read: D(R) whole, and the lagged tables of earlier deliveries."""
-    wanted = {
-        (indicator.condition_id, report_year + offset, spec.table)
-        for indicator in catalogue_for(report_year)
-        if report_year >= indicator.first_report_year
-        for spec in indicator.inputs
-        for offset in range(spec.offsets[0], spec.offsets[1] + 1)
-    }
-    if inventories.empty:
-        return inventories
-    keys = list(zip(inventories["condition_id"], inventories["report_year"], inventories["table"]))
-    used = inventories[[key in wanted for key in keys]]
-    return used.sort_values(["path"]).reset_index(drop=True)
-
-
-def build_manifest(
-    report_year: int, run_id: str, files: pd.DataFrame, data_root: Path, published_at: datetime, threshold: int
-) -> dict:
-    """PUBLICATION.md section 5: provenance of one publication."""
-    registry = data_root / "units.csv"
-    raw_files = [
-        {"path": "units.csv", "size_bytes": registry.stat().st_size, "sha256": file_digest(registry)}
-    ] + [
-        {"path": str(row.path), "size_bytes": int(row.size_bytes), "sha256": str(row.sha256)}
-        for row in files.itertuples(index=False)
-    ]
-    return {
-        "report_year": report_year,
-        "published_at_utc": published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "dagster_run_id": run_id,
-        "project_version": _project_version(),
-        "git_commit": _git_commit(),
-        "suppression_threshold": threshold,
-        "raw_files": raw_files,
-    }
 
 
 AUDIT_CHECK = "disclosure_audit"
@@ -166,9 +113,6 @@ def publish_results(
     published = format_results(protected)
     suppressed = published[published["suppressed"]]
     by_reason = {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
-    # A cell the audit withheld protects other cells, as a complementary one does: while the published
-    # files still carry a reason, it must not read as a small count (the reason counts above keep it apart).
-    published["suppression_reason"] = published["suppression_reason"].replace(REASON_AUDIT, REASON_SECONDARY)
     suppressed = published[published["suppressed"]]
     national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
     return published, {
@@ -222,8 +166,8 @@ def publish_asset():
                     deadline_cron="0 0 30 4 *", lower_bound_delta=timedelta(days=60), timezone="Europe/Stockholm"
                 ),
                 description="The publication folder of the report year, `published/<report_year>/`: "
-                "indicator_results as CSV, Parquet and JSON, indicator_catalogue.json, manifest.json "
-                "(provenance) and index.html, the preview page publishers check before the tables go to the "
+                "indicator_results as CSV, Parquet and JSON, datapackage.json (Frictionless Data Package), "
+                "indicator_catalogue.json, manifest.json (provenance, with the SHA-256 of every file) and index.html, the preview page publishers check before the tables go to the "
                 "website. Replaced as a whole; expected by 30 April.",
             ),
         },
@@ -292,20 +236,20 @@ def _publish(context: AssetExecutionContext, paths: PipelinePaths, threshold: in
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,
     ) if any(len(f) for f in deliveries.values()) else pd.DataFrame()
-    files = used_raw_files(report_year, inventories)
+    raw_files = raw_file_entries(report_year, inventories, catalogue_for(report_year), paths.data_root)
     history = {int(year): frame for year, frame in earlier.groupby("report_year")} if len(earlier) else {}
     now = datetime.now(timezone.utc)
+    published_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    project_version = _project_version()
     catalogue = catalogue_entries(catalogue_for(report_year))
     target = paths.published_dir / str(report_year)
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
     with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \
             publish_folder(paths.published_dir, report_year) as staging:
         write_results(published, staging)
-        (staging / "indicator_catalogue.json").write_text(
+        (staging / CATALOGUE_FILE).write_text(
             json.dumps(catalogue, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        manifest = build_manifest(report_year, context.run_id, files, paths.data_root, now, threshold)
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         changes = carry_history(target, staging)
         (staging / "index.html").write_text(
             render_preview(
@@ -313,6 +257,21 @@ def _publish(context: AssetExecutionContext, paths: PipelinePaths, threshold: in
                 threshold=threshold,
             ),
             encoding="utf-8",
+        )
+        write_datapackage(staging, report_year, project_version, published_at)
+        # Last: the manifest lists the size and SHA-256 of every other file of the folder.
+        manifest = build_manifest(
+            report_year=report_year,
+            published_at_utc=published_at,
+            run_id=context.run_id,
+            project_version=project_version,
+            suppression_threshold=threshold,
+            catalogue_entries=catalogue,
+            raw_files=raw_files,
+            folder=staging,
+        )
+        (staging / MANIFEST_FILE).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     context.log.info("Published report year %s to %s (%d rows).", report_year, target, len(published))
     correction = {}
@@ -334,7 +293,7 @@ def _publish(context: AssetExecutionContext, paths: PipelinePaths, threshold: in
             "files": MetadataValue.json(sorted(p.name for p in target.iterdir())),
             "row_count": len(published),
             "suppressed_count": int(published["suppressed"].sum()),
-            "raw_files": len(files) + 1,
+            "raw_files": len(raw_files),
             "preview": MetadataValue.path(str(target / "index.html")),
         },
     )

@@ -83,6 +83,7 @@ def catalogue_entry(indicator: Indicator) -> dict:
         "measures": list(indicator.measures),
         "spec_version": indicator.spec_version,
         "spec_date": indicator.spec_date,
+        "target_level": indicator.target_level,
     }
 
 

@@ -18,6 +18,8 @@ from .disclosure import (
     suppress,
 )
 from .export import (
+    COLUMNS,
+    PUBLISHED_COLUMNS,
     RESULT_COLUMNS,
     format_results,
     load_history,
@@ -27,6 +29,7 @@ from .export import (
     recover_publications,
     round_half_away,
     sort_results,
+    table_schema,
     write_results,
 )
 from .preview import render_preview
@@ -40,6 +43,8 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "REASON_PRIMARY",
     "REASON_SECONDARY",
+    "COLUMNS",
+    "PUBLISHED_COLUMNS",
     "RESULT_COLUMNS",
     "WITHHELD_COLUMNS",
     "format_results",
@@ -52,5 +57,6 @@ __all__ = [
     "round_half_away",
     "sort_results",
     "suppress",
+    "table_schema",
     "write_results",
 ]

@@ -17,6 +17,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -28,23 +29,111 @@ import pyarrow.parquet as pq
 
 from nhv_pipeline.indicators.engine import RESULT_COLUMNS as ENGINE_RESULT_COLUMNS
 
-#: PUBLICATION.md section 2, in the published column order (declared once, with the indicator rules).
-RESULT_COLUMNS: list[str] = list(ENGINE_RESULT_COLUMNS)
+#: PUBLICATION.md section 2: the values the text columns with a fixed vocabulary may take.
+MEASURES: tuple[str, ...] = ("count", "distribution", "proportion", "response_rate", "positive_share")
+LEVELS: tuple[str, ...] = ("riket", "enhet")
+BREAKDOWNS: tuple[str, ...] = (
+    "total", "home_region", "sex", "sct_offered", "age_group", "contact_type", "respondent",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of indicator_results, declared once (PUBLICATION.md section 2).
+
+    The CSV header, the Arrow/Parquet schema, the JSON rows and the Table Schema
+    of ``datapackage.json`` are all derived from ``COLUMNS``, so they cannot
+    drift apart. ``kind`` is a Table Schema type (``integer``, ``number``,
+    ``date``, ``boolean``, ``string``). ``published=False`` marks a column that
+    stays in the warehouse and is never written to a published file.
+    """
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    published: bool = True
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return {
+            "integer": pa.int64(),
+            "number": pa.float64(),
+            "date": pa.date32(),
+            "boolean": pa.bool_(),
+            "string": pa.string(),
+        }[self.kind]
+
+    def table_schema_field(self) -> dict[str, Any]:
+        """The Frictionless Table Schema field of this column."""
+        field: dict[str, Any] = {"name": self.name, "type": self.kind, "description": self.description}
+        if self.kind == "date":
+            field["format"] = "default"  # ISO 8601, YYYY-MM-DD
+        if self.kind == "boolean":
+            field["trueValues"], field["falseValues"] = ["true"], ["false"]
+        if self.kind == "number":
+            field["decimalChar"] = "."
+        constraints: dict[str, Any] = {}
+        if self.required:
+            constraints["required"] = True
+        if self.enum is not None:
+            constraints["enum"] = list(self.enum)
+        if self.kind in ("integer",) and self.name != "report_year":
+            constraints["minimum"] = 0
+        if constraints:
+            field["constraints"] = constraints
+        return field
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("report_year", "integer", "Rapportår (report year R).", required=True),
+    Column("condition_id", "string", "Tillstånd (NHV-område), som i indikatorkatalogen.", required=True),
+    Column("indicator_id", "string", "Indikator, som i specifikationen (B1 … Ö1).", required=True),
+    Column("measure", "string", "Mått: count, distribution, proportion, response_rate, positive_share.",
+           required=True, enum=MEASURES),
+    Column("period_start", "date", "Mätperiodens första dag.", required=True),
+    Column("period_end", "date", "Mätperiodens sista dag.", required=True),
+    Column("level", "string", "Nivå: riket eller enhet.", required=True, enum=LEVELS),
+    Column("unit_id", "string", "Enhetens id; tomt (null) för riket."),
+    Column("unit_name", "string", "Enhetens namn; Riket för riket.", required=True),
+    Column("breakdown", "string", "Redovisningsgrupp; total för hela gruppen.", required=True, enum=BREAKDOWNS),
+    Column("breakdown_value", "string", "Värde i redovisningsgruppen; total för total.", required=True),
+    Column("breakdown_label", "string", "Svensk visningstext för värdet; Totalt för total.", required=True),
+    Column("n", "integer", "Antal personer, transplantationer, kontakter eller remisser raden bygger på."),
+    Column("value", "number", "Huvudvärdet: antalet, andelen i procent eller medelvärdet."),
+    Column("numerator", "integer", "Täljare (andelar)."),
+    Column("denominator", "integer", "Nämnare (andelar)."),
+    Column("ci_low", "number", "Nedre gräns, 95 % Wilson-intervall, i procent (andelar)."),
+    Column("ci_high", "number", "Övre gräns, 95 % Wilson-intervall, i procent (andelar)."),
+    Column("mean", "number", "Medelvärde (fördelningar)."),
+    Column("sd", "number", "Standardavvikelse (fördelningar)."),
+    Column("p10", "number", "10:e percentilen (fördelningar)."),
+    Column("median", "number", "Median (fördelningar)."),
+    Column("p90", "number", "90:e percentilen (fördelningar)."),
+    Column("suppressed", "boolean", "true när värdena är undertryckta (röjandekontroll).", required=True),
+    # PUBLICATION.md section 3: why a cell was withheld stays in the warehouse.
+    Column("suppression_reason", "string", "small_n or complementary (warehouse only).", published=False),
+)
+
+#: Every column of a result frame, warehouse columns included, in order.
+RESULT_COLUMNS: list[str] = [c.name for c in COLUMNS]
+if RESULT_COLUMNS != list(ENGINE_RESULT_COLUMNS):  # pragma: no cover - a declaration error, caught on import
+    raise ImportError("publication COLUMNS and the indicator engine's RESULT_COLUMNS differ")
+#: PUBLICATION.md section 2: the columns of every published file, in order.
+PUBLISHED_COLUMNS: list[str] = [c.name for c in COLUMNS if c.published]
+_COLUMN = {c.name: c for c in COLUMNS}
 
 #: Identifying columns: what a suppressed row keeps (section 3).
 IDENTIFYING_COLUMNS: list[str] = RESULT_COLUMNS[: RESULT_COLUMNS.index("breakdown_label") + 1]
 #: Counts are integers (section 2); ``n``, ``numerator``, ``denominator`` may be empty.
-INTEGER_COLUMNS: list[str] = ["report_year", "n", "numerator", "denominator"]
-NULLABLE_INTEGER_COLUMNS: list[str] = ["n", "numerator", "denominator"]
+INTEGER_COLUMNS: list[str] = [c.name for c in COLUMNS if c.kind == "integer"]
+NULLABLE_INTEGER_COLUMNS: list[str] = [c.name for c in COLUMNS if c.kind == "integer" and not c.required]
 #: Floats are rounded to one decimal, halves away from zero (section 2).
-FLOAT_COLUMNS: list[str] = ["value", "ci_low", "ci_high", "mean", "sd", "p10", "median", "p90"]
-DATE_COLUMNS: list[str] = ["period_start", "period_end"]
-BOOL_COLUMNS: list[str] = ["suppressed"]
-TEXT_COLUMNS: list[str] = [
-    c
-    for c in RESULT_COLUMNS
-    if c not in INTEGER_COLUMNS + FLOAT_COLUMNS + DATE_COLUMNS + BOOL_COLUMNS
-]
+FLOAT_COLUMNS: list[str] = [c.name for c in COLUMNS if c.kind == "number"]
+DATE_COLUMNS: list[str] = [c.name for c in COLUMNS if c.kind == "date"]
+BOOL_COLUMNS: list[str] = [c.name for c in COLUMNS if c.kind == "boolean"]
+TEXT_COLUMNS: list[str] = [c.name for c in COLUMNS if c.kind == "string"]
 
 #: The key of one result row, in the section 2 sort order.
 SORT_COLUMNS: list[str] = [
@@ -57,27 +146,40 @@ SORT_COLUMNS: list[str] = [
     "breakdown",
     "breakdown_value",
 ]
+#: The primary key of the published table (one row per key; ``sort_results`` enforces it).
+PRIMARY_KEY: list[str] = list(SORT_COLUMNS)
 
 RESULT_FILE_STEM = "indicator_results"
 
 _ARROW_SCHEMA = pa.schema(
-    [
-        pa.field(
-            c,
-            pa.int64()
-            if c in INTEGER_COLUMNS
-            else pa.float64()
-            if c in FLOAT_COLUMNS
-            else pa.date32()
-            if c in DATE_COLUMNS
-            else pa.bool_()
-            if c in BOOL_COLUMNS
-            else pa.string(),
-            nullable=c not in ("report_year", "suppressed"),
-        )
-        for c in RESULT_COLUMNS
-    ]
+    [pa.field(c.name, c.arrow_type, nullable=not c.required) for c in COLUMNS if c.published]
 )
+
+
+def table_schema(catalogue: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Frictionless Table Schema of the published indicator_results (derived from ``COLUMNS``).
+
+    With ``catalogue`` (indicator_catalogue.json entries) the vocabularies of ``measure`` and
+    ``breakdown`` also take in what the registered conditions declare beyond section 2's lists.
+    """
+    extra: dict[str, list[str]] = {"measure": [], "breakdown": []}
+    for entry in catalogue or []:
+        extra["measure"] += [str(m) for m in entry.get("measures", [])]
+        extra["breakdown"] += [str(b) for b in entry.get("breakdowns", [])]
+    fields = []
+    for c in COLUMNS:
+        if not c.published:
+            continue
+        field = c.table_schema_field()
+        if c.name in extra and c.enum is not None:
+            field["constraints"]["enum"] = list(dict.fromkeys([*c.enum, *extra[c.name]]))
+        fields.append(field)
+    return {
+        "fields": fields,
+        "primaryKey": list(PRIMARY_KEY),
+        "missingValues": [""],
+    }
+
 
 # A spreadsheet program treats a cell starting with one of these as a formula
 # (OWASP "CSV injection"); text cells starting with them get a leading quote.
@@ -89,9 +191,12 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # --------------------------------------------------------------------------
 
 
-def check_result_columns(results: pd.DataFrame) -> None:
-    """Raise ValueError when a section 2 column is missing (names only, no values)."""
-    missing = [c for c in RESULT_COLUMNS if c not in results.columns]
+def check_result_columns(results: pd.DataFrame, columns: list[str] | None = None) -> None:
+    """Raise ValueError when a column of ``columns`` (default: all, warehouse ones too) is missing.
+
+    Names only, no values.
+    """
+    missing = [c for c in (RESULT_COLUMNS if columns is None else columns) if c not in results.columns]
     if missing:
         raise ValueError(f"result frame lacks columns {missing}")
 
@@ -105,7 +210,7 @@ def sort_results(results: pd.DataFrame) -> pd.DataFrame:
     Raises ValueError when two rows share one key: the relations of section 3
     and the published file both assume one row per key.
     """
-    check_result_columns(results)
+    check_result_columns(results, SORT_COLUMNS)
     keys = pd.DataFrame(
         {
             "report_year": results["report_year"].astype("int64").to_numpy(),
@@ -173,10 +278,14 @@ def format_results(results: pd.DataFrame) -> pd.DataFrame:
     ``denominator`` Int64 (NA = empty); the figure columns float64 rounded to
     one decimal (NaN = empty); the period columns ``datetime.date`` objects;
     ``suppressed`` bool; text columns ``str`` (empty string, never NA).
+
+    Every published column (``PUBLISHED_COLUMNS``) must be there; a warehouse
+    column (``suppression_reason``) is kept when present and left out when not
+    (a frame read back from a published file has none).
     """
-    check_result_columns(results)
+    check_result_columns(results, PUBLISHED_COLUMNS)
     out = pd.DataFrame(index=results.index)
-    for c in RESULT_COLUMNS:
+    for c in (c for c in RESULT_COLUMNS if c in PUBLISHED_COLUMNS or c in results.columns):
         s = results[c]
         if c == "report_year":
             out[c] = s.astype("int64")
@@ -202,9 +311,13 @@ def format_results(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def _python_columns(df: pd.DataFrame) -> dict[str, list[Any]]:
-    """Each column as a list of plain Python values, None for empty."""
+    """Each published column as a list of plain Python values, None for empty.
+
+    An empty optional text cell (``unit_id`` at riket) is None too, so the
+    typed files hold null exactly where the CSV has an empty cell.
+    """
     cols: dict[str, list[Any]] = {}
-    for c in RESULT_COLUMNS:
+    for c in PUBLISHED_COLUMNS:
         s = df[c]
         if c in INTEGER_COLUMNS:
             cols[c] = [None if pd.isna(v) else int(v) for v in s]
@@ -214,8 +327,10 @@ def _python_columns(df: pd.DataFrame) -> dict[str, list[Any]]:
             cols[c] = [_as_date(v) for v in s]
         elif c in BOOL_COLUMNS:
             cols[c] = [bool(v) for v in s]
-        else:
+        elif _COLUMN[c].required:
             cols[c] = ["" if pd.isna(v) else str(v) for v in s]
+        else:
+            cols[c] = [None if pd.isna(v) or str(v) == "" else str(v) for v in s]
     return cols
 
 
@@ -251,9 +366,9 @@ def _json_cell(column: str, v: Any) -> Any:
 def results_csv_text(df: pd.DataFrame) -> str:
     """The CSV body: header, comma, ``\\n`` line ends, empty cells for missing, true/false."""
     cols = _python_columns(df)
-    lines = [",".join(RESULT_COLUMNS)]
+    lines = [",".join(PUBLISHED_COLUMNS)]
     for i in range(len(df)):
-        lines.append(",".join(_csv_quote(_csv_cell(c, cols[c][i])) for c in RESULT_COLUMNS))
+        lines.append(",".join(_csv_quote(_csv_cell(c, cols[c][i])) for c in PUBLISHED_COLUMNS))
     return "\n".join(lines) + "\n"
 
 
@@ -265,17 +380,17 @@ def _csv_quote(cell: str) -> str:
 
 
 def results_json_text(df: pd.DataFrame) -> str:
-    """``{"columns": [...], "rows": [[...], ...]}``, one row per line, null for missing."""
+    """A list of row objects (keys in column order), one row per line, null where the CSV is empty."""
     cols = _python_columns(df)
-    lines = ['{"columns": ' + json.dumps(RESULT_COLUMNS, ensure_ascii=False) + ',', ' "rows": [']
     rows = [
-        "  " + json.dumps([_json_cell(c, cols[c][i]) for c in RESULT_COLUMNS], ensure_ascii=False, allow_nan=False)
+        " " + json.dumps(
+            {c: _json_cell(c, cols[c][i]) for c in PUBLISHED_COLUMNS}, ensure_ascii=False, allow_nan=False
+        )
         for i in range(len(df))
     ]
-    if rows:
-        lines.append(",\n".join(rows))
-    lines.append(" ]}")
-    return "\n".join(lines) + "\n"
+    if not rows:
+        return "[]\n"
+    return "[\n" + ",\n".join(rows) + "\n]\n"
 
 
 def results_arrow_table(df: pd.DataFrame) -> pa.Table:
@@ -328,7 +443,7 @@ def write_results(results: pd.DataFrame, folder: Path) -> list[Path]:
 
 
 def read_results(folder: Path) -> pd.DataFrame:
-    """Read a published ``indicator_results.parquet`` back in the ``format_results`` form."""
+    """Read a published ``indicator_results.parquet`` back in the ``format_results`` form (published columns)."""
     table = pq.read_table(Path(folder) / f"{RESULT_FILE_STEM}.parquet")
     df = table.to_pandas(date_as_object=True, integer_object_nulls=False)
     return format_results(df)
@@ -408,6 +523,29 @@ def load_history(published_root: Path, before_year: int) -> dict[int, pd.DataFra
     }
 
 
+PUBLISHED_DIR_MODE = 0o755
+PUBLISHED_FILE_MODE = 0o644
+
+
+def make_world_readable(folder: Path) -> None:
+    """Section 5: published folders 0755 and files 0644, so a web server or a publisher's account can read them.
+
+    ``tempfile.mkdtemp`` makes the staging folder 0700; this runs on it (and
+    everything below it) before it is swapped in. Symbolic links are left alone.
+    """
+    folder = Path(folder)
+    os.chmod(folder, PUBLISHED_DIR_MODE)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames:
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                os.chmod(p, PUBLISHED_DIR_MODE)
+        for name in filenames:
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                os.chmod(p, PUBLISHED_FILE_MODE)
+
+
 def _discard(retired: Path) -> None:
     shutil.rmtree(retired)
 
@@ -451,6 +589,7 @@ def publish_folder(
     target = root / str(int(report_year))
     retired: Path | None = None
     try:
+        make_world_readable(staging)
         _fsync_dir(staging)
         if target.exists():
             retired = root / f"{_RETIRED_PREFIX}{int(report_year)}-{secrets.token_hex(6)}"

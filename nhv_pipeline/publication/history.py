@@ -32,7 +32,8 @@ KEY = [
     "breakdown",
     "breakdown_value",
 ]
-FIGURES = [*WITHHELD_COLUMNS, "suppressed", "suppression_reason", "period_start", "period_end"]
+#: The published figures compared (only what the published CSV holds: no suppression reason, PUBLICATION.md 3).
+FIGURES = [*WITHHELD_COLUMNS, "suppressed", "period_start", "period_end"]
 CHANGE_COLUMNS = KEY + ["figure", "before", "after"]
 
 

@@ -1,0 +1,122 @@
+"""``datapackage.json``: the publication as a Frictionless Data Package (PUBLICATION.md section 1).
+
+A publisher's or a portal's tools (Frictionless, CKAN, data.europa.eu
+harvesters) read the package instead of this project's prose: the Table Schema
+of ``indicator_results`` (types, the vocabularies of ``measure``, ``level`` and
+``breakdown``, the primary key, which text means "missing"), and the catalogue
+as a resource. The schema is generated from ``export.COLUMNS``, the same
+declaration that writes the CSV header and the Parquet schema, so the package
+and the files cannot drift apart. Each resource also records its size and
+SHA-256, which ``frictionless validate`` checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from .export import RESULT_FILE_STEM, table_schema
+
+DATAPACKAGE_FILE = "datapackage.json"
+CATALOGUE_FILE = "indicator_catalogue.json"
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    data = path.read_bytes()
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def build_datapackage(folder: Path, report_year: int, version: str, created: str) -> dict[str, Any]:
+    """The descriptor of the publication in ``folder`` (its results and catalogue files must exist).
+
+    ``created`` is the publication time (ISO 8601, UTC), ``version`` the
+    project version; the descriptor depends on nothing else, so the same files
+    give the same package.
+    """
+    folder = Path(folder)
+    catalogue = json.loads((folder / CATALOGUE_FILE).read_text(encoding="utf-8"))
+    resources: list[dict[str, Any]] = []
+    csv_bytes, csv_hash = _digest(folder / f"{RESULT_FILE_STEM}.csv")
+    resources.append(
+        {
+            "name": RESULT_FILE_STEM,
+            "title": f"Indikatorresultat rapportår {int(report_year)}",
+            "description": "Resultat per tillstånd, indikator, nivå (riket, enhet) och redovisningsgrupp, "
+            "efter röjandekontroll. Samma rader finns som indicator_results.parquet och indicator_results.json.",
+            "path": f"{RESULT_FILE_STEM}.csv",
+            "profile": "tabular-data-resource",
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "bytes": csv_bytes,
+            "hash": f"sha256:{csv_hash}",
+            "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True},
+            "schema": table_schema(catalogue),
+        }
+    )
+    # Described as a file (its bytes and hash checked), not as a table: frictionless's Parquet
+    # reader turns integer columns with nulls into floats. Its schema is the CSV's, by construction.
+    size, digest = _digest(folder / f"{RESULT_FILE_STEM}.parquet")
+    resources.append(
+        {
+            "name": f"{RESULT_FILE_STEM}_parquet",
+            "type": "file",
+            "description": f"Samma rader och kolumner som {RESULT_FILE_STEM}.csv, typade "
+            "(null där CSV-filen har en tom cell).",
+            "path": f"{RESULT_FILE_STEM}.parquet",
+            "profile": "data-resource",
+            "format": "parquet",
+            "mediatype": "application/vnd.apache.parquet",
+            "bytes": size,
+            "hash": f"sha256:{digest}",
+        }
+    )
+    size, digest = _digest(folder / f"{RESULT_FILE_STEM}.json")
+    resources.append(
+        {
+            "name": f"{RESULT_FILE_STEM}_json",
+            "description": f"Samma rader som {RESULT_FILE_STEM}.csv, som en lista av objekt "
+            "(null där CSV-filen har en tom cell).",
+            "path": f"{RESULT_FILE_STEM}.json",
+            "profile": "data-resource",
+            "format": "json",
+            "mediatype": "application/json",
+            "encoding": "utf-8",
+            "bytes": size,
+            "hash": f"sha256:{digest}",
+        }
+    )
+    size, digest = _digest(folder / CATALOGUE_FILE)
+    resources.append(
+        {
+            "name": "indicator_catalogue",
+            "title": "Indikatorkatalog",
+            "description": "En post per indikator: namn, mått, mätenhet, syfte, kategori, riktning, datakälla, "
+            "redovisningsgrupper och specifikationens version (PUBLICATION.md avsnitt 4).",
+            "path": CATALOGUE_FILE,
+            "profile": "data-resource",
+            "format": "json",
+            "mediatype": "application/json",
+            "encoding": "utf-8",
+            "bytes": size,
+            "hash": f"sha256:{digest}",
+        }
+    )
+    return {
+        "profile": "data-package",
+        "name": f"nhv-indicator-results-{int(report_year)}",
+        "title": f"Årlig uppföljning av nationell högspecialiserad vård, rapportår {int(report_year)}",
+        "version": version,
+        "created": created,
+        "resources": resources,
+    }
+
+
+def write_datapackage(folder: Path, report_year: int, version: str, created: str) -> Path:
+    """Write ``datapackage.json`` into ``folder`` (after the files it describes)."""
+    path = Path(folder) / DATAPACKAGE_FILE
+    descriptor = build_datapackage(folder, report_year, version, created)
+    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,8 +26,21 @@ def lag_years() -> int:
     return max([0, *(-spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)])
 
 
+REPORT_YEAR_FOLDER = re.compile(r"[0-9]{4}")
+"""A delivery round's folder: the report year in four ASCII digits (DATA_CONTRACT.md 1), nothing else."""
+
+
 def delivered_report_years(data_raw: Path) -> list[int]:
-    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and REPORT_YEAR_FOLDER.fullmatch(p.name))
+
+
+def misnamed_year_folders(data_raw: Path) -> list[Path]:
+    """Folders under the data root that are no report year (`2026 `, `02026`, `abc`).
+
+    Section 1 allows only `units.csv` and `<report_year>/` there; a misnamed round
+    would otherwise be skipped without a word and its year never run.
+    """
+    return sorted(p for p in data_raw.iterdir() if p.is_dir() and not REPORT_YEAR_FOLDER.fullmatch(p.name))
 
 
 def _say(message: str) -> None:
@@ -109,6 +123,14 @@ def run_report_years(
     from nhv_pipeline.resources import PipelinePaths, exclusive_lock
 
     valid_keys = set(report_year_partitions.get_partition_keys())
+    misnamed = misnamed_year_folders(data_raw)
+    for folder in misnamed:
+        _say(
+            f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it to "
+            "the four-digit report year of its delivery round (like 2026) or move it out of the data root, then re-run."
+        )
+    if misnamed:
+        return 2
     delivered = delivered_report_years(data_raw)
     years = delivered if run_all else [report_year]
     for year in years:

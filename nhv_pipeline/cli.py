@@ -129,7 +129,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
         print(f"Wrote synthetic deliveries to {Path(args.out).resolve()}: {summary}.")
         return EXIT_OK
-    if not (data_raw / "units.csv").is_file():
+    registry = data_raw / "units.csv"
+    if (registry.exists() or registry.is_symlink()) and not registry.is_file():
+        print(
+            f"error: {registry} is not a plain file (a named pipe, socket, device or folder), so it is not read; "
+            "put the registry file itself there.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not registry.is_file():
         print(
             f"error: no units.csv in the data root {data_raw}. Point --data-raw (or NHV_DATA_RAW) at a folder "
             "laid out as the data contract says, or make one with `nhv-pipeline sample-data --out DIR`.",

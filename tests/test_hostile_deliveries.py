@@ -477,3 +477,99 @@ def test_same_transplant_delivered_again_with_changed_date_is_transplant_changed
     validation = validate(tmp_path, _redeliver_t2(baseline(), decision_date="2024-01-21"))
     assert keys(validation) == [("transplant_changed", sct_path(2026, "transplants"), 3, "decision_date")]
     assert "2024-01-2" not in validation.failures["message"].str.cat()
+
+
+# --- files that are no plain files (DATA_CONTRACT.md 1): never opened, never waited on ---------------
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _socket(path: Path) -> None:
+    import socket
+
+    path.unlink()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    cwd = os.getcwd()
+    os.chdir(path.parent)  # a relative name: the full test path may exceed the 108 bytes a socket path may have
+    try:
+        server.bind(path.name)
+    finally:
+        os.chdir(cwd)
+    server.close()  # the socket file stays
+
+
+def _device(path: Path) -> None:
+    import stat
+
+    path.unlink()
+    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # /dev/null's numbers; CI runs as root
+
+
+def _folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+    (path / "inside.csv").write_text("patient_id,sex,birth_date,home_region\n", encoding="utf-8")
+
+
+def _finishes(call, seconds: float, fifos=()):
+    """Run `call` in a thread; if it blocks on a FIFO, open the FIFO's other end so the test can end."""
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    hung = thread.is_alive()
+    if hung:
+        for fifo in fifos:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+    assert not hung, f"still running after {seconds} s: it waited on a file that is no plain file"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.parametrize("make", [_fifo, _socket, _device, _folder], ids=["fifo", "socket", "device", "folder"])
+def test_a_table_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, monkeypatch, make):
+    root = write_root(tmp_path / "data_raw", baseline())
+    target = root / sct_path(2026, "patients")
+    make(target)
+    counting = _CountingOpen()
+    monkeypatch.setattr(reader_module, "open", counting, raising=False)
+    validation = _finishes(lambda: validate_delivery(root, 2026, SCT, read_registry(root).units), 20, [target])
+    assert ("not_a_file", sct_path(2026, "patients"), None, "") in keys(validation)
+    assert {rule for rule, path, *_ in keys(validation) if path == sct_path(2026, "patients")} == {"not_a_file"}
+    assert "patients.csv" not in counting.read  # never opened
+    assert "plain file" in validation.failures.set_index("rule").loc["not_a_file", "message"]
+
+
+@pytest.mark.parametrize("make", [_fifo, _socket, _device, _folder], ids=["fifo", "socket", "device", "folder"])
+def test_a_registry_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, make):
+    root = write_root(tmp_path / "data_raw", baseline())
+    make(root / "units.csv")
+    registry = _finishes(lambda: read_registry(root), 20, [root / "units.csv"])
+    assert keys(registry) == [("not_a_file", "units.csv", None, "")]
+    assert registry.units.empty
+
+
+def test_reading_a_path_swapped_for_a_fifo_after_the_check_fails_at_once(tmp_path):
+    """The last guard: a file replaced by a FIFO between the check and the read is refused, not waited on."""
+    fifo = tmp_path / "units.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(reader_module.NotARegularFile, match="units.csv"):
+        _finishes(lambda: reader_module.read_bytes_limited(fifo), 20, [fifo])
+
+
+def test_not_a_file_is_a_documented_rule():
+    assert "not_a_file" in RULES and "pipe" in RULES["not_a_file"]

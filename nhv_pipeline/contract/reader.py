@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,44 @@ def is_inside_root(path: Path, data_root: Path) -> bool:
         return False
 
 
+class NotARegularFile(OSError):
+    """A path that was a plain file when checked is something else when opened (a FIFO, a device)."""
+
+
+def is_regular_file(path: Path) -> bool:
+    """True only for a plain file: not a FIFO, socket, device or folder, and not a symlink (never opened).
+
+    Opening a FIFO waits for a writer for ever and a device may never end, so a
+    delivered path is checked with lstat before anything opens it (section 1).
+    """
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def not_a_file_failure(rel: str) -> dict:
+    return _failure(
+        rel, None, "", rules.NOT_A_FILE,
+        "This is a named pipe, socket, device or folder, not a plain file, so it is never opened; "
+        "put the CSV file itself there.",
+    )
+
+
+def _regular_file_opener(path: str, flags: int) -> int:
+    """`open(..., opener=)`: refuse at once what is no plain file, even if it was swapped in after the check.
+
+    O_NONBLOCK makes opening a FIFO return instead of waiting for a writer; the
+    fstat then rejects it before a byte is read. On a plain file the flag does nothing.
+    """
+    flags |= os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotARegularFile(f"{path} is not a plain file (a named pipe, socket, device or folder); it is not read.")
+    return fd
+
+
 def max_file_bytes() -> int:
     """The size limit of one delivered file: NHV_MAX_FILE_MB megabytes (default 100).
 
@@ -90,7 +129,7 @@ def too_large_failure(rel: str, limit: int) -> dict:
 def read_bytes_limited(path: Path, limit: int | None = None) -> bytes | None:
     """The file's bytes, or None when it is larger than the limit: the size is checked before reading."""
     limit = max_file_bytes() if limit is None else limit
-    with open(path, "rb") as handle:  # read-only, section 1
+    with open(path, "rb", opener=_regular_file_opener) as handle:  # read-only, section 1
         if os.fstat(handle.fileno()).st_size > limit:
             return None
         data = handle.read(limit + 1)  # a file that grows while it is read is cut off, then rejected

@@ -79,6 +79,8 @@ UNEXPECTED_FILE = "unexpected_file"
 """A file or folder in the delivery that is not one of the condition's tables; it may carry data that must not be there (section 1)."""
 PATH_OUTSIDE_ROOT = "path_outside_root"
 """A symlink, or a path resolving outside the data root; it is not read (section 1: the pipeline only reads data_raw)."""
+NOT_A_FILE = "not_a_file"
+"""A named pipe, socket, device or folder where a file belongs; it is never opened, so a run cannot hang on it (section 1)."""
 IDENTITY_NUMBER = "identity_number"
 """An id cell looks like a Swedish personal identity or coordination number (section 3); the value is redacted."""
 REGISTRY = "registry"
@@ -115,6 +117,7 @@ RULES: dict[str, str] = {
     MISSING_TABLE: "Unit folder lacks a table of the condition (DATA_CONTRACT.md 1).",
     UNEXPECTED_FILE: "File or folder in the delivery that is not a contract table (DATA_CONTRACT.md 1).",
     PATH_OUTSIDE_ROOT: "Symlink or path outside the data root; not read (DATA_CONTRACT.md 1).",
+    NOT_A_FILE: "Named pipe, socket, device or folder where a plain file belongs; never opened (DATA_CONTRACT.md 1).",
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
     REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
 }

@@ -573,3 +573,38 @@ def test_reading_a_path_swapped_for_a_fifo_after_the_check_fails_at_once(tmp_pat
 
 def test_not_a_file_is_a_documented_rule():
     assert "not_a_file" in RULES and "pipe" in RULES["not_a_file"]
+
+
+# --- oversized fields and headers, UTF-16 (DATA_CONTRACT.md 2) ------------------------------------
+
+
+def test_a_20_mb_field_without_quotes_is_field_too_large_not_bad_quote(tmp_path):
+    content = SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\n" + b"P" * (20 * 1024 * 1024) + b",2025-05-01,\n"
+    validation = validate(tmp_path, with_file(SURVEY, content))
+    assert keys(validation) == [("field_too_large", SURVEY, 3, "")]
+    message = validation.failures.loc[0, "message"]
+    assert "131072" in message and "quote" in message  # the limit, and the usual cause: a quote never closed
+
+
+def test_a_50000_column_header_is_rejected_in_linear_time(tmp_path):
+    names = [f"extra_{i}" for i in range(50_000)]
+    content = (",".join(["patient_id", "sent_date", "response_date", *names, "extra_7"]) + "\n").encode()
+    started = time.perf_counter()
+    read = reader_module.parse_contract_csv(content, SURVEY, ["patient_id", "sent_date", "response_date"])
+    elapsed = time.perf_counter() - started
+    assert read.frame is None
+    rules_found = [f["rule"] for f in read.failures]
+    assert rules_found.count("extra_column") == 50_000 and rules_found.count("header") == 1  # extra_7 twice
+    assert elapsed < 5.0, f"{elapsed:.1f} s"  # quadratic in the number of names took about a minute
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"], ids=["bom", "le-no-bom", "be-no-bom", "utf-32"]
+)
+def test_a_utf16_file_is_called_utf16_not_windows_1252(tmp_path, encoding):
+    text = "patient_id,sent_date,response_date\nP3,2025-05-01,2025-05-10\n"
+    validation = validate(tmp_path, with_file(SURVEY, text.encode(encoding)))
+    assert keys(validation) == [("encoding", SURVEY, 1, "")]
+    message = validation.failures.loc[0, "message"]
+    assert ("UTF-32" if encoding == "utf-32" else "UTF-16") in message and "Windows-1252" not in message
+    assert "CSV UTF-8" in message

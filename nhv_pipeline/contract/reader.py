@@ -151,6 +151,13 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
     A NUL byte is valid UTF-8 but no text (UTF-16 without BOM, a binary such as PNG or
     zip saved as .csv), so it counts as a bad byte too; whichever comes first is named.
     """
+    wide = _wide_unicode_bom(data)
+    if wide is not None:
+        return None, _failure(
+            rel, 1, "", rules.ENCODING,
+            f'The file is {wide} ("Unicode text" in Excel), not UTF-8; save it again as "CSV UTF-8 (comma delimited)" '
+            "and deliver it anew.",
+        )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     nul = data.find(b"\x00")
@@ -169,6 +176,15 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
         message = ("The file is not valid UTF-8 (it looks like Windows-1252, as Excel writes by default); "
                    'save it again as "CSV UTF-8 (comma delimited)" and deliver it anew.')
     return None, _failure(rel, _line_of(data, first), "", rules.ENCODING, message)
+
+
+def _wide_unicode_bom(data: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" when the file starts with that byte-order mark (UTF-32 first: its LE mark extends UTF-16's)."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    return None
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -217,6 +233,13 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                 _failure(rel, start, "", rules.UNTERMINATED_QUOTE,
                          "A quoted field starting on this line is never closed; add the closing double quote or remove the opening one.")
             )
+        elif "field limit" in str(err):
+            result.failures.append(
+                _failure(rel, start, "", rules.FIELD_TOO_LARGE,
+                         f"A field starting on this line is longer than {csv.field_size_limit()} characters, the CSV field "
+                         "limit, far more than any cell of the contract holds: usually a double quote that is never closed "
+                         "as intended, or another file saved as .csv; check the export and deliver it anew.")
+            )
         else:
             result.failures.append(
                 _failure(rel, reader.line_num, "", rules.BAD_QUOTE,
@@ -234,23 +257,27 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                      f"or the file is another table; the first line must be the header ({', '.join(columns)}).")
         )
         return result
+    first_position = {}  # name -> first position: one pass, so a header of 50 000 names is checked at once
+    for position, name in enumerate(header):
+        first_position.setdefault(name, position)
     for position, name in enumerate(header):
         if name == "":
             result.failures.append(
                 _failure(rel, 1, "", rules.HEADER,
                          f"Header field {position + 1} is empty (often a trailing delimiter); remove it or name it as in the contract.")
             )
-        elif header.index(name) != position:
+        elif first_position[name] != position:
             shown = name if re.fullmatch(_NAME_PATTERN, name) else f"#{position + 1}"
             result.failures.append(_failure(rel, 1, shown, rules.HEADER, "This column name appears twice in the header; keep one of them."))
     for name in columns:
-        if name not in header:
+        if name not in first_position:
             result.failures.append(
                 _failure(rel, 1, name, rules.MISSING_COLUMN, "The header lacks this contract column; add it (cells may be empty where the contract allows).")
             )
-    for name in dict.fromkeys(header):
-        if name and name not in columns:
-            position = header.index(name) + 1
+    contract = set(columns)
+    for name, position in first_position.items():
+        if name and name not in contract:
+            position += 1
             named = re.fullmatch(_NAME_PATTERN, name) is not None
             result.failures.append(
                 _failure(rel, 1, name if named else f"#{position}", rules.EXTRA_COLUMN,

@@ -25,6 +25,8 @@ RAGGED_ROW = "ragged_row"
 """A record has another number of fields than the header (section 2)."""
 UNTERMINATED_QUOTE = "unterminated_quote"
 """A quoted field is opened and never closed before the end of the file (section 2)."""
+FIELD_TOO_LARGE = "field_too_large"
+"""A field is longer than the CSV field limit (131072 characters): mostly a quote never closed as intended (section 2)."""
 BAD_QUOTE = "bad_quote"
 """A closing quote is followed by other characters than the delimiter (section 2)."""
 MISSING_COLUMN = "missing_column"
@@ -93,6 +95,7 @@ RULES: dict[str, str] = {
     HEADER: "Header has an empty or repeated column name, or is missing (DATA_CONTRACT.md 2).",
     RAGGED_ROW: "Row has another number of fields than the header (DATA_CONTRACT.md 2).",
     UNTERMINATED_QUOTE: "A quoted field is never closed (DATA_CONTRACT.md 2).",
+    FIELD_TOO_LARGE: "A field is longer than the CSV field limit of 131072 characters (DATA_CONTRACT.md 2).",
     BAD_QUOTE: "A closing quote is followed by other characters than the delimiter (DATA_CONTRACT.md 2).",
     MISSING_COLUMN: "A contract column is missing from the header (DATA_CONTRACT.md 2).",
     EXTRA_COLUMN: "The header has a column outside the contract (DATA_CONTRACT.md 2).",

@@ -20,12 +20,14 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
+
+from nhv_pipeline.faults import fault_point
 
 WAREHOUSE_FILE = "nhv.duckdb"
 LOCK_WAIT_SECONDS = 600.0
@@ -201,23 +203,17 @@ def replace_rows(
     con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
     con.register("incoming", _concrete_types(frame))
+    # One transaction per write: a run killed half-way leaves the table as it was (DuckDB rolls
+    # an uncommitted transaction back when it next opens the file).
+    con.execute("begin transaction")
     try:
-        if report_year is None or not table_exists(con, schema, table):
-            if report_year is None:
-                con.execute(f"create or replace table {target} as select * from incoming")
-            else:
-                con.execute(f"create table {target} as select * from incoming")
-            return
-        stored = [row[0] for row in con.execute(f"describe {target}").fetchall()]
-        if stored == list(frame.columns):
-            con.execute("begin transaction")
-            try:
-                con.execute(f"delete from {target} where report_year = ?", [report_year])
-                con.execute(f"insert into {target} by name select * from incoming")
-            except Exception:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+        if report_year is None:
+            con.execute(f"create or replace table {target} as select * from incoming")
+        elif not table_exists(con, schema, table):
+            con.execute(f"create table {target} as select * from incoming")
+        elif [row[0] for row in con.execute(f"describe {target}").fetchall()] == list(frame.columns):
+            con.execute(f"delete from {target} where report_year = ?", [report_year])
+            con.execute(f"insert into {target} by name select * from incoming")
         else:
             con.execute(
                 f"create or replace table {target} as "
@@ -225,6 +221,13 @@ def replace_rows(
                 f"select * from {target} where report_year <> ?",
                 [report_year],
             )
+        fault_point(f"warehouse_write:{schema}")
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed rollback must not hide why the write failed
+            con.execute("rollback")
+        raise
+    else:
+        con.execute("commit")
     finally:
         con.unregister("incoming")
 

@@ -133,39 +133,45 @@ def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.Duc
 def exclusive_lock(
     lock_file: Path, what: str, wait_seconds: float = LOCK_WAIT_SECONDS, announce=None
 ) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `lock_file`; wait (and say so) while another process holds it."""
-    import fcntl
+    """Hold an exclusive lock on `lock_file` (the `filelock` package); wait, and say so, while another process holds it.
+
+    The holder writes its process id into the file, so a waiting run can name it. The
+    kernel drops the lock when its process dies, even under `kill -9`: a lock file left
+    behind never blocks the next run, and the stale id in it is overwritten.
+    """
+    from filelock import FileLock, Timeout
+
+    def note_holder(fd: int) -> None:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
 
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a+") as handle:
+    lock = FileLock(str(lock_file), on_acquired=note_holder, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _lock_holder(lock_file)
+        (announce or get_dagster_logger().info)(f"{what} is in use by process {holder}; waiting for it to finish.")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            (announce or get_dagster_logger().info)(f"{what} is in use by process {holder}; waiting for it to finish.")
-            deadline = time.monotonic() + wait_seconds
-            while True:
-                time.sleep(0.2)
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WarehouseLockTimeout(
-                            f"{what} has been in use by process {holder} for more than {wait_seconds:.0f} s; "
-                            "wait for that run to finish (or stop it), then re-run."
-                        ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            lock.acquire(timeout=wait_seconds)
+        except Timeout:
+            raise WarehouseLockTimeout(
+                f"{what} has been in use by process {holder} for more than {wait_seconds:.0f} s; "
+                "wait for that run to finish (or stop it), then re-run."
+            ) from None
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.truncate(lock_file, 0)  # still held: no other process writes it now
+        lock.release()
+
+
+def _lock_holder(lock_file: Path) -> str:
+    try:
+        return lock_file.read_text(encoding="ascii", errors="replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def table_name(key_path: Sequence[str]) -> tuple[str, str]:

@@ -18,10 +18,9 @@ import sys
 FAULT_POINT_ENV = "NHV_FAULT_POINT"
 
 POINTS = {
-    "raw_read": "a delivered file has been read and the next is not (raw loading)",
     "warehouse_write:raw": "rows of a raw table are written inside the open transaction, before its commit",
     "warehouse_write:staged": "rows of a staged table are written inside the open transaction, before its commit",
-    "validation_report": "a unit's validation report is half written to its temporary file",
+    "validation_report": "raw loading: a unit's validation report is half written to its temporary file",
     "publish_swap": "the new publication is swapped in and the previous one not yet removed",
     "publish_swap_gap": "without an atomic exchange: the previous publication is renamed away, the new one not yet in",
     "between_years": "a report year's run has finished and the next one has not started",

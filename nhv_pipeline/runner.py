@@ -12,6 +12,8 @@ import pandas as pd
 from nhv_pipeline.condition import condition_ids, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.reports import failure_summary_lines
+from nhv_pipeline.faults import fault_point
+from nhv_pipeline.recovery import process_tags
 
 
 def lag_years() -> int:
@@ -120,6 +122,7 @@ def run_report_years(
     from nhv_pipeline.assets.staged import loaded_report_years
     from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.partitions import report_year_partitions
+    from nhv_pipeline.recovery import prepare_warehouse
     from nhv_pipeline.resources import PipelinePaths, exclusive_lock
 
     valid_keys = set(report_year_partitions.get_partition_keys())
@@ -151,6 +154,10 @@ def run_report_years(
         defs = build_definitions(str(data_raw), str(warehouse_dir))
         paths = PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse_dir))
         with DagsterInstance.get() as instance:
+            problem = prepare_warehouse(warehouse_dir, instance, _say)
+            if problem is not None:
+                _say(f"error: {problem}")
+                return 1
             plan = _plan(paths, years, delivered, run_all, loaded_report_years)
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
@@ -197,7 +204,9 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
     exit_code = 0
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
     data_raw = Path(os.environ["NHV_DATA_RAW"])
-    for job_name, year in plan:
+    for index, (job_name, year) in enumerate(plan):
+        if index:
+            fault_point("between_years")
         _say(f"==> {job_name} for report year {year}")
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
@@ -205,7 +214,7 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
             instance=instance,
             run_config=run_config,
             raise_on_error=False,
-            tags={"nhv/trigger": "cli"},
+            tags={"nhv/trigger": "cli", **process_tags()},
             asset_selection=_selection(defs, job, data_raw, year),
         )
         failed_checks = [

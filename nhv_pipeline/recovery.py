@@ -81,6 +81,8 @@ def fail_runs_of_dead_processes(instance, say: Callable[[str], None]) -> list[st
             message=f"The process that ran this run (process {run.tags[PID_TAG]} on {run.tags[HOST_TAG]}) is gone: it "
             "was killed or the machine stopped. Marked as failed by the next nhv-pipeline run, which redoes its work.",
         )
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)  # its pool slots, too
         year = run.tags.get("dagster/partition", "?")
         say(
             f"Marked run {run.run_id} ({run.job_name}, report year {year}) as failed: its process "

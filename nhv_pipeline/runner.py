@@ -93,6 +93,16 @@ run_coordinator:
     tag_concurrency_limits:
       - key: nhv/warehouse   # runs launched by the daemon (schedule, sensor, UI) write one at a time
         limit: 1
+# Run monitoring (needs the daemon, which `dagster dev` starts): a run that never starts is failed
+# after 3 minutes. The default run launcher cannot tell that a run's process was killed, so a run
+# still in progress after 2 hours is failed too (the longest benchmarked run takes about a minute);
+# `nhv-pipeline run` fails the runs of its own killed processes at once (see the README).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_runtime_seconds: 7200
+  poll_interval_seconds: 120
+  free_slots_after_run_end_seconds: 300
 telemetry:
   enabled: false
 nux:

@@ -149,3 +149,18 @@ def test_a_run_killed_at_a_fault_point_is_recovered_by_the_next_run(tmp_path, sa
     # The previous publication of 2024 had other figures: it is kept as history, not lost.
     kept = list((published / "2024" / "history").glob("*/indicator_results.csv"))
     assert [path.read_bytes() for path in kept] == [previous[0]]
+
+
+def test_a_new_dagster_home_turns_on_run_monitoring_with_the_writer_limit(tmp_path, monkeypatch):
+    from dagster import DagsterInstance
+
+    from nhv_pipeline.runner import dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    home = dagster_home()
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_start_timeout_seconds == 180
+        assert instance.run_monitoring_max_runtime_seconds == 7200
+        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        assert [(limit["key"], limit["limit"]) for limit in limits] == [("nhv/warehouse", 1)]

@@ -148,9 +148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.runner import validate_only
 
         return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
+    from nhv_pipeline.recovery import machine_fault_message
     from nhv_pipeline.runner import run_report_years
 
-    return run_report_years(data_raw, warehouse_dir, args.report_year, args.all, quiet=args.quiet)
+    try:
+        return run_report_years(data_raw, warehouse_dir, args.report_year, args.all, quiet=args.quiet)
+    except Exception as error:  # a full disk or a damaged warehouse: one line, not a traceback
+        message = machine_fault_message(error, warehouse_dir)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def entry() -> None:

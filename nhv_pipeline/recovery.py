@@ -122,6 +122,73 @@ def prepare_warehouse(warehouse_dir: Path, instance, say: Callable[[str], None])
     from nhv_pipeline.resources import WAREHOUSE_FILE, connect
 
     fail_runs_of_dead_processes(instance, say)
-    with connect(warehouse_dir / WAREHOUSE_FILE):  # DuckDB rolls back a killed run's open transaction here
-        recover_warehouse_folder(warehouse_dir, say)
+    try:
+        with connect(warehouse_dir / WAREHOUSE_FILE):  # DuckDB rolls back a killed run's open transaction here
+            recover_warehouse_folder(warehouse_dir, say)
+    except Exception as error:
+        message = machine_fault_message(error, warehouse_dir)
+        if message is None:
+            raise
+        return message
+    return None
+
+
+DISK_FULL = ("No space left on device", "[Errno 28]", "ENOSPC", "Disk quota exceeded", "[Errno 122]")
+DAMAGED = (
+    "not a valid DuckDB database file",
+    "Could not read enough bytes",
+    "Corrupt database file",
+    "checksum mismatch",
+    "Failed to read database header",
+)
+
+
+def _messages(error) -> list[str]:
+    """The messages of an exception or a Dagster error (SerializableErrorInfo) and of their causes."""
+    found, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        found.append(str(getattr(error, "message", None) or error))
+        error = getattr(error, "cause", None) or getattr(error, "__cause__", None) or getattr(
+            error, "context", None
+        ) or getattr(error, "__context__", None)
+    return found
+
+
+def _full_folder(candidates: list[Path]) -> Path:
+    """The first folder whose disk has (almost) no space left; the first one when none can be told."""
+    import shutil
+
+    for folder in candidates:
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        try:
+            if existing is not None and shutil.disk_usage(existing).free < 1024 * 1024:
+                return folder
+        except OSError:
+            continue
+    return candidates[0]
+
+
+def machine_fault_message(error, warehouse_dir: Path) -> str | None:
+    """One line for a full disk or a damaged warehouse (what happened, which folder or file, what to do); else None."""
+    from nhv_pipeline.resources import WAREHOUSE_FILE
+
+    messages = _messages(error)
+    if any(marker in message for message in messages for marker in DISK_FULL):
+        candidates = [warehouse_dir]
+        if os.environ.get("DAGSTER_HOME"):
+            candidates.append(Path(os.environ["DAGSTER_HOME"]))
+        folder = _full_folder(candidates)
+        return (
+            f"the disk holding {folder} is full (no space left on device): free space there, or point "
+            f"{'--warehouse' if folder == warehouse_dir else 'DAGSTER_HOME'} at a disk with room, then re-run. "
+            "Nothing was published; earlier publications and the warehouse are as they were."
+        )
+    damaged = next((m for m in messages for marker in DAMAGED if marker in m), None)
+    if damaged is not None:
+        reason = damaged.strip().splitlines()[0][:200]
+        return (
+            f"the warehouse {warehouse_dir / WAREHOUSE_FILE} is damaged (DuckDB: {reason}). Rebuild it from the "
+            "deliveries with `nhv-pipeline rebuild`; the damaged file is kept beside it. Publications are untouched."
+        )
     return None

@@ -142,8 +142,9 @@ def exclusive_lock(
     from filelock import FileLock, Timeout
 
     def note_holder(fd: int) -> None:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with suppress(OSError):  # only for the waiting message: a full disk must not stop the lock
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
 
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_file), on_acquired=note_holder, thread_local=False)

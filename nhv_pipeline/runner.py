@@ -13,7 +13,7 @@ from nhv_pipeline.condition import condition_ids, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.reports import failure_summary_lines
 from nhv_pipeline.faults import fault_point
-from nhv_pipeline.recovery import process_tags
+from nhv_pipeline.recovery import machine_fault_message, process_tags
 
 
 def lag_years() -> int:
@@ -257,10 +257,16 @@ def _report_failure(result, failed_checks, warehouse_dir: Path, year: int) -> No
     failures = _validation_failures(warehouse_dir, year)
     for line in failure_summary_lines(failures):
         _say(f"FAILED {line}")
+    faults = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+            fault = machine_fault_message(error, warehouse_dir) if error else None
+            if fault is not None and fault not in faults:
+                faults.append(fault)
+    for fault in faults:
+        _say(f"error: {fault}")
     reports = warehouse_dir / "validation" / str(year)
     if not failures.empty:
         _say(f"Validation reports per unit: {reports}")

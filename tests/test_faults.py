@@ -164,3 +164,71 @@ def test_a_new_dagster_home_turns_on_run_monitoring_with_the_writer_limit(tmp_pa
         assert instance.run_monitoring_max_runtime_seconds == 7200
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
         assert [(limit["key"], limit["limit"]) for limit in limits] == [("nhv/warehouse", 1)]
+
+
+# --- machine faults: a full disk, a damaged warehouse ----------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 32 MB tmpfs mounted for the test (CI runs as root), unmounted after."""
+    import subprocess
+
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def _fill(disk: Path, leave_bytes: int) -> Path:
+    filler = disk / "filler"
+    filler.unlink(missing_ok=True)
+    free = shutil.disk_usage(disk).free
+    with open(filler, "wb") as out:
+        remaining = max(free - leave_bytes, 0)
+        block = b"\0" * (1 << 20)
+        while remaining > 0:
+            try:
+                remaining -= out.write(block[: min(len(block), remaining)])
+            except OSError:
+                break
+    return filler
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_the_warehouse_and_publications_usable(
+    tmp_path, sample_data, full_run, small_disk
+):
+    workspace = make_workspace(tmp_path, sample_data)
+    warehouse = small_disk / "warehouse"
+    shutil.copytree(full_run[0].warehouse, warehouse)  # the previous state: every year published
+    workspace.warehouse = warehouse
+    before = {year: results_of(warehouse / "published" / year) for year in ("2024", "2025", "2026")}
+
+    failed_with_disk_full = 0
+    for leave in (0, 1024 * 1024):  # fill the disk at different points of the run
+        _fill(small_disk, leave)
+        completed = workspace.cli("run", "--report-year", "2025", "--quiet")
+        if completed.returncode != 0:
+            assert completed.returncode == 1, completed.stderr[-3000:]
+            errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+            assert errors == [
+                f"error: the disk holding {warehouse} is full (no space left on device): free space there, or point "
+                "--warehouse at a disk with room, then re-run. Nothing was published; earlier publications and the "
+                "warehouse are as they were."
+            ], completed.stderr[-3000:]
+            failed_with_disk_full += 1
+        for year, results in before.items():  # untouched, or (2025 only) the same figures republished
+            assert results_of(warehouse / "published" / year) == results, year
+        with duckdb.connect(str(warehouse / "nhv.duckdb"), read_only=True) as con:
+            count = con.execute("select count(*) from published.indicator_results").fetchone()[0]
+        assert count > 0
+    assert failed_with_disk_full >= 1
+
+    (small_disk / "filler").unlink()
+    completed = workspace.cli("run", "--report-year", "2025", "--quiet")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert results_of(warehouse / "published" / "2025") == before["2025"]
+    assert _leftovers(workspace) == []

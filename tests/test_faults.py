@@ -232,3 +232,60 @@ def test_a_full_disk_is_one_clear_line_and_leaves_the_warehouse_and_publications
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert results_of(warehouse / "published" / "2025") == before["2025"]
     assert _leftovers(workspace) == []
+
+
+def _correct_2026_referrals(data_raw: Path) -> None:
+    """A corrected delivery: care plans given at discharge that the first extract missed (Ö1 of 2026 changes)."""
+    import pandas as pd
+
+    referrals = data_raw / "2026" / "sct_ssc" / "akademiska" / "referrals.csv"
+    frame = pd.read_csv(referrals, dtype=str, keep_default_na=False)
+    fixable = frame.index[(frame["assessment_date"].str.startswith("2025")) & (frame["care_plan"] == "0")][:3]
+    assert len(fixable) == 3
+    frame.loc[fixable, "care_plan"] = "1"
+    frame.to_csv(referrals, index=False, lineterminator="\n")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_warehouse_is_one_clear_line_and_rebuild_is_the_way_back(tmp_path, sample_data, full_run, damage):
+    from pipeline_helpers import tree_digest
+
+    workspace = make_workspace(tmp_path, sample_data)
+    shutil.copytree(full_run[0].warehouse, workspace.warehouse)
+    database = workspace.warehouse / "nhv.duckdb"
+    if damage == "truncated":
+        os.truncate(database, database.stat().st_size // 2)
+    else:
+        database.write_bytes(os.urandom(64 * 1024))
+    published = workspace.warehouse / "published"
+    before = {year: tree_digest(published / year) for year in ("2024", "2025", "2026")}
+
+    failed = workspace.cli("run", "--report-year", "2026", "--quiet")
+    assert failed.returncode == 1
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in failed.stderr, failed.stderr[-3000:]
+    assert errors[0].startswith(f"error: the warehouse {database} is damaged (DuckDB: ")
+    assert errors[0].endswith("Rebuild it from the deliveries with `nhv-pipeline rebuild`; the damaged file is kept "
+                              "beside it. Publications are untouched.")
+    assert {year: tree_digest(published / year) for year in before} == before
+    if damage == "garbage":
+        return  # the rebuild itself is the same for every damage: run it once
+
+    _correct_2026_referrals(workspace.data_raw)
+    rebuilt = workspace.cli("rebuild", "--quiet")
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    assert "Report year 2024: the figures are unchanged" in rebuilt.stderr
+    assert "Report year 2026: the figures changed; republished" in rebuilt.stderr
+    # Unchanged years keep their publication byte for byte; 2026 is new, with the old one in history.
+    assert tree_digest(published / "2024") == before["2024"]
+    assert tree_digest(published / "2025") == before["2025"]
+    assert results_of(published / "2026") != results_of(full_run[0].warehouse / "published" / "2026")
+    (kept,) = (published / "2026" / "history").glob("*/indicator_results.csv")
+    assert kept.read_bytes() == (full_run[0].warehouse / "published" / "2026" / "indicator_results.csv").read_bytes()
+    assert (published / "2026" / "changes.csv").is_file()
+    # The new warehouse opens; the damaged file is kept beside it; no rebuild folder is left.
+    with duckdb.connect(str(database), read_only=True) as con:
+        years = con.execute("select distinct report_year from published.indicator_results order by 1").fetchall()
+    assert years == [(2024,), (2025,), (2026,)]
+    assert len(list(workspace.warehouse.glob("nhv.duckdb.replaced-*"))) == 1
+    assert list(workspace.warehouse.glob(".rebuild-*")) == []

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui sample-data env browser
+.PHONY: run test ui sample-data env browser postgres
 
 env: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/nhv-pipeline run --all
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(BIN)/python -m pytest -q
 
 # The browser tests drive Debian's Chromium through its ChromeDriver; install them when missing.
@@ -34,6 +34,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
 	    || { echo "Could not install chromium; install the Debian packages chromium and chromium-driver, then re-run." >&2; exit 1; }; \
+	fi
+
+# The scale-out test starts a throwaway PostgreSQL server; install Debian's when initdb/pg_ctl are missing
+# (Debian keeps them in /usr/lib/postgresql/<version>/bin, off the PATH).
+postgres:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the PostgreSQL scale-out test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql \
+	    || { echo "Could not install postgresql; install the Debian package postgresql, then re-run." >&2; exit 1; }; \
 	fi
 
 ui: $(STAMP)

@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test ui sample-data env browser axe
+.PHONY: run test ui sample-data env browser axe postgres
 
 env: $(STAMP)
 
@@ -26,7 +26,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/nhv-pipeline run --all
 
-test: $(STAMP) browser axe
+test: $(STAMP) browser axe postgres
 	$(BIN)/python -m pytest -q
 
 # axe-core, which the browser tests inject into the preview page, pinned in package-lock.json.
@@ -49,6 +49,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
 	    || { echo "Could not install chromium; install the Debian packages chromium and chromium-driver, then re-run." >&2; exit 1; }; \
+	fi
+
+# The scale-out test starts a throwaway PostgreSQL server; install Debian's when initdb/pg_ctl are missing
+# (Debian keeps them in /usr/lib/postgresql/<version>/bin, off the PATH).
+postgres:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the PostgreSQL scale-out test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql \
+	    || { echo "Could not install postgresql; install the Debian package postgresql, then re-run." >&2; exit 1; }; \
 	fi
 
 ui: $(STAMP)

@@ -32,6 +32,7 @@ EPILOG = """\
 examples:
   nhv-pipeline run --all                         every delivered report year, in order
   nhv-pipeline run --report-year 2026            one report year (and earlier deliveries it reads)
+  nhv-pipeline rebuild                           a new warehouse from the deliveries (after damage)
   nhv-pipeline validate --report-year 2026 --condition CONDITION --unit UNIT_ID
   nhv-pipeline sample-data --out /tmp/data_raw --seed 7 --scale 10
 
@@ -84,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(run)
     run.add_argument("--quiet", action="store_true", help="print only the summary, not Dagster's progress log")
 
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="rebuild a damaged warehouse from the deliveries; republish only years whose figures change",
+        description="Run every delivered report year into a new warehouse beside the current one; only when "
+        "that succeeds, swap its nhv.duckdb in (the previous file is kept as nhv.duckdb.replaced-<time>) and "
+        "republish the report years whose published figures differ (the previous publication goes to their "
+        "history/). Years whose figures are unchanged keep their publication as it was. Stop the Dagster daemon "
+        "and other runs on this warehouse first.",
+    )
+    _add_location_options(rebuild)
+    rebuild.add_argument("--quiet", action="store_true", help="print only the summary, not Dagster's progress log")
+
     validate = commands.add_parser(
         "validate",
         help="check deliveries against the data contract without writing to the warehouse",
@@ -129,7 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
         print(f"Wrote synthetic deliveries to {Path(args.out).resolve()}: {summary}.")
         return EXIT_OK
-    if not (data_raw / "units.csv").is_file():
+    registry = data_raw / "units.csv"
+    if (registry.exists() or registry.is_symlink()) and not registry.is_file():
+        print(
+            f"error: {registry} is not a plain file (a named pipe, socket, device or folder), so it is not read; "
+            "put the registry file itself there.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not registry.is_file():
         print(
             f"error: no units.csv in the data root {data_raw}. Point --data-raw (or NHV_DATA_RAW) at a folder "
             "laid out as the data contract says, or make one with `nhv-pipeline sample-data --out DIR`.",
@@ -140,9 +161,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.runner import validate_only
 
         return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
+    from nhv_pipeline.recovery import machine_fault_message
     from nhv_pipeline.runner import run_report_years
 
-    return run_report_years(data_raw, warehouse_dir, args.report_year, args.all, quiet=args.quiet)
+    try:
+        if args.command == "rebuild":
+            from nhv_pipeline.rebuild import rebuild_warehouse
+
+            return rebuild_warehouse(data_raw, warehouse_dir, quiet=args.quiet)
+        return run_report_years(data_raw, warehouse_dir, args.report_year, args.all, quiet=args.quiet)
+    except Exception as error:  # a full disk or a damaged warehouse: one line, not a traceback
+        message = machine_fault_message(error, warehouse_dir)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def entry() -> None:

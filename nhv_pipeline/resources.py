@@ -20,12 +20,14 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
+
+from nhv_pipeline.faults import fault_point
 
 WAREHOUSE_FILE = "nhv.duckdb"
 LOCK_WAIT_SECONDS = 600.0
@@ -131,39 +133,46 @@ def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.Duc
 def exclusive_lock(
     lock_file: Path, what: str, wait_seconds: float = LOCK_WAIT_SECONDS, announce=None
 ) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `lock_file`; wait (and say so) while another process holds it."""
-    import fcntl
+    """Hold an exclusive lock on `lock_file` (the `filelock` package); wait, and say so, while another process holds it.
+
+    The holder writes its process id into the file, so a waiting run can name it. The
+    kernel drops the lock when its process dies, even under `kill -9`: a lock file left
+    behind never blocks the next run, and the stale id in it is overwritten.
+    """
+    from filelock import FileLock, Timeout
+
+    def note_holder(fd: int) -> None:
+        with suppress(OSError):  # only for the waiting message: a full disk must not stop the lock
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
 
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a+") as handle:
+    lock = FileLock(str(lock_file), on_acquired=note_holder, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _lock_holder(lock_file)
+        (announce or get_dagster_logger().info)(f"{what} is in use by process {holder}; waiting for it to finish.")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            (announce or get_dagster_logger().info)(f"{what} is in use by process {holder}; waiting for it to finish.")
-            deadline = time.monotonic() + wait_seconds
-            while True:
-                time.sleep(0.2)
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WarehouseLockTimeout(
-                            f"{what} has been in use by process {holder} for more than {wait_seconds:.0f} s; "
-                            "wait for that run to finish (or stop it), then re-run."
-                        ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            lock.acquire(timeout=wait_seconds)
+        except Timeout:
+            raise WarehouseLockTimeout(
+                f"{what} has been in use by process {holder} for more than {wait_seconds:.0f} s; "
+                "wait for that run to finish (or stop it), then re-run."
+            ) from None
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.truncate(lock_file, 0)  # still held: no other process writes it now
+        lock.release()
+
+
+def _lock_holder(lock_file: Path) -> str:
+    try:
+        return lock_file.read_text(encoding="ascii", errors="replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def table_name(key_path: Sequence[str]) -> tuple[str, str]:
@@ -201,23 +210,17 @@ def replace_rows(
     con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
     con.register("incoming", _concrete_types(frame))
+    # One transaction per write: a run killed half-way leaves the table as it was (DuckDB rolls
+    # an uncommitted transaction back when it next opens the file).
+    con.execute("begin transaction")
     try:
-        if report_year is None or not table_exists(con, schema, table):
-            if report_year is None:
-                con.execute(f"create or replace table {target} as select * from incoming")
-            else:
-                con.execute(f"create table {target} as select * from incoming")
-            return
-        stored = [row[0] for row in con.execute(f"describe {target}").fetchall()]
-        if stored == list(frame.columns):
-            con.execute("begin transaction")
-            try:
-                con.execute(f"delete from {target} where report_year = ?", [report_year])
-                con.execute(f"insert into {target} by name select * from incoming")
-            except Exception:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+        if report_year is None:
+            con.execute(f"create or replace table {target} as select * from incoming")
+        elif not table_exists(con, schema, table):
+            con.execute(f"create table {target} as select * from incoming")
+        elif [row[0] for row in con.execute(f"describe {target}").fetchall()] == list(frame.columns):
+            con.execute(f"delete from {target} where report_year = ?", [report_year])
+            con.execute(f"insert into {target} by name select * from incoming")
         else:
             con.execute(
                 f"create or replace table {target} as "
@@ -225,6 +228,13 @@ def replace_rows(
                 f"select * from {target} where report_year <> ?",
                 [report_year],
             )
+        fault_point(f"warehouse_write:{schema}")
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed rollback must not hide why the write failed
+            con.execute("rollback")
+        raise
+    else:
+        con.execute("commit")
     finally:
         con.unregister("incoming")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pandas as pd
 from nhv_pipeline.condition import condition_ids, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.reports import failure_summary_lines
+from nhv_pipeline.faults import fault_point
+from nhv_pipeline.recovery import machine_fault_message, process_tags
 
 
 def lag_years() -> int:
@@ -25,8 +28,21 @@ def lag_years() -> int:
     return max([0, *(-spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)])
 
 
+REPORT_YEAR_FOLDER = re.compile(r"[0-9]{4}")
+"""A delivery round's folder: the report year in four ASCII digits (DATA_CONTRACT.md 1), nothing else."""
+
+
 def delivered_report_years(data_raw: Path) -> list[int]:
-    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4)
+    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and REPORT_YEAR_FOLDER.fullmatch(p.name))
+
+
+def misnamed_year_folders(data_raw: Path) -> list[Path]:
+    """Folders under the data root that are no report year (`2026 `, `02026`, `abc`).
+
+    Section 1 allows only `units.csv` and `<report_year>/` there; a misnamed round
+    would otherwise be skipped without a word and its year never run.
+    """
+    return sorted(p for p in data_raw.iterdir() if p.is_dir() and not REPORT_YEAR_FOLDER.fullmatch(p.name))
 
 
 def _say(message: str) -> None:
@@ -77,6 +93,16 @@ run_coordinator:
     tag_concurrency_limits:
       - key: nhv/warehouse   # runs launched by the daemon (schedule, sensor, UI) write one at a time
         limit: 1
+# Run monitoring (needs the daemon, which `dagster dev` starts): a run that never starts is failed
+# after 3 minutes. The default run launcher cannot tell that a run's process was killed, so a run
+# still in progress after 2 hours is failed too (the longest benchmarked run takes about a minute);
+# `nhv-pipeline run` fails the runs of its own killed processes at once (see the README).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_runtime_seconds: 7200
+  poll_interval_seconds: 120
+  free_slots_after_run_end_seconds: 300
 telemetry:
   enabled: false
 nux:
@@ -106,9 +132,18 @@ def run_report_years(
     from nhv_pipeline.assets.staged import loaded_report_years
     from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.partitions import report_year_partitions
+    from nhv_pipeline.recovery import prepare_warehouse
     from nhv_pipeline.resources import PipelinePaths, exclusive_lock
 
     valid_keys = set(report_year_partitions.get_partition_keys())
+    misnamed = misnamed_year_folders(data_raw)
+    for folder in misnamed:
+        _say(
+            f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it to "
+            "the four-digit report year of its delivery round (like 2026) or move it out of the data root, then re-run."
+        )
+    if misnamed:
+        return 2
     delivered = delivered_report_years(data_raw)
     years = delivered if run_all else [report_year]
     for year in years:
@@ -129,6 +164,10 @@ def run_report_years(
         defs = build_definitions(str(data_raw), str(warehouse_dir))
         paths = PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse_dir))
         with DagsterInstance.get() as instance:
+            problem = prepare_warehouse(warehouse_dir, instance, _say)
+            if problem is not None:
+                _say(f"error: {problem}")
+                return 1
             plan = _plan(paths, years, delivered, run_all, loaded_report_years)
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
@@ -175,7 +214,9 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
     exit_code = 0
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
     data_raw = Path(os.environ["NHV_DATA_RAW"])
-    for job_name, year in plan:
+    for index, (job_name, year) in enumerate(plan):
+        if index:
+            fault_point("between_years")
         _say(f"==> {job_name} for report year {year}")
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
@@ -183,7 +224,7 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
             instance=instance,
             run_config=run_config,
             raise_on_error=False,
-            tags={"nhv/trigger": "cli"},
+            tags={"nhv/trigger": "cli", **process_tags()},
             asset_selection=_selection(defs, job, data_raw, year),
         )
         failed_checks = [
@@ -216,10 +257,16 @@ def _report_failure(result, failed_checks, warehouse_dir: Path, year: int) -> No
     failures = _validation_failures(warehouse_dir, year)
     for line in failure_summary_lines(failures):
         _say(f"FAILED {line}")
+    faults = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+            fault = machine_fault_message(error, warehouse_dir) if error else None
+            if fault is not None and fault not in faults:
+                faults.append(fault)
+    for fault in faults:
+        _say(f"error: {fault}")
     reports = warehouse_dir / "validation" / str(year)
     if not failures.empty:
         _say(f"Validation reports per unit: {reports}")

@@ -17,12 +17,13 @@ class Workspace:
     warehouse: Path
     dagster_home: Path
 
-    def cli(self, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: int = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {
             **os.environ,
             "DAGSTER_HOME": str(self.dagster_home),
             "NHV_DATA_RAW": str(self.data_raw),
             "NHV_WAREHOUSE_DIR": str(self.warehouse),
+            **(env or {}),
         }
         return subprocess.run(
             [sys.executable, "-m", "nhv_pipeline.cli", *args],

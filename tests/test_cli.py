@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from pipeline_helpers import make_workspace, tree_digest
 
 
@@ -67,3 +69,17 @@ def test_a_report_year_outside_the_partitions_is_refused(tmp_path, sample_data):
     completed = workspace.cli("run", "--report-year", "2019")
     assert completed.returncode == 2
     assert "outside the pipeline's report years" in completed.stderr
+
+
+@pytest.mark.parametrize("name", ["2026 ", "02026", "abc", "２０２６"])
+def test_a_folder_under_the_data_root_that_is_no_report_year_is_an_error_naming_it(tmp_path, sample_data, name):
+    """`run --all` must not skip a misnamed delivery round in silence: it was never run."""
+    workspace = make_workspace(tmp_path, sample_data)
+    (workspace.data_raw / name).mkdir()
+    completed = workspace.cli("run", "--all", "--quiet")
+    assert completed.returncode == 2, completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, completed.stderr
+    assert repr(name) in lines[0] and str(workspace.data_raw) in lines[0]
+    assert "report year" in lines[0] and "rename" in lines[0]
+    assert not (workspace.warehouse / "nhv.duckdb").exists()  # refused before anything ran

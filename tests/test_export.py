@@ -8,6 +8,9 @@ import io
 import json
 import math
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -30,6 +33,7 @@ from nhv_pipeline.publication import (
     write_results,
 )
 
+import nhv_pipeline.publication.export as export_module
 from result_fixtures import NAN, frame, row
 
 
@@ -271,6 +275,8 @@ def test_exception_inside_leaves_previous_publication_byte_identical(tmp_path):
 
 
 def test_failed_swap_rename_puts_the_old_publication_back(tmp_path, monkeypatch):
+    """Where no atomic exchange exists (another OS, a network file system), two renames are used."""
+    monkeypatch.setattr(export_module, "_exchange", lambda a, b: False)
     old_publication(tmp_path)
     before = snapshot(tmp_path)
     real_rename = os.rename
@@ -371,3 +377,118 @@ def test_duckdb_reads_the_same_rows_from_csv_parquet_and_json(tmp_path):
     assert con.execute(f"select count(*) from {sources['parquet']} where unit_id is null").fetchone()[0] == 5  # the riket rows
     types = {r[0]: r[1] for r in con.execute(f"describe select * from {sources['json']}").fetchall()}
     assert types["period_start"] == "DATE" and types["suppressed"] == "BOOLEAN" and types["n"] == "BIGINT"
+def test_on_linux_the_swap_is_one_atomic_exchange_and_never_renames_the_year_away(tmp_path, monkeypatch):
+    """At every instant published/<R> exists: the old folder is never renamed aside first."""
+    old_publication(tmp_path)
+    real_rename = os.rename
+
+    def guarded_rename(src, dst):
+        assert Path(src) != tmp_path / "2026", "the publication was renamed away: for a moment there was none"
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", guarded_rename)
+    with publish_folder(tmp_path, 2026) as staging:
+        (staging / "indicator_results.csv").write_text("new\n")
+    assert snapshot(tmp_path / "2026") == {"indicator_results.csv": b"new\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026"]
+
+
+def test_a_failing_exchange_leaves_the_previous_publication_and_no_staging(tmp_path, monkeypatch):
+    old_publication(tmp_path)
+    before = snapshot(tmp_path)
+
+    def failing_exchange(a, b):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(export_module, "_exchange", failing_exchange)
+    with pytest.raises(OSError, match="Input/output"):
+        with publish_folder(tmp_path, 2026) as staging:
+            (staging / "indicator_results.csv").write_text("new\n")
+    assert snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026"]
+
+
+def test_readers_always_find_one_whole_publication_while_it_is_replaced(tmp_path):
+    """A reader polling published/2026 during 200 swaps never misses it, and (through a directory
+    descriptor, as a consumer should read a folder) never sees files of two publications."""
+    import threading
+
+    def publish(version: int) -> None:
+        with publish_folder(tmp_path, 2026) as staging:
+            for name in ("indicator_results.csv", "indicator_results.json", "manifest.json"):
+                (staging / name).write_text(f"{version}\n" * 100)
+
+    publish(0)
+    problems: list[str] = []
+    whole_reads: list[int] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                fd = os.open(tmp_path / "2026", os.O_RDONLY | os.O_DIRECTORY)
+            except FileNotFoundError:
+                problems.append("published/2026 was missing")
+                continue
+            try:
+                texts = set()
+                for name in ("indicator_results.csv", "indicator_results.json", "manifest.json"):
+                    with open(name, encoding="utf-8", opener=lambda path, flags: os.open(path, flags, dir_fd=fd)) as fh:
+                        texts.add(fh.read())
+            except FileNotFoundError:
+                continue  # the publication this read began with was replaced and removed: read again
+            finally:
+                os.close(fd)
+            whole_reads.append(1)
+            if len(texts) != 1 or len(set(next(iter(texts)).split())) != 1:
+                problems.append("files of two publications, or a half-written file")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for version in range(1, 201):
+            publish(version)
+    finally:
+        done.set()
+        reader.join()
+    assert problems == [] and len(whole_reads) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026"]
+
+
+_KILLED_PUBLISH = """
+import sys
+from pathlib import Path
+import nhv_pipeline.publication.export as export
+if sys.argv[2] == "no-exchange":
+    export._exchange = lambda a, b: False
+with export.publish_folder(Path(sys.argv[1]), 2026) as staging:
+    (staging / "indicator_results.csv").write_text("new\\n")
+"""
+
+
+def _publish_killed_at(tmp_path, point: str, exchange: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NHV_FAULT_POINT": point}
+    return subprocess.run(
+        [sys.executable, "-c", _KILLED_PUBLISH, str(tmp_path), exchange], env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def test_killed_right_after_the_exchange_the_new_publication_is_in_place(tmp_path):
+    old_publication(tmp_path)
+    killed = _publish_killed_at(tmp_path, "publish_swap", "exchange")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert snapshot(tmp_path / "2026") == {"indicator_results.csv": b"new\n"}
+    assert recover_publications(tmp_path) == []  # the leftover (the old folder) is removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026"]
+
+
+def test_killed_between_the_two_renames_the_next_recovery_restores_the_old_publication(tmp_path):
+    old = old_publication(tmp_path)
+    before = snapshot(old)
+    killed = _publish_killed_at(tmp_path, "publish_swap_gap", "no-exchange")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (tmp_path / "2026").exists()  # what the fallback leaves: recovery is needed
+    assert recover_publications(tmp_path) == [tmp_path / "2026"]
+    assert snapshot(tmp_path / "2026") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026"]

@@ -477,3 +477,134 @@ def test_same_transplant_delivered_again_with_changed_date_is_transplant_changed
     validation = validate(tmp_path, _redeliver_t2(baseline(), decision_date="2024-01-21"))
     assert keys(validation) == [("transplant_changed", sct_path(2026, "transplants"), 3, "decision_date")]
     assert "2024-01-2" not in validation.failures["message"].str.cat()
+
+
+# --- files that are no plain files (DATA_CONTRACT.md 1): never opened, never waited on ---------------
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _socket(path: Path) -> None:
+    import socket
+
+    path.unlink()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    cwd = os.getcwd()
+    os.chdir(path.parent)  # a relative name: the full test path may exceed the 108 bytes a socket path may have
+    try:
+        server.bind(path.name)
+    finally:
+        os.chdir(cwd)
+    server.close()  # the socket file stays
+
+
+def _device(path: Path) -> None:
+    import stat
+
+    path.unlink()
+    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # /dev/null's numbers; CI runs as root
+
+
+def _folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+    (path / "inside.csv").write_text("patient_id,sex,birth_date,home_region\n", encoding="utf-8")
+
+
+def _finishes(call, seconds: float, fifos=()):
+    """Run `call` in a thread; if it blocks on a FIFO, open the FIFO's other end so the test can end."""
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    hung = thread.is_alive()
+    if hung:
+        for fifo in fifos:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+    assert not hung, f"still running after {seconds} s: it waited on a file that is no plain file"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.parametrize("make", [_fifo, _socket, _device, _folder], ids=["fifo", "socket", "device", "folder"])
+def test_a_table_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, monkeypatch, make):
+    root = write_root(tmp_path / "data_raw", baseline())
+    target = root / sct_path(2026, "patients")
+    make(target)
+    counting = _CountingOpen()
+    monkeypatch.setattr(reader_module, "open", counting, raising=False)
+    validation = _finishes(lambda: validate_delivery(root, 2026, SCT, read_registry(root).units), 20, [target])
+    assert ("not_a_file", sct_path(2026, "patients"), None, "") in keys(validation)
+    assert {rule for rule, path, *_ in keys(validation) if path == sct_path(2026, "patients")} == {"not_a_file"}
+    assert "patients.csv" not in counting.read  # never opened
+    assert "plain file" in validation.failures.set_index("rule").loc["not_a_file", "message"]
+
+
+@pytest.mark.parametrize("make", [_fifo, _socket, _device, _folder], ids=["fifo", "socket", "device", "folder"])
+def test_a_registry_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, make):
+    root = write_root(tmp_path / "data_raw", baseline())
+    make(root / "units.csv")
+    registry = _finishes(lambda: read_registry(root), 20, [root / "units.csv"])
+    assert keys(registry) == [("not_a_file", "units.csv", None, "")]
+    assert registry.units.empty
+
+
+def test_reading_a_path_swapped_for_a_fifo_after_the_check_fails_at_once(tmp_path):
+    """The last guard: a file replaced by a FIFO between the check and the read is refused, not waited on."""
+    fifo = tmp_path / "units.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(reader_module.NotARegularFile, match="units.csv"):
+        _finishes(lambda: reader_module.read_bytes_limited(fifo), 20, [fifo])
+
+
+def test_not_a_file_is_a_documented_rule():
+    assert "not_a_file" in RULES and "pipe" in RULES["not_a_file"]
+
+
+# --- oversized fields and headers, UTF-16 (DATA_CONTRACT.md 2) ------------------------------------
+
+
+def test_a_20_mb_field_without_quotes_is_field_too_large_not_bad_quote(tmp_path):
+    content = SURVEY_HEADER + b"P3,2025-05-01,2025-05-10\n" + b"P" * (20 * 1024 * 1024) + b",2025-05-01,\n"
+    validation = validate(tmp_path, with_file(SURVEY, content))
+    assert keys(validation) == [("field_too_large", SURVEY, 3, "")]
+    message = validation.failures.loc[0, "message"]
+    assert "131072" in message and "quote" in message  # the limit, and the usual cause: a quote never closed
+
+
+def test_a_50000_column_header_is_rejected_in_linear_time(tmp_path):
+    names = [f"extra_{i}" for i in range(50_000)]
+    content = (",".join(["patient_id", "sent_date", "response_date", *names, "extra_7"]) + "\n").encode()
+    started = time.perf_counter()
+    read = reader_module.parse_contract_csv(content, SURVEY, ["patient_id", "sent_date", "response_date"])
+    elapsed = time.perf_counter() - started
+    assert read.frame is None
+    rules_found = [f["rule"] for f in read.failures]
+    assert rules_found.count("extra_column") == 50_000 and rules_found.count("header") == 1  # extra_7 twice
+    assert elapsed < 5.0, f"{elapsed:.1f} s"  # quadratic in the number of names took about a minute
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"], ids=["bom", "le-no-bom", "be-no-bom", "utf-32"]
+)
+def test_a_utf16_file_is_called_utf16_not_windows_1252(tmp_path, encoding):
+    text = "patient_id,sent_date,response_date\nP3,2025-05-01,2025-05-10\n"
+    validation = validate(tmp_path, with_file(SURVEY, text.encode(encoding)))
+    assert keys(validation) == [("encoding", SURVEY, 1, "")]
+    message = validation.failures.loc[0, "message"]
+    assert ("UTF-32" if encoding == "utf-32" else "UTF-16") in message and "Windows-1252" not in message
+    assert "CSV UTF-8" in message

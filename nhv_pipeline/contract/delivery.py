@@ -19,7 +19,7 @@ from nhv_pipeline.condition import DeliveryContext, get_condition
 from . import rules
 from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
 from .identity import contains_identity_number
-from .reader import is_inside_root, read_contract_csv
+from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv
 from .registry import read_registry
 from .schema import column_kinds, contract_columns, measurement_period, table_model, with_dates
 
@@ -160,9 +160,12 @@ def validate_delivery(
                 note(unit_id, rel(path), rules.MISSING_TABLE,
                      f"Unit {unit_id}'s delivery lacks {name}; add it (a header-only file when there are no rows).")
                 continue
-            if not is_inside_root(path, data_root) or not path.is_file():
+            if not is_inside_root(path, data_root):
                 note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
-                     "This table is a symlink, not a plain file, or lies outside the data root, so it is not read; put the file itself there.")
+                     "This table is a symlink or lies outside the data root, so it is not read; put the file itself there.")
+                continue
+            if not is_regular_file(path):
+                found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
                 continue
             kinds = column_kinds(condition_id, table)
             ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,44 @@ def is_inside_root(path: Path, data_root: Path) -> bool:
         return False
 
 
+class NotARegularFile(OSError):
+    """A path that was a plain file when checked is something else when opened (a FIFO, a device)."""
+
+
+def is_regular_file(path: Path) -> bool:
+    """True only for a plain file: not a FIFO, socket, device or folder, and not a symlink (never opened).
+
+    Opening a FIFO waits for a writer for ever and a device may never end, so a
+    delivered path is checked with lstat before anything opens it (section 1).
+    """
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def not_a_file_failure(rel: str) -> dict:
+    return _failure(
+        rel, None, "", rules.NOT_A_FILE,
+        "This is a named pipe, socket, device or folder, not a plain file, so it is never opened; "
+        "put the CSV file itself there.",
+    )
+
+
+def _regular_file_opener(path: str, flags: int) -> int:
+    """`open(..., opener=)`: refuse at once what is no plain file, even if it was swapped in after the check.
+
+    O_NONBLOCK makes opening a FIFO return instead of waiting for a writer; the
+    fstat then rejects it before a byte is read. On a plain file the flag does nothing.
+    """
+    flags |= os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotARegularFile(f"{path} is not a plain file (a named pipe, socket, device or folder); it is not read.")
+    return fd
+
+
 def max_file_bytes() -> int:
     """The size limit of one delivered file: NHV_MAX_FILE_MB megabytes (default 100).
 
@@ -96,7 +135,7 @@ def too_large_failure(rel: str, limit: int) -> dict:
 def read_bytes_limited(path: Path, limit: int | None = None) -> bytes | None:
     """The file's bytes, or None when it is larger than the limit: the size is checked before reading."""
     limit = max_file_bytes() if limit is None else limit
-    with open(path, "rb") as handle:  # read-only, section 1
+    with open(path, "rb", opener=_regular_file_opener) as handle:  # read-only, section 1
         if os.fstat(handle.fileno()).st_size > limit:
             return None
         data = handle.read(limit + 1)  # a file that grows while it is read is cut off, then rejected
@@ -118,6 +157,13 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
     A NUL byte is valid UTF-8 but no text (UTF-16 without BOM, a binary such as PNG or
     zip saved as .csv), so it counts as a bad byte too; whichever comes first is named.
     """
+    wide = _wide_unicode_bom(data)
+    if wide is not None:
+        return None, _failure(
+            rel, 1, "", rules.ENCODING,
+            f'The file is {wide} ("Unicode text" in Excel), not UTF-8; save it again as "CSV UTF-8 (comma delimited)" '
+            "and deliver it anew.",
+        )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     nul = data.find(b"\x00")
@@ -136,6 +182,15 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
         message = ("The file is not valid UTF-8 (it looks like Windows-1252, as Excel writes by default); "
                    'save it again as "CSV UTF-8 (comma delimited)" and deliver it anew.')
     return None, _failure(rel, _line_of(data, first), "", rules.ENCODING, message)
+
+
+def _wide_unicode_bom(data: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" when the file starts with that byte-order mark (UTF-32 first: its LE mark extends UTF-16's)."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    return None
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -184,6 +239,13 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                 _failure(rel, start, "", rules.UNTERMINATED_QUOTE,
                          "A quoted field starting on this line is never closed; add the closing double quote or remove the opening one.")
             )
+        elif "field limit" in str(err):
+            result.failures.append(
+                _failure(rel, start, "", rules.FIELD_TOO_LARGE,
+                         f"A field starting on this line is longer than {csv.field_size_limit()} characters, the CSV field "
+                         "limit, far more than any cell of the contract holds: usually a double quote that is never closed "
+                         "as intended, or another file saved as .csv; check the export and deliver it anew.")
+            )
         else:
             result.failures.append(
                 _failure(rel, reader.line_num, "", rules.BAD_QUOTE,
@@ -213,23 +275,27 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
                      f"or the file is another table; the first line must be the header ({', '.join(columns)}).")
         )
         return result
+    first_position = {}  # name -> first position: one pass, so a header of 50 000 names is checked at once
+    for position, name in enumerate(header):
+        first_position.setdefault(name, position)
     for position, name in enumerate(header):
         if name == "":
             result.failures.append(
                 _failure(rel, 1, "", rules.HEADER,
                          f"Header field {position + 1} is empty (often a trailing delimiter); remove it or name it as in the contract.")
             )
-        elif header.index(name) != position:
+        elif first_position[name] != position:
             result.failures.append(_failure(rel, 1, shown(position), rules.HEADER, "This column name appears twice in the header; keep one of them."))
     for name in columns:
-        if name not in header:
+        if name not in first_position:
             result.failures.append(
                 _failure(rel, 1, name, rules.MISSING_COLUMN, "The header lacks this contract column; add it (cells may be empty where the contract allows).")
             )
-    for name in dict.fromkeys(header):
-        if name and name not in columns:
-            position = header.index(name) + 1
-            named = shown(position - 1) == name
+    contract = set(columns)
+    for name, position in first_position.items():
+        if name and name not in contract:
+            named = shown(position) == name
+            position += 1
             result.failures.append(
                 _failure(rel, 1, name if named else f"#{position}", rules.EXTRA_COLUMN,
                          "This column is not in the contract and may carry data that must not be delivered; remove it."

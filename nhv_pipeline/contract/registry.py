@@ -10,7 +10,10 @@ import pandas as pd
 
 from . import rules
 from .checks import model_failures
-from .reader import REDACTED, is_inside_root, max_file_bytes, parse_contract_csv, read_bytes_limited, too_large_failure
+from .reader import (
+    REDACTED, is_inside_root, is_regular_file, max_file_bytes, not_a_file_failure, parse_contract_csv, read_bytes_limited,
+    too_large_failure,
+)  # fmt: skip
 from .schema import RegistryUnits, model_columns, parse_dates
 
 REGISTRY_FILE = "units.csv"
@@ -56,6 +59,8 @@ def read_registry(data_root: Path) -> RegistryResult:
         return only(rules.REGISTRY, "The registry units.csv is missing from the data root; add it with every unit and its permit.")
     if not is_inside_root(path, data_root):
         return only(rules.PATH_OUTSIDE_ROOT, "units.csv is a symlink or lies outside the data root, so it is not read; put the file itself there.")
+    if not is_regular_file(path):
+        return RegistryResult(empty_units, rules.normalise_failures(pd.DataFrame([not_a_file_failure(REGISTRY_FILE)])))
 
     limit = max_file_bytes()
     data = read_bytes_limited(path, limit)  # read-only, section 1; the size is checked first

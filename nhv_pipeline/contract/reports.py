@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nhv_pipeline.faults import fault_point
+
 REPORT_COLUMNS = ["file", "line", "column", "rule", "message"]
 REGISTRY_REPORT = "_registry.csv"
 
@@ -19,6 +21,8 @@ def _write_atomically(frame: pd.DataFrame, target: Path) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             frame.to_csv(out, index=False)
+            out.flush()
+            fault_point("validation_report")
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

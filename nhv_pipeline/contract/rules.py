@@ -25,6 +25,8 @@ RAGGED_ROW = "ragged_row"
 """A record has another number of fields than the header (section 2)."""
 UNTERMINATED_QUOTE = "unterminated_quote"
 """A quoted field is opened and never closed before the end of the file (section 2)."""
+FIELD_TOO_LARGE = "field_too_large"
+"""A field is longer than the CSV field limit (131072 characters): mostly a quote never closed as intended (section 2)."""
 BAD_QUOTE = "bad_quote"
 """A closing quote is followed by other characters than the delimiter (section 2)."""
 MISSING_COLUMN = "missing_column"
@@ -79,6 +81,8 @@ UNEXPECTED_FILE = "unexpected_file"
 """A file or folder in the delivery that is not one of the condition's tables; it may carry data that must not be there (section 1)."""
 PATH_OUTSIDE_ROOT = "path_outside_root"
 """A symlink, or a path resolving outside the data root; it is not read (section 1: the pipeline only reads data_raw)."""
+NOT_A_FILE = "not_a_file"
+"""A named pipe, socket, device or folder where a file belongs; it is never opened, so a run cannot hang on it (section 1)."""
 IDENTITY_NUMBER = "identity_number"
 """An id cell looks like a Swedish personal identity or coordination number (section 3); the value is redacted."""
 REGISTRY = "registry"
@@ -91,6 +95,7 @@ RULES: dict[str, str] = {
     HEADER: "Header has an empty or repeated column name, or is missing (DATA_CONTRACT.md 2).",
     RAGGED_ROW: "Row has another number of fields than the header (DATA_CONTRACT.md 2).",
     UNTERMINATED_QUOTE: "A quoted field is never closed (DATA_CONTRACT.md 2).",
+    FIELD_TOO_LARGE: "A field is longer than the CSV field limit of 131072 characters (DATA_CONTRACT.md 2).",
     BAD_QUOTE: "A closing quote is followed by other characters than the delimiter (DATA_CONTRACT.md 2).",
     MISSING_COLUMN: "A contract column is missing from the header (DATA_CONTRACT.md 2).",
     EXTRA_COLUMN: "The header has a column outside the contract (DATA_CONTRACT.md 2).",
@@ -115,6 +120,7 @@ RULES: dict[str, str] = {
     MISSING_TABLE: "Unit folder lacks a table of the condition (DATA_CONTRACT.md 1).",
     UNEXPECTED_FILE: "File or folder in the delivery that is not a contract table (DATA_CONTRACT.md 1).",
     PATH_OUTSIDE_ROOT: "Symlink or path outside the data root; not read (DATA_CONTRACT.md 1).",
+    NOT_A_FILE: "Named pipe, socket, device or folder where a plain file belongs; never opened (DATA_CONTRACT.md 1).",
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
     REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
 }

@@ -15,6 +15,7 @@ import math
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nhv_pipeline.faults import fault_point
 from nhv_pipeline.indicators.engine import RESULT_COLUMNS as ENGINE_RESULT_COLUMNS
 
 #: PUBLICATION.md section 2: the values the text columns with a fixed vocabulary may take.
@@ -474,12 +476,13 @@ def _fsync_dir(path: Path) -> None:
 def recover_publications(published_root: Path, report_year: int | None = None) -> list[Path]:
     """Undo what a run killed in the middle of a swap left behind.
 
-    A swap renames ``<year>`` to ``.retired-<year>-<random>`` and then the
-    staging folder to ``<year>``. A crash between the two leaves no ``<year>``
-    but a retired folder: that is the last good publication, so it is renamed
-    back. A retired folder next to a present ``<year>`` is a finished swap
-    whose clean-up did not run, and a ``.staging-*`` folder is an unfinished
-    publication: both are removed. With ``report_year`` only that year's
+    Without an atomic exchange a swap renames ``<year>`` to
+    ``.retired-<year>-<random>`` and then the staging folder to ``<year>``. A
+    crash between the two leaves no ``<year>`` but a retired folder: that is the
+    last good publication, so it is renamed back. A retired folder next to a
+    present ``<year>`` is a finished swap whose clean-up did not run, and a
+    ``.staging-*`` folder is an unfinished publication or, after an exchange,
+    the replaced one: both are removed. With ``report_year`` only that year's
     leftovers are touched, so a run publishing another year at the same time
     keeps its staging folder. Returns the year folders restored.
     """
@@ -550,6 +553,37 @@ def _discard(retired: Path) -> None:
     shutil.rmtree(retired)
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing directory entries in one atomic step: Linux ``renameat2(RENAME_EXCHANGE)``.
+
+    Returns False where the kernel, the C library or the file system cannot
+    (another OS, glibc before 2.28, some network file systems); the caller then
+    falls back to two renames. Any other error is raised.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), str(a), None, str(b))
+
+
 @contextlib.contextmanager
 def publish_folder(
     published_root: Path,
@@ -563,16 +597,19 @@ def publish_folder(
     ``.staging-<year>-<random>`` beside the target (same file system, so the
     renames are atomic) and only a block that finishes swaps it in:
 
-    1. ``<year>`` -> ``.retired-<year>-<random>`` (only if there is one),
-    2. staging -> ``<year>``; if this fails the retired folder is renamed back,
-    3. ``on_replaced(retired)`` — the hook for keeping old publications
-       (``history/``, a later issue); by default the retired folder is deleted.
+    1. staging and ``<year>`` are exchanged in one step (``renameat2`` with
+       ``RENAME_EXCHANGE``): at every instant ``<year>`` is the old folder or the
+       new one, even under ``kill -9``; the staging name then holds the old one.
+       With no previous publication, staging is simply renamed to ``<year>``.
+    2. ``on_replaced(previous)`` — the hook for keeping old publications; by
+       default the previous folder is deleted.
 
-    POSIX cannot rename a directory onto a non-empty one, hence two renames
-    instead of one: between them ``<year>`` is briefly absent (never mixed). A
-    crash right there leaves the old publication as ``.retired-*``;
-    ``recover_publications`` (also run on entry here, for this year only)
-    renames it back.
+    Where no atomic exchange exists, two renames are used instead:
+    ``<year>`` -> ``.retired-<year>-<random>``, then staging -> ``<year>``; between
+    them ``<year>`` is briefly absent (never mixed), and a crash right there
+    leaves the old publication as ``.retired-*``, which ``recover_publications``
+    (run on entry here, for this year, and at the start of every CLI run for all
+    years) renames back.
     On an exception inside the block the staging folder is removed, the
     previous publication is not touched, and the exception propagates.
     """
@@ -587,22 +624,30 @@ def publish_folder(
         raise
 
     target = root / str(int(report_year))
-    retired: Path | None = None
+    previous: Path | None = None
     try:
         make_world_readable(staging)
         _fsync_dir(staging)
-        if target.exists():
-            retired = root / f"{_RETIRED_PREFIX}{int(report_year)}-{secrets.token_hex(6)}"
-            os.rename(target, retired)
-        try:
-            os.rename(staging, target)
-        except BaseException:
-            if retired is not None:
-                os.rename(retired, target)
-            raise
-        _fsync_dir(root)
+        if target.exists() and _exchange(staging, target):
+            previous = staging  # the staging name now holds the previous publication
+            _fsync_dir(root)
+            fault_point("publish_swap")
+        else:
+            if target.exists():
+                previous = root / f"{_RETIRED_PREFIX}{int(report_year)}-{secrets.token_hex(6)}"
+                os.rename(target, previous)
+                fault_point("publish_swap_gap")
+            try:
+                os.rename(staging, target)
+            except BaseException:
+                if previous is not None:
+                    os.rename(previous, target)
+                raise
+            _fsync_dir(root)
+            fault_point("publish_swap")
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if previous is not staging:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-    if retired is not None:
-        (on_replaced or _discard)(retired)
+    if previous is not None:
+        (on_replaced or _discard)(previous)

@@ -18,7 +18,7 @@ import pandas as pd
 from nhv_pipeline.condition import DeliveryContext
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.checks import date_columns, model_failures, table_rule_failures
-from nhv_pipeline.contract.reader import is_inside_root, parse_contract_csv, read_bytes_limited
+from nhv_pipeline.contract.reader import is_inside_root, is_regular_file, parse_contract_csv, read_bytes_limited
 from nhv_pipeline.contract.schema import model_columns, usable, with_dates
 from nhv_pipeline.periods import cohort_window
 
@@ -37,7 +37,7 @@ def earlier_transplants(data_root: Path, condition_id: str, year: int, unit_ids:
     frames = []
     for unit_id in sorted(unit_ids):
         path = data_root / str(year) / condition_id / unit_id / "transplants.csv"
-        if not path.is_file() or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
+        if not is_regular_file(path) or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
             continue
         data = read_bytes_limited(path)  # read-only, section 1; a too large file was reported in its own year
         if data is None:

@@ -20,7 +20,7 @@ from . import rules
 from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
 from .reader import is_inside_root, read_contract_csv
 from .registry import read_registry
-from .schema import column_kinds, contract_columns, measurement_period, table_model, with_dates
+from .schema import column_kinds, contract_columns, measurement_period, optional_columns, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
 FILE_COLUMNS = ["unit_id", "table", "path", "size_bytes", "sha256", "rows"]
@@ -60,6 +60,29 @@ def _empty_table(condition_id: str, table: str) -> pd.DataFrame:
         source_file=pd.Series([], dtype=object),
         source_line=pd.Series([], dtype="int64"),
     )
+
+
+def _not_checked(report_year: int, condition, units: list[str], read_units: dict[str, set[str]]) -> pd.DataFrame:
+    """Section 6: a rule reading a table a unit's file of which could not be read is reported once, as not checked.
+
+    The table's own failure (missing_table, missing_column, encoding, ...) says what to fix;
+    the rule's failures for that unit are left out rather than repeated on every row.
+    """
+    checks = [(rule.name, rule.depends_on) for rule in condition.delivery_rules]
+    if condition.patients_table is not None:
+        checks.insert(0, (f"{rules.REFERENCE} (patient_id)", (condition.patients_table,)))
+    found = []
+    for unit_id in units:
+        for name, tables in checks:
+            unread = [table for table in tables if unit_id not in read_units.get(table, set())]
+            if unread:
+                files = ", ".join(f"{table}.csv" for table in unread)
+                found.append(rules.failure(
+                    unit_id, f"{report_year}/{condition.condition_id}/{unit_id}/{unread[0]}.csv", None, "", rules.NOT_CHECKED,
+                    f"Not checked: the rule {name} reads {files}, which could not be read (see its errors); "
+                    "once the file is corrected, the rule is checked with it.",
+                ))
+    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
 
 
 def permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
@@ -151,7 +174,7 @@ def validate_delivery(
                 continue
             kinds = column_kinds(condition_id, table)
             ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]
-            read = read_contract_csv(path, rel(path), list(kinds), ids)
+            read = read_contract_csv(path, rel(path), list(kinds), ids, optional_columns(condition_id, table))
             found.extend({**f, "unit_id": unit_id} for f in read.failures)
             inventory.append({"unit_id": unit_id, "table": table, "path": rel(path), "size_bytes": read.size_bytes,
                               "sha256": read.sha256, "rows": read.rows})
@@ -177,7 +200,9 @@ def validate_delivery(
     parts.append(patient_rule_failures(condition_id, tables, dated, read_units))
     context = DeliveryContext(data_root, report_year, condition, tables, dated, read_units)
     for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
-        parts.append(rule.check(context))
+        found_by_rule = rule.check(context)
+        parts.append(found_by_rule[found_by_rule["unit_id"].isin(context.units_with(*rule.depends_on))])
+    parts.append(_not_checked(report_year, condition, sorted(folders), read_units))
     failures = rules.concat(parts)
 
     files = pd.DataFrame(inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})

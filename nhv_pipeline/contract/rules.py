@@ -56,6 +56,11 @@ REFERENCE = "reference"
 DUPLICATE_ANSWER_DATE = "duplicate_answer_date"
 """A patient has two survey answers on one response_date (INDICATORS.md 3, P1)."""
 
+NOT_CHECKED = "not_checked"
+"""A rule across tables could not be checked for a unit: a table it reads could not be read (missing,
+or with a format error of its own). Reported once per unit and rule, never as a failure of every row
+that refers to that table (section 6)."""
+
 # --- across deliveries (section 4.3, 4.5; INDICATORS.md 2) ---------------------------
 EARLIER_DELIVERY = "earlier_delivery"
 """A followup row names no transplant of the unit in D(R), D(R-1) or D(R-2), or another patient than the transplant's (section 4.5)."""
@@ -105,6 +110,7 @@ RULES: dict[str, str] = {
     UNIQUE: "Id must be unique in the file (DATA_CONTRACT.md 4, 5).",
     REFERENCE: "Id names no row of the unit's patients.csv or referrals.csv (DATA_CONTRACT.md 3, 5.3).",
     DUPLICATE_ANSWER_DATE: "Patient has two survey answers on one date (INDICATORS.md 3, P1).",
+    NOT_CHECKED: "Rule across tables not checked: a table it reads could not be read (DATA_CONTRACT.md 6).",
     EARLIER_DELIVERY: "Followup row names no transplant of the unit in D(R)..D(R-2), or another patient (DATA_CONTRACT.md 4.5).",
     TRANSPLANT_CHANGED: "Earlier delivered transplant changed patient or dates (DATA_CONTRACT.md 4.3).",
     FOLLOWUP_MISSING: "R1/R2 cohort transplant has no followup row (DATA_CONTRACT.md 4.5).",

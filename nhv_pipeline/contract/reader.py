@@ -137,7 +137,9 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def read_contract_csv(path: Path, rel: str, columns: list[str], id_columns: list[str] = ()) -> FileRead:
+def read_contract_csv(
+    path: Path, rel: str, columns: list[str], id_columns: list[str] = (), optional_columns=()
+) -> FileRead:
     """Read one table file against its contract columns; redact identity numbers in id columns.
 
     `line` in failures and `source_line` in the frame count physical lines, header = 1;
@@ -147,11 +149,16 @@ def read_contract_csv(path: Path, rel: str, columns: list[str], id_columns: list
     data = read_bytes_limited(path, limit)
     if data is None:
         return FileRead(frame=None, failures=[too_large_failure(rel, limit)], size_bytes=path.stat().st_size)
-    return parse_contract_csv(data, rel, columns, id_columns)
+    return parse_contract_csv(data, rel, columns, id_columns, optional_columns)
 
 
-def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: list[str] = ()) -> FileRead:
-    """The bytes of one table file against its contract columns (see read_contract_csv)."""
+def parse_contract_csv(
+    data: bytes, rel: str, columns: list[str], id_columns: list[str] = (), optional_columns=()
+) -> FileRead:
+    """The bytes of one table file against its contract columns (see read_contract_csv).
+
+    `optional_columns` are those whose cells may be empty: a missing one is asked for as such.
+    """
     result = FileRead(frame=None, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     text, bad = _decode(data, rel)
@@ -207,7 +214,10 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
     for name in columns:
         if name not in header:
             result.failures.append(
-                _failure(rel, 1, name, rules.MISSING_COLUMN, "The header lacks this contract column; add it (cells may be empty where the contract allows).")
+                _failure(rel, 1, name, rules.MISSING_COLUMN,
+                         "The header lacks this contract column; add it (its cells may be empty where there is nothing to report)."
+                         if name in optional_columns else
+                         "The header lacks this required contract column; add it with a value on every row.")
             )
     for name in dict.fromkeys(header):
         if name and name not in columns:

@@ -38,6 +38,14 @@ def validate_only(
 ) -> int:
     registry = read_registry(data_raw)
     conditions = [condition] if condition else list(condition_ids())
+    if unit:
+        known = _known_units(data_raw, report_year, conditions, registry.units)
+        if unit not in known:
+            _say(
+                f"error: no unit {unit!r} in units.csv or under {data_raw / str(report_year)} for "
+                f"{', '.join(conditions)}; known units: {', '.join(sorted(known)) or 'none'}."
+            )
+            return 2
     all_failures = [registry.failures.assign(report_year=report_year)] if len(registry.failures) else []
     for condition_id in conditions:
         result = validate_delivery(
@@ -48,8 +56,8 @@ def validate_only(
             failures = failures[failures["unit_id"].isin([unit, ""])]
         units = sorted(set(result.files["unit_id"]) | set(failures["unit_id"]) - {""}) if len(result.files) else sorted(set(failures["unit_id"]) - {""})
         _say(
-            f"{report_year} {condition_id}: {len(result.files)} files from {len(units)} units, "
-            f"{len(failures)} failures."
+            f"{report_year} {condition_id}: {_count(len(result.files), 'file')} from {_count(len(units), 'unit')}, "
+            f"{_count(len(failures), 'failure')}."
         )
         if report_dir:
             written = write_unit_reports(failures, Path(report_dir), report_year, condition_id, [unit] if unit else units)
@@ -63,8 +71,22 @@ def validate_only(
     if failures.empty:
         _say("All deliveries checked follow the data contract.")
         return 0
-    _say(f"{len(failures)} contract failures. Fix them in the delivery and check again.")
+    _say(f"{_count(len(failures), 'contract failure')}. Fix them in the delivery and check again.")
     return 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _known_units(data_raw: Path, report_year: int, conditions: list[str], units: pd.DataFrame) -> set[str]:
+    """Units `--unit` may name: registered for the conditions, or with a folder in the report year (checked as such)."""
+    known = set(units.loc[units["condition_id"].isin(conditions), "unit_id"])
+    for condition_id in conditions:
+        folder = data_raw / str(report_year) / condition_id
+        if folder.is_dir():
+            known |= {entry.name for entry in folder.iterdir() if entry.is_dir()}
+    return known
 
 
 DEFAULT_INSTANCE_YAML = """\

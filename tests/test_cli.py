@@ -67,3 +67,40 @@ def test_a_report_year_outside_the_partitions_is_refused(tmp_path, sample_data):
     completed = workspace.cli("run", "--report-year", "2019")
     assert completed.returncode == 2
     assert "outside the pipeline's report years" in completed.stderr
+
+
+def test_an_unknown_unit_is_a_usage_error_naming_the_known_units(tmp_path, sample_data):
+    """A typo must never read as an all-clear: `--unit akadmiska` checked nothing."""
+    workspace = make_workspace(tmp_path, sample_data)
+    completed = _cli("validate", "--report-year", "2026", "--unit", "akadmiska", "--data-raw", str(workspace.data_raw), cwd=tmp_path)
+    assert completed.returncode == 2, completed.stderr
+    assert "akadmiska" in completed.stderr and "akademiska" in completed.stderr and "karolinska_sd" in completed.stderr
+    assert "follow the data contract" not in completed.stderr
+    other = _cli(
+        "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "karolinska_sd",
+        "--data-raw", str(workspace.data_raw), cwd=tmp_path,
+    )
+    assert other.returncode == 2, other.stderr
+    assert "akademiska" in other.stderr and "karolinska_sd," not in other.stderr
+
+
+def test_an_unknown_condition_is_a_usage_error_naming_the_known_conditions(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    completed = _cli("validate", "--report-year", "2026", "--condition", "sct", "--data-raw", str(workspace.data_raw), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "sct_ssc" in completed.stderr and "skeletal_dysplasia" in completed.stderr
+
+
+def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+    lines = patients.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
+    patients.write_text("\n".join(lines), encoding="utf-8")
+    completed = _cli(
+        "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
+        "--data-raw", str(workspace.data_raw), cwd=tmp_path,
+    )
+    assert "files from 1 unit, 1 failure." in completed.stderr, completed.stderr
+    assert "1 contract failure." in completed.stderr
+    assert "1 units" not in completed.stderr and "1 failures" not in completed.stderr

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from pipeline_helpers import make_workspace, tree_digest
 
 
@@ -50,8 +52,8 @@ def test_validate_names_file_line_column_and_rule_for_one_unit(tmp_path, sample_
     )
     assert completed.returncode == 1
     assert "2026 sct_ssc akademiska 2026/sct_ssc/akademiska/patients.csv line 4, column sex: [code]" in completed.stderr
-    report = (tmp_path / "reports" / "2026" / "sct_ssc" / "akademiska.csv").read_text(encoding="utf-8")
-    assert "2026/sct_ssc/akademiska/patients.csv,4,sex,code," in report
+    report = (tmp_path / "reports" / "2026" / "sct_ssc" / "akademiska.csv").read_text(encoding="utf-8-sig")
+    assert "2026/sct_ssc/akademiska/patients.csv;4;sex;code;" in report
     assert not (tmp_path / "warehouse").exists()
 
 
@@ -104,3 +106,45 @@ def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, samp
     assert "files from 1 unit, 1 failure." in completed.stderr, completed.stderr
     assert "1 contract failure." in completed.stderr
     assert "1 units" not in completed.stderr and "1 failures" not in completed.stderr
+
+
+def _break_a_sex_code(workspace):
+    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+    lines = patients.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
+    patients.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _summary_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def failed_runs(tmp_path_factory, sample_data):
+    """A failed 2026 run printed twice: as it is (loading D(2024), D(2025) first), then with --quiet."""
+    workspace = make_workspace(tmp_path_factory.mktemp("failed_run"), sample_data)
+    _break_a_sex_code(workspace)
+    loud = workspace.cli("run", "--report-year", "2026")
+    quiet = workspace.cli("run", "--report-year", "2026", "--quiet")
+    return loud, quiet
+
+
+def test_a_quiet_failed_run_prints_only_the_failed_lines_and_the_summary(failed_runs):
+    _, quiet = failed_runs
+    assert quiet.returncode == 1
+    lines = _summary_lines(quiet.stderr)
+    assert any(line.startswith("FAILED 2026 sct_ssc akademiska 2026/sct_ssc/akademiska/patients.csv line 4") for line in lines), lines
+    assert lines[-1].startswith("Report year 2026: FAILED"), lines
+    unexpected = [line for line in lines[:-1] if not line.startswith("FAILED ")]
+    assert unexpected == [], unexpected
+    assert "Traceback" not in quiet.stderr and "Dependencies for step" not in quiet.stderr
+
+
+def test_without_quiet_the_failed_lines_come_last_after_the_log(failed_runs):
+    loud, _ = failed_runs
+    assert loud.returncode == 1
+    lines = _summary_lines(loud.stderr)
+    first = next(i for i, line in enumerate(lines) if line.startswith("FAILED "))
+    assert any("STEP_START" in line or "==> nhv_full" in line for line in lines[:first])
+    assert all(line.startswith(("FAILED ", "Report year 2026: FAILED")) for line in lines[first:]), lines[first:]
+    assert lines[-1].startswith("Report year 2026: FAILED")

@@ -69,7 +69,7 @@ def test_r2_of_2026_reads_the_transplants_delivered_in_2024(full_run):
 def test_validation_reports_exist_for_every_delivering_unit_and_are_empty(full_run):
     workspace, _ = full_run
     report = workspace.warehouse / "validation" / "2026" / "sct_ssc" / "akademiska.csv"
-    assert report.read_text(encoding="utf-8").strip() == "file,line,column,rule,message"
+    assert report.read_text(encoding="utf-8-sig").strip() == "fil;rad;kolumn;regel;meddelande"
     assert (workspace.warehouse / "validation" / "2026" / "skeletal_dysplasia" / "karolinska_sd.csv").is_file()
 
 

@@ -18,6 +18,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from nhv_pipeline.contract import RULES, TABLES
+from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
 
 SCT_UNIT = "2026/sct_ssc/akademiska"
@@ -116,6 +117,15 @@ def _missing_column(root: Path):
     keep = [i for i, name in enumerate(header) if name != "sex"]
     write_table(path, delimiter, [header[i] for i in keep], [[r[i] for i in keep] for r in rows])
     return "akademiska", f"{SCT_UNIT}/patients.csv", 1, "sex"
+
+
+def _not_checked(root: Path):
+    """A transplants.csv without mobilization_date: transplant_history is not checked for the unit, once."""
+    path = root / SCT_UNIT / "transplants.csv"
+    delimiter, header, rows = read_table(path)
+    keep = [i for i, name in enumerate(header) if name != "mobilization_date"]
+    write_table(path, delimiter, [header[i] for i in keep], [[r[i] for i in keep] for r in rows])
+    return "akademiska", f"{SCT_UNIT}/transplants.csv", None, ""
 
 
 def _extra_column(root: Path):
@@ -300,6 +310,7 @@ CASES = [
     Case("unique", "sct_ssc", _unique),
     Case("reference", "sct_ssc", _reference),
     Case("duplicate_answer_date", "skeletal_dysplasia", _duplicate_answer_date),
+    Case("not_checked", "sct_ssc", _not_checked),
     Case("earlier_delivery", "sct_ssc", _earlier_delivery),
     Case("transplant_changed", "sct_ssc", _transplant_changed),
     Case("followup_missing", "sct_ssc", _followup_missing),
@@ -404,7 +415,7 @@ def test_a_broken_delivery_fails_its_check_and_stops_everything_downstream(case,
         shown = evaluation.metadata["first_failures"].value
         assert "units.csv" in shown and f"| {line} |" in shown and column in shown and "registry" in shown
     else:
-        report = pd.read_csv(report_path, dtype=str, keep_default_na=False)
+        report = read_unit_report(report_path)
         match = report[(report["rule"] == case.rule) & (report["file"] == file)]
         assert len(match) >= 1, report.to_string()
         first = match.iloc[0]

@@ -60,3 +60,58 @@ def test_a_missing_required_column_asks_for_it_without_saying_cells_may_be_empty
     assert optional["column"] == "discharge_date"
     assert required["message"] != optional["message"]
     assert "empty" not in required["message"] and "tom" not in required["message"]
+
+
+# ---------------------------------------------------------------- the report a unit opens
+
+
+def _failing_report(tmp_path):
+    from contract_fixtures import set_cell
+
+    from nhv_pipeline.contract import write_unit_reports
+
+    files = _without_column(baseline(), TRANSPLANTS_2026, "mobilization_date")
+    set_cell(files, sct_path(2026, "survey"), 2, "sent_date", "2025-02-30")
+    validation = run(tmp_path, files)
+    write_unit_reports(validation.failures, tmp_path / "validation", 2026, "sct_ssc", [SCT_UNIT])
+    return validation, tmp_path / "validation" / "2026" / "sct_ssc"
+
+
+def test_the_csv_report_opens_in_swedish_excel_utf8_with_bom_and_semicolons(tmp_path):
+    import codecs
+    import csv
+    import io
+
+    validation, folder = _failing_report(tmp_path)
+    data = (folder / f"{SCT_UNIT}.csv").read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0] == "fil;rad;kolumn;regel;meddelande"
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert all(len(row) == 5 for row in rows)
+    assert [row[3] for row in rows[1:]] == validation.failures["rule"].tolist()  # rule ids stay English
+    assert [row[4] for row in rows[1:]] == validation.failures["message"].tolist()
+
+
+def test_beside_the_csv_an_html_summary_counts_failures_per_rule_and_file_and_says_what_to_do(tmp_path):
+    _, folder = _failing_report(tmp_path)
+    page = (folder / f"{SCT_UNIT}.html").read_text(encoding="utf-8")
+    assert '<html lang="sv">' in page
+    assert "3 fel hittades" in page
+    assert "<code>missing_column</code></td><td>transplants.csv</td><td class=\"num\">1</td>" in page
+    assert "<code>date_format</code></td><td>survey.csv</td><td class=\"num\">1</td>" in page
+    assert "Så här gör ni" in page and f"{SCT_UNIT}.csv" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def test_the_html_summary_escapes_what_it_shows_and_says_when_all_is_well(tmp_path):
+    import pandas as pd
+
+    from nhv_pipeline.contract.reports import render_unit_summary
+
+    hostile = pd.DataFrame([{"file": "2026/x/<b>/a.csv", "line": 2, "column": "<img src=x>", "rule": "code", "message": "<script>alert(1)</script>"}])
+    page = render_unit_summary(hostile, 2026, "sct_ssc", "Namn", "<u>", "u.csv", created="2026-03-31 06:00 UTC")
+    assert "<script>alert" not in page and "<img" not in page and "<u>" not in page
+    assert "&lt;script&gt;" in page
+    passed = render_unit_summary(hostile.iloc[0:0], 2026, "sct_ssc", "Namn", "ks", "ks.csv", created="x")
+    assert "Inga fel" in passed

@@ -126,6 +126,44 @@ RULES: dict[str, str] = {
 }
 
 
+RULE_SUMMARIES_SV: dict[str, str] = {
+    ENCODING: "Filen är inte UTF-8; spara den som ”CSV UTF-8 (kommaavgränsad)”.",
+    FILE_TOO_LARGE: "Filen är större än storleksgränsen och lästes inte.",
+    EMPTY_FILE: "Filen är tom; den behöver minst rubrikraden.",
+    HEADER: "Rubrikraden saknas, eller ett kolumnnamn är tomt eller upprepat.",
+    RAGGED_ROW: "Raden har ett annat antal fält än rubrikraden.",
+    UNTERMINATED_QUOTE: "Ett citerat fält avslutas aldrig.",
+    BAD_QUOTE: "Ett avslutande citattecken följs av annat än avgränsaren.",
+    MISSING_COLUMN: "En kolumn i datakontraktet saknas i rubrikraden.",
+    EXTRA_COLUMN: "Rubrikraden har en kolumn som inte finns i datakontraktet.",
+    REQUIRED: "En obligatorisk cell är tom.",
+    DATE_FORMAT: "Datumet är inte ett verkligt datum skrivet ÅÅÅÅ-MM-DD.",
+    BOOL_FORMAT: "Ja/nej-värdet är inte 1 eller 0.",
+    CODE: "Värdet är inte en av datakontraktets koder.",
+    ID_FORMAT: "Id:t börjar som en kalkylbladsformel (= + - @) eller innehåller ett styrtecken.",
+    REQUIRED_IF: "Cellen ska vara ifylld precis när den tillhörande cellen är det.",
+    DATE_ORDER: "Datumen är i fel ordning.",
+    DATE_AFTER_REPORT_YEAR: "Datumet ligger efter 31 december inrapporteringsåret.",
+    UNIQUE: "Id:t ska vara unikt i filen.",
+    REFERENCE: "Id:t finns inte i enhetens patients.csv eller referrals.csv.",
+    DUPLICATE_ANSWER_DATE: "Patienten har två enkätsvar samma datum.",
+    NOT_CHECKED: "En regel över flera tabeller kunde inte kontrolleras: en fil den läser gick inte att läsa.",
+    EARLIER_DELIVERY: "Uppföljningsraden anger ingen transplantation från enhetens tre senaste leveranser, eller fel patient.",
+    TRANSPLANT_CHANGED: "En tidigare levererad transplantation har ändrat patient eller datum.",
+    FOLLOWUP_MISSING: "En transplantation i R1/R2-kohorten saknar uppföljningsrad.",
+    FOLLOWUP_INCOMPLETE: "Uppföljningen når inte fram till R1/R2-indikatorns tidsgräns.",
+    UNKNOWN_UNIT: "Enhetsmappen finns inte i registret för tillståndsområdet.",
+    OUTSIDE_PERMIT: "Enhetens tillstånd täcker inte mätperioden.",
+    MISSING_DELIVERY: "En enhet med tillstånd under perioden har inte levererat någon mapp.",
+    MISSING_TABLE: "Enhetsmappen saknar en av tillståndsområdets tabeller.",
+    UNEXPECTED_FILE: "En fil eller mapp i leveransen som inte är en tabell i datakontraktet.",
+    PATH_OUTSIDE_ROOT: "En symbolisk länk eller en sökväg utanför dataroten; lästes inte.",
+    IDENTITY_NUMBER: "Id:t ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
+    REGISTRY: "units.csv saknas eller ett unit_id följer inte mönstret.",
+}
+"""The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
+
+
 def empty_failures() -> pd.DataFrame:
     """A failure frame with no rows and the final dtypes."""
     return normalise_failures(pd.DataFrame(columns=FAILURE_COLUMNS))

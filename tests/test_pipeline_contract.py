@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -433,3 +434,25 @@ def test_a_broken_delivery_fails_its_check_and_stops_everything_downstream(case,
     assert rows_2026 == 0
     # The other report years' warehouse rows are exactly as they were.
     assert _warehouse_digest(warehouse / "nhv.duckdb", 2026) == earlier
+
+
+# ---------------------------------------------------------------- the language a unit reads
+
+ENGLISH = re.compile(r"\b(the|this|must|is|are|correct|add|remove|has|lacks|not|of|and|or)\b", re.IGNORECASE)
+SWEDISH = re.compile(r"\b(och|eller|är|ska|rätta|finns|saknar|lägg|ta bort|inte|har|kan|behåll|som|för|med|på)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
+def test_every_rule_tells_the_unit_in_swedish_what_to_fix(case, tmp_path, sample_data):
+    """DATA_CONTRACT.md 6: the report sent back to a unit is in Swedish; the rule id stays English."""
+    from nhv_pipeline.contract import read_registry, validate_delivery
+
+    data_raw = tmp_path / "data_raw"
+    shutil.copytree(sample_data, data_raw, symlinks=True)
+    case.break_delivery(data_raw)
+    validation = validate_delivery(data_raw, 2026, case.condition_id, read_registry(data_raw).units)
+    messages = validation.failures.loc[validation.failures["rule"] == case.rule, "message"].unique().tolist()
+    assert messages, validation.failures
+    for message in messages:
+        assert SWEDISH.search(message), message
+        assert not ENGLISH.search(message), message

@@ -70,7 +70,7 @@ def _not_checked(report_year: int, condition, units: list[str], read_units: dict
     """
     checks = [(rule.name, rule.depends_on) for rule in condition.delivery_rules]
     if condition.patients_table is not None:
-        checks.insert(0, (f"{rules.REFERENCE} (patient_id)", (condition.patients_table,)))
+        checks.insert(0, (f"{rules.REFERENCE} (patient_id)", (condition.patients_table,)))  # patient_rule_failures
     found = []
     for unit_id in units:
         for name, tables in checks:
@@ -79,8 +79,8 @@ def _not_checked(report_year: int, condition, units: list[str], read_units: dict
                 files = ", ".join(f"{table}.csv" for table in unread)
                 found.append(rules.failure(
                     unit_id, f"{report_year}/{condition.condition_id}/{unit_id}/{unread[0]}.csv", None, "", rules.NOT_CHECKED,
-                    f"Not checked: the rule {name} reads {files}, which could not be read (see its errors); "
-                    "once the file is corrected, the rule is checked with it.",
+                    f"Inte kontrollerad: regeln {name} läser {files}, som inte kunde läsas (se felen för filen); "
+                    "när filen är rättad kontrolleras regeln med den.",
                 ))
     return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
 
@@ -124,7 +124,7 @@ def validate_delivery(
     if delivery.exists() or delivery.is_symlink():
         if not (is_inside_root(delivery.parent, data_root) and is_inside_root(delivery, data_root)):
             note("", rel(delivery), rules.PATH_OUTSIDE_ROOT,
-                 "The delivery folder is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
+                 "Leveransmappen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
             blocked |= registered
         else:
             for entry in sorted(delivery.iterdir()):
@@ -134,23 +134,23 @@ def validate_delivery(
                 if not is_inside_root(entry, data_root):
                     blocked.add(unit_id)
                     note(unit_id, rel(entry), rules.PATH_OUTSIDE_ROOT,
-                         "This entry is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
+                         "Posten är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
                 elif not entry.is_dir():
                     note("", rel(entry), rules.UNEXPECTED_FILE,
-                         "Only unit folders belong in the condition folder; remove this file.")
+                         "Bara enhetsmappar hör hemma i tillståndsområdets mapp; ta bort filen.")
                 elif unit_id not in registered:
                     note(unit_id, rel(entry), rules.UNKNOWN_UNIT,
-                         f"The folder names no unit of the registry units.csv for {condition_id}; rename it to the unit_id or register the unit.")
+                         f"Mappen anger ingen enhet i registret units.csv för {condition_id}; byt namn på den till enhetens unit_id eller registrera enheten.")
                 elif unit_id not in permitted:
                     note(unit_id, rel(entry), rules.OUTSIDE_PERMIT,
-                         f"The unit's permit does not cover the measurement period of report year {report_year}; remove the folder or correct the permit dates in units.csv.")
+                         f"Enhetens tillstånd täcker inte mätperioden för inrapporteringsår {report_year}; ta bort mappen eller rätta tillståndets datum i units.csv.")
                 else:
                     folders[unit_id] = entry
     required = permitted if only is None else permitted & only
     for unit_id in sorted(required - set(folders) - blocked):
         for table in tables_of:
             note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
-                 f"Unit {unit_id} holds a permit in the measurement period but delivered no folder; deliver {table}.csv with the other tables.")
+                 f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.")
 
     # --- sections 1-2: read every table file of every unit folder ---
     frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
@@ -161,16 +161,16 @@ def validate_delivery(
         entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
         for name in sorted(set(entries) - set(expected)):
             note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
-                 "This is not one of the condition's tables and may carry data that must not be delivered; remove it.")
+                 "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
         for name, table in expected.items():
             path = folder / name
             if name not in entries:
                 note(unit_id, rel(path), rules.MISSING_TABLE,
-                     f"Unit {unit_id}'s delivery lacks {name}; add it (a header-only file when there are no rows).")
+                     f"Enheten {unit_id}s leverans saknar {name}; lägg till den (en fil med bara rubrikraden när det inte finns några rader).")
                 continue
             if not is_inside_root(path, data_root) or not path.is_file():
                 note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
-                     "This table is a symlink, not a plain file, or lies outside the data root, so it is not read; put the file itself there.")
+                     "Tabellen är en symbolisk länk, ingen vanlig fil, eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
                 continue
             kinds = column_kinds(condition_id, table)
             ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--report-year", type=int, metavar="R", help="the report year (year of the March run)")
     which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
     _add_location_options(run)
-    run.add_argument("--quiet", action="store_true", help="print only the summary, not Dagster's progress log")
+    run.add_argument("--quiet", action="store_true", help="print only the FAILED lines and the summary, not Dagster's log")
 
     rebuild = commands.add_parser(
         "rebuild",

@@ -49,7 +49,7 @@ def build_definitions(data_raw: str | None = None, warehouse_dir: str | None = N
         assets=all_assets(resolved_pooled_years()),
         jobs=[full_job, deliveries_job, validation_job],
         schedules=[build_march_run(march_run_cron(), march_run_timezone())],
-        sensors=[make_delivery_sensor(Path(data_raw))],
+        sensors=[make_delivery_sensor(Path(data_raw), Path(warehouse_dir))],
         resources={
             "paths": PipelinePaths(data_raw=data_raw, warehouse_dir=warehouse_dir),
             "io_manager": WarehouseIOManager(warehouse_dir=warehouse_dir),

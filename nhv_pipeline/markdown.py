@@ -8,11 +8,12 @@ import pandas as pd
 
 
 def cell(value) -> str:
-    """A table cell: empty for missing values, one decimal for floats, pipes escaped."""
+    """A table cell: empty for missing values, floats with one decimal but whole numbers without one
+    (a count of 102 is 102, even in a float column), pipes escaped."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.1f}".removesuffix(".0")
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 

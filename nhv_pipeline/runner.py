@@ -11,7 +11,7 @@ import pandas as pd
 
 from nhv_pipeline.condition import condition_ids, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
-from nhv_pipeline.contract.reports import failure_summary_lines
+from nhv_pipeline.contract.reports import failure_summary_lines, read_unit_report
 from nhv_pipeline.faults import fault_point
 from nhv_pipeline.recovery import machine_fault_message, process_tags
 
@@ -54,6 +54,14 @@ def validate_only(
 ) -> int:
     registry = read_registry(data_raw)
     conditions = [condition] if condition else list(condition_ids())
+    if unit:
+        known = _known_units(data_raw, report_year, conditions, registry.units)
+        if unit not in known:
+            _say(
+                f"error: no unit {unit!r} in units.csv or under {data_raw / str(report_year)} for "
+                f"{', '.join(conditions)}; known units: {', '.join(sorted(known)) or 'none'}."
+            )
+            return 2
     all_failures = [registry.failures.assign(report_year=report_year)] if len(registry.failures) else []
     for condition_id in conditions:
         result = validate_delivery(
@@ -64,8 +72,8 @@ def validate_only(
             failures = failures[failures["unit_id"].isin([unit, ""])]
         units = sorted(set(result.files["unit_id"]) | set(failures["unit_id"]) - {""}) if len(result.files) else sorted(set(failures["unit_id"]) - {""})
         _say(
-            f"{report_year} {condition_id}: {len(result.files)} files from {len(units)} units, "
-            f"{len(failures)} failures."
+            f"{report_year} {condition_id}: {_count(len(result.files), 'file')} from {_count(len(units), 'unit')}, "
+            f"{_count(len(failures), 'failure')}."
         )
         if report_dir:
             written = write_unit_reports(failures, Path(report_dir), report_year, condition_id, [unit] if unit else units)
@@ -79,8 +87,22 @@ def validate_only(
     if failures.empty:
         _say("All deliveries checked follow the data contract.")
         return 0
-    _say(f"{len(failures)} contract failures. Fix them in the delivery and check again.")
+    _say(f"{_count(len(failures), 'contract failure')}. Fix them in the delivery and check again.")
     return 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _known_units(data_raw: Path, report_year: int, conditions: list[str], units: pd.DataFrame) -> set[str]:
+    """Units `--unit` may name: registered for the conditions, or with a folder in the report year (checked as such)."""
+    known = set(units.loc[units["condition_id"].isin(conditions), "unit_id"])
+    for condition_id in conditions:
+        folder = data_raw / str(report_year) / condition_id
+        if folder.is_dir():
+            known |= {entry.name for entry in folder.iterdir() if entry.is_dir()}
+    return known
 
 
 DEFAULT_INSTANCE_YAML = """\
@@ -157,7 +179,8 @@ def run_report_years(
         _say(f"error: no report year folders (like 2026/) under {data_raw}.")
         return 2
 
-    _say(f"Dagster home: {home}\nData root: {data_raw}\nWarehouse: {warehouse_dir}")
+    if not quiet:
+        _say(f"Dagster home: {home}\nData root: {data_raw}\nWarehouse: {warehouse_dir}")
     # One CLI run per warehouse at a time: a second one waits here, before it touches the
     # Dagster home or the warehouse (see the operator guide in the README).
     with exclusive_lock(warehouse_dir / ".run.lock", f"The warehouse {warehouse_dir}", announce=_say):
@@ -210,14 +233,20 @@ def _selection(defs, job, data_raw: Path, year: int):
 
 
 def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, quiet: bool) -> int:
-    """Run the planned jobs in order; a failed year does not stop later years from being tried."""
-    exit_code = 0
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
+    """Run the planned jobs in order; a failed year does not stop later years from being tried.
+
+    The FAILED lines of every failed year come last, after Dagster's log, where a person reads
+    them; with `quiet` Dagster logs nothing and only they and the summary are printed.
+    """
+    progress = (lambda message: None) if quiet else _say
+    # CRITICAL: a failed step is logged at ERROR level with its stack trace; quiet leaves that to the FAILED lines.
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
     data_raw = Path(os.environ["NHV_DATA_RAW"])
+    failed: list[tuple[int, str, list[str]]] = []
     for index, (job_name, year) in enumerate(plan):
         if index:
             fault_point("between_years")
-        _say(f"==> {job_name} for report year {year}")
+        progress(f"==> {job_name} for report year {year}")
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
             partition_key=str(year),
@@ -233,16 +262,22 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
             if not evaluation.passed and evaluation.severity.value == "ERROR"
         ]
         if result.success and not failed_checks:
-            _say(f"<== report year {year}: succeeded (run {result.run_id}).")
+            progress(f"<== report year {year}: succeeded (run {result.run_id}).")
             continue
-        exit_code = 1
-        _report_failure(result, failed_checks, warehouse_dir, year)
-    if exit_code == 0:
+        progress(f"<== report year {year}: FAILED (run {result.run_id}); the failures follow at the end.")
+        failed.append((year, result.run_id, _failure_lines(result, failed_checks, warehouse_dir, year)))
+    if not failed:
         _say(
             f"Done. Warehouse: {warehouse_dir / 'nhv.duckdb'}; publications: {warehouse_dir / 'published'}; "
             f"validation reports: {warehouse_dir / 'validation'}. See the runs with `make ui`."
         )
-    return exit_code
+        return 0
+    for _, _, lines in failed:
+        for line in lines:
+            _say(line)
+    for year, run_id, _ in failed:
+        _say(f"Report year {year}: FAILED (run {run_id}). Validation reports per unit: {warehouse_dir / 'validation' / str(year)}")
+    return 1
 
 
 def _is_loaded(paths, year: int, loaded_report_years) -> bool:
@@ -250,32 +285,28 @@ def _is_loaded(paths, year: int, loaded_report_years) -> bool:
     return all(year in loaded_report_years(paths, c.condition_id, t) for c in conditions for t in c.table_names)
 
 
-def _report_failure(result, failed_checks, warehouse_dir: Path, year: int) -> None:
-    _say(f"<== report year {year}: FAILED (run {result.run_id}).")
-    for evaluation in failed_checks:
-        _say(f"FAILED check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}")
-    failures = _validation_failures(warehouse_dir, year)
-    for line in failure_summary_lines(failures):
-        _say(f"FAILED {line}")
-    faults = []
+def _failure_lines(result, failed_checks, warehouse_dir: Path, year: int) -> list[str]:
+    """One FAILED line per failed check, per contract rule broken (with its count) and per failed step;
+    then one `error:` line per machine fault (a full disk, a damaged warehouse) saying what to do."""
+    lines = [f"FAILED check {e.check_name} on {e.asset_key.to_user_string()} ({year})" for e in failed_checks]
+    lines += [f"FAILED {line}" for line in failure_summary_lines(_validation_failures(warehouse_dir, year))]
+    faults: list[str] = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            _say(f"FAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
+            # The first line only: the stack trace is in the run's log (`make ui`), not for the terminal.
+            message = error.message.strip().splitlines()[0] if error and error.message.strip() else "unknown error"
+            lines.append(f"FAILED step {event.step_key} ({year}): {message}")
             fault = machine_fault_message(error, warehouse_dir) if error else None
             if fault is not None and fault not in faults:
                 faults.append(fault)
-    for fault in faults:
-        _say(f"error: {fault}")
-    reports = warehouse_dir / "validation" / str(year)
-    if not failures.empty:
-        _say(f"Validation reports per unit: {reports}")
+    return lines + [f"error: {fault}" for fault in faults]
 
 
 def _validation_failures(warehouse_dir: Path, year: int) -> pd.DataFrame:
     frames = []
     for report in sorted((warehouse_dir / "validation" / str(year)).glob("*/*.csv")):
-        frame = pd.read_csv(report, dtype=str, keep_default_na=False)
+        frame = read_unit_report(report)
         if frame.empty:
             continue
         unit_id = "" if report.stem == "_registry" else report.stem

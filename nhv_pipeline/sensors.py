@@ -2,7 +2,10 @@
 
 Deliveries are compared by content (SHA-256 of every file in a unit folder), not by
 file time: touching or copying a folder unchanged triggers nothing. The cursor
-keeps the digest of every file seen, so the log can say which files changed.
+keeps the digest of every file seen, so the log can say which files changed. Its
+first tick starts from what the warehouse has loaded (the raw delivery inventories,
+with every file's SHA-256), so a sensor turned on after `make run` triggers nothing
+for the deliveries that run already validated.
 """
 
 from __future__ import annotations
@@ -16,9 +19,19 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Sk
 from nhv_pipeline.condition import condition_ids
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.jobs import validation_job
-from nhv_pipeline.resources import default_data_raw
+from nhv_pipeline.resources import (
+    WAREHOUSE_FILE,
+    WarehouseLockTimeout,
+    connect,
+    default_data_raw,
+    default_warehouse_dir,
+    quoted,
+    table_exists,
+)
 
 MINIMUM_INTERVAL_SECONDS = 120
+WAREHOUSE_WAIT_SECONDS = 10.0
+"""How long a tick waits for a busy warehouse before it skips and looks again next time."""
 
 
 def file_digest(path: Path) -> str:
@@ -50,6 +63,23 @@ def delivery_state(data_root: Path) -> dict[str, str]:
     return state
 
 
+def loaded_state(warehouse_dir: Path) -> dict[str, str]:
+    """What the warehouse has loaded, in `delivery_state`'s form: every raw delivery inventory's files and SHA-256.
+
+    Raises WarehouseLockTimeout while a run holds the warehouse for longer than WAREHOUSE_WAIT_SECONDS.
+    """
+    database = Path(warehouse_dir) / WAREHOUSE_FILE
+    if not database.is_file():
+        return {}
+    state: dict[str, str] = {}
+    with connect(database, read_only=True, wait_seconds=WAREHOUSE_WAIT_SECONDS) as con:
+        for condition_id in condition_ids():
+            table = f"{condition_id}_delivery"
+            if table_exists(con, "raw", table):
+                state.update(con.execute(f"select path, sha256 from {quoted('raw', table)}").fetchall())
+    return state
+
+
 def changed_deliveries(previous: dict[str, str], current: dict[str, str]) -> dict[tuple[str, str, str], list[str]]:
     """(report_year, condition_id, unit_id) -> the files added, changed or removed there."""
     changes: dict[tuple[str, str, str], list[str]] = {}
@@ -61,7 +91,7 @@ def changed_deliveries(previous: dict[str, str], current: dict[str, str]) -> dic
     return changes
 
 
-def make_delivery_sensor(data_root: Path | None = None):
+def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | None = None):
     @sensor(
         job=validation_job,
         minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
@@ -71,10 +101,17 @@ def make_delivery_sensor(data_root: Path | None = None):
     )
     def delivery_sensor(context: SensorEvaluationContext):
         root = data_root or Path(default_data_raw())
-        previous = json.loads(context.cursor) if context.cursor else {}
+        if context.cursor:
+            previous = json.loads(context.cursor)
+        else:
+            try:
+                previous = loaded_state(warehouse_dir or Path(default_warehouse_dir()))
+            except WarehouseLockTimeout:
+                return SkipReason("The warehouse is busy with a run; the first look at the deliveries waits for the next tick.")
         current = delivery_state(root)
         changes = changed_deliveries(previous, current)
         if not changes:
+            context.update_cursor(json.dumps(current, sort_keys=True))  # a first tick keeps what it started from
             return SkipReason(f"No new or changed deliveries under {root}.")
         years: dict[str, list[str]] = {}
         known = set(condition_ids())

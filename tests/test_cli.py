@@ -52,8 +52,8 @@ def test_validate_names_file_line_column_and_rule_for_one_unit(tmp_path, sample_
     )
     assert completed.returncode == 1
     assert "2026 sct_ssc akademiska 2026/sct_ssc/akademiska/patients.csv line 4, column sex: [code]" in completed.stderr
-    report = (tmp_path / "reports" / "2026" / "sct_ssc" / "akademiska.csv").read_text(encoding="utf-8")
-    assert "2026/sct_ssc/akademiska/patients.csv,4,sex,code," in report
+    report = (tmp_path / "reports" / "2026" / "sct_ssc" / "akademiska.csv").read_text(encoding="utf-8-sig")
+    assert "2026/sct_ssc/akademiska/patients.csv;4;sex;code;" in report
     assert not (tmp_path / "warehouse").exists()
 
 
@@ -83,3 +83,80 @@ def test_a_folder_under_the_data_root_that_is_no_report_year_is_an_error_naming_
     assert repr(name) in lines[0] and str(workspace.data_raw) in lines[0]
     assert "report year" in lines[0] and "rename" in lines[0]
     assert not (workspace.warehouse / "nhv.duckdb").exists()  # refused before anything ran
+def test_an_unknown_unit_is_a_usage_error_naming_the_known_units(tmp_path, sample_data):
+    """A typo must never read as an all-clear: `--unit akadmiska` checked nothing."""
+    workspace = make_workspace(tmp_path, sample_data)
+    completed = _cli("validate", "--report-year", "2026", "--unit", "akadmiska", "--data-raw", str(workspace.data_raw), cwd=tmp_path)
+    assert completed.returncode == 2, completed.stderr
+    assert "akadmiska" in completed.stderr and "akademiska" in completed.stderr and "karolinska_sd" in completed.stderr
+    assert "follow the data contract" not in completed.stderr
+    other = _cli(
+        "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "karolinska_sd",
+        "--data-raw", str(workspace.data_raw), cwd=tmp_path,
+    )
+    assert other.returncode == 2, other.stderr
+    assert "akademiska" in other.stderr and "karolinska_sd," not in other.stderr
+
+
+def test_an_unknown_condition_is_a_usage_error_naming_the_known_conditions(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    completed = _cli("validate", "--report-year", "2026", "--condition", "sct", "--data-raw", str(workspace.data_raw), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "sct_ssc" in completed.stderr and "skeletal_dysplasia" in completed.stderr
+
+
+def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+    lines = patients.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
+    patients.write_text("\n".join(lines), encoding="utf-8")
+    completed = _cli(
+        "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
+        "--data-raw", str(workspace.data_raw), cwd=tmp_path,
+    )
+    assert "files from 1 unit, 1 failure." in completed.stderr, completed.stderr
+    assert "1 contract failure." in completed.stderr
+    assert "1 units" not in completed.stderr and "1 failures" not in completed.stderr
+
+
+def _break_a_sex_code(workspace):
+    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+    lines = patients.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
+    patients.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _summary_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def failed_runs(tmp_path_factory, sample_data):
+    """A failed 2026 run printed twice: as it is (loading D(2024), D(2025) first), then with --quiet."""
+    workspace = make_workspace(tmp_path_factory.mktemp("failed_run"), sample_data)
+    _break_a_sex_code(workspace)
+    loud = workspace.cli("run", "--report-year", "2026")
+    quiet = workspace.cli("run", "--report-year", "2026", "--quiet")
+    return loud, quiet
+
+
+def test_a_quiet_failed_run_prints_only_the_failed_lines_and_the_summary(failed_runs):
+    _, quiet = failed_runs
+    assert quiet.returncode == 1
+    lines = _summary_lines(quiet.stderr)
+    assert any(line.startswith("FAILED 2026 sct_ssc akademiska 2026/sct_ssc/akademiska/patients.csv line 4") for line in lines), lines
+    assert lines[-1].startswith("Report year 2026: FAILED"), lines
+    unexpected = [line for line in lines[:-1] if not line.startswith("FAILED ")]
+    assert unexpected == [], unexpected
+    assert "Traceback" not in quiet.stderr and "Dependencies for step" not in quiet.stderr
+
+
+def test_without_quiet_the_failed_lines_come_last_after_the_log(failed_runs):
+    loud, _ = failed_runs
+    assert loud.returncode == 1
+    lines = _summary_lines(loud.stderr)
+    first = next(i for i, line in enumerate(lines) if line.startswith("FAILED "))
+    assert any("STEP_START" in line or "==> nhv_full" in line for line in lines[:first])
+    assert all(line.startswith(("FAILED ", "Report year 2026: FAILED")) for line in lines[first:]), lines[first:]
+    assert lines[-1].startswith("Report year 2026: FAILED")

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 import third_condition
+from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.condition import Specification, condition_ids, get_condition, register, unregister
 from nhv_pipeline.indicators.model import Indicator, RuleContext, attach_patient
 from nhv_pipeline.runner import run_report_years
@@ -139,8 +140,7 @@ def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
     code, err = _run(paths, monkeypatch, capsys)
     assert code == 1
     assert re.search(r"FAILED 2025 test_area beta 2025/test_area/beta/visits\.csv line 2, column visit_date: \[date_format\]", err), err[-3000:]
-    report = pd.read_csv(paths["warehouse"] / "validation" / "2025" / "test_area" / "beta.csv", dtype=str, sep=None,
-                         engine="python", encoding="utf-8-sig")
+    report = read_unit_report(paths["warehouse"] / "validation" / "2025" / "test_area" / "beta.csv")
     assert report[["line", "column", "rule"]].values.tolist() == [["2", "visit_date", "date_format"]]
     assert not (paths["warehouse"] / "published" / "2025").exists(), "a failed check stops the publication"
 

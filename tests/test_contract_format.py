@@ -131,5 +131,6 @@ def test_format_error_in_patients_drops_its_rows_without_cascading_references(tm
     files = baseline()
     files[sct_path(2026, "patients")] = render(files[sct_path(2026, "patients")]) + "P4,K\n"
     validation = run(tmp_path, files)
-    assert keys(validation) == [("ragged_row", sct_path(2026, "patients"), 5, "")]
+    # DATA_CONTRACT.md 6: the patient references are reported once as not checked, not per row.
+    assert keys(validation) == [("not_checked", sct_path(2026, "patients"), None, ""), ("ragged_row", sct_path(2026, "patients"), 5, "")]
     assert validation.tables["patients"].empty

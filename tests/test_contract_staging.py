@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from datetime import date
 
 import pandas as pd
@@ -57,8 +59,13 @@ def test_to_staged_of_empty_table(tmp_path):
 
 
 def read_report(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.reader(handle))
+    """A unit report as Swedish Excel reads it: UTF-8 with a byte-order mark, `;` between fields."""
+    data = path.read_bytes()
+    assert data.startswith(codecs.BOM_UTF8), path
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+HEADERS = ["fil", "rad", "kolumn", "regel", "meddelande"]
 
 
 def test_write_unit_reports_one_file_per_unit_and_registry(tmp_path):
@@ -70,14 +77,18 @@ def test_write_unit_reports_one_file_per_unit_and_registry(tmp_path):
     out = tmp_path / "validation"
     written = write_unit_reports(validation.failures, out, 2026, SCT, [SCT_UNIT, "annan"])
     folder = out / "2026" / SCT
-    assert written == [folder / "annan.csv", folder / f"{SCT_UNIT}.csv", folder / "_registry.csv"]
-    assert read_report(folder / f"{SCT_UNIT}.csv")[0] == ["file", "line", "column", "rule", "message"]
+    assert written == [
+        folder / "annan.csv", folder / "annan.html", folder / f"{SCT_UNIT}.csv", folder / f"{SCT_UNIT}.html", folder / "_registry.csv",
+    ]
+    assert read_report(folder / f"{SCT_UNIT}.csv")[0] == HEADERS
     assert [row[:4] for row in read_report(folder / f"{SCT_UNIT}.csv")[1:]] == [
         [sct_path(2026, "survey"), "2", "sent_date", "date_format"]
     ]
-    assert read_report(folder / "annan.csv") == [["file", "line", "column", "rule", "message"]]  # passed
+    assert read_report(folder / "annan.csv") == [HEADERS]  # passed
     assert [row[:4] for row in read_report(folder / "_registry.csv")[1:]] == [["units.csv", "4", "unit_name", "required"]]
-    assert sorted(p.name for p in folder.iterdir()) == ["_registry.csv", "annan.csv", f"{SCT_UNIT}.csv"]  # no temp files left
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "_registry.csv", "annan.csv", "annan.html", f"{SCT_UNIT}.csv", f"{SCT_UNIT}.html",
+    ]  # no temp files left
 
 
 def test_write_unit_reports_replaces_older_report(tmp_path):
@@ -85,7 +96,7 @@ def test_write_unit_reports_replaces_older_report(tmp_path):
     failing = run(tmp_path / "a", _with_bad_survey()).failures
     write_unit_reports(failing, out, 2026, SCT, [SCT_UNIT])
     write_unit_reports(run(tmp_path / "b").failures, out, 2026, SCT, [SCT_UNIT])
-    assert read_report(out / "2026" / SCT / f"{SCT_UNIT}.csv") == [["file", "line", "column", "rule", "message"]]
+    assert read_report(out / "2026" / SCT / f"{SCT_UNIT}.csv") == [HEADERS]
     assert not (out / "2026" / SCT / "_registry.csv").exists()
 
 

@@ -181,7 +181,7 @@ def test_file_without_header_line_is_one_header_failure_that_repeats_no_value(tm
     """Line 1 holds a patient row: its identity number and birth date must not become 'column names'."""
     content = "19700505-1234,K,1970-05-05,01,specific,\nS1,K,2015-06-01,12,unclear,2025-10-15\n"
     validation = validate(tmp_path, with_file(skd_path("patients"), content), condition=SKD)
-    assert keys(validation) == [("header", skd_path("patients"), 1, "")]
+    assert keys(validation) == [("not_checked", skd_path("patients"), None, ""), ("header", skd_path("patients"), 1, "")]
     for value in ("19700505-1234", "1970-05-05", "7005051234"):
         assert value not in all_text(validation)
 
@@ -292,9 +292,14 @@ def test_empty_unit_folder_is_missing_table_for_each_table(tmp_path):
     files = {path: rows for path, rows in baseline().items() if not path.startswith("2026/skeletal_dysplasia/")}
     validation = validate(tmp_path, files, condition=SKD,
                           prepare=lambda root: (root / "2026" / SKD / SKD_UNIT).mkdir(parents=True))
+    # DATA_CONTRACT.md 6: each rule across tables is reported once as not checked.
     assert keys(validation) == [
-        ("missing_table", f"2026/skeletal_dysplasia/sus/{table}.csv", None, "")
-        for table in ("contacts", "patients", "referrals", "survey")
+        ("missing_table", "2026/skeletal_dysplasia/sus/contacts.csv", None, ""),
+        ("not_checked", "2026/skeletal_dysplasia/sus/contacts.csv", None, ""),  # contact_referrals
+        ("missing_table", "2026/skeletal_dysplasia/sus/patients.csv", None, ""),
+        ("not_checked", "2026/skeletal_dysplasia/sus/patients.csv", None, ""),  # the patient references
+        ("missing_table", "2026/skeletal_dysplasia/sus/referrals.csv", None, ""),
+        ("missing_table", "2026/skeletal_dysplasia/sus/survey.csv", None, ""),
     ]
 
 

@@ -86,3 +86,37 @@ def test_delivery_state_holds_only_digests_never_file_content(tmp_path):
     state = delivery_state(root)
     assert "199001011234" not in json.dumps(state)
     assert list(state) == ["2026/sct_ssc/a/patients.csv"]
+
+
+def test_the_first_tick_starts_from_what_the_warehouse_has_loaded(full_run):
+    """After `make run`, a sensor with no cursor yet sees every unchanged file as known: no runs."""
+    workspace, completed = full_run
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    sensor = make_delivery_sensor(workspace.data_raw, workspace.warehouse)
+    with DagsterInstance.ephemeral() as instance:
+        first, cursor = _tick(sensor, None, instance)
+        assert isinstance(first, SkipReason), first
+        assert json.loads(cursor) == delivery_state(workspace.data_raw)
+
+
+def test_the_first_tick_launches_only_what_the_warehouse_has_not_loaded(tmp_path):
+    import duckdb
+
+    root, warehouse = tmp_path / "data_raw", tmp_path / "warehouse"
+    _deliver(root, 2026, "sct_ssc", "akademiska", {"patients.csv": "patient_id\nP1\n"})
+    _deliver(root, 2025, "sct_ssc", "akademiska", {"patients.csv": "patient_id\nP0\n"})
+    state = delivery_state(root)
+    warehouse.mkdir()
+    with duckdb.connect(str(warehouse / "nhv.duckdb")) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.sct_ssc_delivery (report_year integer, unit_id varchar, path varchar, sha256 varchar)")
+        con.execute(
+            "insert into raw.sct_ssc_delivery values (2026, 'akademiska', ?, ?)",
+            ["2026/sct_ssc/akademiska/patients.csv", state["2026/sct_ssc/akademiska/patients.csv"]],
+        )
+    sensor = make_delivery_sensor(root, warehouse)
+    with DagsterInstance.ephemeral() as instance:
+        first, cursor = _tick(sensor, None, instance)
+        assert [r.partition_key for r in first] == ["2025"]
+        again, _ = _tick(sensor, cursor, instance)
+        assert isinstance(again, SkipReason)

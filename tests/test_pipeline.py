@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import pandas as pd
@@ -69,7 +70,7 @@ def test_r2_of_2026_reads_the_transplants_delivered_in_2024(full_run):
 def test_validation_reports_exist_for_every_delivering_unit_and_are_empty(full_run):
     workspace, _ = full_run
     report = workspace.warehouse / "validation" / "2026" / "sct_ssc" / "akademiska.csv"
-    assert report.read_text(encoding="utf-8").strip() == "file,line,column,rule,message"
+    assert report.read_text(encoding="utf-8-sig").strip() == "fil;rad;kolumn;regel;meddelande"
     assert (workspace.warehouse / "validation" / "2026" / "skeletal_dysplasia" / "karolinska_sd.csv").is_file()
 
 
@@ -126,3 +127,48 @@ def test_a_lagged_indicator_refuses_to_run_on_deliveries_never_loaded(tmp_path, 
     assert "have not been loaded into the warehouse" in messages
     assert "nhv-pipeline run --report-year 2024" in messages
     assert not (tmp_path / "warehouse" / "published" / "2026").exists()
+
+
+def _events(workspace, event_type):
+    from dagster import EventRecordsFilter
+
+    instance = DagsterInstance.from_config(str(workspace.dagster_home))
+    try:
+        runs = {run.run_id: run for run in instance.get_runs()}
+        records = instance.get_event_records(EventRecordsFilter(event_type=event_type), limit=100000)
+        return [(runs[r.event_log_entry.run_id], r.event_log_entry.dagster_event) for r in records]
+    finally:
+        instance.dispose()
+
+
+def test_every_check_evaluation_carries_the_report_year_of_its_run(full_run):
+    """The UI tells a failed 2025 check from a passed 2026 one: each evaluation has its partition."""
+    from dagster import DagsterEventType
+
+    workspace, _ = full_run
+    evaluations = _events(workspace, DagsterEventType.ASSET_CHECK_EVALUATION)
+    checks = {event.asset_check_evaluation_data.check_name for _, event in evaluations}
+    assert {"registry_contract", "contract", "delivery_contract", "riket_is_sum_of_units"} <= checks
+    for run, event in evaluations:
+        assert event.asset_check_evaluation_data.partition == run.tags["dagster/partition"], event.asset_check_evaluation_data
+
+
+def test_numbers_in_metadata_keep_their_type_and_years_are_not_plotted(full_run):
+    """A count is an int (never 102.0), and a report year is text, so no plot draws a year axis as 2,024.8."""
+    from dagster import DagsterEventType, FloatMetadataValue, IntMetadataValue, MarkdownMetadataValue
+
+    workspace, _ = full_run
+    entries = []
+    for _, event in _events(workspace, DagsterEventType.ASSET_CHECK_EVALUATION):
+        entries += event.asset_check_evaluation_data.metadata.items()
+    for _, event in _events(workspace, DagsterEventType.ASSET_MATERIALIZATION):
+        entries += event.step_materialization_data.materialization.metadata.items()
+    assert any(isinstance(value, IntMetadataValue) for _, value in entries)
+    tables = [value.value for _, value in entries if isinstance(value, MarkdownMetadataValue)]
+    assert any("| 102 |" in table for table in tables)  # B1's count at riket, in n and in value
+    assert not [table for table in tables if re.search(r"\| -?\d+\.0 \|", table)]
+    for name, value in entries:
+        if isinstance(value, FloatMetadataValue):
+            assert value.value is None or not float(value.value).is_integer(), (name, value)
+        if isinstance(value, IntMetadataValue):
+            assert not (2000 <= value.value <= 2100 and ("year" in name or name == "compared_with")), name

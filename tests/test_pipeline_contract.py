@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from nhv_pipeline.contract import RULES, TABLES
+from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
 
 SCT_UNIT = "2026/sct_ssc/akademiska"
@@ -116,6 +118,15 @@ def _missing_column(root: Path):
     keep = [i for i, name in enumerate(header) if name != "sex"]
     write_table(path, delimiter, [header[i] for i in keep], [[r[i] for i in keep] for r in rows])
     return "akademiska", f"{SCT_UNIT}/patients.csv", 1, "sex"
+
+
+def _not_checked(root: Path):
+    """A transplants.csv without mobilization_date: transplant_history is not checked for the unit, once."""
+    path = root / SCT_UNIT / "transplants.csv"
+    delimiter, header, rows = read_table(path)
+    keep = [i for i, name in enumerate(header) if name != "mobilization_date"]
+    write_table(path, delimiter, [header[i] for i in keep], [[r[i] for i in keep] for r in rows])
+    return "akademiska", f"{SCT_UNIT}/transplants.csv", None, ""
 
 
 def _extra_column(root: Path):
@@ -300,6 +311,7 @@ CASES = [
     Case("unique", "sct_ssc", _unique),
     Case("reference", "sct_ssc", _reference),
     Case("duplicate_answer_date", "skeletal_dysplasia", _duplicate_answer_date),
+    Case("not_checked", "sct_ssc", _not_checked),
     Case("earlier_delivery", "sct_ssc", _earlier_delivery),
     Case("transplant_changed", "sct_ssc", _transplant_changed),
     Case("followup_missing", "sct_ssc", _followup_missing),
@@ -404,7 +416,7 @@ def test_a_broken_delivery_fails_its_check_and_stops_everything_downstream(case,
         shown = evaluation.metadata["first_failures"].value
         assert "units.csv" in shown and f"| {line} |" in shown and column in shown and "registry" in shown
     else:
-        report = pd.read_csv(report_path, dtype=str, keep_default_na=False)
+        report = read_unit_report(report_path)
         match = report[(report["rule"] == case.rule) & (report["file"] == file)]
         assert len(match) >= 1, report.to_string()
         first = match.iloc[0]
@@ -422,3 +434,25 @@ def test_a_broken_delivery_fails_its_check_and_stops_everything_downstream(case,
     assert rows_2026 == 0
     # The other report years' warehouse rows are exactly as they were.
     assert _warehouse_digest(warehouse / "nhv.duckdb", 2026) == earlier
+
+
+# ---------------------------------------------------------------- the language a unit reads
+
+ENGLISH = re.compile(r"\b(the|this|must|is|are|correct|add|remove|has|lacks|not|of|and|or)\b", re.IGNORECASE)
+SWEDISH = re.compile(r"\b(och|eller|är|ska|rätta|finns|saknar|lägg|ta bort|inte|har|kan|behåll|som|för|med|på)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
+def test_every_rule_tells_the_unit_in_swedish_what_to_fix(case, tmp_path, sample_data):
+    """DATA_CONTRACT.md 6: the report sent back to a unit is in Swedish; the rule id stays English."""
+    from nhv_pipeline.contract import read_registry, validate_delivery
+
+    data_raw = tmp_path / "data_raw"
+    shutil.copytree(sample_data, data_raw, symlinks=True)
+    case.break_delivery(data_raw)
+    validation = validate_delivery(data_raw, 2026, case.condition_id, read_registry(data_raw).units)
+    messages = validation.failures.loc[validation.failures["rule"] == case.rule, "message"].unique().tolist()
+    assert messages, validation.failures
+    for message in messages:
+        assert SWEDISH.search(message), message
+        assert not ENGLISH.search(message), message

@@ -105,6 +105,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             "contract",
             asset=raw_key(condition_id, table),
             blocking=True,
+            partitions_def=report_year_partitions,
             description=f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
             "types and codes, required-if rules, date order, uniqueness, privacy.",
         )
@@ -114,6 +115,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             "delivery_contract",
             asset=delivery_key(condition_id),
             blocking=True,
+            partitions_def=report_year_partitions,
             description="The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
             "missing deliveries and tables, references between tables and to earlier deliveries, "
             "follow-up completeness, and every per-file rule.",

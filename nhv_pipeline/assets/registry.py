@@ -35,6 +35,7 @@ REGISTRY_KEY = AssetKey(["registry", "units"])
             "registry_contract",
             asset=REGISTRY_KEY,
             blocking=True,
+            partitions_def=report_year_partitions,
             description="units.csv follows DATA_CONTRACT.md section 1 (columns, unit_id pattern, "
             "unique per condition, permit dates).",
         )

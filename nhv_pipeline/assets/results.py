@@ -65,7 +65,9 @@ def results_asset():
         owners=OWNERS,
         tags={"layer": "results"},
         check_specs=[
-            AssetCheckSpec(name, asset=RESULTS_KEY, blocking=blocking, description=text)
+            AssetCheckSpec(
+                name, asset=RESULTS_KEY, blocking=blocking, description=text, partitions_def=report_year_partitions
+            )
             for name, (blocking, text) in CHECKS.items()
         ],
     )
@@ -111,7 +113,7 @@ def results_asset():
                 check_name="plausible_change_from_previous_year",
                 passed=moved.empty,
                 severity=AssetCheckSeverity.WARN,
-                metadata={"compared_with": report_year - 1, **_failed_rows(moved)},
+                metadata={"compared_with": str(report_year - 1), **_failed_rows(moved)},
             )
 
     return indicator_results

@@ -33,19 +33,19 @@ from .schema import (
 
 def _cell_message(rule: str, column: str, model: type[pa.DataFrameModel]) -> str:
     if rule == rules.REQUIRED:
-        return f"{column} is required; fill it in on this row."
+        return f"{column} är obligatorisk; fyll i den på raden."
     if rule == rules.DATE_FORMAT:
-        return f"{column} must be a real calendar date written YYYY-MM-DD; correct the date."
+        return f"{column} ska vara ett verkligt datum skrivet ÅÅÅÅ-MM-DD; rätta datumet."
     if rule == rules.BOOL_FORMAT:
-        return f"{column} must be 1 (yes) or 0 (no); correct the cell."
+        return f"{column} ska vara 1 (ja) eller 0 (nej); rätta cellen."
     if rule == rules.ID_FORMAT:
-        return (f"{column} must be plain one-line text that does not start with =, +, - or @ (a spreadsheet would run it "
-                "as a formula); deliver the unit's pseudonymous id as text.")
+        return (f"{column} ska vara vanlig text på en rad som inte börjar med =, +, - eller @ (ett kalkylprogram kör den "
+                "då som en formel); leverera enhetens pseudonyma id som text.")
     if rule == rules.CODE:
         statistics = model_schema(model).columns[column].checks[0].statistics
         allowed = statistics.get("allowed") or condition_ids()
-        return f"{column} must be one of {', '.join(allowed)} (exactly as written); correct the code."
-    return f"{column} breaks the contract's rule for this column; correct the cell."
+        return f"{column} ska vara en av {', '.join(allowed)} (exakt så skriven); rätta koden."
+    return f"{column} bryter mot datakontraktets regel för kolumnen; rätta cellen."
 
 
 def model_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +134,7 @@ def table_rule_failures(
     last_day = pd.Timestamp(date(report_year, 12, 31))
     return rules.concat(
         rules.failures_at(frame[dated[column] > last_day], column, rules.DATE_AFTER_REPORT_YEAR,
-                          f"{column} lies after 31 December {report_year}, the end of the report year; correct the date.")
+                          f"{column} ligger efter 31 december {report_year}, inrapporteringsårets slut; rätta datumet.")
         for column in date_columns(model)
     )
 
@@ -170,7 +170,7 @@ def patient_rule_failures(
         unknown = checked & ~keys(frame, "patient_id").isin(patient_keys)
         parts.append(
             rules.failures_at(frame[unknown], "patient_id", rules.REFERENCE,
-                              f"This patient_id has no row in the unit's {patients_table}.csv; add the patient there or correct the id.")
+                              f"Detta patient_id har ingen rad i enhetens {patients_table}.csv; lägg till patienten där eller rätta id:t.")
         )
         # Section 4.1/5.1: birth_date not after any event date of the patient, in any table.
         born = frame[["unit_id", "patient_id"]].merge(births, on=["unit_id", "patient_id"], how="left")["birth"].to_numpy()
@@ -178,6 +178,6 @@ def patient_rule_failures(
             early = dated[table][column].to_numpy() < born
             parts.append(
                 rules.failures_at(frame[early], column, rules.DATE_ORDER,
-                                  f"{column} is before the patient's birth_date in {patients_table}.csv; correct one of the dates.")
+                                  f"{column} är före patientens birth_date i {patients_table}.csv; rätta ett av datumen.")
             )
     return rules.concat(parts)

@@ -21,7 +21,7 @@ from .checks import date_columns, model_failures, patient_rule_failures, table_r
 from .identity import contains_identity_number
 from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv
 from .registry import read_registry
-from .schema import column_kinds, contract_columns, measurement_period, table_model, with_dates
+from .schema import column_kinds, contract_columns, measurement_period, optional_columns, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
 FILE_COLUMNS = ["unit_id", "table", "path", "size_bytes", "sha256", "rows"]
@@ -61,6 +61,29 @@ def _empty_table(condition_id: str, table: str) -> pd.DataFrame:
         source_file=pd.Series([], dtype=object),
         source_line=pd.Series([], dtype="int64"),
     )
+
+
+def _not_checked(report_year: int, condition, units: list[str], read_units: dict[str, set[str]]) -> pd.DataFrame:
+    """Section 6: a rule reading a table a unit's file of which could not be read is reported once, as not checked.
+
+    The table's own failure (missing_table, missing_column, encoding, ...) says what to fix;
+    the rule's failures for that unit are left out rather than repeated on every row.
+    """
+    checks = [(rule.name, rule.depends_on) for rule in condition.delivery_rules]
+    if condition.patients_table is not None:
+        checks.insert(0, (f"{rules.REFERENCE} (patient_id)", (condition.patients_table,)))  # patient_rule_failures
+    found = []
+    for unit_id in units:
+        for name, tables in checks:
+            unread = [table for table in tables if unit_id not in read_units.get(table, set())]
+            if unread:
+                files = ", ".join(f"{table}.csv" for table in unread)
+                found.append(rules.failure(
+                    unit_id, f"{report_year}/{condition.condition_id}/{unit_id}/{unread[0]}.csv", None, "", rules.NOT_CHECKED,
+                    f"Inte kontrollerad: regeln {name} läser {files}, som inte kunde läsas (se felen för filen); "
+                    "när filen är rättad kontrolleras regeln med den.",
+                ))
+    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
 
 
 def permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
@@ -108,7 +131,7 @@ def validate_delivery(
     if delivery.exists() or delivery.is_symlink():
         if not (is_inside_root(delivery.parent, data_root) and is_inside_root(delivery, data_root)):
             note("", rel(delivery), rules.PATH_OUTSIDE_ROOT,
-                 "The delivery folder is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
+                 "Leveransmappen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
             blocked |= registered
         else:
             entries = sorted(delivery.iterdir())
@@ -122,23 +145,23 @@ def validate_delivery(
                 elif not is_inside_root(entry, data_root):
                     blocked.add(unit_id)
                     note(unit_id, rel(entry), rules.PATH_OUTSIDE_ROOT,
-                         "This entry is a symlink or lies outside the data root, so it is not read; put the folder itself there.")
+                         "Posten är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
                 elif not entry.is_dir():
                     note("", rel(entry), rules.UNEXPECTED_FILE,
-                         "Only unit folders belong in the condition folder; remove this file.")
+                         "Bara enhetsmappar hör hemma i tillståndsområdets mapp; ta bort filen.")
                 elif unit_id not in registered:
                     note(unit_id, rel(entry), rules.UNKNOWN_UNIT,
-                         f"The folder names no unit of the registry units.csv for {condition_id}; rename it to the unit_id or register the unit.")
+                         f"Mappen anger ingen enhet i registret units.csv för {condition_id}; byt namn på den till enhetens unit_id eller registrera enheten.")
                 elif unit_id not in permitted:
                     note(unit_id, rel(entry), rules.OUTSIDE_PERMIT,
-                         f"The unit's permit does not cover the measurement period of report year {report_year}; remove the folder or correct the permit dates in units.csv.")
+                         f"Enhetens tillstånd täcker inte mätperioden för inrapporteringsår {report_year}; ta bort mappen eller rätta tillståndets datum i units.csv.")
                 else:
                     folders[unit_id] = entry
     required = permitted if only is None else permitted & only
     for unit_id in sorted(required - set(folders) - blocked):
         for table in tables_of:
             note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
-                 f"Unit {unit_id} holds a permit in the measurement period but delivered no folder; deliver {table}.csv with the other tables.")
+                 f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.")
 
     # --- sections 1-2: read every table file of every unit folder ---
     frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
@@ -153,23 +176,23 @@ def validate_delivery(
                 named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
                 continue
             note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
-                 "This is not one of the condition's tables and may carry data that must not be delivered; remove it.")
+                 "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
         for name, table in expected.items():
             path = folder / name
             if name not in entries:
                 note(unit_id, rel(path), rules.MISSING_TABLE,
-                     f"Unit {unit_id}'s delivery lacks {name}; add it (a header-only file when there are no rows).")
+                     f"Enheten {unit_id}s leverans saknar {name}; lägg till den (en fil med bara rubrikraden när det inte finns några rader).")
                 continue
             if not is_inside_root(path, data_root):
                 note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
-                     "This table is a symlink or lies outside the data root, so it is not read; put the file itself there.")
+                     "Tabellen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
                 continue
             if not is_regular_file(path):
                 found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
                 continue
             kinds = column_kinds(condition_id, table)
             ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]
-            read = read_contract_csv(path, rel(path), list(kinds), ids)
+            read = read_contract_csv(path, rel(path), list(kinds), ids, optional_columns(condition_id, table))
             found.extend({**f, "unit_id": unit_id} for f in read.failures)
             inventory.append({"unit_id": unit_id, "table": table, "path": rel(path), "size_bytes": read.size_bytes,
                               "sha256": read.sha256, "rows": read.rows})
@@ -195,7 +218,9 @@ def validate_delivery(
     parts.append(patient_rule_failures(condition_id, tables, dated, read_units))
     context = DeliveryContext(data_root, report_year, condition, tables, dated, read_units)
     for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
-        parts.append(rule.check(context))
+        found_by_rule = rule.check(context)
+        parts.append(found_by_rule[found_by_rule["unit_id"].isin(context.units_with(*rule.depends_on))])
+    parts.append(_not_checked(report_year, condition, sorted(folders), read_units))
     failures = rules.concat(parts)
 
     files = pd.DataFrame(inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})

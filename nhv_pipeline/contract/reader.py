@@ -127,8 +127,8 @@ def max_file_bytes() -> int:
 def too_large_failure(rel: str, limit: int) -> dict:
     return _failure(
         rel, None, "", rules.FILE_TOO_LARGE,
-        f"The file is larger than {limit // (1024 * 1024)} MB, far more than a delivery of this table holds, so it is not "
-        "read; check that the right extract was saved (a CSV of the contract's columns only).",
+        f"Filen är större än {limit // (1024 * 1024)} MB, långt mer än en leverans av tabellen rymmer, och lästes inte; "
+        "kontrollera att rätt uttag sparades (en CSV med datakontraktets kolumner och inget annat).",
     )
 
 
@@ -176,11 +176,11 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
         return text, None
     first = min(p for p in (nul, invalid) if p >= 0)
     if first == nul:
-        message = ('The file holds NUL bytes, so it is no text file (UTF-16 "Unicode text", or a binary file such as an '
-                   'image or a zip archive named .csv); save the table again as "CSV UTF-8" and deliver it anew.')
+        message = ('Filen innehåller NUL-byte och är alltså ingen textfil (UTF-16 "Unicode-text", eller en binär fil som en '
+                   'bild eller ett zip-arkiv med namnet .csv); spara tabellen igen som "CSV UTF-8 (kommaavgränsad)" och leverera den på nytt.')
     else:
-        message = ("The file is not valid UTF-8 (it looks like Windows-1252, as Excel writes by default); "
-                   'save it again as "CSV UTF-8 (comma delimited)" and deliver it anew.')
+        message = ("Filen är inte giltig UTF-8 (den ser ut som Windows-1252, som Excel skriver som standard); "
+                   'spara den igen som "CSV UTF-8 (kommaavgränsad)" och leverera den på nytt.')
     return None, _failure(rel, _line_of(data, first), "", rules.ENCODING, message)
 
 
@@ -198,7 +198,9 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def read_contract_csv(path: Path, rel: str, columns: list[str], id_columns: list[str] = ()) -> FileRead:
+def read_contract_csv(
+    path: Path, rel: str, columns: list[str], id_columns: list[str] = (), optional_columns=()
+) -> FileRead:
     """Read one table file against its contract columns; redact identity numbers in id columns.
 
     `line` in failures and `source_line` in the frame count physical lines, header = 1;
@@ -208,11 +210,16 @@ def read_contract_csv(path: Path, rel: str, columns: list[str], id_columns: list
     data = read_bytes_limited(path, limit)
     if data is None:
         return FileRead(frame=None, failures=[too_large_failure(rel, limit)], size_bytes=path.stat().st_size)
-    return parse_contract_csv(data, rel, columns, id_columns)
+    return parse_contract_csv(data, rel, columns, id_columns, optional_columns)
 
 
-def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: list[str] = ()) -> FileRead:
-    """The bytes of one table file against its contract columns (see read_contract_csv)."""
+def parse_contract_csv(
+    data: bytes, rel: str, columns: list[str], id_columns: list[str] = (), optional_columns=()
+) -> FileRead:
+    """The bytes of one table file against its contract columns (see read_contract_csv).
+
+    `optional_columns` are those whose cells may be empty: a missing one is asked for as such.
+    """
     result = FileRead(frame=None, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     text, bad = _decode(data, rel)
@@ -221,7 +228,7 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         return result
     if text.strip() == "":
         result.failures.append(
-            _failure(rel, 1, "", rules.EMPTY_FILE, "The file is empty; it needs at least the header line with the contract's column names.")
+            _failure(rel, 1, "", rules.EMPTY_FILE, "Filen är tom; den behöver minst rubrikraden med datakontraktets kolumnnamn.")
         )
         return result
 
@@ -237,7 +244,7 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         if "unexpected end of data" in str(err):
             result.failures.append(
                 _failure(rel, start, "", rules.UNTERMINATED_QUOTE,
-                         "A quoted field starting on this line is never closed; add the closing double quote or remove the opening one.")
+                         "Ett citerat fält som börjar på den här raden avslutas aldrig; lägg till det avslutande citattecknet eller ta bort det inledande.")
             )
         elif "field limit" in str(err):
             result.failures.append(
@@ -249,7 +256,7 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         else:
             result.failures.append(
                 _failure(rel, reader.line_num, "", rules.BAD_QUOTE,
-                         "A closing double quote is followed by other characters than the delimiter; quote the whole field or remove the quotes.")
+                         "Ett avslutande citattecken följs av andra tecken än avgränsaren; citera hela fältet eller ta bort citattecknen.")
             )
         return result
 
@@ -271,8 +278,8 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         # delimiter is another one, or another table was saved. Its fields are not repeated (section 3).
         result.failures.append(
             _failure(rel, 1, "", rules.HEADER,
-                     "Line 1 names none of the contract's columns: the header line is missing, the delimiter is not , or ;, "
-                     f"or the file is another table; the first line must be the header ({', '.join(columns)}).")
+                     "Rad 1 anger ingen av datakontraktets kolumner: rubrikraden saknas, avgränsaren är varken , eller ;, "
+                     f"eller filen är en annan tabell; första raden ska vara rubrikraden ({', '.join(columns)}).")
         )
         return result
     first_position = {}  # name -> first position: one pass, so a header of 50 000 names is checked at once
@@ -282,14 +289,17 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         if name == "":
             result.failures.append(
                 _failure(rel, 1, "", rules.HEADER,
-                         f"Header field {position + 1} is empty (often a trailing delimiter); remove it or name it as in the contract.")
+                         f"Rubrikfält {position + 1} är tomt (ofta en avgränsare för mycket i slutet); ta bort det eller namnge det som i datakontraktet.")
             )
         elif first_position[name] != position:
-            result.failures.append(_failure(rel, 1, shown(position), rules.HEADER, "This column name appears twice in the header; keep one of them."))
+            result.failures.append(_failure(rel, 1, shown(position), rules.HEADER, "Kolumnnamnet förekommer två gånger i rubrikraden; behåll ett av dem."))
     for name in columns:
         if name not in first_position:
             result.failures.append(
-                _failure(rel, 1, name, rules.MISSING_COLUMN, "The header lacks this contract column; add it (cells may be empty where the contract allows).")
+                _failure(rel, 1, name, rules.MISSING_COLUMN,
+                         "Rubrikraden saknar den här kolumnen i datakontraktet; lägg till den (cellerna får vara tomma där det inte finns något att rapportera)."
+                         if name in optional_columns else
+                         "Rubrikraden saknar den här obligatoriska kolumnen i datakontraktet; lägg till den med ett värde på varje rad.")
             )
     contract = set(columns)
     for name, position in first_position.items():
@@ -298,10 +308,10 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
             position += 1
             result.failures.append(
                 _failure(rel, 1, name if named else f"#{position}", rules.EXTRA_COLUMN,
-                         "This column is not in the contract and may carry data that must not be delivered; remove it."
+                         "Kolumnen finns inte i datakontraktet och kan innehålla uppgifter som inte får levereras; ta bort den."
                          if named else
-                         f"Header field {position} is not a contract column and may carry data that must not be delivered; "
-                         "remove the column.")
+                         f"Rubrikfält {position} är ingen kolumn i datakontraktet och kan innehålla uppgifter som inte får levereras; "
+                         "ta bort kolumnen.")
             )
 
     body = [(line, fields) for line, fields in records[1:] if any(f.strip() for f in fields)]  # blank lines carry nothing
@@ -309,8 +319,8 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         if len(fields) != len(header):
             result.failures.append(
                 _failure(rel, line, "", rules.RAGGED_ROW,
-                         f"This row has {len(fields)} fields but the header has {len(header)}; "
-                         "check for a missing or extra delimiter, or quote a field that contains one.")
+                         f"Raden har {len(fields)} fält men rubrikraden har {len(header)}; "
+                         "leta efter en saknad eller extra avgränsare, eller citera ett fält som innehåller en.")
             )
     if result.failures:
         result.failures.extend(identity)
@@ -327,8 +337,8 @@ def parse_contract_csv(data: bytes, rel: str, columns: list[str], id_columns: li
         frame, found = redact_identity_numbers(frame, id_columns)
     result.failures.extend(
         {**_failure(rel, None, column, rules.IDENTITY_NUMBER,
-                    "This id looks like a Swedish personal identity or coordination number; replace it with the unit's "
-                    "pseudonymous id. The value has been withheld from all reports."),
+                    "Id:t ser ut som ett svenskt person- eller samordningsnummer; ersätt det med enhetens "
+                    "pseudonyma id. Värdet har undanhållits från alla rapporter."),
          "line": line}
         for line, column in found
     )

@@ -56,9 +56,9 @@ def read_registry(data_root: Path) -> RegistryResult:
         return RegistryResult(empty_units, rules.normalise_failures(pd.DataFrame([rules.failure("", REGISTRY_FILE, None, "", rule, message)])))
 
     if not path.exists() and not path.is_symlink():
-        return only(rules.REGISTRY, "The registry units.csv is missing from the data root; add it with every unit and its permit.")
+        return only(rules.REGISTRY, "Registret units.csv saknas i dataroten; lägg till det med varje enhet och dess tillstånd.")
     if not is_inside_root(path, data_root):
-        return only(rules.PATH_OUTSIDE_ROOT, "units.csv is a symlink or lies outside the data root, so it is not read; put the file itself there.")
+        return only(rules.PATH_OUTSIDE_ROOT, "units.csv är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
     if not is_regular_file(path):
         return RegistryResult(empty_units, rules.normalise_failures(pd.DataFrame([not_a_file_failure(REGISTRY_FILE)])))
 
@@ -87,12 +87,12 @@ def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     bad_pattern = frame["unit_id"].notna() & frame["unit_id"].ne(REDACTED) & ~frame["unit_id"].astype("string").str.fullmatch(UNIT_ID_PATTERN).fillna(False).astype(bool)
     parts.append(
         rules.failures_at(lineage[bad_pattern], "unit_id", rules.REGISTRY,
-                          "unit_id must be 2 to 40 characters of a-z, 0-9 and _ (it names the unit's delivery folder); correct it.")
+                          "unit_id ska vara 2 till 40 tecken av a-z, 0-9 och _ (det är namnet på enhetens leveransmapp); rätta det.")
     )
     repeated = frame.duplicated(["condition_id", "unit_id"], keep="first") & frame["unit_id"].notna()
     parts.append(
         rules.failures_at(lineage[repeated], "unit_id", rules.UNIQUE,
-                          "This unit_id already appears for the same condition on an earlier row; each unit is listed once per condition.")
+                          "Detta unit_id finns redan för samma tillståndsområde på en tidigare rad; varje enhet anges en gång per tillståndsområde.")
     )
     failures = rules.concat(parts)
     failures["unit_id"] = ""

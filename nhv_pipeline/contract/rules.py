@@ -58,6 +58,11 @@ REFERENCE = "reference"
 DUPLICATE_ANSWER_DATE = "duplicate_answer_date"
 """A patient has two survey answers on one response_date (INDICATORS.md 3, P1)."""
 
+NOT_CHECKED = "not_checked"
+"""A rule across tables could not be checked for a unit: a table it reads could not be read (missing,
+or with a format error of its own). Reported once per unit and rule, never as a failure of every row
+that refers to that table (section 6)."""
+
 # --- across deliveries (section 4.3, 4.5; INDICATORS.md 2) ---------------------------
 EARLIER_DELIVERY = "earlier_delivery"
 """A followup row names no transplant of the unit in D(R), D(R-1) or D(R-2), or another patient than the transplant's (section 4.5)."""
@@ -110,6 +115,7 @@ RULES: dict[str, str] = {
     UNIQUE: "Id must be unique in the file (DATA_CONTRACT.md 4, 5).",
     REFERENCE: "Id names no row of the unit's patients.csv or referrals.csv (DATA_CONTRACT.md 3, 5.3).",
     DUPLICATE_ANSWER_DATE: "Patient has two survey answers on one date (INDICATORS.md 3, P1).",
+    NOT_CHECKED: "Rule across tables not checked: a table it reads could not be read (DATA_CONTRACT.md 6).",
     EARLIER_DELIVERY: "Followup row names no transplant of the unit in D(R)..D(R-2), or another patient (DATA_CONTRACT.md 4.5).",
     TRANSPLANT_CHANGED: "Earlier delivered transplant changed patient or dates (DATA_CONTRACT.md 4.3).",
     FOLLOWUP_MISSING: "R1/R2 cohort transplant has no followup row (DATA_CONTRACT.md 4.5).",
@@ -124,6 +130,44 @@ RULES: dict[str, str] = {
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
     REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
 }
+
+
+RULE_SUMMARIES_SV: dict[str, str] = {
+    ENCODING: "Filen är inte UTF-8; spara den som ”CSV UTF-8 (kommaavgränsad)”.",
+    FILE_TOO_LARGE: "Filen är större än storleksgränsen och lästes inte.",
+    EMPTY_FILE: "Filen är tom; den behöver minst rubrikraden.",
+    HEADER: "Rubrikraden saknas, eller ett kolumnnamn är tomt eller upprepat.",
+    RAGGED_ROW: "Raden har ett annat antal fält än rubrikraden.",
+    UNTERMINATED_QUOTE: "Ett citerat fält avslutas aldrig.",
+    BAD_QUOTE: "Ett avslutande citattecken följs av annat än avgränsaren.",
+    MISSING_COLUMN: "En kolumn i datakontraktet saknas i rubrikraden.",
+    EXTRA_COLUMN: "Rubrikraden har en kolumn som inte finns i datakontraktet.",
+    REQUIRED: "En obligatorisk cell är tom.",
+    DATE_FORMAT: "Datumet är inte ett verkligt datum skrivet ÅÅÅÅ-MM-DD.",
+    BOOL_FORMAT: "Ja/nej-värdet är inte 1 eller 0.",
+    CODE: "Värdet är inte en av datakontraktets koder.",
+    ID_FORMAT: "Id:t börjar som en kalkylbladsformel (= + - @) eller innehåller ett styrtecken.",
+    REQUIRED_IF: "Cellen ska vara ifylld precis när den tillhörande cellen är det.",
+    DATE_ORDER: "Datumen är i fel ordning.",
+    DATE_AFTER_REPORT_YEAR: "Datumet ligger efter 31 december inrapporteringsåret.",
+    UNIQUE: "Id:t ska vara unikt i filen.",
+    REFERENCE: "Id:t finns inte i enhetens patients.csv eller referrals.csv.",
+    DUPLICATE_ANSWER_DATE: "Patienten har två enkätsvar samma datum.",
+    NOT_CHECKED: "En regel över flera tabeller kunde inte kontrolleras: en fil den läser gick inte att läsa.",
+    EARLIER_DELIVERY: "Uppföljningsraden anger ingen transplantation från enhetens tre senaste leveranser, eller fel patient.",
+    TRANSPLANT_CHANGED: "En tidigare levererad transplantation har ändrat patient eller datum.",
+    FOLLOWUP_MISSING: "En transplantation i R1/R2-kohorten saknar uppföljningsrad.",
+    FOLLOWUP_INCOMPLETE: "Uppföljningen når inte fram till R1/R2-indikatorns tidsgräns.",
+    UNKNOWN_UNIT: "Enhetsmappen finns inte i registret för tillståndsområdet.",
+    OUTSIDE_PERMIT: "Enhetens tillstånd täcker inte mätperioden.",
+    MISSING_DELIVERY: "En enhet med tillstånd under perioden har inte levererat någon mapp.",
+    MISSING_TABLE: "Enhetsmappen saknar en av tillståndsområdets tabeller.",
+    UNEXPECTED_FILE: "En fil eller mapp i leveransen som inte är en tabell i datakontraktet.",
+    PATH_OUTSIDE_ROOT: "En symbolisk länk eller en sökväg utanför dataroten; lästes inte.",
+    IDENTITY_NUMBER: "Id:t ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
+    REGISTRY: "units.csv saknas eller ett unit_id följer inte mönstret.",
+}
+"""The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
 
 
 def empty_failures() -> pd.DataFrame:

@@ -191,7 +191,7 @@ def _table_check(rule: str, column: str, message: str, ok):
 
 def unique_per_unit(column: str, message: str | None = None):
     """Each `column` value occurs once in a unit's file (sections 4, 5); later repeats fail."""
-    message = message or f"This {column} already appears on an earlier row of the file; each {column} must be unique."
+    message = message or f"Detta {column} finns redan på en tidigare rad i filen; varje {column} ska vara unikt."
     return _table_check(
         rules.UNIQUE, column, message,
         lambda df: ~(df.duplicated(["unit_id", column], keep="first") & usable(df[column])),
@@ -205,7 +205,7 @@ def present(column: str):
 def required_when(column: str, when, condition: str, companion: str):
     """`column` must be filled where `when(frame)` holds (the contract's `iff`, first half)."""
     return _table_check(
-        rules.REQUIRED_IF, column, f"{column} is required when {condition}; fill it in or correct {companion}.",
+        rules.REQUIRED_IF, column, f"{column} är obligatorisk när {condition}; fyll i den eller rätta {companion}.",
         lambda df: ~(when(df) & df[column].isna()),
     )
 
@@ -213,7 +213,7 @@ def required_when(column: str, when, condition: str, companion: str):
 def empty_unless(column: str, empty_when, condition: str, companion: str):
     """`column` must be empty where `empty_when(frame)` holds (the contract's `iff`, second half)."""
     return _table_check(
-        rules.REQUIRED_IF, column, f"{column} must be empty unless {condition}; empty it or correct {companion}.",
+        rules.REQUIRED_IF, column, f"{column} ska vara tom om inte {condition}; töm den eller rätta {companion}.",
         lambda df: ~(empty_when(df) & df[column].notna()),
     )
 
@@ -221,7 +221,7 @@ def empty_unless(column: str, empty_when, condition: str, companion: str):
 def date_order(reported: str, earlier: str, later: str):
     """`later` is on or after `earlier` on the same row; the failure is reported on `reported`."""
     return _table_check(
-        rules.DATE_ORDER, reported, f"{later} must be on or after {earlier} on the same row; correct the dates.",
+        rules.DATE_ORDER, reported, f"{later} ska vara samma dag som eller efter {earlier} på samma rad; rätta datumen.",
         lambda df: ~(parse_dates(df[later]) < parse_dates(df[earlier])),
     )
 
@@ -303,6 +303,11 @@ def contract_columns(condition_id: str, table: str) -> list[str]:
 
 def column_kinds(condition_id: str, table: str) -> dict[str, str]:
     return model_kinds(table_model(condition_id, table))
+
+
+def optional_columns(condition_id: str, table: str) -> list[str]:
+    """The table's columns whose cells may be empty (`required` = no in the contract)."""
+    return [name for name, column in model_schema(table_model(condition_id, table)).columns.items() if column.nullable]
 
 
 def measurement_period(condition_id: str, report_year: int) -> tuple[date, date] | None:

@@ -25,7 +25,7 @@ from nhv_pipeline.contract.schema import (
 
 def _iff(column: str, companion: str):
     """The contract's `iff`: `column` is filled exactly when `companion` is."""
-    condition = f"{companion} is filled"
+    condition = f"{companion} är ifylld"
     return (
         required_when(column, present(companion), condition, companion),
         empty_unless(column, lambda df: df[companion].isna(), condition, companion),

@@ -93,13 +93,13 @@ def transplant_history(ctx: DeliveryContext) -> pd.DataFrame:
         known = (before["_merge"] == "both") & before[column].notna()
         if column == "discharge_date":  # the one field that may go from empty to filled, never back or to another date
             changed = known & (now[column].isna() | (now[column] != before[column]))
-            message = "discharge_date differs from the one delivered earlier for this transplant; only an empty discharge_date may be filled in later."
+            message = "discharge_date skiljer sig från det som levererades tidigare för transplantationen; bara ett tomt discharge_date får fyllas i senare."
         elif column == "patient_id":
             changed = known & usable(now[column]) & (now[column] != before[column])
-            message = "This transplant_id was delivered earlier for another patient; a transplant keeps its patient and an id is never reused."
+            message = "Detta transplant_id levererades tidigare för en annan patient; en transplantation behåller sin patient och ett id återanvänds aldrig."
         else:  # an empty required date is the `required` rule's failure, not a change
             changed = known & now[column].notna() & (now[column] != before[column])
-            message = f"{column} differs from the one delivered earlier for this transplant; a transplant keeps its dates across deliveries."
+            message = f"{column} skiljer sig från det som levererades tidigare för transplantationen; en transplantation behåller sina datum mellan leveranserna."
         parts.append(_reported(now, changed, column, rules.TRANSPLANT_CHANGED, message))
 
     # Section 4.5: a followup row names a transplant of D(R), D(R-1) or D(R-2) of the unit, and its patient.
@@ -112,13 +112,13 @@ def transplant_history(ctx: DeliveryContext) -> pd.DataFrame:
         on=["unit_id", "transplant_id"], how="left", indicator=True,
     ).set_axis(checked.index)
     parts.append(_reported(checked, match["_merge"] == "left_only", "transplant_id", rules.EARLIER_DELIVERY,
-                           "This transplant_id names no transplant of the unit in this delivery or the two before it; correct the id."))
+                           "Detta transplant_id anger ingen av enhetens transplantationer i denna leverans eller de två före den; rätta id:t."))
     other_patient = (match["_merge"] == "both") & usable(checked["patient_id"]) & (checked["patient_id"] != match["transplant_patient"])
     parts.append(_reported(checked, other_patient, "patient_id", rules.EARLIER_DELIVERY,
-                           "patient_id is not the patient of the transplant named by transplant_id; correct one of them."))
+                           "patient_id är inte patienten för transplantationen som transplant_id anger; rätta ett av dem."))
     for column in ORGAN_FAILURE_DATES:  # INDICATORS.md 2: organ failure before reinfusion is invalid
         parts.append(_reported(checked, checked[column] < match["reinfusion"], column, rules.DATE_ORDER,
-                               f"{column} is before the transplant's reinfusion_date; organ failure dates lie between reinfusion and last follow-up."))
+                               f"{column} är före transplantationens reinfusion_date; datum för organsvikt ligger mellan återgivningen och senaste uppföljning."))
 
     # INDICATORS.md 2, follow-up completeness; only units whose followup.csv was read.
     reporting = read_units.get("followup", set())
@@ -143,20 +143,20 @@ def transplant_history(ctx: DeliveryContext) -> pd.DataFrame:
             "column": "",
             "rule": rules.FOLLOWUP_MISSING,
             "message": [
-                f"Transplant {transplant} (reinfused in cohort year {report_year - lag}, indicator {indicator}) "
-                "has no row in followup.csv; add its follow-up status." for transplant in missing["transplant_id"]
+                f"Transplantation {transplant} (återgiven kohortåret {report_year - lag}, indikator {indicator}) "
+                "har ingen rad i followup.csv; lägg till dess uppföljningsstatus." for transplant in missing["transplant_id"]
             ],
         }))
         present = rows[rows["_merge"] == "both"]
         horizon = present["reinfusion"] + pd.Timedelta(days=days)
         if indicator == "R1":
             reached = present["death_date"].notna() | (present["last_followup_date"] >= horizon)
-            need = "a death_date, or a last_followup_date at least 100 days after reinfusion"
+            need = "ett death_date, eller ett last_followup_date minst 100 dagar efter återgivningen"
         else:
             organ = pd.concat([present[c] <= horizon for c in ORGAN_FAILURE_DATES], axis=1).any(axis=1)
             reached = (present["death_date"] <= horizon) | organ | (present["last_followup_date"] >= horizon)
-            need = "a death_date or organ failure date within 730 days of reinfusion, or a last_followup_date at least 730 days after it"
+            need = "ett death_date eller datum för organsvikt inom 730 dagar från återgivningen, eller ett last_followup_date minst 730 dagar efter den"
         parts.append(rules.failures_at(present[~reached], "last_followup_date", rules.FOLLOWUP_INCOMPLETE,
-                                       f"The follow-up of this {indicator} cohort transplant is too short: it needs {need}; "
-                                       "update the follow-up status."))
+                                       f"Uppföljningen av transplantationen i {indicator}-kohorten är för kort: den behöver {need}; "
+                                       "uppdatera uppföljningsstatusen."))
     return rules.concat(parts)

@@ -68,7 +68,7 @@ class Patients(TextModel):
     unique_patient = unique_per_unit("patient_id")
     diagnosis_date_only_when_unclear = empty_unless(
         "specific_diagnosis_date", _is("diagnosis_at_referral", ["specific"]),
-        "diagnosis_at_referral is unclear or none", "diagnosis_at_referral",
+        "diagnosis_at_referral är unclear eller none", "diagnosis_at_referral",
     )
     diagnosed_after_birth = date_order("specific_diagnosis_date", "birth_date", "specific_diagnosis_date")
 
@@ -108,16 +108,16 @@ class Contacts(TextModel):
     # 5.3: "a referral is answered by at most one contact".
     one_contact_per_referral = unique_per_unit(
         "referral_id",
-        "A referral is answered by at most one contact; this referral_id is already set on an earlier contact. "
-        "Keep it only on the first visit that answers the referral.",
+        "En remiss besvaras av högst en kontakt; detta referral_id står redan på en tidigare kontakt. "
+        "Behåll det bara på det första besöket som besvarar remissen.",
     )
     # A contact type that is itself invalid makes neither demand: its own failure says what to fix.
     visit_mode_on_visits = required_when(
-        "visit_mode", _is("contact_type", VISIT_CONTACT_TYPES), "contact_type is new_visit or return_visit", "contact_type"
+        "visit_mode", _is("contact_type", VISIT_CONTACT_TYPES), "contact_type är new_visit eller return_visit", "contact_type"
     )
     no_visit_mode_otherwise = empty_unless(
         "visit_mode", _is("contact_type", ["mdk", "treatment_conference"]),
-        "contact_type is new_visit or return_visit", "contact_type",
+        "contact_type är new_visit eller return_visit", "contact_type",
     )
 
 
@@ -132,7 +132,7 @@ class Survey(TextModel):
 
     @table_rule(
         rules.CODE, "answer",
-        f"answer must be a value of the respondent's own scale ({_SCALES_TEXT}); correct the answer or the respondent.",
+        f"answer ska vara ett värde på den svarandes egen skala ({_SCALES_TEXT}); rätta svaret eller respondent.",
     )
     def answer_scale(df: pd.DataFrame) -> pd.Series:
         """The answer belongs to the respondent's own scale (5.4); with an unknown respondent, to either."""
@@ -146,14 +146,14 @@ class Survey(TextModel):
     # INDICATORS.md 3, P1: the latest answer counts, so two answers on one date are ambiguous.
     @table_rule(
         rules.DUPLICATE_ANSWER_DATE, "response_date",
-        "The patient already has a survey answer with this response_date on an earlier row; keep one answer per date.",
+        "Patienten har redan ett enkätsvar med detta response_date på en tidigare rad; behåll ett svar per datum.",
     )
     def one_answer_per_date(df: pd.DataFrame) -> pd.Series:
         twice = df.duplicated(["unit_id", "patient_id", "response_date"], keep="first") & df["response_date"].notna()
         return ~(twice & usable(df["patient_id"]))
 
-    answer_filled = required_when("answer", present("response_date"), "response_date is filled", "response_date")
-    answer_empty = empty_unless("answer", lambda df: df["response_date"].isna(), "response_date is filled", "response_date")
+    answer_filled = required_when("answer", present("response_date"), "response_date är ifylld", "response_date")
+    answer_empty = empty_unless("answer", lambda df: df["response_date"].isna(), "response_date är ifylld", "response_date")
     answered_after_sending = date_order("response_date", "sent_date", "response_date")
 
 
@@ -168,7 +168,7 @@ def contact_referrals(ctx: DeliveryContext) -> pd.DataFrame:
     unknown = named & ~keys(contacts, "referral_id").isin(keys(referrals, "referral_id"))
     parts.append(
         rules.failures_at(contacts[unknown], "referral_id", rules.REFERENCE,
-                          "This referral_id names no referral in the unit's referrals.csv; correct the id or add the referral.")
+                          "Detta referral_id anger ingen remiss i enhetens referrals.csv; rätta id:t eller lägg till remissen.")
     )
     referral_dates = ctx.dated["referrals"].loc[usable(referrals["referral_id"]), ["unit_id", "referral_id", "referral_date"]]
     referral_dates = referral_dates.rename(columns={"referral_date": "referral"}).drop_duplicates(["unit_id", "referral_id"])
@@ -176,6 +176,6 @@ def contact_referrals(ctx: DeliveryContext) -> pd.DataFrame:
     early = ctx.dated["contacts"]["contact_date"].to_numpy() < answered["referral"].to_numpy()
     parts.append(
         rules.failures_at(contacts[early], "contact_date", rules.DATE_ORDER,
-                          "contact_date is before the referral_date of the referral it answers; correct the date or the referral_id.")
+                          "contact_date är före referral_date för remissen som kontakten besvarar; rätta datumet eller referral_id.")
     )
     return rules.concat(parts)

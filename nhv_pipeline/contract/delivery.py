@@ -120,9 +120,9 @@ def validate_delivery(
 
     def named_by_number(label: str) -> None:
         note("", label, rules.IDENTITY_NUMBER,
-             "This name holds what looks like a Swedish personal identity or coordination number, so it is named "
-             "here by its position only; rename it (a unit folder is named by its unit_id, a file by its table) "
-             "and deliver it anew. The name has been withheld from all reports.")
+             "Namnet innehåller något som ser ut som ett svenskt person- eller samordningsnummer och anges därför här "
+             "bara med sin plats; byt namn (en enhetsmapp heter som sitt unit_id, en fil som sin tabell) och leverera "
+             "på nytt. Namnet har undanhållits från alla rapporter.")
 
     # --- section 1: which unit folders are there, and may they be? ---
     delivery = data_root / str(report_year) / condition_id

@@ -27,12 +27,12 @@ from .identity import PREFILTER, contains_identity_number, is_identity_number
 REDACTED = "<redacted>"
 
 _IDENTITY_IN_CELL = (
-    "This cell holds what looks like a Swedish personal identity or coordination number; remove it "
-    "(patients are named only by the unit's pseudonymous id). The value has been withheld from all reports."
+    "Cellen innehåller något som ser ut som ett svenskt person- eller samordningsnummer; ta bort det "
+    "(patienter anges bara med enhetens pseudonyma id). Värdet har undanhållits från alla rapporter."
 )
 _IDENTITY_IN_HEADER = (
-    "This header name holds what looks like a Swedish personal identity or coordination number; name the "
-    "column as in the contract. The name has been withheld from all reports."
+    "Kolumnnamnet innehåller något som ser ut som ett svenskt person- eller samordningsnummer; namnge "
+    "kolumnen som i kontraktet. Namnet har undanhållits från alla rapporter."
 )
 
 # The largest table file that is read at all. A national delivery is well under 1 MB per
@@ -88,8 +88,8 @@ def is_regular_file(path: Path) -> bool:
 def not_a_file_failure(rel: str) -> dict:
     return _failure(
         rel, None, "", rules.NOT_A_FILE,
-        "This is a named pipe, socket, device or folder, not a plain file, so it is never opened; "
-        "put the CSV file itself there.",
+        "Detta är en namngiven rörledning (FIFO), en socket, en enhetsfil eller en mapp, ingen vanlig fil, och öppnas "
+        "därför aldrig; lägg själva CSV-filen där.",
     )
 
 
@@ -161,8 +161,8 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, dict | None]:
     if wide is not None:
         return None, _failure(
             rel, 1, "", rules.ENCODING,
-            f'The file is {wide} ("Unicode text" in Excel), not UTF-8; save it again as "CSV UTF-8 (comma delimited)" '
-            "and deliver it anew.",
+            f'Filen är {wide} ("Unicode-text" i Excel), inte UTF-8; spara den igen som "CSV UTF-8 (kommaavgränsad)" '
+            "och leverera den på nytt.",
         )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -249,9 +249,9 @@ def parse_contract_csv(
         elif "field limit" in str(err):
             result.failures.append(
                 _failure(rel, start, "", rules.FIELD_TOO_LARGE,
-                         f"A field starting on this line is longer than {csv.field_size_limit()} characters, the CSV field "
-                         "limit, far more than any cell of the contract holds: usually a double quote that is never closed "
-                         "as intended, or another file saved as .csv; check the export and deliver it anew.")
+                         f"Ett fält som börjar på den här raden är längre än {csv.field_size_limit()} tecken, CSV-gränsen "
+                         "för ett fält, långt mer än någon cell i kontraktet rymmer: oftast ett citattecken som inte "
+                         "avslutas som avsett, eller en annan fil sparad som .csv; kontrollera exporten och leverera på nytt.")
             )
         else:
             result.failures.append(

@@ -135,6 +135,7 @@ RULES: dict[str, str] = {
 RULE_SUMMARIES_SV: dict[str, str] = {
     ENCODING: "Filen är inte UTF-8; spara den som ”CSV UTF-8 (kommaavgränsad)”.",
     FILE_TOO_LARGE: "Filen är större än storleksgränsen och lästes inte.",
+    FIELD_TOO_LARGE: "Ett fält är längre än CSV-gränsen på 131072 tecken.",
     EMPTY_FILE: "Filen är tom; den behöver minst rubrikraden.",
     HEADER: "Rubrikraden saknas, eller ett kolumnnamn är tomt eller upprepat.",
     RAGGED_ROW: "Raden har ett annat antal fält än rubrikraden.",
@@ -164,7 +165,8 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     MISSING_TABLE: "Enhetsmappen saknar en av tillståndsområdets tabeller.",
     UNEXPECTED_FILE: "En fil eller mapp i leveransen som inte är en tabell i datakontraktet.",
     PATH_OUTSIDE_ROOT: "En symbolisk länk eller en sökväg utanför dataroten; lästes inte.",
-    IDENTITY_NUMBER: "Id:t ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
+    NOT_A_FILE: "En namngiven rörledning, socket, enhetsfil eller mapp där en vanlig fil ska vara; öppnades aldrig.",
+    IDENTITY_NUMBER: "En cell eller ett namn ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
     REGISTRY: "units.csv saknas eller ett unit_id följer inte mönstret.",
 }
 """The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""

@@ -194,13 +194,29 @@ def _typed(result: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def _sorted(result: pd.DataFrame) -> pd.DataFrame:
-    """PUBLICATION.md section 2 order: measure, level (riket first), unit_id,
-    breakdown (total first), breakdown_value."""
-    order = result.assign(
-        _level=(result["level"] != "riket").astype(int),
-        _breakdown=(result["breakdown"] != "total").astype(int),
-    ).sort_values(
-        ["measure", "_level", "unit_id", "_breakdown", "breakdown", "breakdown_value"], kind="stable"
+def result_sort_keys(results: pd.DataFrame) -> pd.DataFrame:
+    """PUBLICATION.md section 2 row order, as sort keys: report_year, condition_id, indicator_id, measure,
+    level (riket first), unit_id, breakdown (total first), breakdown_value.
+
+    Stated once: the engine orders one indicator's rows with it, the exports order a publication.
+    Text is ordered by code point (not a locale), so `Ö1` sorts after `T1` on every machine.
+    """
+    return pd.DataFrame(
+        {
+            "report_year": results["report_year"].astype("int64").to_numpy(),
+            "condition_id": results["condition_id"].astype(str).to_numpy(),
+            "indicator_id": results["indicator_id"].astype(str).to_numpy(),
+            "measure": results["measure"].astype(str).to_numpy(),
+            "level": (results["level"].astype(str) != "riket").to_numpy(),
+            "unit_id": results["unit_id"].fillna("").astype(str).to_numpy(),
+            "breakdown_is_not_total": (results["breakdown"].astype(str) != "total").to_numpy(),
+            "breakdown": results["breakdown"].astype(str).to_numpy(),
+            "breakdown_value": results["breakdown_value"].fillna("").astype(str).to_numpy(),
+        }
     )
-    return order[RESULT_COLUMNS].reset_index(drop=True)
+
+
+def _sorted(result: pd.DataFrame) -> pd.DataFrame:
+    keys = result_sort_keys(result)
+    order = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
+    return result.iloc[order][RESULT_COLUMNS].reset_index(drop=True)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nhv_pipeline.faults import fault_point
+from nhv_pipeline.indicators.engine import result_sort_keys
 from nhv_pipeline.indicators.engine import RESULT_COLUMNS as ENGINE_RESULT_COLUMNS
 
 #: PUBLICATION.md section 2: the values the text columns with a fixed vocabulary may take.
@@ -213,19 +214,7 @@ def sort_results(results: pd.DataFrame) -> pd.DataFrame:
     and the published file both assume one row per key.
     """
     check_result_columns(results, SORT_COLUMNS)
-    keys = pd.DataFrame(
-        {
-            "report_year": results["report_year"].astype("int64").to_numpy(),
-            "condition_id": results["condition_id"].astype(str).to_numpy(),
-            "indicator_id": results["indicator_id"].astype(str).to_numpy(),
-            "measure": results["measure"].astype(str).to_numpy(),
-            "level": (results["level"].astype(str) != "riket").to_numpy(),
-            "unit_id": results["unit_id"].fillna("").astype(str).to_numpy(),
-            "breakdown_is_not_total": (results["breakdown"].astype(str) != "total").to_numpy(),
-            "breakdown": results["breakdown"].astype(str).to_numpy(),
-            "breakdown_value": results["breakdown_value"].fillna("").astype(str).to_numpy(),
-        }
-    )
+    keys = result_sort_keys(results)
     duplicated = keys.duplicated(keep=False)
     if duplicated.any():
         raise ValueError(

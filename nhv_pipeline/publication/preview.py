@@ -29,6 +29,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from nhv_pipeline import labels
+
 from . import charts
 from .disclosure import DEFAULT_THRESHOLD
 from .export import sort_results
@@ -47,23 +49,13 @@ from .formatting import (
 
 __all__ = ["format_integer", "format_number", "render_preview"]
 
-MEASURE_LABELS = {
-    "count": "Antal",
-    "distribution": "Fördelning",
-    "proportion": "Andel",
-    "response_rate": "Svarsfrekvens",
-    "positive_share": "Andel positiva svar",
-}
+#: The Swedish names of measures and breakdowns, stated once in labels (each condition adds its own breakdowns).
+MEASURE_LABELS = labels.MEASURE_NAMES
 
-BREAKDOWN_LABELS = {
-    "total": "Totalt",
-    "home_region": "Hemregion",
-    "sex": "Kön",
-    "sct_offered": "Erbjuden stamcellstransplantation",
-    "age_group": "Åldersgrupp",
-    "contact_type": "Typ av åtgärd",
-    "respondent": "Svarande",
-}
+
+def _breakdown_name(breakdown: str) -> str:
+    """The Swedish heading of a breakdown (shared ones in labels, the rest from their condition's package)."""
+    return labels.breakdown_names().get(breakdown, breakdown)
 
 DIRECTION_LABELS = {
     "higher_is_better": "Högre värde är bättre",
@@ -182,12 +174,12 @@ def _breakdown_table(
             else:
                 cells.append(_value(*headline(r, measure)))
         body.append({"riket": False, "header": label, "cells": cells})
-    heading = f"{MEASURE_LABELS.get(measure, measure)} efter {BREAKDOWN_LABELS.get(breakdown, breakdown).lower()}"
+    heading = f"{MEASURE_LABELS.get(measure, measure)} efter {_breakdown_name(breakdown).lower()}"
     return {
         "heading": heading,
         "caption": "",
         "label": heading,
-        "head": [{"text": BREAKDOWN_LABELS.get(breakdown, breakdown), "num": False}]
+        "head": [{"text": _breakdown_name(breakdown), "num": False}]
         + [{"text": name, "num": True} for _, name in columns],
         "rows": body,
     }
@@ -229,7 +221,7 @@ def _catalogue_items(entry: Mapping[str, Any], results_period: str) -> list[tupl
     def years(v: Any) -> str:
         return f"{_int_or_0(v)} år" if _int_or_0(v) > 0 else ""
 
-    breakdowns = [BREAKDOWN_LABELS.get(b, b) for b in _as_list(entry.get("breakdowns")) if b != "total"]
+    breakdowns = [_breakdown_name(b) for b in _as_list(entry.get("breakdowns")) if b != "total"]
     pooled = entry.get("pooled_years")
     spec = ", ".join(s for s in (str(entry.get("spec_version") or ""), str(entry.get("spec_date") or "")) if s)
     target = _target_level(entry)

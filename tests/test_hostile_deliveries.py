@@ -614,3 +614,19 @@ def test_a_utf16_file_is_called_utf16_not_windows_1252(tmp_path, encoding):
     message = validation.failures.loc[0, "message"]
     assert ("UTF-32" if encoding == "utf-32" else "UTF-16") in message and "Windows-1252" not in message
     assert "CSV UTF-8" in message
+
+
+def test_the_field_limit_holds_when_another_library_raised_the_csv_modules_limit():
+    """csv.field_size_limit is process-wide (frictionless raises it on import); the contract's limit is not."""
+    import csv as csv_module
+
+    from nhv_pipeline.contract.reader import parse_contract_csv
+
+    previous = csv_module.field_size_limit(2**31 - 1)
+    try:
+        data = ("patient_id,sent_date,response_date\n" + "P1," + "2" * 200_000 + ",\n").encode("utf-8")
+        read = parse_contract_csv(data, "2026/sct_ssc/ks/survey.csv", ["patient_id", "sent_date", "response_date"], ["patient_id"])
+        assert [(f["rule"], f["line"]) for f in read.failures] == [("field_too_large", 2)]
+        assert csv_module.field_size_limit() == 2**31 - 1, "the caller's limit is put back"
+    finally:
+        csv_module.field_size_limit(previous)

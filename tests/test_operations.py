@@ -45,7 +45,7 @@ def _tick(sensor, cursor, instance):
 def test_the_sensor_triggers_once_per_changed_delivery_and_never_for_unchanged_files(tmp_path):
     root = tmp_path / "data_raw"
     _deliver(root, 2026, "sct_ssc", "akademiska", {"patients.csv": "patient_id\nP1\n"})
-    sensor = make_delivery_sensor(root)
+    sensor = make_delivery_sensor(root, tmp_path / "warehouse")  # its own, empty warehouse: nothing loaded yet
     with DagsterInstance.ephemeral() as instance:
         first, cursor = _tick(sensor, None, instance)
         assert [r.partition_key for r in first] == ["2026"]

@@ -275,6 +275,19 @@ def _path_outside_root(root: Path):
     return "akademiska", f"{SCT_UNIT}/survey.csv", None, ""
 
 
+def _not_a_file(root: Path):
+    """DATA_CONTRACT.md 1: a folder (or FIFO, socket, device) named like a table is never opened."""
+    (root / SCT_UNIT / "survey.csv").unlink()
+    (root / SCT_UNIT / "survey.csv").mkdir()
+    return "akademiska", f"{SCT_UNIT}/survey.csv", None, ""
+
+
+def _field_too_large(root: Path):
+    """DATA_CONTRACT.md 2: a field over the csv module's limit (131072 characters) is named, not read."""
+    set_cell(root / SCT_UNIT / "referrals.csv", 2, "referral_id", "R" * 140_000)
+    return "akademiska", f"{SCT_UNIT}/referrals.csv", 2, ""
+
+
 def _identity_number(root: Path):
     set_cell(root / SCT_UNIT / "survey.csv", 2, "patient_id", "19121212-1212")
     return "akademiska", f"{SCT_UNIT}/survey.csv", 2, "patient_id"
@@ -322,6 +335,8 @@ CASES = [
     Case("missing_table", "sct_ssc", _missing_table),
     Case("unexpected_file", "sct_ssc", _unexpected_file),
     Case("path_outside_root", "sct_ssc", _path_outside_root),
+    Case("not_a_file", "sct_ssc", _not_a_file),
+    Case("field_too_large", "sct_ssc", _field_too_large),
     Case("identity_number", "sct_ssc", _identity_number),
     Case("id_format", "sct_ssc", _id_format),
     Case("registry", "sct_ssc", _registry),

@@ -92,6 +92,10 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     return merged[keep].drop(columns=["published_n"]).reset_index(drop=True)
 
 
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(float(value), 2)
+
+
 def audit_metadata(audit: AuditReport) -> dict:
     """Check metadata: counts and widths only, never a withheld figure."""
     return {
@@ -99,7 +103,8 @@ def audit_metadata(audit: AuditReport) -> dict:
         "cells_audited": audit.cells_audited,
         "extra_cells_suppressed": audit.extra_suppressed,
         "rounds": audit.rounds,
-        "narrowest_range": float(audit.narrowest_range) if audit.narrowest_range != float("inf") else -1.0,
+        # A whole number of persons where it is one (an int in the UI); -1 when no withheld cell is bounded.
+        "narrowest_range": _number(audit.narrowest_range) if audit.narrowest_range != float("inf") else -1,
         "already_public": audit.already_public,
         "cells_not_protected": MetadataValue.json(audit.unmet[:40]),
     }

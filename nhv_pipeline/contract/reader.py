@@ -38,6 +38,9 @@ _IDENTITY_IN_HEADER = (
 # The largest table file that is read at all. A national delivery is well under 1 MB per
 # file and the 100x volume benchmark stays under 100 MB, so a larger file is a wrong
 # export (a whole EHR dump, a binary) that would otherwise be read into memory.
+FIELD_SIZE_LIMIT = 131072
+"""The longest field read (the csv module's default limit); a longer one is field_too_large."""
+
 MAX_FILE_MB_ENV = "NHV_MAX_FILE_MB"
 DEFAULT_MAX_FILE_MB = 100
 
@@ -236,6 +239,9 @@ def parse_contract_csv(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(header_line), strict=True)
     records: list[tuple[int, list[str]]] = []
     start = 1
+    # The csv module's field limit is process-wide state that other libraries raise on import;
+    # the contract's limit is the module's default, set for the read and put back after.
+    previous_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
     try:
         for record in reader:
             records.append((start, record))
@@ -249,7 +255,7 @@ def parse_contract_csv(
         elif "field limit" in str(err):
             result.failures.append(
                 _failure(rel, start, "", rules.FIELD_TOO_LARGE,
-                         f"Ett fält som börjar på den här raden är längre än {csv.field_size_limit()} tecken, CSV-gränsen "
+                         f"Ett fält som börjar på den här raden är längre än {FIELD_SIZE_LIMIT} tecken, CSV-gränsen "
                          "för ett fält, långt mer än någon cell i kontraktet rymmer: oftast ett citattecken som inte "
                          "avslutas som avsett, eller en annan fil sparad som .csv; kontrollera exporten och leverera på nytt.")
             )
@@ -259,7 +265,8 @@ def parse_contract_csv(
                          "Ett avslutande citattecken följs av andra tecken än avgränsaren; citera hela fältet eller ta bort citattecknen.")
             )
         return result
-
+    finally:
+        csv.field_size_limit(previous_limit)
     header = [name.strip().lower() for name in records[0][1]]
     for position, name in enumerate(header):
         if contains_identity_number(name):

@@ -14,8 +14,6 @@ manager is the same idea in a few lines, with those two behaviours fixed and a
 wait for the single-writer lock that DuckDB puts on its file.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import time
@@ -25,11 +23,22 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
+from dagster import (
+    ConfigurableIOManager,
+    ConfigurableResource,
+    InitResourceContext,
+    InputContext,
+    OutputContext,
+    ResourceDependency,
+    get_dagster_logger,
+)
+from pydantic import PrivateAttr
 
 from nhv_pipeline.faults import fault_point
 
 WAREHOUSE_FILE = "nhv.duckdb"
+WAREHOUSE_POOL = "nhv_warehouse"
+"""The Dagster concurrency pool of every asset (each writes to the warehouse); the instance limits it to one run."""
 LOCK_WAIT_SECONDS = 600.0
 """How long a run waits for another run's write to the warehouse before giving up."""
 
@@ -42,49 +51,32 @@ def default_warehouse_dir() -> str:
     return str(Path(os.environ.get("NHV_WAREHOUSE_DIR", "warehouse")).resolve())
 
 
+def ensure_warehouse_pool(instance) -> None:
+    """Give the pool `nhv_warehouse` its limit in the instance's storage now, if it has none yet.
+
+    Dagster applies `concurrency: pools: default_limit` to a pool only after the run queue has
+    first seen it: on that first pass it would start every queued run of the pool at once (seen
+    with three report years submitted together). Setting it up front closes that gap; a limit an
+    operator set (`dagster instance concurrency set nhv_warehouse N`) is left as it is.
+    """
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits and instance.global_op_concurrency_default_limit:
+        storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
+
+
 class WarehouseLockTimeout(RuntimeError):
     """Another process held the warehouse for longer than we are willing to wait."""
-
-
-_held: dict[Path, list] = {}
-"""Connections a run keeps open for its whole duration: database -> [connection, holders]."""
-
-
-def hold_open(database: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
-    """Keep one connection to `database` open in this process until `release` (one per run).
-
-    Opening a DuckDB file costs tens of milliseconds; a run makes hundreds of
-    reads and writes. While held, `connect` hands out this connection, and
-    another process waits for the run to finish (see `connect`).
-    """
-    key = database.resolve()
-    if key in _held:
-        _held[key][1] += 1
-        return
-    con = _open(database, read_only=False, wait_seconds=wait_seconds)
-    _held[key] = [con, 1]
-
-
-def release(database: Path) -> None:
-    key = database.resolve()
-    entry = _held.get(key)
-    if entry is None:
-        return
-    entry[1] -= 1
-    if entry[1] <= 0:
-        del _held[key]
-        entry[0].close()
 
 
 @contextmanager
 def connect(
     database: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse: the run's held one, or a short-lived one."""
-    entry = _held.get(database.resolve())
-    if entry is not None:
-        yield entry[0]
-        return
+    """A short-lived connection to the warehouse file, for code outside a run (CLI, sensor, recovery).
+
+    Inside a run, use the run's `Warehouse` resource instead: it holds one connection for the
+    whole run.
+    """
     con = _open(database, read_only=read_only, wait_seconds=wait_seconds)
     try:
         yield con
@@ -97,7 +89,7 @@ def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.Duc
 
     DuckDB allows one writing process per file. Two runs at once (the March
     schedule and a manual backfill, say) therefore take turns: a run holds the
-    file while it executes (`hold_open`), and a run that finds it locked waits
+    file while it executes (`Warehouse`), and a run that finds it locked waits
     and retries instead of crashing. After `wait_seconds` it stops with a
     message that says what to do.
     """
@@ -307,20 +299,49 @@ class PipelinePaths(ConfigurableResource):
         return self.warehouse / "published"
 
 
-class WarehouseIOManager(ConfigurableIOManager):
-    """Stores each asset as a DuckDB table, one report year's slice at a time."""
+class Warehouse(ConfigurableResource):
+    """The DuckDB warehouse file `<warehouse_dir>/nhv.duckdb`.
+
+    In a run, Dagster opens one connection when the run starts (`setup_for_execution`) and
+    closes it when the run ends: opening the file costs tens of milliseconds and a run makes
+    hundreds of reads and writes, and while the run holds the file another process waits for
+    it (see `_open`). Assets and the IO manager share that connection through `connection()`.
+    Outside a run (the CLI planning its runs, say) `connection()` opens a short-lived one.
+    Bind it with `Warehouse.configure_at_launch(warehouse_dir=...)` so that the IO manager's
+    nested reference and the assets' parameter resolve to the same resource, set up once.
+    """
 
     warehouse_dir: str
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
+
+    _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     @property
     def database(self) -> Path:
         return Path(self.warehouse_dir) / WAREHOUSE_FILE
 
-    def setup_for_execution(self, context) -> None:
-        hold_open(self.database)
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._connection = _open(self.database, read_only=False, wait_seconds=self.lock_wait_seconds)
 
-    def teardown_after_execution(self, context) -> None:
-        release(self.database)
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The run's connection, or (outside a run) a short-lived one."""
+        if self._connection is not None:
+            yield self._connection
+            return
+        with connect(self.database, wait_seconds=self.lock_wait_seconds) as con:
+            yield con
+
+
+class WarehouseIOManager(ConfigurableIOManager):
+    """Stores each asset as a DuckDB table, one report year's slice at a time, through the run's `Warehouse`."""
+
+    warehouse: ResourceDependency[Warehouse]
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
@@ -329,7 +350,7 @@ class WarehouseIOManager(ConfigurableIOManager):
         report_year = int(context.asset_partition_key) if context.has_asset_partitions else None
         if report_year is not None and "report_year" not in obj.columns:
             raise ValueError(f"{schema}.{table}: a partitioned table needs a report_year column")
-        with connect(self.database) as con:
+        with self.warehouse.connection() as con:
             replace_rows(con, schema, table, obj, report_year)
         context.add_output_metadata({"warehouse_table": f"{schema}.{table}", "row_count": len(obj)})
 
@@ -340,5 +361,11 @@ class WarehouseIOManager(ConfigurableIOManager):
         )
         if report_years == []:
             return pd.DataFrame()
-        with connect(self.database, read_only=False) as con:
+        with self.warehouse.connection() as con:
             return read_rows(con, schema, table, report_years)
+
+
+def warehouse_resources(warehouse_dir: str) -> dict:
+    """The `warehouse` resource and the IO manager that writes through it (one connection per run)."""
+    warehouse = Warehouse.configure_at_launch(warehouse_dir=warehouse_dir)
+    return {"warehouse": warehouse, "io_manager": WarehouseIOManager(warehouse=warehouse)}

@@ -111,9 +111,18 @@ DEFAULT_INSTANCE_YAML = """\
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
-  config:
+# One warehouse writer at a time: DuckDB takes one writing process per file, and a run holds
+# the warehouse from its first step to its last. Every asset is in the pool `nhv_warehouse`;
+# with run granularity the queue starts a run only when no other run of that pool is in
+# progress (runs launched by the daemon: schedule, sensor, UI). Every nhv job also carries the
+# run tag `nhv/warehouse`, limited to one run as well.
+concurrency:
+  pools:
+    granularity: run
+    default_limit: 1
+  runs:
     tag_concurrency_limits:
-      - key: nhv/warehouse   # runs launched by the daemon (schedule, sensor, UI) write one at a time
+      - key: nhv/warehouse
         limit: 1
 # Run monitoring (needs the daemon, which `dagster dev` starts): a run that never starts is failed
 # after 3 minutes. The default run launcher cannot tell that a run's process was killed, so a run
@@ -155,7 +164,7 @@ def run_report_years(
     from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.partitions import report_year_partitions
     from nhv_pipeline.recovery import prepare_warehouse
-    from nhv_pipeline.resources import PipelinePaths, exclusive_lock
+    from nhv_pipeline.resources import PipelinePaths, Warehouse, ensure_warehouse_pool, exclusive_lock
 
     valid_keys = set(report_year_partitions.get_partition_keys())
     misnamed = misnamed_year_folders(data_raw)
@@ -187,11 +196,13 @@ def run_report_years(
         defs = build_definitions(str(data_raw), str(warehouse_dir))
         paths = PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse_dir))
         with DagsterInstance.get() as instance:
+            ensure_warehouse_pool(instance)
             problem = prepare_warehouse(warehouse_dir, instance, _say)
             if problem is not None:
                 _say(f"error: {problem}")
                 return 1
-            plan = _plan(paths, years, delivered, run_all, loaded_report_years)
+            warehouse = Warehouse(warehouse_dir=str(warehouse_dir))
+            plan = _plan(paths, years, delivered, run_all, lambda *key: loaded_report_years(warehouse, *key))
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
 
@@ -282,7 +293,7 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
 
 def _is_loaded(paths, year: int, loaded_report_years) -> bool:
     conditions = [c for c in registered() if (paths.data_root / str(year) / c.condition_id).is_dir()]
-    return all(year in loaded_report_years(paths, c.condition_id, t) for c in conditions for t in c.table_names)
+    return all(year in loaded_report_years(c.condition_id, t) for c in conditions for t in c.table_names)
 
 
 def _failure_lines(result, failed_checks, warehouse_dir: Path, year: int) -> list[str]:

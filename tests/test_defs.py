@@ -63,3 +63,19 @@ def test_the_publication_is_expected_by_30_april():
     node = _graph().get(AssetKey(["published", "publication"]))
     assert node.freshness_policy is not None
     assert "30 4" in node.freshness_policy.deadline_cron
+
+
+def test_every_asset_is_in_the_warehouse_pool_and_the_warehouse_is_a_resource():
+    """Each asset writes to the one DuckDB file, so each is in the pool the instance limits to one run."""
+    from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse
+
+    definitions = build_definitions("/nonexistent/data_raw", "/nonexistent/warehouse")
+    graph = definitions.resolve_asset_graph()
+    executable = [node.assets_def for node in graph.asset_nodes if node.assets_def.is_executable]
+    assert executable
+    assert {assets_def.node_def.name: assets_def.op.pool for assets_def in executable} == {
+        assets_def.node_def.name: WAREHOUSE_POOL for assets_def in executable
+    }
+    warehouse = definitions.resources["warehouse"]
+    assert warehouse.resource_cls is Warehouse  # bound once, shared by the IO manager and the assets
+    assert definitions.resources["io_manager"].warehouse is warehouse

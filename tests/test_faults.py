@@ -151,9 +151,10 @@ def test_a_run_killed_at_a_fault_point_is_recovered_by_the_next_run(tmp_path, sa
     assert [path.read_bytes() for path in kept] == [previous[0]]
 
 
-def test_a_new_dagster_home_turns_on_run_monitoring_with_the_writer_limit(tmp_path, monkeypatch):
+def test_a_new_dagster_home_turns_on_run_monitoring_with_the_writer_limit_and_pool(tmp_path, monkeypatch):
     from dagster import DagsterInstance
 
+    from nhv_pipeline.resources import ensure_warehouse_pool
     from nhv_pipeline.runner import dagster_home
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
@@ -162,8 +163,12 @@ def test_a_new_dagster_home_turns_on_run_monitoring_with_the_writer_limit(tmp_pa
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_start_timeout_seconds == 180
         assert instance.run_monitoring_max_runtime_seconds == 7200
-        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         assert [(limit["key"], limit["limit"]) for limit in limits] == [("nhv/warehouse", 1)]
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.pool_granularity.value == "run" and pools.default_pool_limit == 1
+        ensure_warehouse_pool(instance)  # what `nhv-pipeline run` does first: the limit is stored before any run queues
+        assert [(pool.name, pool.limit) for pool in instance.event_log_storage.get_pool_limits()] == [("nhv_warehouse", 1)]
 
 
 # --- machine faults: a full disk, a damaged warehouse ----------------------------------------------------

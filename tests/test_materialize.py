@@ -9,20 +9,22 @@ layers below it.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from nhv_pipeline.definitions import all_assets
-from nhv_pipeline.resources import PipelinePaths, WarehouseIOManager
+from nhv_pipeline.resources import PipelinePaths, warehouse_resources
 from nhv_pipeline.settings import NhvSettings
 
 
 def _resources(data_raw, warehouse):
     return {
         "paths": PipelinePaths(data_raw=str(data_raw), warehouse_dir=str(warehouse)),
-        "io_manager": WarehouseIOManager(warehouse_dir=str(warehouse)),
+        **warehouse_resources(str(warehouse)),
         "settings": NhvSettings(),
     }
 
@@ -77,3 +79,36 @@ def test_a_failed_contract_check_stops_the_staged_layer_in_process(tmp_path, dat
     assert ("raw/sct_ssc/patients", "contract") in failed
     assert ("raw/sct_ssc/delivery", "delivery_contract") in failed
     assert staged == [], "a failed blocking check must stop the staged layer"
+
+
+def test_a_run_opens_the_warehouse_once_and_every_step_shares_that_connection(tmp_path, data_raw, monkeypatch):
+    """The `warehouse` resource holds one DuckDB connection for the run; the IO manager and the
+    assets that query the warehouse use it (no module-level state, no connection per step)."""
+    from nhv_pipeline import resources
+
+    warehouse = tmp_path / "warehouse"
+    opened: list[str] = []
+    real_connect = resources.duckdb.connect
+
+    def counting_connect(database=":memory:", *args, **kwargs):
+        if str(database).startswith(str(warehouse)):
+            opened.append(str(database))
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(resources.duckdb, "connect", counting_connect)
+    assets = all_assets()
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            assets, selection=_selection(assets, "registry", "raw", "staged", "results"), partition_key="2024",
+            resources=_resources(data_raw, warehouse), instance=instance,
+        )
+    assert result.success
+    steps = {event.step_key for event in result.all_events if event.is_step_success}
+    assert len(steps) > 5, steps  # registry, raw, staged, indicator and results steps all ran in this one run
+    assert opened == [str(warehouse / "nhv.duckdb")]
+    # Closed when the run ended: another process can take DuckDB's write lock at once.
+    opened_elsewhere = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", opened[0]],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert opened_elsewhere.returncode == 0, opened_elsewhere.stderr

@@ -2,8 +2,8 @@
 
 A throwaway PostgreSQL server (Debian's package, installed by `make test`) listens on a
 Unix socket in a temporary folder. The instance keeps its runs, events and schedules
-there and queues runs (`QueuedRunCoordinator`, at most one `nhv/warehouse` run at a
-time). Three report years are submitted with `dagster job launch` and started by the
+there and queues runs (`QueuedRunCoordinator`; the concurrency pool `nhv_warehouse`, with run
+granularity and a limit of one, starts one warehouse writer at a time). Three report years are submitted with `dagster job launch` and started by the
 daemon, as schedule, sensor and UI backfill runs are. They all succeed, never two at
 once, and publish the same bytes as `nhv-pipeline run --all`.
 """
@@ -75,11 +75,14 @@ run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
   config:
-    max_concurrent_runs: 4
     dequeue_interval_seconds: 1
-    tag_concurrency_limits:
-      - key: nhv/warehouse
-        limit: 1
+# Only the pool keeps warehouse writers apart here (no run-tag limit), so the test shows it does.
+concurrency:
+  pools:
+    granularity: run
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 4
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180
@@ -101,6 +104,13 @@ def test_three_report_years_through_the_queue_on_postgres_equal_the_cli(tmp_path
         "NHV_WAREHOUSE_DIR": str(workspace.warehouse),
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }
+    # The recipe's one setup step: the pool's limit, stored in PostgreSQL (the queue would only apply
+    # the instance's default limit after its first pass, which would start all three runs at once).
+    limit = subprocess.run(
+        [str(BIN / "dagster"), "instance", "concurrency", "set", "nhv_warehouse", "1"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert limit.returncode == 0, limit.stderr[-3000:]
     for year in YEARS:  # submitted in order, as `run --all` runs them: the queue keeps that order
         launched = subprocess.run(
             [str(BIN / "dagster"), "job", "launch", "-m", "nhv_pipeline.definitions", "-j", "nhv_full",
@@ -147,7 +157,9 @@ def test_three_report_years_through_the_queue_on_postgres_equal_the_cli(tmp_path
             (tmp_path / "daemon.log").read_text()[-3000:]
         )
         assert [record.dagster_run.tags["dagster/partition"] for record in records] == list(YEARS)
-        # Never two warehouse writers at once: each run started after the previous one ended.
+        # Never two warehouse writers at once: each run started after the previous one ended. Four
+        # runs may be in progress, so what holds them apart is the pool every asset is in.
+        assert [record.dagster_run.run_op_concurrency.all_pools for record in records] == [{"nhv_warehouse"}] * 3
         for earlier, later in zip(records, records[1:]):
             assert later.start_time >= earlier.end_time
 

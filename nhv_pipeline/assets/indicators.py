@@ -31,7 +31,7 @@ from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_year_partitions
-from nhv_pipeline.resources import PipelinePaths, connect, read_rows, table_name
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
 
@@ -165,15 +165,16 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
 
     @multi_asset(
         name=f"indicators_{condition_id}_{number}",
+        pool=WAREHOUSE_POOL,
         deps=deps,
         outs=outs,
         internal_asset_deps=internal_asset_deps,
         partitions_def=report_year_partitions,
     )
-    def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths):
+    def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse):
         report_year = int(context.partition_key)
         read: dict[tuple[str, int, int], pd.DataFrame] = {}
-        with connect(paths.database) as con:
+        with warehouse.connection() as con:
             units = registry_frame(read_rows(con, *table_name(REGISTRY_KEY.path), [report_year]))
 
             def rows_of(table: str, offsets: tuple[int, int]) -> pd.DataFrame:
@@ -196,7 +197,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     )
                     version = indicator.spec_version if indicator else "none"
                 else:
-                    _require_deliveries_loaded(paths, indicator, report_year)
+                    _require_deliveries_loaded(paths, warehouse, indicator, report_year)
                     needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
                     results = compute(indicator, report_year, needed, units)
                     start, end = period_for(indicator, report_year)
@@ -218,7 +219,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
     return compute_indicators
 
 
-def _require_deliveries_loaded(paths: PipelinePaths, indicator: Indicator, report_year: int) -> None:
+def _require_deliveries_loaded(paths: PipelinePaths, warehouse: Warehouse, indicator: Indicator, report_year: int) -> None:
     """A lagged input whose delivery exists on disk must have been staged, or the result is silently wrong."""
     if report_year < indicator.first_report_year:
         return
@@ -228,7 +229,7 @@ def _require_deliveries_loaded(paths: PipelinePaths, indicator: Indicator, repor
             for year in range(report_year + spec.offsets[0], report_year + spec.offsets[1] + 1)
             if year >= FIRST_REPORT_YEAR and (paths.data_root / str(year) / indicator.condition_id).is_dir()
         }
-        missing = sorted(wanted - loaded_report_years(paths, indicator.condition_id, spec.table))
+        missing = sorted(wanted - loaded_report_years(warehouse, indicator.condition_id, spec.table))
         if missing:
             raise Failure(
                 description=(

@@ -42,7 +42,7 @@ from nhv_pipeline.publication.audit import AuditReport, protect, registered_equa
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
-from nhv_pipeline.resources import PipelinePaths, connect, exclusive_lock, read_rows
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows
 from nhv_pipeline.settings import NhvSettings
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
@@ -148,6 +148,7 @@ def publish_asset():
 
     @multi_asset(
         name="publish",
+        pool=WAREHOUSE_POOL,
         ins={"results": AssetIn(key=RESULTS_KEY), **delivery_ins},
         outs={
             "indicator_results": AssetOut(
@@ -194,16 +195,23 @@ def publish_asset():
         partitions_def=report_year_partitions,
     )
     def publish(
-        context: AssetExecutionContext, paths: PipelinePaths, settings: NhvSettings, results: pd.DataFrame, **deliveries
+        context: AssetExecutionContext,
+        paths: PipelinePaths,
+        warehouse: Warehouse,
+        settings: NhvSettings,
+        results: pd.DataFrame,
+        **deliveries,
     ):
-        yield from _publish(context, paths, settings.suppression_threshold, results, deliveries)
+        yield from _publish(context, paths, warehouse, settings.suppression_threshold, results, deliveries)
 
     return publish
 
 
-def _publish(context: AssetExecutionContext, paths: PipelinePaths, threshold: int, results: pd.DataFrame, deliveries: dict):
+def _publish(
+    context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, threshold: int, results: pd.DataFrame, deliveries: dict
+):
     report_year = int(context.partition_key)
-    with connect(paths.database) as con:
+    with warehouse.connection() as con:
         earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
         earlier_results = read_rows(con, "results", "indicator_results", list(range(2000, report_year)))
     published, metadata, audit = publish_results(

@@ -45,7 +45,7 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.partitions import report_year_partitions
-from nhv_pipeline.resources import PipelinePaths
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -124,6 +124,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
 
     @multi_asset(
         name=f"raw_{condition_id}",
+        pool=WAREHOUSE_POOL,
         outs=outs,
         ins={"registry": AssetIn(key=REGISTRY_KEY)},
         check_specs=check_specs,

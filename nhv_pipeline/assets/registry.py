@@ -16,7 +16,7 @@ from dagster import (
 from nhv_pipeline.checks.contract import failure_check_metadata
 from nhv_pipeline.contract import read_registry
 from nhv_pipeline.partitions import report_year_partitions
-from nhv_pipeline.resources import PipelinePaths
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths
 from nhv_pipeline.sensors import file_digest
 
 OWNERS = ["team:nhv-data"]
@@ -25,6 +25,7 @@ REGISTRY_KEY = AssetKey(["registry", "units"])
 
 @asset(
     key=REGISTRY_KEY,
+    pool=WAREHOUSE_POOL,
     partitions_def=report_year_partitions,
     group_name="registry",
     kinds={"csv", "pandas", "duckdb"},

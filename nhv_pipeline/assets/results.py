@@ -24,7 +24,7 @@ from nhv_pipeline.checks.invariants import (
 from nhv_pipeline.indicators import RESULT_COLUMNS, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import report_year_partitions
-from nhv_pipeline.resources import PipelinePaths, connect, read_rows, table_name
+from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse, read_rows, table_name
 
 RESULTS_KEY = AssetKey(["results", "indicator_results"])
 
@@ -56,6 +56,7 @@ def results_asset():
 
     @asset(
         key=RESULTS_KEY,
+        pool=WAREHOUSE_POOL,
         # Dependencies, not inputs: the seventeen tables are read in one query on the run's connection
         # (an input each would cost Dagster events and a load each).
         deps=indicator_keys,
@@ -71,12 +72,12 @@ def results_asset():
             for name, (blocking, text) in CHECKS.items()
         ],
     )
-    def indicator_results(context: AssetExecutionContext, paths: PipelinePaths):
+    def indicator_results(context: AssetExecutionContext, warehouse: Warehouse):
         """Every indicator of every condition for the report year, unsuppressed (PUBLICATION.md
         section 2 columns, `suppressed` false). Internal: analysts may read it in the warehouse;
         it is never exported. The publication is made from it after disclosure control."""
         report_year = int(context.partition_key)
-        with connect(paths.database) as con:
+        with warehouse.connection() as con:
             frames = [read_rows(con, *table_name(key.path), [report_year]) for key in indicator_keys]
         frames = [frame for frame in frames if len(frame)]
         combined = (
@@ -99,7 +100,7 @@ def results_asset():
             ("numerators_within_denominators", numerator_within_denominator(combined)),
         ):
             yield AssetCheckResult(check_name=name, passed=bad.empty, metadata=_failed_rows(bad))
-        with connect(paths.database) as con:
+        with warehouse.connection() as con:
             previous = read_rows(con, "results", "indicator_results", [report_year - 1])
         if previous.empty:
             yield AssetCheckResult(

@@ -25,7 +25,7 @@ from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract import to_staged
 from nhv_pipeline.partitions import report_year_partitions
-from nhv_pipeline.resources import PipelinePaths, connect, frame_digest, quoted, table_exists
+from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse, frame_digest, quoted, table_exists
 
 LOADS_TABLE = ("staged", "_loads")
 """Which (condition, table, report year) slices have been staged, even when empty.
@@ -40,7 +40,7 @@ def staged_key(condition_id: str, table: str) -> AssetKey:
     return AssetKey(["staged", condition_id, table])
 
 
-def record_load(paths: PipelinePaths, condition_id: str, table: str, report_year: int, rows: int) -> None:
+def record_load(warehouse: Warehouse, condition_id: str, table: str, report_year: int, rows: int) -> None:
     frame = pd.DataFrame(
         {
             "condition_id": [condition_id],
@@ -50,7 +50,7 @@ def record_load(paths: PipelinePaths, condition_id: str, table: str, report_year
             "loaded_at": [datetime.now(timezone.utc).replace(tzinfo=None)],
         }
     )
-    with connect(paths.database) as con:
+    with warehouse.connection() as con:
         con.execute(f'create schema if not exists "{LOADS_TABLE[0]}"')
         con.execute(
             f"create table if not exists {LOADS} (condition_id varchar, table_name varchar, "
@@ -64,8 +64,8 @@ def record_load(paths: PipelinePaths, condition_id: str, table: str, report_year
         con.execute(f"insert into {LOADS} by name select * from incoming")
 
 
-def loaded_report_years(paths: PipelinePaths, condition_id: str, table: str) -> set[int]:
-    with connect(paths.database) as con:
+def loaded_report_years(warehouse: Warehouse, condition_id: str, table: str) -> set[int]:
+    with warehouse.connection() as con:
         if not table_exists(con, *LOADS_TABLE):
             return set()
         rows = con.execute(
@@ -95,6 +95,7 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
 
     @multi_asset(
         name=f"staged_{condition_id}",
+        pool=WAREHOUSE_POOL,
         ins={f"raw_{table}": AssetIn(key=raw_key(condition_id, table)) for table in tables},
         deps=[delivery_key(condition_id)],
         outs=outs,
@@ -103,11 +104,11 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
         },
         partitions_def=report_year_partitions,
     )
-    def stage(context: AssetExecutionContext, paths: PipelinePaths, **raw: pd.DataFrame):
+    def stage(context: AssetExecutionContext, warehouse: Warehouse, **raw: pd.DataFrame):
         report_year = int(context.partition_key)
         for table in tables:
             frame = to_staged(condition_id, table, raw[f"raw_{table}"])
-            record_load(paths, condition_id, table, report_year, len(frame))
+            record_load(warehouse, condition_id, table, report_year, len(frame))
             yield Output(
                 frame,
                 output_name=table,

@@ -143,11 +143,6 @@ def table_rule_failures(
 # --- rules across the tables of one unit's delivery -------------------------------------------
 
 
-def keys(frame: pd.DataFrame, column: str) -> pd.MultiIndex:
-    """(unit_id, id) pairs: ids are local to a unit."""
-    return pd.MultiIndex.from_arrays([frame["unit_id"], frame[column]])
-
-
 def key_codes(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """One int64 code per row of each frame for the key columns `on`: equal keys, equal codes.
 

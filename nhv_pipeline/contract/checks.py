@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -142,9 +143,39 @@ def table_rule_failures(
 # --- rules across the tables of one unit's delivery -------------------------------------------
 
 
-def keys(frame: pd.DataFrame, column: str) -> pd.MultiIndex:
-    """(unit_id, id) pairs: ids are local to a unit."""
-    return pd.MultiIndex.from_arrays([frame["unit_id"], frame[column]])
+def key_codes(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 code per row of each frame for the key columns `on`: equal keys, equal codes.
+
+    Each column is factorised over both frames at once (hashing, linear in rows) and the
+    codes are combined column by column; a missing value is a value of its own, as in a
+    MultiIndex. Lookups on these codes replace MultiIndex lookups on tuple keys, which
+    grow faster than the rows do.
+    """
+    count = len(left)
+    combined = np.zeros(count + len(right), dtype="int64")
+    for column in on:
+        values = np.concatenate([left[column].to_numpy(dtype=object), right[column].to_numpy(dtype=object)])
+        codes, uniques = pd.factorize(values)
+        combined, _ = pd.factorize(combined * (len(uniques) + 1) + (codes + 1))
+    return combined[:count], combined[count:]
+
+
+def key_isin(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray:
+    """For each row of `left`: does `right` have a row with the same key (`MultiIndex.isin`)?"""
+    codes, found = key_codes(left, right, on)
+    present = np.zeros(len(codes) + len(found) + 1, dtype=bool)
+    present[found] = True
+    return present[codes]
+
+
+def key_lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: str) -> np.ndarray:
+    """`right[column]` of the first row of `right` with each `left` row's key, missing where none
+    (a left merge on `on` with `right` made unique on `on`, as an array in `left`'s order)."""
+    codes, found = key_codes(left, right, on)
+    first = np.full(len(codes) + len(found) + 1, -1, dtype="int64")
+    unique_codes, positions = np.unique(found, return_index=True)
+    first[unique_codes] = positions
+    return pd.Series(right[column].to_numpy()).reindex(first[codes]).to_numpy()
 
 
 def patient_rule_failures(
@@ -160,20 +191,19 @@ def patient_rule_failures(
         return rules.concat([])
     parts = []
     patients = tables[patients_table]
-    patient_keys = keys(patients, "patient_id")
     births = dated[patients_table].loc[usable(patients["patient_id"]), ["unit_id", "patient_id", "birth_date"]]
     births = births.rename(columns={"birth_date": "birth"}).drop_duplicates(["unit_id", "patient_id"])
     for table, frame in tables.items():
         if table == patients_table or "patient_id" not in frame.columns:
             continue
         checked = frame["unit_id"].isin(read_units.get(patients_table, set())) & usable(frame["patient_id"])
-        unknown = checked & ~keys(frame, "patient_id").isin(patient_keys)
+        unknown = checked & ~key_isin(frame, patients, ["unit_id", "patient_id"])
         parts.append(
             rules.failures_at(frame[unknown], "patient_id", rules.REFERENCE,
                               f"Detta patient_id har ingen rad i enhetens {patients_table}.csv; lägg till patienten där eller rätta id:t.")
         )
         # Section 4.1/5.1: birth_date not after any event date of the patient, in any table.
-        born = frame[["unit_id", "patient_id"]].merge(births, on=["unit_id", "patient_id"], how="left")["birth"].to_numpy()
+        born = key_lookup(frame, births, ["unit_id", "patient_id"], "birth")
         for column in date_columns(table_model(condition_id, table)):
             early = dated[table][column].to_numpy() < born
             parts.append(

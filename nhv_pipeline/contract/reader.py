@@ -236,7 +236,14 @@ def parse_contract_csv(
         return result
 
     header_line = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(header_line), strict=True)
+    delimiter = detect_delimiter(header_line)
+    # A plainly well-formed file (no quote, identity number or unusual whitespace, equal field
+    # counts, no overlong line) is split by pyarrow; anything else is read record by record
+    # below, so its failures keep their file, line and column.
+    plain = _plain_table(text, delimiter) if PREFILTER.search(text) is None else None
+    if plain is not None:
+        return _parsed(result, rel, columns, optional_columns, plain[0], plain, text, id_columns)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
     start = 1
     # The csv module's field limit is process-wide state that other libraries raise on import;
@@ -267,7 +274,19 @@ def parse_contract_csv(
         return result
     finally:
         csv.field_size_limit(previous_limit)
-    header = [name.strip().lower() for name in records[0][1]]
+    return _parsed(result, rel, columns, optional_columns, records[0][1], records, text, id_columns)
+
+
+def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields: list[str], records, text: str,
+            id_columns) -> FileRead:
+    """Header, field-count and identity checks, and the frame: of the csv records, or of a plain table.
+
+    `records` is either the csv module's [(line, fields), ...] (header first) or the
+    (header fields, arrow table) of `_plain_table`, which has no ragged row and no
+    identity number (it is only made when the text has no run of ten digits).
+    """
+    plain = isinstance(records, tuple)
+    header = [name.strip().lower() for name in header_fields]
     for position, name in enumerate(header):
         if contains_identity_number(name):
             result.failures.append(_failure(rel, 1, f"#{position + 1}", rules.IDENTITY_NUMBER, _IDENTITY_IN_HEADER))
@@ -279,7 +298,7 @@ def parse_contract_csv(
             return name
         return f"#{position + 1}"
 
-    identity = _identity_cells(text, records[1:], shown, rel)
+    identity = [] if plain else _identity_cells(text, records[1:], shown, rel)
     if not set(header) & set(columns):
         # No contract column at all: the header line is missing and line 1 holds data, the
         # delimiter is another one, or another table was saved. Its fields are not repeated (section 3).
@@ -321,6 +340,13 @@ def parse_contract_csv(
                          "ta bort kolumnen.")
             )
 
+    if plain:
+        if result.failures:
+            return result
+        frame = _plain_frame(records[1], header, columns)
+        result.frame = frame
+        result.rows = len(frame)
+        return result
     body = [(line, fields) for line, fields in records[1:] if any(f.strip() for f in fields)]  # blank lines carry nothing
     for line, fields in body:
         if len(fields) != len(header):
@@ -353,6 +379,99 @@ def parse_contract_csv(
     result.frame = frame
     result.rows = len(frame)
     return result
+
+
+# Whitespace that str.strip() removes besides space and tab (and a line end): a file holding any
+# of it, or a carriage return outside CRLF, is left to the csv module, whose splitting and
+# stripping the fast path would otherwise have to copy character by character.
+_UNSURE_FOR_PLAIN = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+# Fields this long are left to the csv module, which owns the field limit and its failure.
+_PLAIN_FIELD_LIMIT = FIELD_SIZE_LIMIT // 2
+
+
+def _plain_table(text: str, delimiter: str):
+    """(header fields, body as an arrow table of text columns) for a plainly well-formed file, else None.
+
+    Plainly well-formed: no quote character at all (so a record is a physical line and
+    every line number is the row's position), line ends LF or CRLF only, no whitespace
+    but space and tab inside lines, no field near the csv field limit, a header line
+    that is not blank, and every line holding as many fields as the header (an empty
+    line of that width included: it is dropped later as the csv path drops it).
+    The caller has checked there is no run of ten digits (no identity number to redact).
+    Whatever this declines is read by the csv module, with its exact failures.
+    """
+    if '"' in text:
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    if _UNSURE_FOR_PLAIN.search(text) is not None:
+        return None
+    header_line, _, body = text.partition("\n")
+    if header_line.strip(" \t") == "" or len(header_line) >= _PLAIN_FIELD_LIMIT:
+        return None
+    if body.endswith("\n"):
+        body = body[:-1]  # the last line's end makes no record (a further empty line would)
+    header = header_line.split(delimiter)
+    if body == "":
+        return header, None
+    width = len(header)
+    import pyarrow as pa  # loaded by pandas anyway; imported here so that importing the reader stays lean
+    import pyarrow.compute as pc
+    from pyarrow import csv as arrow_csv
+
+    names = [f"f{position}" for position in range(width)]
+    try:  # a line with another number of fields than the header raises: the csv path reports it
+        table = arrow_csv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=arrow_csv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                                 escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != body.count("\n") + 1:
+        return None  # every line is one row, an empty one included, or the line numbers would not hold
+    longest = max((pc.max(pc.utf8_length(column)).as_py() or 0) for column in table.columns)
+    if longest >= _PLAIN_FIELD_LIMIT:
+        return None
+    return header, table
+
+
+def _plain_frame(table, header: list[str], columns: list[str]) -> pd.DataFrame:
+    """The contract columns of a plain table: stripped text, None for an empty cell, `source_line` (header = 1).
+
+    Blank lines (every field empty after stripping) carry nothing, as in the csv path.
+    """
+    if table is None or table.num_rows == 0:
+        frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in columns})
+        frame["source_line"] = pd.Series([], dtype="int64")
+        return frame
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stripped = [pc.utf8_trim(table.column(position), characters=" \t") for position in range(table.num_columns)]
+    empty = [pc.equal(pc.utf8_length(column), 0) for column in stripped]
+    blank = empty[0]
+    for other in empty[1:]:
+        blank = pc.and_(blank, other)
+    keep = pc.invert(blank)
+    lines = np.arange(2, table.num_rows + 2, dtype="int64")
+    no_text = pa.scalar(None, pa.string())
+    data = {}
+    for name in columns:
+        position = header.index(name)
+        column = pc.filter(pc.if_else(empty[position], no_text, stripped[position]), keep)
+        data[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+    frame = pd.DataFrame(data)
+    frame["source_line"] = pd.Series(lines[keep.to_numpy(zero_copy_only=False)], dtype="int64")
+    return frame
 
 
 def _identity_cells(text: str, records: list[tuple[int, list[str]]], shown, rel: str) -> list[dict]:

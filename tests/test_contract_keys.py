@@ -1,0 +1,50 @@
+"""Key lookups across tables on int64 codes (`key_isin`, `key_lookup`) answer as MultiIndex.isin and a left merge do.
+
+The cross-table rules (patient_id in patients.csv, a contact's referral, the birth date
+of an event's patient) look keys up with these helpers; they must agree with the pandas
+operations they replace, missing ids included (DATA_CONTRACT.md 3, 5.3).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nhv_pipeline.contract.checks import key_isin, key_lookup
+
+UNITS = st.sampled_from(["u1", "u2", "u3"])
+IDS = st.one_of(st.none(), st.sampled_from(["P1", "P2", "P3", "p1", "", "<redacted>"]))
+
+
+def _frame(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["unit_id", "patient_id"], dtype=object)
+
+
+@settings(max_examples=200, deadline=None)
+@given(left=st.lists(st.tuples(UNITS, IDS), max_size=12), right=st.lists(st.tuples(UNITS, IDS), max_size=12))
+def test_key_isin_is_multiindex_isin(left, right):
+    left, right = _frame(left), _frame(right)
+    expected = pd.MultiIndex.from_arrays([left["unit_id"], left["patient_id"]]).isin(
+        pd.MultiIndex.from_arrays([right["unit_id"], right["patient_id"]])
+    )
+    assert key_isin(left, right, ["unit_id", "patient_id"]).tolist() == list(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    left=st.lists(st.tuples(UNITS, IDS), max_size=12),
+    right=st.lists(st.tuples(UNITS, st.sampled_from(["P1", "P2", "P3"]), st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))), max_size=12),
+)
+def test_key_lookup_is_a_left_merge_on_the_first_match(left, right):
+    left = _frame(left)
+    births = pd.DataFrame(right, columns=["unit_id", "patient_id", "birth"])
+    births["birth"] = pd.to_datetime(births["birth"]).astype("datetime64[ns]")
+    births = births.drop_duplicates(["unit_id", "patient_id"])
+    expected = left.merge(births, on=["unit_id", "patient_id"], how="left")["birth"].to_numpy()
+    got = key_lookup(left, births, ["unit_id", "patient_id"], "birth")
+    assert got.dtype == np.dtype("datetime64[ns]")
+    assert pd.Series(got).equals(pd.Series(expected))

@@ -140,6 +140,23 @@ class Condition:
     def table_names(self) -> tuple[str, ...]:
         return tuple(self.tables)
 
+    @property
+    def first_report_year(self) -> int:
+        """The first report year with a measurement period (INDICATORS.md 1): the March run after the start's year.
+
+        The condition's deliveries, and so its raw and staged assets, begin here.
+        """
+        return self.start.year + 1
+
+    def first_report_year_of(self, indicator_id: str) -> int:
+        """The first report year an indicator is produced in: its own first year, under the first version defining it."""
+        return min(
+            max(spec.from_report_year, indicator.first_report_year)
+            for spec in self.specifications
+            for indicator in spec.indicators
+            if indicator.indicator_id == indicator_id
+        )
+
     def specification_for(self, report_year: int) -> Specification | None:
         """The version in force for report year R; None before the first one applies."""
         in_force = [spec for spec in self.specifications if spec.from_report_year <= report_year]

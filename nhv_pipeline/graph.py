@@ -23,7 +23,6 @@ from nhv_pipeline.assets.raw import raw_assets
 from nhv_pipeline.assets.registry import units
 from nhv_pipeline.assets.results import results_asset
 from nhv_pipeline.assets.staged import staged_assets
-from nhv_pipeline.jobs import deliveries_job, full_job, validation_job
 from nhv_pipeline.resources import PipelinePaths, default_data_raw, default_warehouse_dir, warehouse_resources
 from nhv_pipeline.schedules import build_march_run
 from nhv_pipeline.sensors import make_delivery_sensor
@@ -47,7 +46,6 @@ def build_definitions(data_raw: str | None = None, warehouse_dir: str | None = N
     settings = settings_from_environment()
     return Definitions(
         assets=all_assets(resolved_pooled_years()),
-        jobs=[full_job, deliveries_job, validation_job],
         schedules=[build_march_run(march_run_cron(), march_run_timezone())],
         sensors=[make_delivery_sensor(Path(data_raw), Path(warehouse_dir))],
         resources={

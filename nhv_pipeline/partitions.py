@@ -2,10 +2,17 @@
 
 A partition key is a report year (inrapporteringsår), the year of the March run:
 "2024" holds the deliveries D(2024), which describe the measurement year 2023.
+
+An asset has only the report years that can exist for it: a condition's registry-fed
+layers (raw, staged) begin at the condition's first report year, an indicator at its
+own, and the assets over every condition (the registry, the union of results, the
+publication) at the earliest of them. So the UI shows neither a year that stays
+"missing" for ever nor an empty materialization of a year before an indicator exists.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 from dagster import BetaWarning, PreviewWarning, TimeWindowPartitionMapping, TimeWindowPartitionsDefinition
@@ -19,12 +26,30 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 FIRST_REPORT_YEAR = 2024
 """The first March run of any NHV condition here (measurement year 2023); a condition's own start is in its package."""
 
-report_year_partitions = TimeWindowPartitionsDefinition(
-    cron_schedule="0 0 1 1 *",
-    start=str(FIRST_REPORT_YEAR),
-    fmt="%Y",
-    end_offset=1,  # include the current year: its March run happens within the year
-)
+
+
+@functools.cache
+def report_years_from(first_report_year: int) -> TimeWindowPartitionsDefinition:
+    """The report years from `first_report_year` through the current year (one object per start)."""
+    return TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 1 1 *",
+        start=str(first_report_year),
+        fmt="%Y",
+        end_offset=1,  # include the current year: its March run happens within the year
+    )
+
+
+report_year_partitions = report_years_from(FIRST_REPORT_YEAR)
+"""Every report year of the pipeline: the partitions of the assets over all conditions."""
+
+
+def has_report_year(partitions_def: TimeWindowPartitionsDefinition | None, report_year: int) -> bool:
+    """Whether an asset with these partitions has the report year: it has begun by then.
+
+    Only the start counts: the last report year is the current one, and a schedule's tick
+    or a test may ask for a year before the clock has reached it.
+    """
+    return partitions_def is None or partitions_def.start.year <= report_year
 
 
 def delivery_window(start_offset: int, end_offset: int) -> TimeWindowPartitionMapping:

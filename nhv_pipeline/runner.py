@@ -207,40 +207,17 @@ def run_report_years(
 
 
 def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_report_years) -> list[tuple[str, int]]:
-    """The jobs to run: each report year, preceded by earlier deliveries its lags read that are not loaded."""
+    """The runs to make: each report year, preceded by earlier deliveries its lags read that are not loaded."""
+    from nhv_pipeline.jobs import DELIVERIES, FULL
+
     plan: list[tuple[str, int]] = []
     for year in years:
         if not run_all:
             for earlier in range(year - lag_years(), year):
                 if earlier in delivered and not _is_loaded(paths, earlier, loaded_report_years):
-                    plan.append(("nhv_deliveries", earlier))
-        plan.append(("nhv_full", year))
+                    plan.append((DELIVERIES, earlier))
+        plan.append((FULL, year))
     return plan
-
-
-def _selection(defs, job, data_raw: Path, year: int):
-    """The job's assets, less those of a condition that had not started and has no folder that year.
-
-    Such a condition has nothing to read, validate or compute (one that started in
-    the measurement year after): skipping it saves a run a few empty steps. A folder
-    that is there anyway is validated (and rejected as outside every permit).
-    """
-    from dagster import AssetSelection
-
-    from nhv_pipeline.contract import measurement_period
-
-    idle = [
-        condition_id
-        for condition_id in condition_ids()
-        if measurement_period(condition_id, year) is None and not (data_raw / str(year) / condition_id).exists()
-    ]
-    if not idle:
-        return None
-    graph = defs.resolve_asset_graph()
-    skipped = AssetSelection.tag("condition", idle[0])
-    for condition_id in idle[1:]:
-        skipped |= AssetSelection.tag("condition", condition_id)
-    return sorted(job.asset_layer.executable_asset_keys - skipped.resolve(graph))
 
 
 def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, quiet: bool) -> int:
@@ -252,20 +229,23 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
     progress = (lambda message: None) if quiet else _say
     # CRITICAL: a failed step is logged at ERROR level with its stack trace; quiet leaves that to the FAILED lines.
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
-    data_raw = Path(os.environ["NHV_DATA_RAW"])
+    from nhv_pipeline.jobs import execute_in_process
+
     failed: list[tuple[int, str, list[str]]] = []
-    for index, (job_name, year) in enumerate(plan):
+    for index, (name, year) in enumerate(plan):
         if index:
             fault_point("between_years")
-        progress(f"==> {job_name} for report year {year}")
-        job = defs.resolve_job_def(job_name)
-        result = job.execute_in_process(
-            partition_key=str(year),
+        progress(f"==> {name} for report year {year}")
+        # Only the assets that have the year: a condition not yet started, or an indicator not yet
+        # produced, has no partition for it, so no empty step is recorded (jobs.run_selection).
+        result = execute_in_process(
+            defs,
+            name,
+            year,
             instance=instance,
             run_config=run_config,
             raise_on_error=False,
             tags={"nhv/trigger": "cli", **process_tags()},
-            asset_selection=_selection(defs, job, data_raw, year),
         )
         failed_checks = [
             evaluation
@@ -292,7 +272,9 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
 
 
 def _is_loaded(paths, year: int, loaded_report_years) -> bool:
-    conditions = [c for c in registered() if (paths.data_root / str(year) / c.condition_id).is_dir()]
+    conditions = [
+        c for c in registered() if c.first_report_year <= year and (paths.data_root / str(year) / c.condition_id).is_dir()
+    ]
     return all(year in loaded_report_years(c.condition_id, t) for c in conditions for t in c.table_names)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleDefinition, ScheduleEvaluationContext, schedule
 
-from nhv_pipeline.jobs import full_job
+from nhv_pipeline.jobs import ASSET_JOB, FULL, run_selection, run_tags
 from nhv_pipeline.settings import DEFAULT_MARCH_RUN_CRON, DEFAULT_MARCH_RUN_TIMEZONE
 
 MARCH_RUN_CRON = DEFAULT_MARCH_RUN_CRON
@@ -26,7 +26,9 @@ def build_march_run(cron: str = DEFAULT_MARCH_RUN_CRON, timezone: str = DEFAULT_
 
     @schedule(
         name="march_run",
-        job=full_job,
+        # Dagster's implicit asset job: the assets begin at different report years, which no
+        # `define_asset_job` job can hold; each request names the assets that have its year.
+        job_name=ASSET_JOB,
         cron_schedule=cron,
         execution_timezone=timezone,
         default_status=DefaultScheduleStatus.STOPPED,
@@ -35,10 +37,12 @@ def build_march_run(cron: str = DEFAULT_MARCH_RUN_CRON, timezone: str = DEFAULT_
     )
     def march_run(context: ScheduleEvaluationContext) -> RunRequest:
         report_year = context.scheduled_execution_time.year
+        repository = context.repository_def
         return RunRequest(
             run_key=march_run_key(report_year),
             partition_key=str(report_year),
-            tags={"nhv/trigger": "march_schedule", "nhv/report_year": str(report_year)},
+            asset_selection=run_selection(repository.asset_graph, FULL, report_year) if repository else None,
+            tags={**run_tags(FULL, report_year), "nhv/trigger": "march_schedule", "nhv/report_year": str(report_year)},
         )
 
     return march_run

@@ -18,7 +18,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Sk
 
 from nhv_pipeline.condition import condition_ids
 from nhv_pipeline.contract.identity import contains_identity_number
-from nhv_pipeline.jobs import validation_job
+from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags
 from nhv_pipeline.resources import (
     WAREHOUSE_FILE,
     WarehouseLockTimeout,
@@ -93,7 +93,8 @@ def changed_deliveries(previous: dict[str, str], current: dict[str, str]) -> dic
 
 def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | None = None):
     @sensor(
-        job=validation_job,
+        # Assets, not a job: they begin at different report years, so each request names those of its year.
+        asset_selection=SELECTIONS[VALIDATE],
         minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
         description="Validates a report year when a unit delivers a new or corrected folder under the data "
@@ -129,6 +130,7 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
             context.update_cursor(json.dumps(current, sort_keys=True))
             return SkipReason("Only folders of unregistered conditions changed (see the log).")
         requests = []
+        asset_graph = context.repository_def.asset_graph if context.repository_def is not None else None
         for year, units in sorted(years.items()):
             year_state = {k: v for k, v in current.items() if k.startswith(f"{year}/")}
             run_key = "delivery-" + hashlib.sha256(json.dumps(year_state, sort_keys=True).encode()).hexdigest()[:16]
@@ -136,7 +138,14 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
                 RunRequest(
                     run_key=run_key,
                     partition_key=year,
-                    tags={"nhv/trigger": "delivery_sensor", "nhv/units": ",".join(sorted(units))[:200]},
+                    # The assets that have the year; the partition tag is set here because they do not
+                    # share one partitions definition (see jobs.py).
+                    asset_selection=run_selection(asset_graph, VALIDATE, int(year)) if asset_graph else None,
+                    tags={
+                        **run_tags(VALIDATE, int(year)),
+                        "nhv/trigger": "delivery_sensor",
+                        "nhv/units": ",".join(sorted(units))[:200],
+                    },
                 )
             )
         context.update_cursor(json.dumps(current, sort_keys=True))

@@ -21,12 +21,31 @@ def test_the_march_run_defaults_to_0600_on_31_march_stockholm_time():
     assert march_run.default_status.value == "STOPPED"
 
 
-def test_the_march_run_asks_for_the_report_year_of_its_tick_with_a_run_key_per_year():
+def _repository(tmp_path):
+    from nhv_pipeline.graph import build_definitions
+
+    return build_definitions(str(tmp_path / "data_raw"), str(tmp_path / "warehouse")).get_repository_def()
+
+
+def test_the_march_run_asks_for_the_report_year_of_its_tick_with_a_run_key_per_year(tmp_path):
     tick = datetime(2027, 3, 31, 6, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
-    request = march_run(build_schedule_context(scheduled_execution_time=tick))
+    repository = _repository(tmp_path)
+    request = march_run(build_schedule_context(scheduled_execution_time=tick, repository_def=repository))
     assert isinstance(request, RunRequest)
     assert request.partition_key == "2027"
+    assert request.tags["dagster/partition"] == "2027" and request.tags["nhv/warehouse"] == "writer"
     assert request.run_key == march_run_key(2027) == "march-run-2027"
+    assert set(request.asset_selection) == set(repository.asset_graph.materializable_asset_keys)
+
+
+def test_the_march_run_of_a_year_leaves_out_the_assets_that_begin_later(tmp_path):
+    """Report year 2025: nothing of a condition started in 2025, no indicator first produced in 2026."""
+    tick = datetime(2025, 3, 31, 6, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+    request = march_run(build_schedule_context(scheduled_execution_time=tick, repository_def=_repository(tmp_path)))
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert "results/sct_ssc/R1" in selected and "raw/sct_ssc/patients" in selected and "published/publication" in selected
+    assert "results/sct_ssc/R2" not in selected
+    assert not any("skeletal_dysplasia" in key for key in selected)
 
 
 def _deliver(root, year, condition, unit, files):
@@ -120,3 +139,4 @@ def test_the_first_tick_launches_only_what_the_warehouse_has_not_loaded(tmp_path
         assert [r.partition_key for r in first] == ["2025"]
         again, _ = _tick(sensor, cursor, instance)
         assert isinstance(again, SkipReason)
+

@@ -79,7 +79,7 @@ def test_runs_are_recorded_in_the_dagster_home(full_run, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(workspace.dagster_home))
     with DagsterInstance.get() as instance:
         runs = instance.get_runs()
-    finished = [r for r in runs if r.job_name == "nhv_full" and r.status == DagsterRunStatus.SUCCESS]
+    finished = [r for r in runs if r.tags.get("nhv/run") == "nhv_full" and r.status == DagsterRunStatus.SUCCESS]
     assert sorted(r.tags.get("dagster/partition") for r in finished) == ["2024", "2025", "2026"]
 
 
@@ -115,12 +115,11 @@ def test_a_lagged_indicator_refuses_to_run_on_deliveries_never_loaded(tmp_path, 
     from dagster import DagsterEventType
 
     from nhv_pipeline.definitions import build_definitions
+    from nhv_pipeline.jobs import FULL, execute_in_process
 
     defs = build_definitions(str(sample_data), str(tmp_path / "warehouse"))
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("nhv_full").execute_in_process(
-            partition_key="2026", instance=instance, raise_on_error=False
-        )
+        result = execute_in_process(defs, FULL, 2026, instance=instance, raise_on_error=False)
     failures = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
     messages = " ".join(e.step_failure_data.user_failure_data.description or "" for e in failures if e.step_failure_data.user_failure_data)
     assert not result.success

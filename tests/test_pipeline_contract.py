@@ -21,6 +21,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance
 from nhv_pipeline.contract import RULES, TABLES
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
+from nhv_pipeline.jobs import DELIVERIES, run_tags
 
 SCT_UNIT = "2026/sct_ssc/akademiska"
 SKD_UNIT = "2026/skeletal_dysplasia/karolinska_sd"
@@ -354,13 +355,13 @@ def test_every_contract_rule_has_an_end_to_end_case():
 
 def _run_deliveries(data_raw: Path, warehouse: Path, report_year: int, condition_id: str):
     defs = build_definitions(str(data_raw), str(warehouse))
-    job = defs.resolve_job_def("nhv_deliveries")
+    job = defs.resolve_implicit_global_asset_job_def()
     selection = [AssetKey(["registry", "units"]), AssetKey(["raw", condition_id, "delivery"])] + [
         key for table in TABLES[condition_id] for key in (AssetKey(["raw", condition_id, table]), AssetKey(["staged", condition_id, table]))
     ]
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
-            partition_key=str(report_year), instance=instance, asset_selection=selection, raise_on_error=False
+            tags=run_tags(DELIVERIES, report_year), instance=instance, asset_selection=selection, raise_on_error=False
         )
         materialized = {
             event.asset_key

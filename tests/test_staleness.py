@@ -10,9 +10,10 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._core.loader import LoadingContextForTest
 
 from nhv_pipeline.definitions import build_definitions
+from nhv_pipeline.jobs import DELIVERIES, FULL, VALIDATE, execute_in_process
 
 
-def _status(defs, instance, key, partition="2024"):
+def _status(defs, instance, key, partition="2026"):
     # The resolver the UI uses to mark assets stale (a Dagster internal; the test pins its verdict).
     resolver = CachingStaleStatusResolver(instance, defs.resolve_asset_graph(), LoadingContextForTest(instance))
     return resolver.get_status(AssetKey(key), partition)
@@ -23,19 +24,21 @@ def test_a_corrected_delivery_makes_its_downstream_stale_and_leaves_the_rest_fre
     shutil.copytree(sample_data, data_raw)
     defs = build_definitions(str(data_raw), str(tmp_path / "warehouse"))
     with DagsterInstance.ephemeral() as instance:
-        assert defs.resolve_job_def("nhv_full").execute_in_process(partition_key="2024", instance=instance).success
+        # Both conditions have report year 2026 (the second one begins then); its lags read 2024 and 2025.
+        for year in (2024, 2025, 2026):
+            assert execute_in_process(defs, FULL, year, instance=instance).success
         assert _status(defs, instance, ["staged", "sct_ssc", "referrals"]) == StaleStatus.FRESH
 
         # Re-validating unchanged files changes nothing.
-        assert defs.resolve_job_def("nhv_validate").execute_in_process(partition_key="2024", instance=instance).success
+        assert execute_in_process(defs, VALIDATE, 2026, instance=instance).success
         assert _status(defs, instance, ["staged", "sct_ssc", "referrals"]) == StaleStatus.FRESH
 
-        referrals = data_raw / "2024" / "sct_ssc" / "akademiska" / "referrals.csv"
+        referrals = data_raw / "2026" / "sct_ssc" / "akademiska" / "referrals.csv"
         frame = pd.read_csv(referrals, dtype=str, keep_default_na=False)
         row = frame.index[frame["care_plan"] == "0"][0]
         frame.loc[row, "care_plan"] = "1"
         frame.to_csv(referrals, index=False, lineterminator="\n")
-        assert defs.resolve_job_def("nhv_validate").execute_in_process(partition_key="2024", instance=instance).success
+        assert execute_in_process(defs, VALIDATE, 2026, instance=instance).success
 
         # The validation run re-read the corrected files: the staged layer is now behind them.
         assert _status(defs, instance, ["staged", "sct_ssc", "referrals"]) == StaleStatus.STALE
@@ -46,7 +49,7 @@ def test_a_corrected_delivery_makes_its_downstream_stale_and_leaves_the_rest_fre
         assert _status(defs, instance, ["results", "skeletal_dysplasia", "B1"]) == StaleStatus.FRESH
 
         # Loading the corrected round moves the staleness on to the condition's indicators.
-        assert defs.resolve_job_def("nhv_deliveries").execute_in_process(partition_key="2024", instance=instance).success
+        assert execute_in_process(defs, DELIVERIES, 2026, instance=instance).success
         assert _status(defs, instance, ["staged", "sct_ssc", "referrals"]) == StaleStatus.FRESH
         assert _status(defs, instance, ["results", "sct_ssc", "O1"]) == StaleStatus.STALE
         assert _status(defs, instance, ["results", "skeletal_dysplasia", "B1"]) == StaleStatus.FRESH

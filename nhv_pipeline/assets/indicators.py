@@ -27,10 +27,10 @@ from dagster import (
 
 from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.staged import loaded_report_years, staged_key
-from nhv_pipeline.condition import Condition, registered
+from nhv_pipeline.condition import Condition, get_condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.markdown import frame_to_markdown
-from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_year_partitions
+from nhv_pipeline.partitions import delivery_window, report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
@@ -92,19 +92,22 @@ def _output_name(indicator: Indicator) -> str:
     return key_name(indicator.indicator_id)
 
 
-def step_groups(indicators) -> list[list[Indicator]]:
-    """Indicators of one condition that can share a step: no table read through two different windows."""
-    groups: list[tuple[dict[str, tuple[int, int]], list[Indicator]]] = []
+def step_groups(indicators, first_year=lambda indicator: indicator.first_report_year) -> list[list[Indicator]]:
+    """Indicators of one condition that can share a step: the same first report year (a step's outputs
+    share one set of partitions) and no table read through two different windows."""
+    groups: list[tuple[int, dict[str, tuple[int, int]], list[Indicator]]] = []
     for indicator in indicators:
         windows = {spec.table: spec.offsets for spec in indicator.inputs}
-        for group_windows, members in groups:
-            if all(group_windows.get(table, offsets) == offsets for table, offsets in windows.items()):
+        for group_first, group_windows, members in groups:
+            if group_first == first_year(indicator) and all(
+                group_windows.get(table, offsets) == offsets for table, offsets in windows.items()
+            ):
                 group_windows.update(windows)
                 members.append(indicator)
                 break
         else:
-            groups.append((dict(windows), [indicator]))
-    return [members for _, members in groups]
+            groups.append((first_year(indicator), dict(windows), [indicator]))
+    return [members for _, _, members in groups]
 
 
 def _windows(indicators) -> dict[str, tuple[int, int]]:
@@ -119,6 +122,8 @@ def _windows(indicators) -> dict[str, tuple[int, int]]:
 
 def _indicator_step(condition: Condition, indicators: list[Indicator], number: int, pooled_years: int | None) -> AssetsDefinition:
     condition_id = condition.condition_id
+    # An indicator's partitions begin at its first report year (step_groups keeps one start per step).
+    partitions_def = report_years_from(condition.first_report_year_of(indicators[0].indicator_id))
     declared = {
         indicator.indicator_id: [version.with_pooled_years(pooled_years) if pooled_years else version
                                  for version in condition.versions_of(indicator.indicator_id)]
@@ -169,7 +174,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
         deps=deps,
         outs=outs,
         internal_asset_deps=internal_asset_deps,
-        partitions_def=report_year_partitions,
+        partitions_def=partitions_def,
     )
     def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse):
         report_year = int(context.partition_key)
@@ -227,7 +232,7 @@ def _require_deliveries_loaded(paths: PipelinePaths, warehouse: Warehouse, indic
         wanted = {
             year
             for year in range(report_year + spec.offsets[0], report_year + spec.offsets[1] + 1)
-            if year >= FIRST_REPORT_YEAR and (paths.data_root / str(year) / indicator.condition_id).is_dir()
+            if year >= get_condition(indicator.condition_id).first_report_year and (paths.data_root / str(year) / indicator.condition_id).is_dir()
         }
         missing = sorted(wanted - loaded_report_years(warehouse, indicator.condition_id, spec.table))
         if missing:
@@ -249,6 +254,7 @@ def indicator_assets(pooled_years: int | None = None) -> list[AssetsDefinition]:
             condition.latest(indicator_id).with_pooled_years(pooled_years) if pooled_years else condition.latest(indicator_id)
             for indicator_id in condition.indicator_ids
         ]
-        for number, group in enumerate(step_groups(declarations), start=1):
+        groups = step_groups(declarations, lambda indicator: condition.first_report_year_of(indicator.indicator_id))
+        for number, group in enumerate(groups, start=1):
             assets.append(_indicator_step(condition, group, number, pooled_years))
     return assets

@@ -44,7 +44,7 @@ from nhv_pipeline.contract import (
     validate_delivery,
     write_unit_reports,
 )
-from nhv_pipeline.partitions import report_year_partitions
+from nhv_pipeline.partitions import report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths
 
 TRACE_COLUMNS = {
@@ -105,7 +105,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             "contract",
             asset=raw_key(condition_id, table),
             blocking=True,
-            partitions_def=report_year_partitions,
+            partitions_def=report_years_from(condition.first_report_year),
             description=f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
             "types and codes, required-if rules, date order, uniqueness, privacy.",
         )
@@ -115,7 +115,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             "delivery_contract",
             asset=delivery_key(condition_id),
             blocking=True,
-            partitions_def=report_year_partitions,
+            partitions_def=report_years_from(condition.first_report_year),
             description="The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
             "missing deliveries and tables, references between tables and to earlier deliveries, "
             "follow-up completeness, and every per-file rule.",
@@ -128,7 +128,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         outs=outs,
         ins={"registry": AssetIn(key=REGISTRY_KEY)},
         check_specs=check_specs,
-        partitions_def=report_year_partitions,
+        partitions_def=report_years_from(condition.first_report_year),
         group_name="raw",
     )
     def read_and_validate(context: AssetExecutionContext, paths: PipelinePaths, registry: pd.DataFrame):

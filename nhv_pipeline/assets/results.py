@@ -6,6 +6,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     MetadataValue,
@@ -23,7 +24,7 @@ from nhv_pipeline.checks.invariants import (
 )
 from nhv_pipeline.indicators import RESULT_COLUMNS, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
-from nhv_pipeline.partitions import report_year_partitions
+from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse, read_rows, table_name
 
 RESULTS_KEY = AssetKey(["results", "indicator_results"])
@@ -58,8 +59,9 @@ def results_asset():
         key=RESULTS_KEY,
         pool=WAREHOUSE_POOL,
         # Dependencies, not inputs: the seventeen tables are read in one query on the run's connection
-        # (an input each would cost Dagster events and a load each).
-        deps=indicator_keys,
+        # (an input each would cost Dagster events and a load each). An indicator that begins after
+        # the report year has no partition for it: it simply contributes no rows.
+        deps=[AssetDep(key, partition_mapping=delivery_window(0, 0)) for key in indicator_keys],
         partitions_def=report_year_partitions,
         group_name="indicators",
         kinds={"pandas", "duckdb"},

@@ -24,7 +24,7 @@ from nhv_pipeline.assets.raw import column_schema, delivery_key, raw_key
 from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract import to_staged
-from nhv_pipeline.partitions import report_year_partitions
+from nhv_pipeline.partitions import report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse, frame_digest, quoted, table_exists
 
 LOADS_TABLE = ("staged", "_loads")
@@ -102,7 +102,7 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
         internal_asset_deps={
             table: {raw_key(condition_id, table), delivery_key(condition_id)} for table in tables
         },
-        partitions_def=report_year_partitions,
+        partitions_def=report_years_from(condition.first_report_year),
     )
     def stage(context: AssetExecutionContext, warehouse: Warehouse, **raw: pd.DataFrame):
         report_year = int(context.partition_key)

@@ -6,7 +6,30 @@ started has no measurement period at all.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
+
+REPORT_YEAR_FOLDER = re.compile(r"[0-9]{4}")
+"""A delivery round's folder: the report year in four ASCII digits (DATA_CONTRACT.md 1), nothing else.
+
+The one definition the runner and the delivery sensor share: `02026`, `2026 ` or `２０２６`
+(full-width digits) are no report year, though `str.isdigit()` would take the last two.
+"""
+
+
+def delivered_report_years(data_raw: Path) -> list[int]:
+    """The report years with a delivery round folder under the data root, oldest first."""
+    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and REPORT_YEAR_FOLDER.fullmatch(p.name))
+
+
+def misnamed_year_folders(data_raw: Path) -> list[Path]:
+    """Folders under the data root that are no report year (`2026 `, `02026`, `abc`).
+
+    Section 1 allows only `units.csv` and `<report_year>/` there; a misnamed round
+    would otherwise be skipped without a word and its year never run.
+    """
+    return sorted(p for p in data_raw.iterdir() if p.is_dir() and not REPORT_YEAR_FOLDER.fullmatch(p.name))
 
 
 def year_window(start: date, year: int, years: int = 1) -> tuple[date, date] | None:

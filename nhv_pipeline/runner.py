@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from nhv_pipeline.condition import condition_ids, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.reports import failure_summary_lines, read_unit_report
 from nhv_pipeline.faults import fault_point
+from nhv_pipeline.periods import delivered_report_years, misnamed_year_folders
 from nhv_pipeline.recovery import machine_fault_message, process_tags
 
 
@@ -26,23 +26,6 @@ def lag_years() -> int:
     from nhv_pipeline.indicators import make_catalogue
 
     return max([0, *(-spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)])
-
-
-REPORT_YEAR_FOLDER = re.compile(r"[0-9]{4}")
-"""A delivery round's folder: the report year in four ASCII digits (DATA_CONTRACT.md 1), nothing else."""
-
-
-def delivered_report_years(data_raw: Path) -> list[int]:
-    return sorted(int(p.name) for p in data_raw.iterdir() if p.is_dir() and REPORT_YEAR_FOLDER.fullmatch(p.name))
-
-
-def misnamed_year_folders(data_raw: Path) -> list[Path]:
-    """Folders under the data root that are no report year (`2026 `, `02026`, `abc`).
-
-    Section 1 allows only `units.csv` and `<report_year>/` there; a misnamed round
-    would otherwise be skipped without a word and its year never run.
-    """
-    return sorted(p for p in data_raw.iterdir() if p.is_dir() and not REPORT_YEAR_FOLDER.fullmatch(p.name))
 
 
 def _say(message: str) -> None:

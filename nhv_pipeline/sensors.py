@@ -19,6 +19,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Sk
 from nhv_pipeline.condition import condition_ids
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags
+from nhv_pipeline.periods import REPORT_YEAR_FOLDER, misnamed_year_folders
 from nhv_pipeline.resources import (
     WAREHOUSE_FILE,
     WarehouseLockTimeout,
@@ -51,7 +52,8 @@ def delivery_state(data_root: Path) -> dict[str, str]:
     state: dict[str, str] = {}
     if not data_root.is_dir():
         return state
-    for year_dir in sorted(p for p in data_root.iterdir() if p.is_dir() and p.name.isdigit()):
+    # Only report-year folders (the runner's definition): a misnamed one is warned of by the sensor, not run.
+    for year_dir in sorted(p for p in data_root.iterdir() if p.is_dir() and REPORT_YEAR_FOLDER.fullmatch(p.name)):
         for c, condition_dir in enumerate(sorted(p for p in year_dir.iterdir() if p.is_dir() and not p.is_symlink()), start=1):
             # DATA_CONTRACT.md 3: a name holding an identity number goes into neither the cursor nor the log.
             condition = f"(folder {c})" if contains_identity_number(condition_dir.name) else condition_dir.name
@@ -109,6 +111,15 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
                 previous = loaded_state(warehouse_dir or Path(default_warehouse_dir()))
             except WarehouseLockTimeout:
                 return SkipReason("The warehouse is busy with a run; the first look at the deliveries waits for the next tick.")
+        if root.is_dir():
+            for number, folder in enumerate(misnamed_year_folders(root), start=1):
+                # DATA_CONTRACT.md 3: a name holding an identity number is not repeated in the log.
+                shown = f"(misnamed folder {number})" if contains_identity_number(folder.name) else repr(folder.name)
+                context.log.warning(
+                    "The folder %s in the data root %s is not a report year (four ASCII digits, like 2026); "
+                    "its deliveries are not validated. Rename it to the report year of its delivery round.",
+                    shown, root,
+                )
         current = delivery_state(root)
         changes = changed_deliveries(previous, current)
         if not changes:

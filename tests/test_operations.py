@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
+from unittest.mock import PropertyMock, patch
 from zoneinfo import ZoneInfo
 
 from dagster import DagsterInstance, RunRequest, SkipReason, build_schedule_context, build_sensor_context
@@ -140,3 +141,19 @@ def test_the_first_tick_launches_only_what_the_warehouse_has_not_loaded(tmp_path
         again, _ = _tick(sensor, cursor, instance)
         assert isinstance(again, SkipReason)
 
+
+def test_the_sensor_takes_only_report_year_folders_the_runner_takes_and_warns_of_the_others(tmp_path):
+    """`02026` and full-width `２０２６` pass `str.isdigit()` but are no report year (DATA_CONTRACT.md 1)."""
+    root = tmp_path / "data_raw"
+    for year in ("2026", "02026", "\uff12\uff10\uff12\uff16"):
+        _deliver(root, year, "sct_ssc", "akademiska", {"patients.csv": "patient_id\nP1\n"})
+    assert set(delivery_state(root)) == {"2026/sct_ssc/akademiska/patients.csv"}
+    sensor = make_delivery_sensor(root, tmp_path / "warehouse")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(cursor=None, instance=instance)
+        with patch.object(type(context), "log", new_callable=PropertyMock) as log:
+            first = sensor(context)
+    assert [r.partition_key for r in first] == ["2026"]
+    warnings = [call.args[0] % call.args[1:] for call in log.return_value.warning.call_args_list]
+    assert any("'02026'" in message and "not a report year" in message for message in warnings), warnings
+    assert any("'\uff12\uff10\uff12\uff16'" in message for message in warnings), warnings

@@ -214,6 +214,7 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
     from nhv_pipeline.jobs import execute_in_process
 
+    data_raw = Path(os.environ["NHV_DATA_RAW"])
     failed: list[tuple[int, str, list[str]]] = []
     for index, (name, year) in enumerate(plan):
         if index:
@@ -235,7 +236,8 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
             for evaluation in result.get_asset_check_evaluations()
             if not evaluation.passed and evaluation.severity.value == "ERROR"
         ]
-        if result.success and not failed_checks:
+        early = _deliveries_before_start(data_raw, warehouse_dir, year)
+        if result.success and not failed_checks and not early:
             progress(f"<== report year {year}: succeeded (run {result.run_id}).")
             continue
         progress(f"<== report year {year}: FAILED (run {result.run_id}); the failures follow at the end.")
@@ -252,6 +254,24 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
     for year, run_id, _ in failed:
         _say(f"Report year {year}: FAILED (run {run_id}). Validation reports per unit: {warehouse_dir / 'validation' / str(year)}")
     return 1
+
+
+def _deliveries_before_start(data_raw: Path, warehouse_dir: Path, year: int) -> list[str]:
+    """Conditions with a delivery folder for a report year before their first one; checked here.
+
+    Their assets have no partition for that year, so the run does not read the folder; its
+    measurement period is empty and every unit is outside its permit (DATA_CONTRACT.md 1). The
+    contract check says so in the units' validation reports, and the year fails like any
+    failed delivery, rather than the folder being passed over without a word.
+    """
+    early = [c.condition_id for c in registered() if year < c.first_report_year and (data_raw / str(year) / c.condition_id).is_dir()]
+    if early:
+        registry = read_registry(data_raw)
+        for condition_id in early:
+            failures = validate_delivery(data_raw, year, condition_id, registry.units).failures
+            units = sorted(set(failures["unit_id"]) - {""})
+            write_unit_reports(failures, warehouse_dir / "validation", year, condition_id, units)
+    return early
 
 
 def _is_loaded(paths, year: int, loaded_report_years) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from nhv_pipeline.condition import condition_ids
+from nhv_pipeline.condition import condition_ids, get_condition
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags
 from nhv_pipeline.periods import REPORT_YEAR_FOLDER, misnamed_year_folders
@@ -135,11 +135,20 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
                     year, condition, ", ".join(sorted(known)),
                 )
                 continue
+            first = get_condition(condition).first_report_year
+            if int(year) < first:
+                # Its assets have no such report year; `nhv-pipeline run` reports it as outside every permit.
+                context.log.warning(
+                    "Delivery folder %s/%s/%s is for a report year before %s's first (%s); no unit may deliver "
+                    "for it and it is not validated. Move it to the report year it belongs to.",
+                    year, condition, unit, condition, first,
+                )
+                continue
             context.log.info("New or changed delivery: %s %s %s: %s", year, condition, unit, ", ".join(files))
             years.setdefault(year, []).append(f"{condition}/{unit}")
         if not years:
             context.update_cursor(json.dumps(current, sort_keys=True))
-            return SkipReason("Only folders of unregistered conditions changed (see the log).")
+            return SkipReason("Only folders of unregistered conditions, or of years before a condition begins, changed (see the log).")
         requests = []
         asset_graph = context.repository_def.asset_graph if context.repository_def is not None else None
         for year, units in sorted(years.items()):

@@ -157,3 +157,16 @@ def test_the_sensor_takes_only_report_year_folders_the_runner_takes_and_warns_of
     warnings = [call.args[0] % call.args[1:] for call in log.return_value.warning.call_args_list]
     assert any("'02026'" in message and "not a report year" in message for message in warnings), warnings
     assert any("'\uff12\uff10\uff12\uff16'" in message for message in warnings), warnings
+
+
+def test_the_sensor_launches_nothing_for_a_delivery_before_its_condition_begins(tmp_path):
+    root = tmp_path / "data_raw"
+    _deliver(root, 2025, "skeletal_dysplasia", "karolinska_sd", {"patients.csv": "patient_id\nP1\n"})
+    sensor = make_delivery_sensor(root, tmp_path / "warehouse")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(cursor=None, instance=instance)
+        with patch.object(type(context), "log", new_callable=PropertyMock) as log:
+            result = sensor(context)
+    assert isinstance(result, SkipReason)
+    warnings = [call.args[0] % call.args[1:] for call in log.return_value.warning.call_args_list]
+    assert any("2025/skeletal_dysplasia/karolinska_sd" in message and "(2026)" in message for message in warnings), warnings

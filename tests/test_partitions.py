@@ -99,3 +99,20 @@ def test_no_indicator_records_an_empty_year_before_it_starts(full_run):
             if years:
                 early[key.to_user_string()] = years
     assert early == {}
+
+
+def test_a_delivery_for_a_year_before_its_condition_begins_fails_that_year(tmp_path, sample_data):
+    """No asset of the condition has that year, so the run checks the folder itself: outside the permit."""
+    import shutil
+
+    from pipeline_helpers import make_workspace
+
+    workspace = make_workspace(tmp_path, sample_data)
+    shutil.copytree(workspace.data_raw / "2026" / "skeletal_dysplasia", workspace.data_raw / "2025" / "skeletal_dysplasia")
+    completed = workspace.cli("run", "--report-year", "2025", "--quiet")
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    assert "FAILED 2025 skeletal_dysplasia karolinska_sd 2025/skeletal_dysplasia/karolinska_sd" in completed.stderr
+    assert "[outside_permit]" in completed.stderr
+    assert "Report year 2025: FAILED" in completed.stderr
+    report = workspace.warehouse / "validation" / "2025" / "skeletal_dysplasia" / "karolinska_sd.csv"
+    assert "outside_permit" in report.read_text(encoding="utf-8-sig")

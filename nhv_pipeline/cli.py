@@ -85,6 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(run)
     run.add_argument("--quiet", action="store_true", help="print only the FAILED lines and the summary, not Dagster's log")
 
+    submit = commands.add_parser(
+        "submit",
+        help="queue report years for the Dagster daemon (a shared instance), oldest first",
+        description="Submit one run per report year to the run queue of the Dagster instance in DAGSTER_HOME, "
+        "for the daemon to start one warehouse writer at a time (the operator guide's PostgreSQL recipe). "
+        "Nothing runs in this process. A run holds the assets of the selection that have the year; unlike "
+        "`run --report-year`, earlier deliveries a lag reads are not loaded first: submit those years before it.",
+    )
+    which = submit.add_mutually_exclusive_group(required=True)
+    which.add_argument("--report-year", type=int, action="append", metavar="R", help="a report year (repeat for more)")
+    which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
+    submit.add_argument(
+        "--selection",
+        choices=["nhv_full", "nhv_deliveries", "nhv_validate"],
+        default="nhv_full",
+        help="nhv_full (default: everything, published), nhv_deliveries (registry, raw, staged) or "
+        "nhv_validate (registry and raw: validation reports only)",
+    )
+    _add_location_options(submit)
+
     rebuild = commands.add_parser(
         "rebuild",
         help="rebuild a damaged warehouse from the deliveries; republish only years whose figures change",
@@ -161,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.runner import validate_only
 
         return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
+    if args.command == "submit":
+        from nhv_pipeline.runner import submit
+
+        return submit(data_raw, warehouse_dir, args.report_year, args.all, args.selection)
     from nhv_pipeline.recovery import machine_fault_message
     from nhv_pipeline.runner import run_report_years
 

@@ -189,6 +189,30 @@ def run_report_years(
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
 
+def submit(data_raw: Path, warehouse_dir: Path, report_years: list[int] | None, run_all: bool, selection: str) -> int:
+    """Queue report years for the daemon (`nhv-pipeline submit`); 0 when every run was queued."""
+    os.environ["NHV_DATA_RAW"] = str(data_raw)
+    os.environ["NHV_WAREHOUSE_DIR"] = str(warehouse_dir)
+    dagster_home()
+    from nhv_pipeline.partitions import report_year_partitions
+    from nhv_pipeline.submit import submit_report_years
+
+    misnamed = misnamed_year_folders(data_raw)
+    for folder in misnamed:
+        _say(f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it first.")
+    if misnamed:
+        return 2
+    years = delivered_report_years(data_raw) if run_all else sorted(report_years or [])
+    valid = set(report_year_partitions.get_partition_keys())
+    outside = [year for year in years if str(year) not in valid]
+    if outside or not years:
+        _say(f"error: no report year to submit, or outside the pipeline's report years ({min(valid)}..{max(valid)}).")
+        return 2
+    for year, run_id in zip(years, submit_report_years(years, selection), strict=True):
+        _say(f"Queued {selection} for report year {year} (run {run_id}).")
+    return 0
+
+
 def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_report_years) -> list[tuple[str, int]]:
     """The runs to make: each report year, preceded by earlier deliveries its lags read that are not loaded."""
     from nhv_pipeline.jobs import DELIVERIES, FULL

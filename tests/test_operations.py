@@ -170,3 +170,30 @@ def test_the_sensor_launches_nothing_for_a_delivery_before_its_condition_begins(
     assert isinstance(result, SkipReason)
     warnings = [call.args[0] % call.args[1:] for call in log.return_value.warning.call_args_list]
     assert any("2025/skeletal_dysplasia/karolinska_sd" in message and "(2026)" in message for message in warnings), warnings
+
+
+def test_the_sensor_and_schedule_requests_resolve_as_the_daemon_resolves_them(tmp_path):
+    """Assets with different first report years in one request: the daemon's resolution must accept it."""
+    from nhv_pipeline.graph import build_definitions
+
+    root = tmp_path / "data_raw"
+    _deliver(root, 2026, "sct_ssc", "akademiska", {"patients.csv": "patient_id\nP1\n"})
+    defs = build_definitions(str(root), str(tmp_path / "warehouse"))
+    repository = defs.get_repository_def()
+    with DagsterInstance.ephemeral() as instance:
+        sensor = defs.resolve_sensor_def("delivery_sensor")
+        data = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+        assert [r.job_name for r in data.run_requests] == ["__ASSET_JOB"]
+        (request,) = data.run_requests
+        assert request.tags["dagster/partition"] == "2026" and request.tags["nhv/run"] == "nhv_validate"
+        assert {key.path[0] for key in request.asset_selection} == {"registry", "raw"}
+        assert any(key.path[1] == "skeletal_dysplasia" for key in request.asset_selection if key.path[0] == "raw")
+
+        schedule = defs.resolve_schedule_def("march_run")
+        tick = datetime(2025, 3, 31, 6, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
+        data = schedule.evaluate_tick(
+            build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repository)
+        )
+        (request,) = data.run_requests
+        assert request.tags["dagster/partition"] == "2025"
+        assert all(repository.asset_graph.get(key).partitions_def.start.year <= 2025 for key in request.asset_selection)

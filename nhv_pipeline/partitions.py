@@ -24,13 +24,18 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
 FIRST_REPORT_YEAR = 2024
-"""The first March run of any NHV condition here (measurement year 2023); a condition's own start is in its package."""
+"""The first March run of the pipeline (measurement year 2023); a condition's own start is in its package.
+No asset has a report year before it, whenever its condition started."""
 
+
+def report_years_from(first_report_year: int) -> TimeWindowPartitionsDefinition:
+    """The report years from `first_report_year` (never before FIRST_REPORT_YEAR) through the current year."""
+    return _report_years(max(first_report_year, FIRST_REPORT_YEAR))
 
 
 @functools.cache
-def report_years_from(first_report_year: int) -> TimeWindowPartitionsDefinition:
-    """The report years from `first_report_year` through the current year (one object per start)."""
+def _report_years(first_report_year: int) -> TimeWindowPartitionsDefinition:
+    """One object per start: assets that begin in the same year share their partitions definition."""
     return TimeWindowPartitionsDefinition(
         cron_schedule="0 0 1 1 *",
         start=str(first_report_year),
@@ -39,7 +44,7 @@ def report_years_from(first_report_year: int) -> TimeWindowPartitionsDefinition:
     )
 
 
-report_year_partitions = report_years_from(FIRST_REPORT_YEAR)
+report_year_partitions = _report_years(FIRST_REPORT_YEAR)
 """Every report year of the pipeline: the partitions of the assets over all conditions."""
 
 

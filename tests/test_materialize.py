@@ -17,6 +17,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from nhv_pipeline.definitions import all_assets
+from nhv_pipeline.partitions import has_report_year
 from nhv_pipeline.resources import PipelinePaths, warehouse_resources
 from nhv_pipeline.settings import NhvSettings
 
@@ -36,9 +37,14 @@ def data_raw(tmp_path, sample_data):
     return target
 
 
-def _selection(assets, *prefixes: str):
-    keys = [key for asset in assets for key in asset.keys if key.path[0] in prefixes]
-    return keys
+def _selection(assets, *prefixes: str, year: int = 2025):
+    """The assets of these layers that have the report year (a condition begun later has none)."""
+    return [
+        key
+        for asset in assets
+        for key in asset.keys
+        if key.path[0] in prefixes and has_report_year(asset.partitions_def, year)
+    ]
 
 
 def test_registry_raw_and_staged_of_one_report_year(tmp_path, data_raw):

@@ -30,7 +30,7 @@ from nhv_pipeline.assets.staged import loaded_report_years, staged_key
 from nhv_pipeline.condition import Condition, get_condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.markdown import frame_to_markdown
-from nhv_pipeline.partitions import delivery_window, report_years_from
+from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
@@ -228,11 +228,13 @@ def _require_deliveries_loaded(paths: PipelinePaths, warehouse: Warehouse, indic
     """A lagged input whose delivery exists on disk must have been staged, or the result is silently wrong."""
     if report_year < indicator.first_report_year:
         return
+    # Deliveries before the condition's first report year (or the pipeline's) are never staged.
+    first_year = max(FIRST_REPORT_YEAR, get_condition(indicator.condition_id).first_report_year)
     for spec in indicator.inputs:
         wanted = {
             year
             for year in range(report_year + spec.offsets[0], report_year + spec.offsets[1] + 1)
-            if year >= get_condition(indicator.condition_id).first_report_year and (paths.data_root / str(year) / indicator.condition_id).is_dir()
+            if year >= first_year and (paths.data_root / str(year) / indicator.condition_id).is_dir()
         }
         missing = sorted(wanted - loaded_report_years(warehouse, indicator.condition_id, spec.table))
         if missing:

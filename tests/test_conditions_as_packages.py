@@ -130,6 +130,15 @@ def test_a_third_condition_flows_from_raw_to_published_with_no_core_change(
     assert (ours.loc[ours["indicator_id"] == "R1", "suppressed"] == "true").all(), "n < 5 is withheld"
     assert set(published["condition_id"]) == {"sct_ssc", "skeletal_dysplasia", "test_area"}
 
+    # Its assets begin at its own first report year (start 2024: report year 2025), R1 at 2026.
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.from_config(str(paths["home"])) as instance:
+        assert instance.get_materialized_partitions(AssetKey(["raw", "test_area", "visits"])) == {"2025", "2026"}
+        assert instance.get_materialized_partitions(AssetKey(["staged", "test_area", "visits"])) == {"2025", "2026"}
+        assert instance.get_materialized_partitions(AssetKey(["results", "test_area", "B1"])) == {"2025", "2026"}
+        assert instance.get_materialized_partitions(AssetKey(["results", "test_area", "R1"])) == {"2026"}
+
 
 def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
     area_registered, tmp_path, sample_data, monkeypatch, capsys

@@ -37,11 +37,10 @@ def build_march_run(cron: str = DEFAULT_MARCH_RUN_CRON, timezone: str = DEFAULT_
     )
     def march_run(context: ScheduleEvaluationContext) -> RunRequest:
         report_year = context.scheduled_execution_time.year
-        repository = context.repository_def
         return RunRequest(
             run_key=march_run_key(report_year),
             partition_key=str(report_year),
-            asset_selection=run_selection(repository.asset_graph, FULL, report_year) if repository else None,
+            asset_selection=run_selection(context.repository_def.asset_graph, FULL, report_year),
             tags={**run_tags(FULL, report_year), "nhv/trigger": "march_schedule", "nhv/report_year": str(report_year)},
         )
 

@@ -234,6 +234,29 @@ def test_indicator_reads_its_catalogue_inputs_with_their_delivery_lags(asset_nod
             assert f"offsetted by {start} and {end} partitions" in mapping["description"]
 
 
+PARTITION_STATUSES = """{ assetNodes { assetKey { path } partitionKeysByDimension { partitionKeys }
+  assetPartitionStatuses { __typename ... on TimePartitionStatuses { ranges { status startKey endKey } } } } }"""
+
+
+def test_the_ui_shows_no_report_year_missing_for_any_asset_after_the_full_run(webserver, full_run):
+    """Issue "Only the partitions that can exist": every report year an asset has, up to the last
+    delivered one, is materialized as the UI computes it; none before the asset begins is listed."""
+    workspace, _ = full_run
+    last = max(p.name for p in workspace.data_raw.iterdir() if p.is_dir() and p.name.isdigit())
+    missing = {}
+    for node in graphql(webserver, PARTITION_STATUSES)["assetNodes"]:
+        key = "/".join(node["assetKey"]["path"])
+        years = [k for k in node["partitionKeysByDimension"][0]["partitionKeys"] if k <= last]
+        ranges = node["assetPartitionStatuses"]["ranges"]
+        done = {y for y in years for r in ranges if r["status"] == "MATERIALIZED" and r["startKey"] <= y <= r["endKey"]}
+        if set(years) - done:
+            missing[key] = sorted(set(years) - done)
+    assert missing == {}, "asset: report years shown as missing"
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in graphql(webserver, PARTITION_STATUSES)["assetNodes"]}
+    assert nodes["results/sct_ssc/R2"]["partitionKeysByDimension"][0]["partitionKeys"][0] == "2026"
+    assert nodes["staged/skeletal_dysplasia/patients"]["partitionKeysByDimension"][0]["partitionKeys"][0] == "2026"
+
+
 RUNS = """{ runsOrError { __typename ... on Runs { results { runId jobName status tags { key value } } } } }"""
 
 

@@ -105,7 +105,7 @@ def test_a_run_opens_the_warehouse_once_and_every_step_shares_that_connection(tm
     assets = all_assets()
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
-            assets, selection=_selection(assets, "registry", "raw", "staged", "results"), partition_key="2024",
+            assets, selection=_selection(assets, "registry", "raw", "staged", "results", year=2024), partition_key="2024",
             resources=_resources(data_raw, warehouse), instance=instance,
         )
     assert result.success

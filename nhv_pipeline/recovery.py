@@ -85,7 +85,8 @@ def fail_runs_of_dead_processes(instance, say: Callable[[str], None]) -> list[st
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)  # its pool slots, too
         year = run.tags.get("dagster/partition", "?")
         say(
-            f"Marked run {run.run_id} ({run.job_name}, report year {year}) as failed: its process "
+            # nhv/run: the selection (nhv_full, ...) the run held; its job is the implicit asset job.
+            f"Marked run {run.run_id} ({run.tags.get('nhv/run', run.job_name)}, report year {year}) as failed: its process "
             f"{run.tags[PID_TAG]} is gone (killed?). Its report year is run again when you run it."
         )
         failed.append(run.run_id)

@@ -12,6 +12,8 @@ runs in a handful of steps instead of seventeen; every indicator is still its
 own asset, with its own lineage, code version and metadata.
 """
 
+from collections.abc import Callable
+
 import pandas as pd
 from dagster import (
     AssetDep,
@@ -189,6 +191,14 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     read[key] = read_rows(con, *table_name(staged_key(condition_id, table).path), years)
                 return read[key]
 
+            loads: dict[str, set[int]] = {}
+
+            def loaded(table: str) -> set[int]:
+                """The report years of `table` staged so far: one query per table and step, not per indicator."""
+                if table not in loads:
+                    loads[table] = loaded_report_years(warehouse, condition_id, table)
+                return loads[table]
+
             produced = []
             for declaration in indicators:
                 # The specification version in force for this report year (INDICATORS.md 1).
@@ -202,7 +212,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     )
                     version = indicator.spec_version if indicator else "none"
                 else:
-                    _require_deliveries_loaded(paths, warehouse, indicator, report_year)
+                    _require_deliveries_loaded(paths, loaded, indicator, report_year)
                     needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
                     results = compute(indicator, report_year, needed, units)
                     start, end = period_for(indicator, report_year)
@@ -224,7 +234,9 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
     return compute_indicators
 
 
-def _require_deliveries_loaded(paths: PipelinePaths, warehouse: Warehouse, indicator: Indicator, report_year: int) -> None:
+def _require_deliveries_loaded(
+    paths: PipelinePaths, loaded: Callable[[str], set[int]], indicator: Indicator, report_year: int
+) -> None:
     """A lagged input whose delivery exists on disk must have been staged, or the result is silently wrong."""
     if report_year < indicator.first_report_year:
         return
@@ -236,7 +248,7 @@ def _require_deliveries_loaded(paths: PipelinePaths, warehouse: Warehouse, indic
             for year in range(report_year + spec.offsets[0], report_year + spec.offsets[1] + 1)
             if year >= first_year and (paths.data_root / str(year) / indicator.condition_id).is_dir()
         }
-        missing = sorted(wanted - loaded_report_years(warehouse, indicator.condition_id, spec.table))
+        missing = sorted(wanted - loaded(spec.table))
         if missing:
             raise Failure(
                 description=(

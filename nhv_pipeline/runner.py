@@ -145,31 +145,13 @@ def run_report_years(
 
     from nhv_pipeline.assets.staged import loaded_report_years
     from nhv_pipeline.graph import build_definitions
-    from nhv_pipeline.partitions import report_year_partitions
     from nhv_pipeline.recovery import prepare_warehouse
     from nhv_pipeline.resources import PipelinePaths, Warehouse, ensure_warehouse_pool, exclusive_lock
 
-    valid_keys = set(report_year_partitions.get_partition_keys())
-    misnamed = misnamed_year_folders(data_raw)
-    for folder in misnamed:
-        _say(
-            f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it to "
-            "the four-digit report year of its delivery round (like 2026) or move it out of the data root, then re-run."
-        )
-    if misnamed:
+    checked = _checked_report_years(data_raw, [report_year] if report_year is not None else [], run_all)
+    if checked is None:
         return 2
-    delivered = delivered_report_years(data_raw)
-    years = delivered if run_all else [report_year]
-    for year in years:
-        if str(year) not in valid_keys:
-            _say(
-                f"error: report year {year} is outside the pipeline's report years "
-                f"({min(valid_keys)}..{max(valid_keys)})."
-            )
-            return 2
-    if not years:
-        _say(f"error: no report year folders (like 2026/) under {data_raw}.")
-        return 2
+    years, delivered = checked
 
     if not quiet:
         _say(f"Dagster home: {home}\nData root: {data_raw}\nWarehouse: {warehouse_dir}")
@@ -194,23 +176,47 @@ def submit(data_raw: Path, warehouse_dir: Path, report_years: list[int] | None, 
     os.environ["NHV_DATA_RAW"] = str(data_raw)
     os.environ["NHV_WAREHOUSE_DIR"] = str(warehouse_dir)
     dagster_home()
-    from nhv_pipeline.partitions import report_year_partitions
     from nhv_pipeline.submit import submit_report_years
 
-    misnamed = misnamed_year_folders(data_raw)
-    for folder in misnamed:
-        _say(f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it first.")
-    if misnamed:
+    checked = _checked_report_years(data_raw, sorted(report_years or []), run_all)
+    if checked is None:
         return 2
-    years = delivered_report_years(data_raw) if run_all else sorted(report_years or [])
-    valid = set(report_year_partitions.get_partition_keys())
-    outside = [year for year in years if str(year) not in valid]
-    if outside or not years:
-        _say(f"error: no report year to submit, or outside the pipeline's report years ({min(valid)}..{max(valid)}).")
-        return 2
+    years, _ = checked
     for year, run_id in zip(years, submit_report_years(years, selection), strict=True):
         _say(f"Queued {selection} for report year {year} (run {run_id}).")
     return 0
+
+
+def _checked_report_years(data_raw: Path, requested: list[int], run_all: bool) -> tuple[list[int], list[int]] | None:
+    """The report years to run or submit, and those delivered; None (after saying why) when there are none to take.
+
+    A misnamed folder under the data root, or a year outside the pipeline's report years, stops
+    the command before anything runs: `run` and `submit` refuse the same things with the same words.
+    """
+    from nhv_pipeline.partitions import report_year_partitions
+
+    misnamed = misnamed_year_folders(data_raw)
+    for folder in misnamed:
+        _say(
+            f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it to "
+            "the four-digit report year of its delivery round (like 2026) or move it out of the data root, then re-run."
+        )
+    if misnamed:
+        return None
+    delivered = delivered_report_years(data_raw)
+    years = delivered if run_all else requested
+    valid_keys = set(report_year_partitions.get_partition_keys())
+    for year in years:
+        if str(year) not in valid_keys:
+            _say(
+                f"error: report year {year} is outside the pipeline's report years "
+                f"({min(valid_keys)}..{max(valid_keys)})."
+            )
+            return None
+    if not years:
+        _say(f"error: no report year folders (like 2026/) under {data_raw}.")
+        return None
+    return years, delivered
 
 
 def _plan(paths, years: list[int], delivered: list[int], run_all: bool, loaded_report_years) -> list[tuple[str, int]]:

@@ -19,7 +19,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Sk
 from nhv_pipeline.condition import condition_ids, get_condition
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags
-from nhv_pipeline.periods import REPORT_YEAR_FOLDER, misnamed_year_folders
+from nhv_pipeline.periods import delivered_report_years, misnamed_year_folders
 from nhv_pipeline.resources import (
     WAREHOUSE_FILE,
     WarehouseLockTimeout,
@@ -53,7 +53,7 @@ def delivery_state(data_root: Path) -> dict[str, str]:
     if not data_root.is_dir():
         return state
     # Only report-year folders (the runner's definition): a misnamed one is warned of by the sensor, not run.
-    for year_dir in sorted(p for p in data_root.iterdir() if p.is_dir() and REPORT_YEAR_FOLDER.fullmatch(p.name)):
+    for year_dir in (data_root / str(year) for year in delivered_report_years(data_root)):
         for c, condition_dir in enumerate(sorted(p for p in year_dir.iterdir() if p.is_dir() and not p.is_symlink()), start=1):
             # DATA_CONTRACT.md 3: a name holding an identity number goes into neither the cursor nor the log.
             condition = f"(folder {c})" if contains_identity_number(condition_dir.name) else condition_dir.name

@@ -222,14 +222,15 @@ def _publish(
         "rules, %s.", report_year, audit.cells_audited, audit.extra_suppressed,
         "every range at least the threshold" if audit.passed else f"{len(audit.unmet)} cells not protected",
     )
+    audit_check = AssetCheckResult(
+        asset_key=PUBLISHED_RESULTS_KEY,
+        check_name=AUDIT_CHECK,
+        passed=audit.passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata=audit_metadata(audit),
+    )
     if not audit.passed:
-        yield AssetCheckResult(
-            asset_key=PUBLISHED_RESULTS_KEY,
-            check_name=AUDIT_CHECK,
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata=audit_metadata(audit),
-        )
+        yield audit_check
         raise Failure(
             f"The disclosure audit of report year {report_year} cannot be met: {len(audit.unmet)} suppressed "
             f"cells stay narrower than the threshold after {audit.rounds} rounds of extra suppression; nothing was "
@@ -237,13 +238,7 @@ def _publish(
             metadata=audit_metadata(audit),
         )
     yield Output(published, output_name="indicator_results", metadata=metadata)
-    yield AssetCheckResult(
-        asset_key=PUBLISHED_RESULTS_KEY,
-        check_name=AUDIT_CHECK,
-        passed=True,
-        severity=AssetCheckSeverity.ERROR,
-        metadata=audit_metadata(audit),
-    )
+    yield audit_check
 
     inventories = pd.concat(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],

@@ -23,9 +23,24 @@ DATAPACKAGE_FILE = "datapackage.json"
 CATALOGUE_FILE = "indicator_catalogue.json"
 
 
-def _digest(path: Path) -> tuple[int, str]:
-    data = path.read_bytes()
-    return len(data), hashlib.sha256(data).hexdigest()
+def _file_resource(
+    folder: Path,
+    path: str,
+    described: dict[str, Any],
+    *,
+    profile: str,
+    file_format: str,
+    mediatype: str,
+    encoding: str | None = "utf-8",
+    **rest: Any,
+) -> dict[str, Any]:
+    """One resource of the package: its names and description, where and what the file is, and the
+    size and SHA-256 that `frictionless validate` checks; `rest` (dialect, schema) comes last."""
+    data = (folder / path).read_bytes()
+    resource = {**described, "path": path, "profile": profile, "format": file_format, "mediatype": mediatype}
+    if encoding is not None:
+        resource["encoding"] = encoding
+    return {**resource, "bytes": len(data), "hash": f"sha256:{hashlib.sha256(data).hexdigest()}", **rest}
 
 
 def build_datapackage(folder: Path, report_year: int, version: str, created: str) -> dict[str, Any]:
@@ -37,73 +52,64 @@ def build_datapackage(folder: Path, report_year: int, version: str, created: str
     """
     folder = Path(folder)
     catalogue = json.loads((folder / CATALOGUE_FILE).read_text(encoding="utf-8"))
-    resources: list[dict[str, Any]] = []
-    csv_bytes, csv_hash = _digest(folder / f"{RESULT_FILE_STEM}.csv")
-    resources.append(
-        {
-            "name": RESULT_FILE_STEM,
-            "title": f"Indikatorresultat rapportår {int(report_year)}",
-            "description": "Resultat per tillstånd, indikator, nivå (riket, enhet) och redovisningsgrupp, "
-            "efter röjandekontroll. Samma rader finns som indicator_results.parquet och indicator_results.json.",
-            "path": f"{RESULT_FILE_STEM}.csv",
-            "profile": "tabular-data-resource",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "bytes": csv_bytes,
-            "hash": f"sha256:{csv_hash}",
-            "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True},
-            "schema": table_schema(catalogue),
-        }
-    )
-    # Described as a file (its bytes and hash checked), not as a table: frictionless's Parquet
-    # reader turns integer columns with nulls into floats. Its schema is the CSV's, by construction.
-    size, digest = _digest(folder / f"{RESULT_FILE_STEM}.parquet")
-    resources.append(
-        {
-            "name": f"{RESULT_FILE_STEM}_parquet",
-            "type": "file",
-            "description": f"Samma rader och kolumner som {RESULT_FILE_STEM}.csv, typade "
-            "(null där CSV-filen har en tom cell).",
-            "path": f"{RESULT_FILE_STEM}.parquet",
-            "profile": "data-resource",
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
-            "bytes": size,
-            "hash": f"sha256:{digest}",
-        }
-    )
-    size, digest = _digest(folder / f"{RESULT_FILE_STEM}.json")
-    resources.append(
-        {
-            "name": f"{RESULT_FILE_STEM}_json",
-            "description": f"Samma rader som {RESULT_FILE_STEM}.csv, som en lista av objekt "
-            "(null där CSV-filen har en tom cell).",
-            "path": f"{RESULT_FILE_STEM}.json",
-            "profile": "data-resource",
-            "format": "json",
-            "mediatype": "application/json",
-            "encoding": "utf-8",
-            "bytes": size,
-            "hash": f"sha256:{digest}",
-        }
-    )
-    size, digest = _digest(folder / CATALOGUE_FILE)
-    resources.append(
-        {
-            "name": "indicator_catalogue",
-            "title": "Indikatorkatalog",
-            "description": "En post per indikator: namn, mått, mätenhet, syfte, kategori, riktning, datakälla, "
-            "redovisningsgrupper och specifikationens version (PUBLICATION.md avsnitt 4).",
-            "path": CATALOGUE_FILE,
-            "profile": "data-resource",
-            "format": "json",
-            "mediatype": "application/json",
-            "encoding": "utf-8",
-            "bytes": size,
-            "hash": f"sha256:{digest}",
-        }
-    )
+    resources = [
+        _file_resource(
+            folder,
+            f"{RESULT_FILE_STEM}.csv",
+            {
+                "name": RESULT_FILE_STEM,
+                "title": f"Indikatorresultat rapportår {int(report_year)}",
+                "description": "Resultat per tillstånd, indikator, nivå (riket, enhet) och redovisningsgrupp, "
+                "efter röjandekontroll. Samma rader finns som indicator_results.parquet och indicator_results.json.",
+            },
+            profile="tabular-data-resource",
+            file_format="csv",
+            mediatype="text/csv",
+            dialect={"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True},
+            schema=table_schema(catalogue),
+        ),
+        # Described as a file (its bytes and hash checked), not as a table: frictionless's Parquet
+        # reader turns integer columns with nulls into floats. Its schema is the CSV's, by construction.
+        _file_resource(
+            folder,
+            f"{RESULT_FILE_STEM}.parquet",
+            {
+                "name": f"{RESULT_FILE_STEM}_parquet",
+                "type": "file",
+                "description": f"Samma rader och kolumner som {RESULT_FILE_STEM}.csv, typade "
+                "(null där CSV-filen har en tom cell).",
+            },
+            profile="data-resource",
+            file_format="parquet",
+            mediatype="application/vnd.apache.parquet",
+            encoding=None,
+        ),
+        _file_resource(
+            folder,
+            f"{RESULT_FILE_STEM}.json",
+            {
+                "name": f"{RESULT_FILE_STEM}_json",
+                "description": f"Samma rader som {RESULT_FILE_STEM}.csv, som en lista av objekt "
+                "(null där CSV-filen har en tom cell).",
+            },
+            profile="data-resource",
+            file_format="json",
+            mediatype="application/json",
+        ),
+        _file_resource(
+            folder,
+            CATALOGUE_FILE,
+            {
+                "name": "indicator_catalogue",
+                "title": "Indikatorkatalog",
+                "description": "En post per indikator: namn, mått, mätenhet, syfte, kategori, riktning, datakälla, "
+                "redovisningsgrupper och specifikationens version (PUBLICATION.md avsnitt 4).",
+            },
+            profile="data-resource",
+            file_format="json",
+            mediatype="application/json",
+        ),
+    ]
     return {
         "profile": "data-package",
         "name": f"nhv-indicator-results-{int(report_year)}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -90,7 +91,15 @@ def _known_units(data_raw: Path, report_year: int, conditions: list[str], units:
 
 DEFAULT_INSTANCE_YAML = """\
 # Dagster instance of this repository (written once; edit freely, see the README's operator guide).
-# Storage: SQLite in this folder (Dagster's default).
+# Storage: SQLite in this folder, in Dagster's default layout, through a storage class that keeps
+# each database's connection open instead of opening one per event (nhv_pipeline/dagster_storage.py).
+# base_dir is this folder: change it when you move the folder.
+storage:
+  custom:
+    module: nhv_pipeline.dagster_storage
+    class: SqliteStorage
+    config:
+      base_dir: {home}
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
@@ -128,7 +137,7 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DEFAULT_INSTANCE_YAML, encoding="utf-8")
+        (home / "dagster.yaml").write_text(DEFAULT_INSTANCE_YAML.replace("{home}", json.dumps(str(home))), encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

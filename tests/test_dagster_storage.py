@@ -1,0 +1,107 @@
+"""The Dagster home's SQLite storage keeps its connections, and still behaves as Dagster's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy
+from dagster import DagsterInstance, asset, materialize
+from sqlalchemy.pool import Pool
+
+from nhv_pipeline.dagster_storage import KeptEventLogStorage, KeptRunStorage, KeptScheduleStorage
+from nhv_pipeline.runner import dagster_home
+
+
+@asset
+def small() -> int:
+    return 1
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    return dagster_home()
+
+
+@contextmanager
+def counting_connects():
+    """How many SQLite connections any engine opens meanwhile."""
+    opened = []
+
+    def count(dbapi_connection, record):
+        opened.append(1)
+
+    sqlalchemy.event.listen(Pool, "connect", count)
+    try:
+        yield opened
+    finally:
+        sqlalchemy.event.remove(Pool, "connect", count)
+
+
+def test_the_default_dagster_home_uses_the_kept_storage(home):
+    with DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, KeptEventLogStorage)
+        assert isinstance(instance.run_storage, KeptRunStorage)
+        assert isinstance(instance.schedule_storage, KeptScheduleStorage)
+        # Dagster's layout, so `dagster dev` and the Dagster commands find everything where they expect it.
+        assert (home / "history" / "runs.db").is_file()
+        assert (home / "history" / "runs" / "index.db").is_file()
+        assert (home / "schedules" / "schedules.db").is_file()
+
+
+def test_a_run_opens_each_database_once_not_once_per_event(home):
+    with DagsterInstance.get() as instance:
+        materialize([small], instance=instance)  # the index, runs and schedules databases are open now
+        with counting_connects() as opened:
+            result = materialize([small], instance=instance)
+        events = instance.all_logs(result.run_id)
+    assert result.success
+    assert len(events) >= 10
+    # A new run opens its own event-log file; Dagster's storage opened about 40 connections for this run.
+    assert len(opened) <= 3, len(opened)
+
+
+def test_another_process_reads_what_a_kept_connection_wrote(home):
+    with DagsterInstance.get() as instance:
+        first = materialize([small], instance=instance).run_id
+        seen = _runs_seen_by_another_process()
+        assert first in seen
+        second = materialize([small], instance=instance).run_id  # the connection is still open
+        assert {first, second} <= _runs_seen_by_another_process()
+        materializations = _materializations_seen_by_another_process()
+    assert materializations == 2
+
+
+def test_runs_written_after_a_wipe_are_on_disk(home):
+    with DagsterInstance.get() as instance:
+        materialize([small], instance=instance)
+        instance.wipe()
+        kept = materialize([small], instance=instance).run_id
+    assert _runs_seen_by_another_process() == {kept}
+    assert _materializations_seen_by_another_process() == 1
+
+
+def _in_another_process(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", "from dagster import DagsterInstance, AssetKey\n" + code],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _runs_seen_by_another_process() -> set[str]:
+    out = _in_another_process("print(*[r.run_id for r in DagsterInstance.get().get_runs()])")
+    return set(out.split())
+
+
+def _materializations_seen_by_another_process() -> int:
+    out = _in_another_process(
+        "from dagster import AssetRecordsFilter\n"
+        "i = DagsterInstance.get()\n"
+        "print(len(i.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey('small')), limit=10).records))"
+    )
+    return int(out)

@@ -98,7 +98,18 @@ class KeptEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines = Engines()
+        self._asset_key_columns: set[str] = set()
         super().__init__(base_dir, inst_data)
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        """Dagster reads the asset-key table's columns from the schema for every asset event; a column,
+        once there (Dagster's migrations only add them), is remembered."""
+        if column_name in self._asset_key_columns:
+            return True
+        present = super()._has_asset_key_col_on_connection(conn, column_name)
+        if present:
+            self._asset_key_columns.add(column_name)
+        return present
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

@@ -64,6 +64,25 @@ def test_a_run_opens_each_database_once_not_once_per_event(home):
     assert len(opened) <= 3, len(opened)
 
 
+def test_asset_events_do_not_read_the_schema_each_time(home):
+    """Dagster asked SQLite for the asset-key table's columns for every asset event."""
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with DagsterInstance.get() as instance:
+        materialize([small], instance=instance)
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", record)
+        try:
+            for _ in range(3):
+                materialize([small], instance=instance)
+        finally:
+            sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", record)
+    assert any("asset_keys" in s for s in statements)  # the events were stored through these engines
+    assert not [s for s in statements if "table_xinfo(\"asset_keys\")" in s]  # get_columns
+
+
 def test_another_process_reads_what_a_kept_connection_wrote(home):
     with DagsterInstance.get() as instance:
         first = materialize([small], instance=instance).run_id

@@ -253,17 +253,14 @@ def _period_text(rows: pd.DataFrame) -> str:
     return f"{start} – {end}" if start or end else ""
 
 
-def _riket_total(frame: pd.DataFrame, condition_id: str, indicator_id: str, measure: str) -> dict | None:
+def _riket_totals(frame: pd.DataFrame | None) -> dict[tuple[str, str, str], dict]:
+    """(condition_id, indicator_id, measure) -> the first riket total row of a published frame, for the trends."""
     if frame is None or frame.empty:
-        return None
-    sel = frame[
-        (frame["condition_id"] == condition_id)
-        & (frame["indicator_id"] == indicator_id)
-        & (frame["measure"] == measure)
-        & (frame["level"] == "riket")
-        & (frame["breakdown"] == "total")
-    ]
-    return _records(sel.head(1))[0] if len(sel) else None
+        return {}
+    totals: dict[tuple[str, str, str], dict] = {}
+    for row in _records(frame[(frame["level"] == "riket") & (frame["breakdown"] == "total")]):
+        totals.setdefault((row["condition_id"], row["indicator_id"], row["measure"]), row)
+    return totals
 
 
 def _first_year(v: Any) -> int | None:
@@ -274,7 +271,7 @@ def _first_year(v: Any) -> int | None:
         return None
 
 
-def _trend_years(report_year: int, history: Mapping[int, pd.DataFrame], first_report_year: Any) -> list[int]:
+def _trend_years(report_year: int, history: Mapping[int, Any], first_report_year: Any) -> list[int]:
     """The report years of the trend: those published so far, from the indicator's first report year on.
 
     INDICATORS.md section 1: an indicator is produced for R only when R is at
@@ -372,22 +369,23 @@ def _measure_block(
     rows: pd.DataFrame,
     entry: Mapping[str, Any],
     report_year: int,
-    history: Mapping[int, pd.DataFrame],
+    history: Mapping[int, Mapping[tuple[str, str, str], dict]],
     show_heading: bool,
 ) -> dict:
     name = str(entry.get("name") or indicator_id)
     label = MEASURE_LABELS.get(measure, measure)
-    totals = rows[rows["breakdown"] == "total"]
-    riket_rows = _records(totals[totals["level"] == "riket"])
-    riket = riket_rows[0] if riket_rows else None
-    units = _records(totals[totals["level"] == "enhet"].sort_values(["unit_id"], kind="mergesort"))
+    # One conversion to records, then plain filtering: the page has a block per indicator and measure.
+    records = _records(rows)
+    totals = [r for r in records if r["breakdown"] == "total"]
+    riket = next((r for r in totals if r["level"] == "riket"), None)
+    units = sorted((r for r in totals if r["level"] == "enhet"), key=lambda r: r["unit_id"])  # stable
     years = _trend_years(report_year, history, entry.get("first_report_year"))
     points = [
-        (y, riket if y == report_year else _riket_total(history[y], condition_id, indicator_id, measure))
+        (y, riket if y == report_year else history[y].get((condition_id, indicator_id, measure)))
         for y in years
     ]
 
-    breakdowns = [b for b in dict.fromkeys(rows["breakdown"]) if b != "total"]
+    breakdowns = [b for b in dict.fromkeys(r["breakdown"] for r in records) if b != "total"]
     columns = [("", "Riket")] + [(u["unit_id"], str(u["unit_name"])) for u in units]
     # INDICATORS.md section 3: only breakdown values that occur get a row, and every level that
     # has a total row was counted. So for a count, a level with a total row and no row for a
@@ -398,11 +396,11 @@ def _measure_block(
         zero_when_absent = {str(u["unit_id"]) for u in units} | ({""} if riket is not None else set())
     tables = []
     for breakdown in breakdowns:
-        part = rows[rows["breakdown"] == breakdown]
-        extra_units = sorted(set(part.loc[part["level"] == "enhet", "unit_id"]) - {c for c, _ in columns})
-        names = dict(zip(part["unit_id"], part["unit_name"], strict=False))
+        part = [r for r in records if r["breakdown"] == breakdown]
+        extra_units = sorted({r["unit_id"] for r in part if r["level"] == "enhet"} - {c for c, _ in columns})
+        names = {r["unit_id"]: r["unit_name"] for r in part}
         cols = columns + [(u, str(names[u])) for u in extra_units]
-        tables.append(_breakdown_table(measure, breakdown, _records(part), cols, zero_when_absent))
+        tables.append(_breakdown_table(measure, breakdown, part, cols, zero_when_absent))
     return {
         "heading": label if show_heading else "",
         "main": _main_table(measure, riket, units, f"{label}: riket och enheter"),
@@ -413,7 +411,8 @@ def _measure_block(
 
 
 def _indicator_section(
-    entry: Mapping[str, Any], rows: pd.DataFrame, report_year: int, history: Mapping[int, pd.DataFrame]
+    entry: Mapping[str, Any], rows: pd.DataFrame, report_year: int,
+    history: Mapping[int, Mapping[tuple[str, str, str], dict]],
 ) -> dict:
     condition_id, indicator_id = str(entry["condition_id"]), str(entry["indicator_id"])
     anchor = f"{condition_id}-{indicator_id}"
@@ -466,19 +465,18 @@ def render_preview(
     if not results.empty:
         # Section 2 order, whatever the caller passed, so the page is the same for the same rows.
         results = sort_results(results[results["report_year"].astype(int) == report_year])
+    trends = {int(year): _riket_totals(frame) for year, frame in history.items()}
     names: dict[str, str] = {}
     for e in catalogue:
         names.setdefault(str(e["condition_id"]), str(e.get("condition_name") or e["condition_id"]))
+    # Each indicator's rows, in section 2 order (groupby keeps the order of the rows within a group).
+    by_indicator = dict(iter(results.groupby(["condition_id", "indicator_id"], sort=False))) if not results.empty else {}
     conditions = []
     for condition_id, condition_name in names.items():
         sections = []
         for e in (e for e in catalogue if str(e["condition_id"]) == condition_id):
-            rows = (
-                results[(results["condition_id"] == condition_id) & (results["indicator_id"] == str(e["indicator_id"]))]
-                if not results.empty
-                else pd.DataFrame()
-            )
-            sections.append(_indicator_section(e, rows, report_year, history))
+            rows = by_indicator.get((condition_id, str(e["indicator_id"])), pd.DataFrame())
+            sections.append(_indicator_section(e, rows, report_year, trends))
         conditions.append({"id": condition_id, "name": condition_name, "indicators": sections})
 
     orphans: list[str] = []

@@ -5,13 +5,14 @@ relation has exactly one withheld cell. That is necessary, not sufficient: a
 reader who combines every published figure (all additive relations, n >= 0,
 populations INDICATORS.md defines as equal) can still narrow a withheld cell,
 sometimes to its exact value. The audit does what that reader would do. For
-every withheld cell it computes, by linear programming (``scipy.optimize.linprog``,
-HiGHS), the smallest and largest n consistent with everything published, and
-requires the range to be at least as wide as the threshold. Where it is not, it
-withholds one more published cell in a relation touching the narrow one, lets
-the secondary rule repair the relations again, and audits again, until every
-range holds or nothing is left to withhold (then the audit is not met and the
-publication's blocking check fails).
+every withheld cell it computes, by linear programming (HiGHS, the build SciPy
+bundles, called as ``scipy.optimize.linprog(method="highs")`` calls it but with
+each component's model built once), the smallest and largest n consistent with
+everything published, and requires the range to be at least as wide as the
+threshold. Where it is not, it withholds one more published cell in a relation
+touching the narrow one, lets the secondary rule repair the relations again, and
+audits again, until every range holds or nothing is left to withhold (then the
+audit is not met and the publication's blocking check fails).
 
 What the reader is assumed to know (the attacker model):
 
@@ -65,7 +66,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from scipy.optimize._highspy import _core as _highs  # the HiGHS build linprog(method="highs") runs
+from scipy.sparse import csc_array
 
 from nhv_pipeline.condition import EqualPopulation, registered
 
@@ -258,38 +260,87 @@ class _Solver:
     def _solve(
         self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]
     ) -> dict[int, tuple[float, float]]:
-        local = {int(m): i for i, m in enumerate(members)}
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
-        for is_eq, pos, coefs, rhs in constraints:
-            line = np.zeros(len(members))
-            for p, c in zip(pos, coefs, strict=True):
-                line[local[int(p)]] += c
-            (a_eq if is_eq else a_ub).append(line)
-            (b_eq if is_eq else b_ub).append(rhs)
-        kwargs = {
-            "A_eq": np.array(a_eq) if a_eq else None,
-            "b_eq": np.array(b_eq) if b_eq else None,
-            "A_ub": np.array(a_ub) if a_ub else None,
-            "b_ub": np.array(b_ub) if b_ub else None,
-            "bounds": [(float(self.problem.lower[c]), None) for c in cells],
-            "method": "highs",
-        }
+        programme = _programme(cells, members, constraints, self.problem.lower)
         out: dict[int, tuple[float, float]] = {}
         for i, cell in enumerate(cells):
             if int(cell) not in wanted:  # numerators constrain but are not audited themselves
                 continue
             objective = np.zeros(len(members))
             objective[i] = 1.0
-            low = linprog(objective, **kwargs)
-            high = linprog(-objective, **kwargs)
+            low_status, low = _optimum(programme, objective)
+            high_status, high = _optimum(programme, -objective)
             self.linear_programs += 2
-            if low.status != 0:
+            if low_status != _highs.HighsModelStatus.kOptimal or high_status not in _HIGH_ANSWERS:
+                status = low_status if low_status != _highs.HighsModelStatus.kOptimal else high_status
                 raise RuntimeError(
                     "The disclosure audit found the published relations inconsistent (linear program status "
-                    f"{low.status}); the results break an additive relation."
+                    f"{status.name}); the results break an additive relation."
                 )
-            out[int(cell)] = (float(low.fun), np.inf if high.status == 3 else -float(high.fun))
+            out[int(cell)] = (low, np.inf if high_status == _highs.HighsModelStatus.kUnbounded else -high)
         return out
+
+
+_HIGH_ANSWERS = (_highs.HighsModelStatus.kOptimal, _highs.HighsModelStatus.kUnbounded)
+"""A maximum is a number or unbounded (+inf); anything else means the relations do not hold."""
+
+
+def _linprog_options() -> _highs.HighsOptions:
+    """The options ``linprog(method="highs")`` passes to HiGHS (its other options are HiGHS defaults)."""
+    options = _highs.HighsOptions()
+    options.presolve = "on"
+    options.highs_debug_level = _highs.HighsDebugLevel.kHighsDebugLevelNone
+    options.log_to_console = False
+    options.output_flag = False
+    options.simplex_strategy = _highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual
+    return options
+
+
+_OPTIONS = _linprog_options()
+
+
+def _programme(cells: np.ndarray, members: np.ndarray, constraints: list, lower: np.ndarray) -> _highs.HighsLp:
+    """One component's relations as a HiGHS model, built once for all its minima and maxima.
+
+    Built exactly as ``linprog`` builds it (inequality rows first, then equalities; the dense
+    rows compressed by column), so that every solve is the one ``linprog`` ran, figure for figure.
+    """
+    local = {int(m): i for i, m in enumerate(members)}
+    rows = {True: [], False: []}  # is_equality -> (row, rhs)
+    for is_eq, pos, coefs, rhs in constraints:
+        line = np.zeros(len(members))
+        for p, c in zip(pos, coefs, strict=True):
+            line[local[int(p)]] += c
+        rows[is_eq].append((line, rhs))
+    lines = [line for line, _ in rows[False] + rows[True]]
+    matrix = csc_array(np.array(lines) if lines else np.zeros((0, len(members))))
+    b_ub = [rhs for _, rhs in rows[False]]
+    b_eq = [rhs for _, rhs in rows[True]]
+    lp = _highs.HighsLp()
+    lp.num_col_ = lp.a_matrix_.num_col_ = len(members)
+    lp.num_row_ = lp.a_matrix_.num_row_ = len(lines)
+    lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    lp.row_lower_ = np.array([-np.inf] * len(b_ub) + b_eq, dtype=np.float64)
+    lp.row_upper_ = np.array(b_ub + b_eq, dtype=np.float64)
+    lp.col_lower_ = lower[cells].astype(np.float64)
+    lp.col_upper_ = np.full(len(members), np.inf)
+    return lp
+
+
+def _optimum(programme: _highs.HighsLp, objective: np.ndarray) -> tuple[_highs.HighsModelStatus, float]:
+    """Minimum of ``objective`` over the programme: HiGHS's model status and objective value.
+
+    A fresh solver per objective, as ``linprog`` starts one: a solver warm-started from the
+    previous optimum may end at another optimal vertex, whose rounding could differ.
+    """
+    programme.col_cost_ = objective
+    highs = _highs._Highs()
+    highs.passOptions(_OPTIONS)
+    highs.passModel(programme)
+    highs.run()
+    return highs.getModelStatus(), float(highs.getInfo().objective_function_value)
 
 
 def protect(

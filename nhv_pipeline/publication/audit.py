@@ -67,7 +67,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.optimize._highspy import _core as _highs  # the HiGHS build linprog(method="highs") runs
-from scipy.sparse import csc_array
+from scipy.sparse import coo_array, csc_array, csr_array
+from scipy.sparse.csgraph import connected_components
 
 from nhv_pipeline.condition import EqualPopulation, registered
 
@@ -208,54 +209,61 @@ class _Solver:
         self.problem, self.truth, self.n_rows = problem, truth, n_rows
         self.cache: dict[tuple[tuple[int, ...], int], tuple[float, float]] = {}
         self.linear_programs = 0
+        # Every constraint in the order the programmes take them (equations, then inequalities),
+        # and which cells each touches: one sparse product per call finds those with an unknown.
+        self.constraints = [(True, *c) for c in problem.equations] + [(False, *c) for c in problem.inequalities]
+        lengths = [len(cells) for _, cells, _ in self.constraints]
+        self.touches = csr_array(
+            (np.ones(sum(lengths)), np.concatenate([cells for _, cells, _ in self.constraints] or [np.zeros(0, np.int64)]),
+             np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(len(self.constraints), problem.n_cells),
+        )
 
     def ranges(self, withheld_cells: np.ndarray, targets: np.ndarray) -> dict[int, tuple[float, float]]:
         """Min and max of each target row's n, given every published cell."""
-        problem, truth = self.problem, self.truth
         unknown = np.flatnonzero(withheld_cells)
         if len(unknown) == 0 or len(targets) == 0:
             return {}
-        position = np.full(problem.n_cells, -1, dtype=np.int64)
+        position = np.full(self.problem.n_cells, -1, dtype=np.int64)
         position[unknown] = np.arange(len(unknown))
-        parent = np.arange(len(unknown))
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
-        constraints = []  # (is_equality, unknown positions, coefficients, right-hand side)
-        for is_eq, items in ((True, problem.equations), (False, problem.inequalities)):
-            for cells, coefs in items:
-                pos = position[cells]
-                free = pos >= 0
-                if not free.any():
-                    continue
-                rhs = -float(np.dot(truth[cells[~free]], coefs[~free]))
-                constraints.append((is_eq, pos[free], coefs[free], rhs))
-                first = find(int(pos[free][0]))
-                for p in pos[free][1:]:
-                    root = find(int(p))
-                    if root != first:
-                        parent[root] = first
-        roots = np.array([find(i) for i in range(len(unknown))])
-        by_component: dict[int, list] = {}
-        for c in constraints:
-            by_component.setdefault(int(roots[c[1][0]]), []).append(c)
+        linking, component, constraint_component = self._components(withheld_cells, unknown)
 
         out: dict[int, tuple[float, float]] = {}
-        for root in np.unique(roots[position[targets]]):
-            members = np.flatnonzero(roots == root)
+        target_component = component[position[targets]]
+        for root in np.unique(target_component):
+            members = np.flatnonzero(component == root)
             key = tuple(int(u) for u in unknown[members])
-            wanted = [int(t) for t in targets[roots[position[targets]] == root]]
+            wanted = [int(t) for t in targets[target_component == root]]
             missing = [t for t in wanted if (key, t) not in self.cache]
             if missing:
-                solved = self._solve(unknown[members], members, by_component.get(int(root), []), set(missing))
+                constraints = [self._constraint(int(k), position) for k in linking[constraint_component == root]]
+                solved = self._solve(unknown[members], members, constraints, set(missing))
                 self.cache.update({(key, t): r for t, r in solved.items()})
             for t in wanted:
                 out[t] = self.cache[(key, t)]
         return out
+
+    def _components(self, withheld_cells: np.ndarray, unknown: np.ndarray):
+        """The constraints with an unknown, and the component of each unknown and of each such constraint.
+
+        Unknowns are linked through the constraints they share: the graph has a node per unknown
+        and per such constraint, an edge where a constraint holds an unknown.
+        """
+        free = self.touches[:, unknown]
+        linking = np.flatnonzero(free.sum(axis=1) > 0)
+        edges = free[linking].tocoo()
+        n_unknown = len(unknown)
+        size = n_unknown + len(linking)
+        graph = coo_array((np.ones(edges.nnz), (n_unknown + edges.row, edges.col)), shape=(size, size))
+        labels = connected_components(graph, directed=False)[1]
+        return linking, labels[:n_unknown], labels[n_unknown:]
+
+    def _constraint(self, k: int, position: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray, float]:
+        """Constraint k over the unknowns: (is equality, their positions, coefficients, right-hand side)."""
+        is_eq, cells, coefs = self.constraints[k]
+        pos = position[cells]
+        free = pos >= 0
+        return is_eq, pos[free], coefs[free], -float(np.dot(self.truth[cells[~free]], coefs[~free]))
 
     def _solve(
         self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]

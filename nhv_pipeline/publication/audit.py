@@ -5,13 +5,14 @@ relation has exactly one withheld cell. That is necessary, not sufficient: a
 reader who combines every published figure (all additive relations, n >= 0,
 populations INDICATORS.md defines as equal) can still narrow a withheld cell,
 sometimes to its exact value. The audit does what that reader would do. For
-every withheld cell it computes, by linear programming (``scipy.optimize.linprog``,
-HiGHS), the smallest and largest n consistent with everything published, and
-requires the range to be at least as wide as the threshold. Where it is not, it
-withholds one more published cell in a relation touching the narrow one, lets
-the secondary rule repair the relations again, and audits again, until every
-range holds or nothing is left to withhold (then the audit is not met and the
-publication's blocking check fails).
+every withheld cell it computes, by linear programming (HiGHS, the build SciPy
+bundles, called as ``scipy.optimize.linprog(method="highs")`` calls it but with
+each component's model built once), the smallest and largest n consistent with
+everything published, and requires the range to be at least as wide as the
+threshold. Where it is not, it withholds one more published cell in a relation
+touching the narrow one, lets the secondary rule repair the relations again, and
+audits again, until every range holds or nothing is left to withhold (then the
+audit is not met and the publication's blocking check fails).
 
 What the reader is assumed to know (the attacker model):
 
@@ -65,7 +66,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+from scipy.optimize._highspy import _core as _highs  # the HiGHS build linprog(method="highs") runs
+from scipy.sparse import coo_array, csc_array, csr_array
+from scipy.sparse.csgraph import connected_components
 
 from nhv_pipeline.condition import EqualPopulation, registered
 
@@ -206,90 +209,146 @@ class _Solver:
         self.problem, self.truth, self.n_rows = problem, truth, n_rows
         self.cache: dict[tuple[tuple[int, ...], int], tuple[float, float]] = {}
         self.linear_programs = 0
+        # Every constraint in the order the programmes take them (equations, then inequalities),
+        # and which cells each touches: one sparse product per call finds those with an unknown.
+        self.constraints = [(True, *c) for c in problem.equations] + [(False, *c) for c in problem.inequalities]
+        lengths = [len(cells) for _, cells, _ in self.constraints]
+        self.touches = csr_array(
+            (np.ones(sum(lengths)), np.concatenate([cells for _, cells, _ in self.constraints] or [np.zeros(0, np.int64)]),
+             np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(len(self.constraints), problem.n_cells),
+        )
 
     def ranges(self, withheld_cells: np.ndarray, targets: np.ndarray) -> dict[int, tuple[float, float]]:
         """Min and max of each target row's n, given every published cell."""
-        problem, truth = self.problem, self.truth
         unknown = np.flatnonzero(withheld_cells)
         if len(unknown) == 0 or len(targets) == 0:
             return {}
-        position = np.full(problem.n_cells, -1, dtype=np.int64)
+        position = np.full(self.problem.n_cells, -1, dtype=np.int64)
         position[unknown] = np.arange(len(unknown))
-        parent = np.arange(len(unknown))
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
-        constraints = []  # (is_equality, unknown positions, coefficients, right-hand side)
-        for is_eq, items in ((True, problem.equations), (False, problem.inequalities)):
-            for cells, coefs in items:
-                pos = position[cells]
-                free = pos >= 0
-                if not free.any():
-                    continue
-                rhs = -float(np.dot(truth[cells[~free]], coefs[~free]))
-                constraints.append((is_eq, pos[free], coefs[free], rhs))
-                first = find(int(pos[free][0]))
-                for p in pos[free][1:]:
-                    root = find(int(p))
-                    if root != first:
-                        parent[root] = first
-        roots = np.array([find(i) for i in range(len(unknown))])
-        by_component: dict[int, list] = {}
-        for c in constraints:
-            by_component.setdefault(int(roots[c[1][0]]), []).append(c)
+        linking, component, constraint_component = self._components(withheld_cells, unknown)
 
         out: dict[int, tuple[float, float]] = {}
-        for root in np.unique(roots[position[targets]]):
-            members = np.flatnonzero(roots == root)
+        target_component = component[position[targets]]
+        for root in np.unique(target_component):
+            members = np.flatnonzero(component == root)
             key = tuple(int(u) for u in unknown[members])
-            wanted = [int(t) for t in targets[roots[position[targets]] == root]]
+            wanted = [int(t) for t in targets[target_component == root]]
             missing = [t for t in wanted if (key, t) not in self.cache]
             if missing:
-                solved = self._solve(unknown[members], members, by_component.get(int(root), []), set(missing))
+                constraints = [self._constraint(int(k), position) for k in linking[constraint_component == root]]
+                solved = self._solve(unknown[members], members, constraints, set(missing))
                 self.cache.update({(key, t): r for t, r in solved.items()})
             for t in wanted:
                 out[t] = self.cache[(key, t)]
         return out
 
+    def _components(self, withheld_cells: np.ndarray, unknown: np.ndarray):
+        """The constraints with an unknown, and the component of each unknown and of each such constraint.
+
+        Unknowns are linked through the constraints they share: the graph has a node per unknown
+        and per such constraint, an edge where a constraint holds an unknown.
+        """
+        free = self.touches[:, unknown]
+        linking = np.flatnonzero(free.sum(axis=1) > 0)
+        edges = free[linking].tocoo()
+        n_unknown = len(unknown)
+        size = n_unknown + len(linking)
+        graph = coo_array((np.ones(edges.nnz), (n_unknown + edges.row, edges.col)), shape=(size, size))
+        labels = connected_components(graph, directed=False)[1]
+        return linking, labels[:n_unknown], labels[n_unknown:]
+
+    def _constraint(self, k: int, position: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray, float]:
+        """Constraint k over the unknowns: (is equality, their positions, coefficients, right-hand side)."""
+        is_eq, cells, coefs = self.constraints[k]
+        pos = position[cells]
+        free = pos >= 0
+        return is_eq, pos[free], coefs[free], -float(np.dot(self.truth[cells[~free]], coefs[~free]))
+
     def _solve(
         self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]
     ) -> dict[int, tuple[float, float]]:
-        local = {int(m): i for i, m in enumerate(members)}
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
-        for is_eq, pos, coefs, rhs in constraints:
-            line = np.zeros(len(members))
-            for p, c in zip(pos, coefs, strict=True):
-                line[local[int(p)]] += c
-            (a_eq if is_eq else a_ub).append(line)
-            (b_eq if is_eq else b_ub).append(rhs)
-        kwargs = {
-            "A_eq": np.array(a_eq) if a_eq else None,
-            "b_eq": np.array(b_eq) if b_eq else None,
-            "A_ub": np.array(a_ub) if a_ub else None,
-            "b_ub": np.array(b_ub) if b_ub else None,
-            "bounds": [(float(self.problem.lower[c]), None) for c in cells],
-            "method": "highs",
-        }
+        programme = _programme(cells, members, constraints, self.problem.lower)
         out: dict[int, tuple[float, float]] = {}
         for i, cell in enumerate(cells):
             if int(cell) not in wanted:  # numerators constrain but are not audited themselves
                 continue
             objective = np.zeros(len(members))
             objective[i] = 1.0
-            low = linprog(objective, **kwargs)
-            high = linprog(-objective, **kwargs)
+            low_status, low = _optimum(programme, objective)
+            high_status, high = _optimum(programme, -objective)
             self.linear_programs += 2
-            if low.status != 0:
+            if low_status != _highs.HighsModelStatus.kOptimal or high_status not in _HIGH_ANSWERS:
+                status = low_status if low_status != _highs.HighsModelStatus.kOptimal else high_status
                 raise RuntimeError(
                     "The disclosure audit found the published relations inconsistent (linear program status "
-                    f"{low.status}); the results break an additive relation."
+                    f"{status.name}); the results break an additive relation."
                 )
-            out[int(cell)] = (float(low.fun), np.inf if high.status == 3 else -float(high.fun))
+            out[int(cell)] = (low, np.inf if high_status == _highs.HighsModelStatus.kUnbounded else -high)
         return out
+
+
+_HIGH_ANSWERS = (_highs.HighsModelStatus.kOptimal, _highs.HighsModelStatus.kUnbounded)
+"""A maximum is a number or unbounded (+inf); anything else means the relations do not hold."""
+
+
+def _linprog_options() -> _highs.HighsOptions:
+    """The options ``linprog(method="highs")`` passes to HiGHS (its other options are HiGHS defaults)."""
+    options = _highs.HighsOptions()
+    options.presolve = "on"
+    options.highs_debug_level = _highs.HighsDebugLevel.kHighsDebugLevelNone
+    options.log_to_console = False
+    options.output_flag = False
+    options.simplex_strategy = _highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual
+    return options
+
+
+_OPTIONS = _linprog_options()
+
+
+def _programme(cells: np.ndarray, members: np.ndarray, constraints: list, lower: np.ndarray) -> _highs.HighsLp:
+    """One component's relations as a HiGHS model, built once for all its minima and maxima.
+
+    Built exactly as ``linprog`` builds it (inequality rows first, then equalities; the dense
+    rows compressed by column), so that every solve is the one ``linprog`` ran, figure for figure.
+    """
+    local = {int(m): i for i, m in enumerate(members)}
+    rows = {True: [], False: []}  # is_equality -> (row, rhs)
+    for is_eq, pos, coefs, rhs in constraints:
+        line = np.zeros(len(members))
+        for p, c in zip(pos, coefs, strict=True):
+            line[local[int(p)]] += c
+        rows[is_eq].append((line, rhs))
+    lines = [line for line, _ in rows[False] + rows[True]]
+    matrix = csc_array(np.array(lines) if lines else np.zeros((0, len(members))))
+    b_ub = [rhs for _, rhs in rows[False]]
+    b_eq = [rhs for _, rhs in rows[True]]
+    lp = _highs.HighsLp()
+    lp.num_col_ = lp.a_matrix_.num_col_ = len(members)
+    lp.num_row_ = lp.a_matrix_.num_row_ = len(lines)
+    lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    lp.row_lower_ = np.array([-np.inf] * len(b_ub) + b_eq, dtype=np.float64)
+    lp.row_upper_ = np.array(b_ub + b_eq, dtype=np.float64)
+    lp.col_lower_ = lower[cells].astype(np.float64)
+    lp.col_upper_ = np.full(len(members), np.inf)
+    return lp
+
+
+def _optimum(programme: _highs.HighsLp, objective: np.ndarray) -> tuple[_highs.HighsModelStatus, float]:
+    """Minimum of ``objective`` over the programme: HiGHS's model status and objective value.
+
+    A fresh solver per objective, as ``linprog`` starts one: a solver warm-started from the
+    previous optimum may end at another optimal vertex, whose rounding could differ.
+    """
+    programme.col_cost_ = objective
+    highs = _highs._Highs()
+    highs.passOptions(_OPTIONS)
+    highs.passModel(programme)
+    highs.run()
+    return highs.getModelStatus(), float(highs.getInfo().objective_function_value)
 
 
 def protect(

@@ -154,7 +154,8 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             len(result.failures),
         )
         for table in tables:
-            frame = result.tables[table]
+            # Handed to the IO manager and then dropped: one raw table in memory at a time, not all of them.
+            frame = result.tables.pop(table)
             yield Output(
                 frame,
                 output_name=table,
@@ -166,6 +167,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                     ),
                 },
             )
+            del frame
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",

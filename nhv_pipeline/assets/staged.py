@@ -107,7 +107,8 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
     def stage(context: AssetExecutionContext, warehouse: Warehouse, **raw: pd.DataFrame):
         report_year = int(context.partition_key)
         for table in tables:
-            frame = to_staged(condition_id, table, raw[f"raw_{table}"])
+            # The raw frame is dropped once typed: one table's raw and staged copies at a time.
+            frame = to_staged(condition_id, table, raw.pop(f"raw_{table}"))
             record_load(warehouse, condition_id, table, report_year, len(frame))
             yield Output(
                 frame,
@@ -119,6 +120,7 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
                     "units": MetadataValue.json(sorted(frame["unit_id"].unique().tolist())),
                 },
             )
+            del frame
 
     return stage
 

@@ -131,7 +131,11 @@ class KeptEventLogStorage(SqliteEventLogStorage):
         self._engines.dispose()
 
 
-class KeptRunStorage(SqliteRunStorage):
+class _KeptConnect:
+    """Dagster's run or schedule storage, whose `connect` goes through one kept engine."""
+
+    _conn_string: str
+
     def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
         self._engines = Engines()
         super().__init__(conn_string, inst_data)
@@ -146,19 +150,12 @@ class KeptRunStorage(SqliteRunStorage):
         self._engines.dispose()
 
 
-class KeptScheduleStorage(SqliteScheduleStorage):
-    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
-        self._engines = Engines()
-        super().__init__(conn_string, inst_data)
+class KeptRunStorage(_KeptConnect, SqliteRunStorage):
+    """The runs table (`history/runs.db`)."""
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with _transaction(self._engines.get(self._conn_string)) as conn:
-            yield conn
 
-    def dispose(self) -> None:
-        super().dispose()
-        self._engines.dispose()
+class KeptScheduleStorage(_KeptConnect, SqliteScheduleStorage):
+    """Schedules, sensors and their ticks (`schedules/schedules.db`)."""
 
 
 class SqliteStorage(DagsterSqliteStorage):

@@ -226,7 +226,7 @@ class _Solver:
             return {}
         position = np.full(self.problem.n_cells, -1, dtype=np.int64)
         position[unknown] = np.arange(len(unknown))
-        linking, component, constraint_component = self._components(withheld_cells, unknown)
+        linking, component, constraint_component = self._components(unknown)
 
         out: dict[int, tuple[float, float]] = {}
         target_component = component[position[targets]]
@@ -243,7 +243,7 @@ class _Solver:
                 out[t] = self.cache[(key, t)]
         return out
 
-    def _components(self, withheld_cells: np.ndarray, unknown: np.ndarray):
+    def _components(self, unknown: np.ndarray):
         """The constraints with an unknown, and the component of each unknown and of each such constraint.
 
         Unknowns are linked through the constraints they share: the graph has a node per unknown

@@ -162,7 +162,8 @@ class SqliteStorage(DagsterSqliteStorage):
     """Dagster's SQLite storage under `base_dir` (the Dagster home), with kept connections.
 
     In dagster.yaml: `storage: {custom: {module: nhv_pipeline.dagster_storage, class:
-    SqliteStorage, config: {base_dir: {env: DAGSTER_HOME}}}}` (the runner writes it).
+    SqliteStorage, config: {base_dir: <the home's absolute path>}}}` (the runner writes it; a
+    path, not `{env: DAGSTER_HOME}`, so a process opening the folder without that variable works).
     """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):

@@ -152,7 +152,7 @@ def run_report_years(
 
     from dagster import DagsterInstance
 
-    from nhv_pipeline.assets.staged import loaded_report_years
+    from nhv_pipeline.assets.staged import loaded_slices
     from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.recovery import prepare_warehouse
     from nhv_pipeline.resources import PipelinePaths, Warehouse, ensure_warehouse_pool, exclusive_lock
@@ -176,7 +176,9 @@ def run_report_years(
                 _say(f"error: {problem}")
                 return 1
             warehouse = Warehouse(warehouse_dir=str(warehouse_dir))
-            plan = _plan(paths, years, delivered, run_all, lambda *key: loaded_report_years(warehouse, *key))
+            # What is loaded, read once: the plan asks for every table of every condition of each earlier year.
+            loads = loaded_slices(warehouse)
+            plan = _plan(paths, years, delivered, run_all, lambda *key: loads.get(key, set()))
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
 

@@ -75,6 +75,18 @@ def loaded_report_years(warehouse: Warehouse, condition_id: str, table: str) -> 
     return {int(r[0]) for r in rows}
 
 
+def loaded_slices(warehouse: Warehouse) -> dict[tuple[str, str], set[int]]:
+    """(condition, table) -> the report years staged so far, of every condition in one query (a run's plan)."""
+    with warehouse.connection() as con:
+        if not table_exists(con, *LOADS_TABLE):
+            return {}
+        rows = con.execute(f"select condition_id, table_name, report_year from {LOADS}").fetchall()
+    slices: dict[tuple[str, str], set[int]] = {}
+    for condition_id, table, year in rows:
+        slices.setdefault((condition_id, table), set()).add(int(year))
+    return slices
+
+
 def staged_assets_for(condition: Condition) -> AssetsDefinition:
     """One step per condition: the delivery round passed its checks, so all its tables are staged together."""
     condition_id = condition.condition_id

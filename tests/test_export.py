@@ -492,3 +492,30 @@ def test_killed_between_the_two_renames_the_next_recovery_restores_the_old_publi
     assert recover_publications(tmp_path) == [tmp_path / "2026"]
     assert snapshot(tmp_path / "2026") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026"]
+
+
+def test_result_order_is_the_stable_sort_of_the_section_2_keys_ties_included():
+    """`result_order` (np.lexsort) must order rows exactly as a stable sort of `result_sort_keys` does,
+    duplicate keys keeping their order, empty unit ids and breakdown values first."""
+    import numpy as np
+
+    from nhv_pipeline.indicators.engine import result_order, result_sort_keys
+
+    rng = np.random.default_rng(12)
+    for _ in range(100):
+        n = int(rng.integers(0, 40))
+        frame = pd.DataFrame(
+            {
+                "report_year": rng.integers(2024, 2027, n),
+                "condition_id": rng.choice(["a", "b"], n),
+                "indicator_id": rng.choice(["B1", "Ö1", "T1", "R2"], n),
+                "measure": rng.choice(["m", "n"], n),
+                "level": rng.choice(["riket", "enhet"], n),
+                "unit_id": rng.choice(np.array(["", "SE1", "SE2", None], dtype=object), n),
+                "breakdown": rng.choice(["total", "sex", "ålder"], n),
+                "breakdown_value": rng.choice(np.array(["1", "2", "10", "total", None], dtype=object), n),
+            }
+        )
+        keys = result_sort_keys(frame)
+        expected = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
+        assert result_order(frame).tolist() == expected.tolist()

@@ -181,16 +181,14 @@ def _summary(kind: str, members: pd.DataFrame, indicator: Indicator, level: str)
 
 def _typed(result: pd.DataFrame) -> pd.DataFrame:
     result = result[RESULT_COLUMNS].copy()
-    result["report_year"] = result["report_year"].astype("int64")
+    wanted = {"report_year": "int64", "suppressed": "bool", "period_start": "object", "period_end": "object"}
+    wanted |= {column: "float64" for column in _FLOAT_COLUMNS} | {column: "object" for column in _TEXT_COLUMNS}
     for column in _INT_COLUMNS:
         result[column] = pd.array(result[column], dtype="Int64")
-    for column in _FLOAT_COLUMNS:
-        result[column] = result[column].astype("float64")
-    for column in _TEXT_COLUMNS:
-        result[column] = result[column].astype("object")
-    result["period_start"] = result["period_start"].astype("object")
-    result["period_end"] = result["period_end"].astype("object")
-    result["suppressed"] = result["suppressed"].astype("bool")
+    # Only the columns not already of their type: most are, and a no-op astype still copies.
+    for column, dtype in wanted.items():
+        if result[column].dtype != dtype:
+            result[column] = result[column].astype(dtype)
     return result
 
 
@@ -201,22 +199,31 @@ def result_sort_keys(results: pd.DataFrame) -> pd.DataFrame:
     Stated once: the engine orders one indicator's rows with it, the exports order a publication.
     Text is ordered by code point (not a locale), so `Ö1` sorts after `T1` on every machine.
     """
-    return pd.DataFrame(
-        {
-            "report_year": results["report_year"].astype("int64").to_numpy(),
-            "condition_id": results["condition_id"].astype(str).to_numpy(),
-            "indicator_id": results["indicator_id"].astype(str).to_numpy(),
-            "measure": results["measure"].astype(str).to_numpy(),
-            "level": (results["level"].astype(str) != "riket").to_numpy(),
-            "unit_id": results["unit_id"].fillna("").astype(str).to_numpy(),
-            "breakdown_is_not_total": (results["breakdown"].astype(str) != "total").to_numpy(),
-            "breakdown": results["breakdown"].astype(str).to_numpy(),
-            "breakdown_value": results["breakdown_value"].fillna("").astype(str).to_numpy(),
-        }
-    )
+    return pd.DataFrame(_sort_key_arrays(results))
+
+
+def _sort_key_arrays(results: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {
+        "report_year": results["report_year"].astype("int64").to_numpy(),
+        "condition_id": results["condition_id"].astype(str).to_numpy(),
+        "indicator_id": results["indicator_id"].astype(str).to_numpy(),
+        "measure": results["measure"].astype(str).to_numpy(),
+        "level": (results["level"].astype(str) != "riket").to_numpy(),
+        "unit_id": results["unit_id"].fillna("").astype(str).to_numpy(),
+        "breakdown_is_not_total": (results["breakdown"].astype(str) != "total").to_numpy(),
+        "breakdown": results["breakdown"].astype(str).to_numpy(),
+        "breakdown_value": results["breakdown_value"].fillna("").astype(str).to_numpy(),
+    }
+
+
+def result_order(results: pd.DataFrame) -> np.ndarray:
+    """The positions of `results` in section 2 row order (`result_sort_keys`); ties keep their order.
+
+    `np.lexsort` (stable, last key primary) gives the order a stable multi-column sort of the
+    keys gives, without building and sorting a frame of them.
+    """
+    return np.lexsort(list(reversed(_sort_key_arrays(results).values())))
 
 
 def _sorted(result: pd.DataFrame) -> pd.DataFrame:
-    keys = result_sort_keys(result)
-    order = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
-    return result.iloc[order][RESULT_COLUMNS].reset_index(drop=True)
+    return result.take(result_order(result)).reset_index(drop=True)

@@ -182,7 +182,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         con.execute(
             "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
             [schema, table],
-        ).fetchone()[0]
+        ).fetchall()[0][0]  # fetched to the end: DuckDB refuses a `register` while a result is unfinished
     )
 
 
@@ -199,9 +199,34 @@ def replace_rows(
     A frame whose columns differ from the stored table (a rule that gained a
     column) rebuilds the table, keeping the other report years' rows.
     """
+    con.register("incoming", _concrete_types(frame))
+    try:
+        _replace_with_incoming(con, schema, table, list(frame.columns), report_year)
+    finally:
+        con.unregister("incoming")
+
+
+def replace_rows_from_query(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, query: str, report_year: int | None
+) -> None:
+    """`replace_rows` with the rows of a DuckDB `select` instead of a frame: they stay inside DuckDB.
+
+    `query` must hold no parameters (it becomes a temporary view).
+    """
+    con.execute(f"create or replace temporary view incoming as {query}")
+    try:
+        columns = [row[0] for row in con.execute("describe incoming").fetchall()]
+        _replace_with_incoming(con, schema, table, columns, report_year)
+    finally:
+        con.execute("drop view if exists incoming")
+
+
+def _replace_with_incoming(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list[str], report_year: int | None
+) -> None:
+    """Write the relation `incoming` (a registered frame or a view) as the report year's rows."""
     con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
-    con.register("incoming", _concrete_types(frame))
     # One transaction per write: a run killed half-way leaves the table as it was (DuckDB rolls
     # an uncommitted transaction back when it next opens the file).
     con.execute("begin transaction")
@@ -210,7 +235,7 @@ def replace_rows(
             con.execute(f"create or replace table {target} as select * from incoming")
         elif not table_exists(con, schema, table):
             con.execute(f"create table {target} as select * from incoming")
-        elif [row[0] for row in con.execute(f"describe {target}").fetchall()] == list(frame.columns):
+        elif [row[0] for row in con.execute(f"describe {target}").fetchall()] == columns:
             con.execute(f"delete from {target} where report_year = ?", [report_year])
             con.execute(f"insert into {target} by name select * from incoming")
         else:
@@ -227,8 +252,6 @@ def replace_rows(
         raise
     else:
         con.execute("commit")
-    finally:
-        con.unregister("incoming")
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -237,6 +260,27 @@ def frame_digest(frame: pd.DataFrame) -> str:
 
     digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report_year: int) -> str:
+    """A short content hash of a report year's stored rows (column names and types, values), computed in DuckDB.
+
+    Like `frame_digest` a data version: it changes when a value, a row or a column changes. The
+    rows are hashed one by one and summed, so the order they are stored in does not matter.
+    """
+    import hashlib
+
+    target = quoted(schema, table)
+    described = con.execute(f"describe {target}").fetchall()
+    values = ", ".join(f'"{name}"' for name, *_ in described)
+    count, total, mixed = con.execute(
+        f"select count(*), coalesce(sum(hash({values})::hugeint), 0), coalesce(bit_xor(hash({values})), 0) "
+        f"from {target} where report_year = ?",
+        [report_year],
+    ).fetchall()[0]  # fetched to the end: DuckDB refuses a `register` while a result is unfinished
+    digest = hashlib.sha256("\x1f".join(f"{name}:{type_}" for name, type_, *_ in described).encode())
+    digest.update(f"{count}\x1f{total}\x1f{mixed}".encode())
     return digest.hexdigest()[:32]
 
 

@@ -143,3 +143,21 @@ def test_every_rule_constant_is_documented():
     constants = {value for name, value in vars(rule_module).items() if name.isupper() and isinstance(value, str)}
     assert constants == set(RULES)
     assert {"encoding", "identity_number", "followup_incomplete", "registry", "path_outside_root"} <= set(RULES)
+
+
+@pytest.mark.parametrize(("condition", "table"), [(SCT, "referrals"), (SCT, "followup"), (SKD, "contacts"), (SKD, "patients")])
+def test_staged_select_types_as_to_staged_does(tmp_path, condition, table):
+    """The staged step types in DuckDB: same columns, stored types and values as `to_staged`'s frame written by the IO manager."""
+    import duckdb
+
+    from nhv_pipeline.contract.staging import staged_select
+    from nhv_pipeline.resources import replace_rows
+
+    raw = run(tmp_path, condition=condition).tables[table] if condition == SKD else run(tmp_path).tables[table]
+    con = duckdb.connect()
+    replace_rows(con, "raw", "t", raw, 2026)
+    replace_rows(con, "staged", "from_frame", to_staged(condition, table, raw), 2026)
+    con.execute(f'create table staged.from_sql as {staged_select(condition, table, "raw.t")}')
+    assert con.execute("describe staged.from_sql").fetchall() == con.execute("describe staged.from_frame").fetchall()
+    assert con.execute("select * from staged.from_sql except all select * from staged.from_frame").fetchall() == []
+    assert con.execute("select count(*) from staged.from_sql").fetchall() == con.execute("select count(*) from staged.from_frame").fetchall()

@@ -29,3 +29,38 @@ def to_staged(condition_id: str, table: str, raw_df: pd.DataFrame) -> pd.DataFra
         if column in raw_df.columns:
             staged[column] = raw_df[column].astype(dtype)
     return pd.DataFrame(staged, index=raw_df.index).reset_index(drop=True)
+
+
+# The same typing in DuckDB, for the staged step: the raw rows never become Python objects.
+# A date is strictly YYYY-MM-DD, a real calendar date and inside the range datetime64[ns]
+# holds (what `parse_dates` gives), else NULL; booleans are '1' / '0', else NULL.
+_SQL_DATE = (
+    "case when regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+    "and try_strptime({c}, '%Y-%m-%d') between timestamp '1677-09-22' and timestamp '2262-04-11' "
+    "then try_strptime({c}, '%Y-%m-%d')::timestamp_ns end"
+)
+_SQL_BOOL = "case {c} when '1' then true when '0' then false end"
+_SQL_LINEAGE = {"report_year": "bigint", "unit_id": "varchar", "source_file": "varchar", "source_line": "bigint"}
+
+
+def staged_select(condition_id: str, table: str, source: str) -> str:
+    """A DuckDB `select` over the raw table `source` (quoted) that types it as `to_staged` does.
+
+    The result has `to_staged`'s columns, in its order, with the types its frame is stored with
+    (TIMESTAMP_NS, BOOLEAN, VARCHAR, BIGINT lineage); filter and order it by appending to it.
+    """
+    columns = []
+    for column, kind in column_kinds(condition_id, table).items():
+        name = _identifier(column)
+        if kind == "date":
+            columns.append(f"{_SQL_DATE.format(c=name)} as {name}")
+        elif kind == "bool":
+            columns.append(f"{_SQL_BOOL.format(c=name)} as {name}")
+        else:
+            columns.append(f"{name}::varchar as {name}")
+    columns += [f"{_identifier(column)}::{type_} as {_identifier(column)}" for column, type_ in _SQL_LINEAGE.items()]
+    return f"select {', '.join(columns)} from {source}"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

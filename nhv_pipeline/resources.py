@@ -254,19 +254,10 @@ def _replace_with_incoming(
         con.execute("commit")
 
 
-def frame_digest(frame: pd.DataFrame) -> str:
-    """A short content hash of a frame (columns and values, not the index): a data version."""
-    import hashlib
-
-    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:32]
-
-
 def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report_year: int) -> str:
     """A short content hash of a report year's stored rows (column names and types, values), computed in DuckDB.
 
-    Like `frame_digest` a data version: it changes when a value, a row or a column changes. The
+    A data version: it changes when a value, a row or a column changes. The
     rows are hashed one by one and summed, so the order they are stored in does not matter.
     """
     import hashlib

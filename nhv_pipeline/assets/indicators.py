@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
-from nhv_pipeline.assets.staged import loaded_report_years, staged_key
+from nhv_pipeline.assets.staged import loaded_slices, staged_key
 from nhv_pipeline.condition import Condition, get_condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.markdown import frame_to_markdown
@@ -191,13 +191,11 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     read[key] = read_rows(con, *table_name(staged_key(condition_id, table).path), years)
                 return read[key]
 
-            loads: dict[str, set[int]] = {}
+            loads = loaded_slices(warehouse)  # one query per step, not per table or indicator
 
             def loaded(table: str) -> set[int]:
-                """The report years of `table` staged so far: one query per table and step, not per indicator."""
-                if table not in loads:
-                    loads[table] = loaded_report_years(warehouse, condition_id, table)
-                return loads[table]
+                """The report years of `table` staged so far."""
+                return loads.get((condition_id, table), set())
 
             produced = []
             for declaration in indicators:

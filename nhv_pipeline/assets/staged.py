@@ -71,17 +71,6 @@ def record_load(warehouse: Warehouse, condition_id: str, table: str, report_year
         con.execute(f"insert into {LOADS} by name select * from incoming")
 
 
-def loaded_report_years(warehouse: Warehouse, condition_id: str, table: str) -> set[int]:
-    with warehouse.connection() as con:
-        if not table_exists(con, *LOADS_TABLE):
-            return set()
-        rows = con.execute(
-            f"select report_year from {LOADS} where condition_id = ? and table_name = ?",
-            [condition_id, table],
-        ).fetchall()
-    return {int(r[0]) for r in rows}
-
-
 def loaded_slices(warehouse: Warehouse) -> dict[tuple[str, str], set[int]]:
     """(condition, table) -> the report years staged so far, of every condition in one query (a run's plan)."""
     with warehouse.connection() as con:

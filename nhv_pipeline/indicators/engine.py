@@ -216,13 +216,18 @@ def _sort_key_arrays(results: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def result_order(results: pd.DataFrame) -> np.ndarray:
-    """The positions of `results` in section 2 row order (`result_sort_keys`); ties keep their order.
+def key_order(keys) -> np.ndarray:
+    """The positions that put rows in the order of their sort keys (columns first to last); ties keep their order.
 
-    `np.lexsort` (stable, last key primary) gives the order a stable multi-column sort of the
-    keys gives, without building and sorting a frame of them.
+    `keys` is `result_sort_keys`' frame or the arrays it is built from. `np.lexsort` (stable, last
+    key primary) gives the order a stable multi-column sort of the keys gives, without sorting a frame.
     """
-    return np.lexsort(list(reversed(_sort_key_arrays(results).values())))
+    return np.lexsort([np.asarray(keys[column]) for column in reversed(list(keys))])
+
+
+def result_order(results: pd.DataFrame) -> np.ndarray:
+    """The positions of `results` in section 2 row order (`result_sort_keys`)."""
+    return key_order(_sort_key_arrays(results))
 
 
 def _sorted(result: pd.DataFrame) -> pd.DataFrame:

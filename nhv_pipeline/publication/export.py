@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nhv_pipeline.faults import fault_point
-from nhv_pipeline.indicators.engine import result_order, result_sort_keys
+from nhv_pipeline.indicators.engine import key_order, result_sort_keys
 from nhv_pipeline.indicators.engine import RESULT_COLUMNS as ENGINE_RESULT_COLUMNS
 
 #: PUBLICATION.md section 2: the values the text columns with a fixed vocabulary may take.
@@ -221,7 +221,7 @@ def sort_results(results: pd.DataFrame) -> pd.DataFrame:
             f"{int(duplicated.sum())} result rows share a key ({', '.join(SORT_COLUMNS)}); "
             "each key must occur once"
         )
-    return results.iloc[result_order(results)].reset_index(drop=True)
+    return results.iloc[key_order(keys)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------

@@ -122,3 +122,42 @@ def test_the_loaded_slices_of_every_condition_are_read_in_one_query(tmp_path):
     record_load(warehouse, "b", "patients", 2026, 1)
     record_load(warehouse, "a", "patients", 2025, 4)  # re-staged: still one year
     assert loaded_slices(warehouse) == {("a", "patients"): {2024, 2025}, ("a", "visits"): {2025}, ("b", "patients"): {2026}}
+
+
+def _every_column_type(con) -> None:
+    """A table with each stored type the layers use, NULLs included, and an all-NULL text column."""
+    con.execute("create schema if not exists staged")
+    con.execute(
+        """
+        create or replace table staged.typed as
+        select * from (values
+            (2024, 'A', 'a.csv', 2, 'x', null::varchar, '2025-01-01'::timestamp_ns, true, true, 1.5, 7::bigint,
+             '2025-03-01'::timestamp, '2025-03-01'::date, 3::integer),
+            (2024, 'A', 'a.csv', 3, null, null, null, false, null, null, null, null, null, null),
+            (2025, 'B', 'b.csv', 2, 'Ö', null, '2024-02-29'::timestamp_ns, true, false, 2.0, 8, null, '2024-02-29', 4)
+        ) as t(report_year, unit_id, source_file, source_line, code, empty_text, day, flag, maybe, share, n,
+               stamp, date_only, small)
+        """
+    )
+
+
+def test_read_rows_gives_the_frame_duckdb_gives(tmp_path):
+    """Text columns are read through arrow (one Python string per distinct value), the rest as DuckDB
+    converts them: the frame is the one `.df()` gives, column for column, type for type."""
+    with connect(tmp_path / "nhv.duckdb") as con:
+        _every_column_type(con)
+        for years in (None, [2024, 2025], [2025], [2023]):
+            # DuckDB's own types depend on the rows: a boolean column with a NULL becomes `boolean`, else `bool`.
+            where = "" if years is None else f"where report_year in ({', '.join(map(str, years))})"
+            wanted = con.execute(
+                f"select * from staged.typed {where} order by report_year, unit_id, source_file, source_line"
+            ).df()
+            pd.testing.assert_frame_equal(read_rows(con, "staged", "typed", years), wanted, check_exact=True)
+
+
+def test_read_rows_shares_one_string_per_distinct_text_value(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024] * 1000, "code": ["ab" * 3] * 1000}), 2024)
+        rows = read_rows(con, "staged", "t", None)
+    assert rows["code"].tolist() == ["ababab"] * 1000
+    assert len({id(value) for value in rows["code"]}) == 1

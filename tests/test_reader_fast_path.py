@@ -147,3 +147,14 @@ def test_fast_path_agrees_on_well_formed_files(rows, crlf, monkeypatch):
     end = "\r\n" if crlf else "\n"
     body = "".join(",".join(cell.replace(",", "") for cell in row) + end for row in rows)
     _same(*_both(("alpha,beta,gamma" + end + body).encode("utf-8"), monkeypatch))
+
+
+def test_fast_path_shares_one_string_per_distinct_value():
+    """Memory: a million-row date column must not hold a million copies of a few hundred dates."""
+    data = ("alpha,beta,gamma\n" + "p1,2025-01-01, x \n" * 500 + "p2,,y\n").encode()
+    read = parse_contract_csv(data, "2026/x/u/t.csv", COLUMNS, IDS, ["gamma"])
+    assert reader.PREFILTER.search(data.decode()) is None  # the fast path is taken (no run of ten digits)
+    assert read.frame["beta"].tolist() == ["2025-01-01"] * 500 + [None]
+    assert read.frame["gamma"].tolist() == ["x"] * 500 + ["y"]
+    assert len({id(value) for value in read.frame["beta"][:500]}) == 1
+    assert len({id(value) for value in read.frame["gamma"][:500]}) == 1

@@ -468,7 +468,9 @@ def _plain_frame(table, header: list[str], columns: list[str]) -> pd.DataFrame:
     for name in columns:
         position = header.index(name)
         column = pc.filter(pc.if_else(empty[position], no_text, stripped[position]), keep)
-        data[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        # to_pandas shares one Python string per distinct value (to_numpy makes one per cell): a
+        # date or code column of a million rows then costs its pointers, not a million strings.
+        data[name] = pd.Series(column.to_pandas().to_numpy(), dtype=object)
     frame = pd.DataFrame(data)
     frame["source_line"] = pd.Series(lines[keep.to_numpy(zero_copy_only=False)], dtype="int64")
     return frame

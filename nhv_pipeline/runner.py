@@ -278,11 +278,15 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
             if not evaluation.passed and evaluation.severity.value == "ERROR"
         ]
         early = _deliveries_before_start(data_raw, warehouse_dir, year)
-        if result.success and not failed_checks and not early:
-            progress(f"<== report year {year}: succeeded (run {result.run_id}).")
+        run_id, succeeded = result.run_id, result.success and not failed_checks and not early
+        lines = [] if succeeded else _failure_lines(result, failed_checks, warehouse_dir, year)
+        # The result holds every step output of the run: dropped now, not when the next year's run returns.
+        del result, failed_checks
+        if succeeded:
+            progress(f"<== report year {year}: succeeded (run {run_id}).")
             continue
-        progress(f"<== report year {year}: FAILED (run {result.run_id}); the failures follow at the end.")
-        failed.append((year, result.run_id, _failure_lines(result, failed_checks, warehouse_dir, year)))
+        progress(f"<== report year {year}: FAILED (run {run_id}); the failures follow at the end.")
+        failed.append((year, run_id, lines))
     if not failed:
         _say(
             f"Done. Warehouse: {warehouse_dir / 'nhv.duckdb'}; publications: {warehouse_dir / 'published'}; "

@@ -45,7 +45,7 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.partitions import report_years_from
-from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, replace_rows, table_name
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -131,7 +131,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         partitions_def=report_years_from(condition.first_report_year),
         group_name="raw",
     )
-    def read_and_validate(context: AssetExecutionContext, paths: PipelinePaths, registry: pd.DataFrame):
+    def read_and_validate(
+        context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, registry: pd.DataFrame
+    ):
         report_year = int(context.partition_key)
         period = measurement_period(condition_id, report_year)
         context.log.info(
@@ -154,20 +156,21 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             len(result.failures),
         )
         for table in tables:
-            # Handed to the IO manager and then dropped: one raw table in memory at a time, not all of them.
+            # Written here and then dropped: one raw table in memory at a time. Handed to Dagster as
+            # an output, every table would stay in memory until the run ends (an in-process run keeps
+            # each step's output values), which at the 1000x volume was a gigabyte.
             frame = result.tables.pop(table)
-            yield Output(
-                frame,
-                output_name=table,
-                data_version=content_version(result.files, table),
-                metadata={
-                    "row_count": len(frame),
-                    "rows_per_unit": MetadataValue.json(
-                        {str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}
-                    ),
-                },
-            )
+            schema, name = table_name(raw_key(condition_id, table).path)
+            with warehouse.connection() as con:
+                replace_rows(con, schema, name, frame, report_year)
+            metadata = {
+                "row_count": len(frame),
+                "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
+                "warehouse_table": f"{schema}.{name}",
+            }
             del frame
+            # Already written: the IO manager stores nothing for None, Dagster records the materialization.
+            yield Output(None, output_name=table, data_version=content_version(result.files, table), metadata=metadata)
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",

@@ -200,12 +200,15 @@ def validate_delivery(
                 read_units[table].add(unit_id)
                 frames[table].append(read.frame.assign(report_year=report_year, unit_id=unit_id, source_file=rel(path)))
 
-    tables = {
-        table: pd.concat(parts, ignore_index=True)[[*contract_columns(condition_id, table), *LINEAGE_COLUMNS]]
-        if parts
-        else _empty_table(condition_id, table)
-        for table, parts in frames.items()
-    }
+    tables = {}
+    for table in tables_of:
+        parts = frames.pop(table)  # each file's frame is let go once its table is whole
+        tables[table] = (
+            pd.concat(parts, ignore_index=True)[[*contract_columns(condition_id, table), *LINEAGE_COLUMNS]]
+            if parts
+            else _empty_table(condition_id, table)
+        )
+        del parts
 
     # --- sections 3-5: values, rows, tables, deliveries ---
     parts = [pd.DataFrame(found), read_registry(data_root).failures.drop(columns=["report_year", "condition_id"])]

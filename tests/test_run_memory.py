@@ -1,0 +1,54 @@
+"""What a run keeps in memory. At the 1000x volume the peak is the validation of the largest delivery
+round and the indicator steps that read its staged tables (benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+from dagster import AssetKey, DagsterInstance
+
+from nhv_pipeline.condition import registered
+from nhv_pipeline.contract.schema import parse_dates, with_dates
+from nhv_pipeline.definitions import build_definitions
+from nhv_pipeline.jobs import DELIVERIES, execute_in_process
+
+
+def test_with_dates_shares_the_text_columns_and_leaves_the_frame_as_it_was():
+    frame = pd.DataFrame({
+        "patient_id": ["p1", "p2", None, "p4"],
+        "code": ["1", "2", "3", None],
+        "birth_date": ["2024-02-29", "2023-02-29", None, "2025-12-31"],
+        "visit_date": ["2025-01-01", "x", "2025-13-01", None],
+        "source_line": [2, 3, 4, 5],
+    })
+    before = frame.copy()
+    dated = with_dates(frame, ["birth_date", "visit_date"])
+    pd.testing.assert_frame_equal(frame, before)  # still the delivered text
+    expected = before.assign(birth_date=parse_dates(before["birth_date"]), visit_date=parse_dates(before["visit_date"]))
+    pd.testing.assert_frame_equal(dated, expected)
+    assert dated["birth_date"].isna().tolist() == [False, True, True, False]  # 2023-02-29 is no date
+    # The text columns are the frame's own arrays, not a copy of a million pointers per column.
+    assert np.shares_memory(dated["patient_id"].to_numpy(), frame["patient_id"].to_numpy())
+
+
+def test_the_raw_step_writes_its_tables_itself_and_hands_dagster_no_rows(tmp_path, sample_data):
+    warehouse = tmp_path / "warehouse"
+    defs = build_definitions(str(sample_data), str(warehouse))
+    with DagsterInstance.ephemeral() as instance:
+        result = execute_in_process(defs, DELIVERIES, 2026, instance=instance)
+        assert result.success
+        materialized = {
+            event.asset_key: event.materialization.metadata for event in result.get_asset_materialization_events()
+        }
+        with duckdb.connect(str(warehouse / "nhv.duckdb"), read_only=True) as con:
+            for condition in registered():
+                for table in condition.table_names:
+                    assert result.output_for_node(f"raw_{condition.condition_id}", table) is None
+                    metadata = materialized[AssetKey(["raw", condition.condition_id, table])]
+                    stored = con.execute(
+                        f"select count(*) from raw.{condition.condition_id}_{table} where report_year = 2026"
+                    ).fetchone()[0]
+                    assert stored > 0
+                    assert metadata["row_count"].value == stored
+                    assert metadata["warehouse_table"].value == f"raw.{condition.condition_id}_{table}"

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Callable, Mapping
 
 import pandas as pd
+from pandas.errors import MergeError
 
 from nhv_pipeline import periods
 from nhv_pipeline.condition import get_condition
@@ -179,9 +180,10 @@ def attach_patient(
     patient_id). A row without its patient cannot pass validation; it raises.
     """
     keys = ["report_year", "unit_id", "patient_id"]
-    joined = frame.merge(
-        patients[keys + columns], on=keys, how="left", validate="many_to_one", indicator="_patient"
-    )
+    # What merge(validate="many_to_one") checks, at a tenth of its cost on a large delivery.
+    if patients.duplicated(keys).any():
+        raise MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
+    joined = frame.merge(patients[keys + columns], on=keys, how="left", indicator="_patient")
     missing = int((joined["_patient"] != "both").sum())
     if missing:
         raise ValueError(

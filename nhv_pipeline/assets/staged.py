@@ -91,7 +91,7 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
         table: AssetOut(
             key=staged_key(condition_id, table),
             group_name="staged",
-            kinds={"pandas", "duckdb"},
+            kinds={"duckdb", "sql"},  # typed by one SQL select inside DuckDB (staged_select)
             owners=OWNERS,
             tags={"layer": "staged", "condition": condition_id},
             metadata={"dagster/column_schema": column_schema(condition_id, table, typed=True)},

@@ -158,7 +158,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         for table in tables:
             # Written here and then dropped: one raw table in memory at a time. Handed to Dagster as
             # an output, every table would stay in memory until the run ends (an in-process run keeps
-            # each step's output values), which at the 1000x volume was a gigabyte.
+            # each step's output values), through the staged and indicator steps after it.
             frame = result.tables.pop(table)
             schema, name = table_name(raw_key(condition_id, table).path)
             with warehouse.connection() as con:

@@ -60,7 +60,7 @@ def with_dates(frame: pd.DataFrame, date_columns) -> pd.DataFrame:
     """The frame with its date columns parsed once, for the rules that compare dates.
 
     Its other columns are `frame`'s own arrays, not copies (a copy of every column of the
-    largest delivery was a few hundred MB at the 1000x volume): rules read it, never write to it.
+    largest delivery was over a hundred MB at the 1000x volume): rules read it, never write to it.
     """
     dated = frame.copy(deep=False)
     for column in date_columns:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
-from .identity import PREFILTER, contains_identity_number, is_identity_number
+from .identity import contains_identity_number, is_identity_number, may_hold_identity_number
 
 REDACTED = "<redacted>"
 
@@ -240,7 +240,7 @@ def parse_contract_csv(
     # A plainly well-formed file (no quote, identity number or unusual whitespace, equal field
     # counts, no overlong line) is split by pyarrow; anything else is read record by record
     # below, so its failures keep their file, line and column.
-    plain = _plain_table(text, delimiter) if PREFILTER.search(text) is None else None
+    plain = None if may_hold_identity_number(text) else _plain_table(text, delimiter)
     if plain is not None:
         return _parsed(result, rel, columns, optional_columns, plain[0], plain, text, id_columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -366,7 +366,7 @@ def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields
     frame = frame.where(frame.ne("") & frame.notna(), None)
     frame["source_line"] = pd.Series([line for line, _ in body], dtype="int64")
     found: list[tuple[int, str]] = []
-    if PREFILTER.search(text) is not None:  # no run of ten digits: no identity number in any id
+    if may_hold_identity_number(text):  # no run of ten digits: no identity number in any id
         frame, found = redact_identity_numbers(frame, id_columns)
     result.failures.extend(
         {**_failure(rel, None, column, rules.IDENTITY_NUMBER,
@@ -385,6 +385,14 @@ def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields
 # of it, or a carriage return outside CRLF, is left to the csv module, whose splitting and
 # stripping the fast path would otherwise have to copy character by character.
 _UNSURE_FOR_PLAIN = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_UNSURE_ASCII = "\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _has_unsure_whitespace(text: str) -> bool:
+    """Whether _UNSURE_FOR_PLAIN matches; in ASCII text only its ASCII characters can, found by `in` (memchr)."""
+    if text.isascii():
+        return any(character in text for character in _UNSURE_ASCII)
+    return _UNSURE_FOR_PLAIN.search(text) is not None
 
 
 # Fields this long are left to the csv module, which owns the field limit and its failure.
@@ -408,7 +416,7 @@ def _plain_table(text: str, delimiter: str):
         if text.count("\r") != text.count("\r\n"):
             return None
         text = text.replace("\r\n", "\n")
-    if _UNSURE_FOR_PLAIN.search(text) is not None:
+    if _has_unsure_whitespace(text):
         return None
     header_line, _, body = text.partition("\n")
     if header_line.strip(" \t") == "" or len(header_line) >= _PLAIN_FIELD_LIMIT:
@@ -482,7 +490,7 @@ def _identity_cells(text: str, records: list[tuple[int, list[str]]], shown, rel:
     Every field of every record, extra columns and ragged rows included, so the value is gone
     before a frame exists. A file whose text has no run of ten digits is passed over at once.
     """
-    if PREFILTER.search(text) is None:
+    if not may_hold_identity_number(text):
         return []
     failures = []
     for line, fields in records:

@@ -1,0 +1,103 @@
+"""The whole-file look for identity numbers gives the regular expression's answer, faster.
+
+`identity.may_hold_identity_number(text)` decides whether a file is searched cell by cell
+for personal and coordination numbers (DATA_CONTRACT.md 3). It must say yes wherever
+`identity.PREFILTER` (ten digits, optionally -, + or a space after the sixth) matches, and
+no elsewhere: a false no would let an identity number past the reader. So it is checked
+against the expression on generated text, across the boundaries of the chunks it reads
+in, and on the cases one can get wrong: other scripts' digits, separators, a run at the
+very start or end of the text, and Swedish letters next to the digits.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nhv_pipeline.contract import identity, reader
+
+MANY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text made mostly of what a match is made of, so that near misses and matches are common.
+TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("0123456789") * 6 + ["-", "+", " ", ";", ",", "\n", "\r", "å", "Ö", "é", "\u00a0"]),
+        st.sampled_from(["٣", "０", "९", "𝟗", "²", "½", "Ⅻ"]),  # other scripts' digits, and digits that are not decimal
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=60,
+)
+
+
+def expected(text: str) -> bool:
+    return identity.PREFILTER.search(text) is not None
+
+
+@MANY
+@given(TEXT)
+def test_agrees_with_the_expression_on_any_text(text):
+    assert identity.may_hold_identity_number(text) is expected(text)
+
+
+@MANY
+@given(st.text(alphabet=st.sampled_from(list("0123456789-+ ;x\n")), min_size=0, max_size=80), st.integers(1, 16))
+def test_agrees_across_the_boundaries_of_the_chunks(text, chunk):
+    """A match may start anywhere in a chunk and end in the next: small chunks put every boundary in play."""
+    assert identity.may_hold_identity_number(text, chunk=chunk) is expected(text)
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("", False),
+        ("123456789", False),  # nine digits
+        ("1234567890", True),  # ten at the very start and end
+        ("x1234567890", True),
+        ("1234567890x", True),
+        ("123456-7890", True),
+        ("123456+7890", True),
+        ("123456 7890", True),
+        ("123456--7890", False),  # two separators
+        ("12345-67890", False),  # the separator after the fifth digit
+        ("123456\t7890", False),  # a tab is no separator
+        ("123456\u00a07890", False),  # nor a no-break space
+        ("12345678901234", True),  # a longer run holds ten digits (the cell rule looks closer)
+        ("2025-03-01;P100001", False),  # a date and an ordinary id
+        ("åäö1234567890åäö", True),  # Swedish letters next to the digits
+        ("å123456-789", False),
+        ("١٢٣٤٥٦٧٨٩٠", True),  # Arabic-Indic digits are decimal digits to the expression
+        ("１２３４５６-７８９０", True),  # fullwidth digits
+        ("12345６7890", True),  # one fullwidth digit among ASCII ones
+        ("²³⁴⁵⁶⁷⁸⁹¹²", False),  # superscripts are digits but not decimal ones
+    ],
+)
+def test_the_cases_one_can_get_wrong(text, found):
+    assert expected(text) is found  # the cases mean what they say about the expression
+    assert identity.may_hold_identity_number(text) is found
+
+
+@pytest.mark.parametrize("match", ["1234567890", "123456-7890", "123456 7890", "123456789012"])
+def test_a_match_is_found_wherever_a_chunk_ends(match):
+    """Every chunk size against every position: a match cut by a chunk's end is found in full."""
+    for chunk in range(1, 14):
+        for before in range(0, 2 * chunk + 2):
+            for after in (0, 1, 5):
+                text = "x" * before + match + ";" * after
+                assert identity.may_hold_identity_number(text, chunk=chunk), (chunk, before, after)
+                assert not identity.may_hold_identity_number(text.replace(match[-1], ";"), chunk=chunk)
+
+
+def test_a_large_file_is_read_in_chunks_and_a_match_in_the_last_one_is_found():
+    text = "P100001;2025-03-01;12345\n" * 200_000  # 5 MB without a match
+    assert identity.may_hold_identity_number(text) is False
+    assert identity.may_hold_identity_number(text + "19121212-1212\n") is True
+    assert identity.may_hold_identity_number(text[:-4] + "1212121212" + text[-4:]) is True
+
+
+@MANY
+@given(st.text(alphabet=st.one_of(st.sampled_from(list("ab ;\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u00a0\u2028")),
+                                  st.characters(blacklist_categories=("Cs",))), max_size=40))
+def test_the_fast_paths_whitespace_look_agrees_with_its_expression(text):
+    """The reader leaves a file with unusual whitespace to the csv module; ASCII text is looked at without the expression."""
+    assert reader._has_unsure_whitespace(text) is (reader._UNSURE_FOR_PLAIN.search(text) is not None)

@@ -277,8 +277,11 @@ def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report
 
 def _concrete_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns with no value at all would reach DuckDB untyped (NULL); store them as text."""
+    # A column whose first cell has a value is not empty: only the others are looked at in full.
     empty_text = [
-        column for column in frame.columns if frame[column].dtype == object and frame[column].isna().all()
+        column
+        for column in frame.columns
+        if frame[column].dtype == object and (len(frame) == 0 or pd.isna(frame[column].iat[0])) and frame[column].isna().all()
     ]
     return frame.astype({column: "string" for column in empty_text}) if empty_text else frame
 

@@ -109,6 +109,27 @@ def test_a_text_column_without_any_value_is_stored_as_text_so_later_years_can_fi
     assert rows["death_date"].tolist()[1] == "2024-05-01"
 
 
+def test_only_a_text_column_empty_in_every_row_is_typed_as_text_first(tmp_path):
+    """An empty first cell says nothing of the rest: a column with a value further down keeps its values."""
+    frame = pd.DataFrame(
+        {
+            "report_year": [2024, 2024, 2024],
+            "empty": pd.Series([None, float("nan"), None], dtype=object),
+            "late": [None, None, "2024-05-01"],
+            "flag": [None, True, False],
+        }
+    )
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "raw", "t", frame, 2024)
+        types = dict(con.execute("select column_name, data_type from information_schema.columns where table_name = 't'").fetchall())
+        rows = read_rows(con, "raw", "t", None)
+    assert types["empty"] == "VARCHAR"
+    assert types["late"] == "VARCHAR"
+    assert types["flag"] == "BOOLEAN"  # typed from its values, not as text
+    assert rows["late"].tolist() == [None, None, "2024-05-01"]
+    assert rows["empty"].isna().all()
+
+
 def test_the_loaded_slices_of_every_condition_are_read_in_one_query(tmp_path):
     """The CLI's plan asks for every table of every condition of each earlier year: one query, not one each."""
     from nhv_pipeline.assets.staged import loaded_slices, record_load

@@ -47,7 +47,7 @@ def may_hold_identity_number(text: str, chunk: int = _CHUNK) -> bool:
         return PREFILTER.search(text) is not None
     import numpy as np
 
-    codes = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    codes = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)  # a lone surrogate: bytes >= 0x80
     for start in range(0, len(codes), chunk):
         # A match starting in this chunk ends at most ten bytes past it.
         part = codes[start:start + chunk + 10]

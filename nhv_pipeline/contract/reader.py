@@ -240,9 +240,11 @@ def parse_contract_csv(
     # A plainly well-formed file (no quote, identity number or unusual whitespace, equal field
     # counts, no overlong line) is split by pyarrow; anything else is read record by record
     # below, so its failures keep their file, line and column.
-    plain = None if may_hold_identity_number(text) else _plain_table(text, delimiter)
+    # Looked at once per file: without a run of ten digits anywhere, no cell holds an identity number.
+    suspect = may_hold_identity_number(text)
+    plain = None if suspect else _plain_table(text, delimiter)
     if plain is not None:
-        return _parsed(result, rel, columns, optional_columns, plain[0], plain, text, id_columns)
+        return _parsed(result, rel, columns, optional_columns, plain[0], plain, suspect, id_columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
     start = 1
@@ -274,16 +276,17 @@ def parse_contract_csv(
         return result
     finally:
         csv.field_size_limit(previous_limit)
-    return _parsed(result, rel, columns, optional_columns, records[0][1], records, text, id_columns)
+    return _parsed(result, rel, columns, optional_columns, records[0][1], records, suspect, id_columns)
 
 
-def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields: list[str], records, text: str,
+def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields: list[str], records, suspect: bool,
             id_columns) -> FileRead:
     """Header, field-count and identity checks, and the frame: of the csv records, or of a plain table.
 
     `records` is either the csv module's [(line, fields), ...] (header first) or the
     (header fields, arrow table) of `_plain_table`, which has no ragged row and no
     identity number (it is only made when the text has no run of ten digits).
+    `suspect`: the file's text has such a run (`may_hold_identity_number`), so its cells are looked at.
     """
     plain = isinstance(records, tuple)
     header = [name.strip().lower() for name in header_fields]
@@ -298,7 +301,7 @@ def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields
             return name
         return f"#{position + 1}"
 
-    identity = [] if plain else _identity_cells(text, records[1:], shown, rel)
+    identity = _identity_cells(records[1:], shown, rel) if suspect else []  # a plain table is never suspect
     if not set(header) & set(columns):
         # No contract column at all: the header line is missing and line 1 holds data, the
         # delimiter is another one, or another table was saved. Its fields are not repeated (section 3).
@@ -366,7 +369,7 @@ def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields
     frame = frame.where(frame.ne("") & frame.notna(), None)
     frame["source_line"] = pd.Series([line for line, _ in body], dtype="int64")
     found: list[tuple[int, str]] = []
-    if may_hold_identity_number(text):  # no run of ten digits: no identity number in any id
+    if suspect:  # a file without a run of ten digits has no identity number in any id
         frame, found = redact_identity_numbers(frame, id_columns)
     result.failures.extend(
         {**_failure(rel, None, column, rules.IDENTITY_NUMBER,
@@ -484,14 +487,12 @@ def _plain_frame(table, header: list[str], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _identity_cells(text: str, records: list[tuple[int, list[str]]], shown, rel: str) -> list[dict]:
+def _identity_cells(records: list[tuple[int, list[str]]], shown, rel: str) -> list[dict]:
     """Failures for every field that holds an identity number, anywhere in it; the fields are replaced in place.
 
     Every field of every record, extra columns and ragged rows included, so the value is gone
-    before a frame exists. A file whose text has no run of ten digits is passed over at once.
+    before a frame exists. Called only for a file whose text has a run of ten digits.
     """
-    if not may_hold_identity_number(text):
-        return []
     failures = []
     for line, fields in records:
         for position, value in enumerate(fields):

@@ -399,6 +399,18 @@ class Warehouse(ConfigurableResource):
         with connect(self.database, wait_seconds=self.lock_wait_seconds) as con:
             yield con
 
+    def store(self, key_path: Sequence[str], frame: pd.DataFrame, report_year: int | None) -> dict:
+        """Write an asset's rows as its report year's slice (all of it when None); the metadata Dagster shows for it.
+
+        The IO manager stores outputs through it, and a step that writes its own tables (raw) too.
+        """
+        schema, table = table_name(key_path)
+        if report_year is not None and "report_year" not in frame.columns:
+            raise ValueError(f"{schema}.{table}: a partitioned table needs a report_year column")
+        with self.connection() as con:
+            replace_rows(con, schema, table, frame, report_year)
+        return {"warehouse_table": f"{schema}.{table}", "row_count": len(frame)}
+
 
 class WarehouseIOManager(ConfigurableIOManager):
     """Stores each asset as a DuckDB table, one report year's slice at a time, through the run's `Warehouse`."""
@@ -408,13 +420,8 @@ class WarehouseIOManager(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
             return
-        schema, table = table_name(context.asset_key.path)
         report_year = int(context.asset_partition_key) if context.has_asset_partitions else None
-        if report_year is not None and "report_year" not in obj.columns:
-            raise ValueError(f"{schema}.{table}: a partitioned table needs a report_year column")
-        with self.warehouse.connection() as con:
-            replace_rows(con, schema, table, obj, report_year)
-        context.add_output_metadata({"warehouse_table": f"{schema}.{table}", "row_count": len(obj)})
+        context.add_output_metadata(self.warehouse.store(context.asset_key.path, obj, report_year))
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
         schema, table = table_name(context.asset_key.path)

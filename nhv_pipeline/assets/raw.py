@@ -45,7 +45,7 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.partitions import report_years_from
-from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, replace_rows, table_name
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -160,13 +160,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             # an output, every table would stay in memory until the run ends (an in-process run keeps
             # each step's output values), through the staged and indicator steps after it.
             frame = result.tables.pop(table)
-            schema, name = table_name(raw_key(condition_id, table).path)
-            with warehouse.connection() as con:
-                replace_rows(con, schema, name, frame, report_year)
             metadata = {
-                "row_count": len(frame),
+                **warehouse.store(raw_key(condition_id, table).path, frame, report_year),
                 "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
-                "warehouse_table": f"{schema}.{name}",
             }
             del frame
             # Already written: the IO manager stores nothing for None, Dagster records the materialization.

@@ -277,13 +277,13 @@ def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report
 
 def _concrete_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns with no value at all would reach DuckDB untyped (NULL); store them as text."""
-    # A column whose first cell has a value is not empty: only the others are looked at in full.
-    empty_text = [
-        column
-        for column in frame.columns
-        if frame[column].dtype == object and (len(frame) == 0 or pd.isna(frame[column].iat[0])) and frame[column].isna().all()
-    ]
+    empty_text = [column for column in frame.columns if frame[column].dtype == object and _no_value(frame[column])]
     return frame.astype({column: "string" for column in empty_text}) if empty_text else frame
+
+
+def _no_value(values: pd.Series) -> bool:
+    """Every cell missing; a column whose first cell has a value is not looked at further."""
+    return len(values) == 0 or (pd.isna(values.iat[0]) and bool(values.isna().all()))
 
 
 DELIVERY_ORDER = {"report_year", "unit_id", "source_file", "source_line"}

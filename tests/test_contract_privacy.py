@@ -199,3 +199,81 @@ def test_a_withheld_cell_breaks_no_other_rule(tmp_path):
         ("identity_number", sct_path(2026, "patients"), 3, "birth_date"),
         ("identity_number", sct_path(2026, "referrals"), 2, "care_plan"),
     ]
+
+
+# --- identity numbers in disguise (DATA_CONTRACT.md 3; README contract additions: normalised first) ----------
+
+import string  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DISGUISES = [
+    "19121212\u20131212",  # an en dash: what Excel's autocorrect writes
+    "19121212\u00a01212",  # a no-break space
+    "19121212\u200b1212",  # a zero-width space
+    "1912-12-12-1212",
+    "19121212.1212",
+    "19121212_1212",
+    "X19121212/1212",
+    "\uff11\uff19\uff11\uff12\uff11\uff12\uff11\uff12-\uff11\uff12\uff11\uff12",  # fullwidth digits
+    "1912\u00ad1212\u20111212",  # a soft hyphen inside, a non-breaking hyphen before the last four
+    "19121212 \u2013 1212",  # a dash with spaces around it
+]
+
+
+@pytest.mark.parametrize("text", DISGUISES)
+def test_identity_numbers_in_disguise_are_found(text):
+    assert contains_identity_number(text)
+
+
+@pytest.mark.parametrize("value", DISGUISES)
+def test_an_identity_number_in_disguise_is_failed_and_never_staged(tmp_path, value):
+    files = baseline()
+    set_cell(files, sct_path(2026, "referrals"), 2, "care_plan", value)
+    set_cell(files, sct_path(2026, "patients"), 3, "patient_id", value)
+    root = make_root(tmp_path, files)
+    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    got = keys(validation)
+    assert ("identity_number", sct_path(2026, "referrals"), 2, "care_plan") in got
+    assert ("identity_number", sct_path(2026, "patients"), 3, "patient_id") in got
+    assert REDACTED in validation.tables["patients"]["patient_id"].tolist()
+    assert _leaks(validation, {value, "1212"}) == []
+
+
+SEPARATORS = st.one_of(
+    st.characters(categories=["Pd", "Zs"]),
+    st.sampled_from(string.punctuation),
+)
+FORMAT_CHARACTERS = st.characters(categories=["Cf"])
+DISGUISE_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@DISGUISE_SETTINGS
+@given(separator=SEPARATORS, prefix=st.sampled_from(["", "X", "pnr ", "P1 "]), number=st.sampled_from([VALID, COORDINATION]))
+def test_any_dash_space_or_punctuation_separator_hides_no_number(separator, prefix, number):
+    digits = number.replace("-", "")
+    assert contains_identity_number(f"{prefix}{digits[:8]}{separator}{digits[8:]}")
+    assert contains_identity_number(f"{prefix}{digits[2:8]}{separator}{digits[8:]}")
+    assert contains_identity_number(f"{prefix}{digits[:4]}{separator}{digits[4:6]}{separator}{digits[6:8]}{separator}{digits[8:]}")
+    assert is_identity_number(f"{digits[:8]}{separator}{digits[8:]}")
+
+
+@DISGUISE_SETTINGS
+@given(invisible=st.lists(FORMAT_CHARACTERS, min_size=1, max_size=3),
+       places=st.lists(st.integers(0, 13), min_size=1, max_size=3))
+def test_format_characters_anywhere_hide_no_number(invisible, places):
+    text = VALID
+    for character, place in zip(invisible, places):
+        text = text[:place] + character + text[place:]
+    assert contains_identity_number(text)
+    assert is_identity_number(text)
+
+
+@DISGUISE_SETTINGS
+@given(separator=SEPARATORS, invisible=FORMAT_CHARACTERS)
+def test_disguise_keeps_the_false_positive_rules(separator, invisible):
+    """A wrong check digit or an impossible date stays no identity number in free text, disguised or not."""
+    for plain in ("19121212-1213", "19121312-1212", "2025-03-01"):
+        disguised = plain.replace("-", separator).replace("3", "3" + invisible, 1)
+        assert not contains_identity_number(disguised)

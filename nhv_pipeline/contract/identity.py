@@ -5,6 +5,10 @@ A personal identity number (personnummer) is ``[CC]YYMMDD`` + separator + ``NNNC
 four last digits. A coordination number (samordningsnummer) has day + 60. ``C`` is
 a Luhn check digit over the ten digits ``YYMMDDNNN``.
 
+Both tests look at the *normalised* text (`normalise`): a number in disguise, with an
+en dash, a no-break space, a zero-width space, fullwidth digits, ``1912-12-12-1212``,
+``19121212.1212`` or ``19121212_1212``, is still found.
+
 Two tests, both free of any value in their result:
 
 * ``contains_identity_number(text)``: the text holds, anywhere, a run of such
@@ -22,45 +26,102 @@ from __future__ import annotations
 
 import calendar
 import re
+import string
+import unicodedata
 
-_CANDIDATE = re.compile(r"(?<!\d)(?=((?:\d{2})?\d{6})[-+ ]?(\d{4})(?!\d))")
-_WHOLE = re.compile(r"((?:\d{2})?\d{6})[-+ ]?(\d{4})")
-#: A cheap first look over a whole file: no match here, no identity number anywhere in it.
-PREFILTER = re.compile(r"\d{6}[-+ ]?\d{4}")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+SEPARATOR = "-"
+"""What every separator character becomes in `normalise` (DATA_CONTRACT.md 3, contract additions)."""
+_ASCII_SEPARATORS = string.punctuation + " \t"
+_ASCII_TABLE = str.maketrans({character: SEPARATOR for character in _ASCII_SEPARATORS})
+_SEPARATOR_CATEGORIES = frozenset({"Pd", "Zs", "Pc", "Po", "Ps", "Pe", "Pi", "Pf"})
+"""Dash-like (Pd), space-like (Zs) and punctuation (P*) characters: all separators."""
+_DASH_LIKE = frozenset("\u2212\u2043\u2796\u02d7")
+"""Dash-like characters outside Pd: minus sign, hyphen bullet, heavy minus, modifier minus."""
+
+# A date of six or eight digits (year, month and day may be separated, as in 1912-12-12), up to
+# three separator characters (`19121212 – 1212`), and the four last digits. A lookahead, so that
+# overlapping candidates in a longer digit run are all tried.
+_GAP = f"{SEPARATOR}{{0,3}}"
+_CANDIDATE = re.compile(
+    rf"(?<!\d)(?=(\d{{4}}{_GAP}\d{{2}}{_GAP}\d{{2}}|\d{{2}}{_GAP}\d{{2}}{_GAP}\d{{2}}){_GAP}(\d{{4}})(?!\d))"
+)
+_WHOLE = re.compile(rf"((?:\d{{2}})?\d{{6}}){SEPARATOR}?(\d{{4}})")
+#: The first look over a normalised text: ten digits with nothing but separators between them. No
+#: match here, no identity number anywhere in it (a superset of `_CANDIDATE`).
+PREFILTER = re.compile(rf"\d(?:{SEPARATOR}*\d){{9}}")
 _DECIMAL = re.compile(r"\d")
 _CHUNK = 1 << 20
 """Bytes looked at in one go by `may_hold_identity_number` (a few MB of work arrays)."""
 
 
-def may_hold_identity_number(text: str, chunk: int = _CHUNK) -> bool:
-    """Whether PREFILTER matches anywhere in the text: the first look over a whole file.
+def _non_ascii_table(text: str) -> dict[int, str | None]:
+    """Format characters (Cf: zero-width space and joiners, soft hyphen, BOM, direction marks) removed;
+    dash-like, space-like and punctuation characters made SEPARATOR."""
+    table: dict[int, str | None] = {}
+    for character in set(text):
+        if character.isascii():
+            continue
+        category = unicodedata.category(character)
+        if category == "Cf":
+            table[ord(character)] = None
+        elif category in _SEPARATOR_CATEGORIES or character in _DASH_LIKE:
+            table[ord(character)] = SEPARATOR
+    return table
 
-    The same answer as ``PREFILTER.search(text) is not None``, found with numpy over the
-    text's UTF-8 bytes, several times faster than the expression over a large file. In
-    UTF-8 an ASCII digit, ``-``, ``+`` or space is one byte that no other character's bytes
-    contain, so a run of them is the same run in the bytes as in the text. The expression's
-    ``\\d`` also takes other scripts' decimal digits: a text holding one is searched with the
-    expression itself (tests/test_identity_prefilter.py checks both ways agree).
+
+def normalise(text: str) -> str:
+    """The text as identity numbers are looked for in it (DATA_CONTRACT.md 3, contract additions).
+
+    NFKC (fullwidth digits and dashes, compatibility spaces become plain ones), format
+    characters removed (a zero-width space or a soft hyphen between digits hides nothing),
+    and every dash-like, space-like and punctuation character (ASCII punctuation, tab,
+    Unicode Pd, Zs and P*) becomes SEPARATOR: `19121212–1212` (Excel's en dash),
+    `19121212.1212`, `19121212_1212` and `X19121212/1212` read as `19121212-1212`.
     """
-    if not text.isascii() and any(_DECIMAL.search(run) for run in _NON_ASCII.findall(text)):
-        return PREFILTER.search(text) is not None
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        if not text.isascii():
+            text = text.translate(_non_ascii_table(text))
+    return text.translate(_ASCII_TABLE)
+
+
+def may_hold_identity_number(text: str, delimiter: str | None = None, chunk: int = _CHUNK) -> bool:
+    """Whether the normalised text holds ten digits with only separators between them: the first look over a file.
+
+    A superset of what `contains_identity_number` finds in any cell of the file. With the
+    file's `delimiter` and no quote character in it, a cell never holds the delimiter, so
+    the delimiter separates nothing (two adjacent date cells are not ten digits). Same
+    answer as ``PREFILTER.search(normalise(text))`` (with the delimiter made a line break),
+    found with numpy over an ASCII text's bytes, several times faster than the expression
+    over a large file; any other text is normalised and searched with the expression
+    (tests/test_identity_prefilter.py checks both ways agree).
+    """
+    hide = delimiter is not None and '"' not in text
+    if not text.isascii():
+        return PREFILTER.search(normalise(text.replace(delimiter, "\n") if hide else text)) is not None
     import numpy as np
 
-    codes = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)  # a lone surrogate: bytes >= 0x80
+    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    separator = np.zeros(256, dtype=bool)
+    separator[list(_ASCII_SEPARATORS.encode("ascii"))] = True
+    if hide:
+        separator[ord(delimiter)] = False
+    is_digit = np.zeros(256, dtype=bool)
+    is_digit[0x30:0x3A] = True
+    carry = 0  # digits of the run of digits and separators still open at the end of the last chunk
     for start in range(0, len(codes), chunk):
-        # A match starting in this chunk ends at most ten bytes past it.
-        part = codes[start:start + chunk + 10]
-        size = len(part)
-        if size < 10:
-            break
-        digits = np.concatenate(([0], np.cumsum((part >= 0x30) & (part <= 0x39), dtype=np.int32)))
-        six = (digits[6:] - digits[:-6]) == 6  # six[i]: part[i:i+6] are digits
-        four = (digits[4:] - digits[:-4]) == 4
-        if (six[:size - 9] & four[6:size - 3]).any():  # ten digits
-            return True
-        separator = (part == 0x2D) | (part == 0x2B) | (part == 0x20)
-        if size > 10 and (six[:size - 10] & separator[6:size - 4] & four[7:size - 3]).any():  # six, -+ or space, four
+        part = codes[start:start + chunk]
+        digits = np.cumsum(is_digit[part], dtype=np.int64)
+        breaks = np.flatnonzero(~(is_digit[part] | separator[part]))  # anything else ends a run
+        if len(breaks) == 0:
+            carry += int(digits[-1])
+        else:
+            at_break = digits[breaks]
+            runs = np.diff(at_break, prepend=0)
+            if runs[0] + carry >= 10 or (runs[1:] >= 10).any():
+                return True
+            carry = int(digits[-1] - at_break[-1])
+        if carry >= 10:
             return True
     return False
 
@@ -93,10 +154,13 @@ def _luhn_ok(ten_digits: str) -> bool:
 
 def contains_identity_number(text: object) -> bool:
     """True when the text holds a personal or coordination number with a valid date and check digit."""
-    if not isinstance(text, str) or PREFILTER.search(text) is None:
+    if not isinstance(text, str):
+        return False
+    text = normalise(text)
+    if PREFILTER.search(text) is None:
         return False
     for match in _CANDIDATE.finditer(text):
-        date_digits, serial = match.group(1), match.group(2)
+        date_digits, serial = match.group(1).replace(SEPARATOR, ""), match.group(2)
         candidates = [date_digits] if len(date_digits) == 6 else [date_digits, date_digits[2:]]
         for digits in candidates:  # a 12-digit run as CCYYMMDD-NNNC, and its last ten as YYMMDD-NNNC
             if _valid_date(digits) and _luhn_ok(digits[-6:] + serial):
@@ -105,5 +169,5 @@ def contains_identity_number(text: object) -> bool:
 
 
 def is_identity_number(text: object) -> bool:
-    """True when the whole text is 10 or 12 digits, optionally with -, + or a space before the last four."""
-    return isinstance(text, str) and _WHOLE.fullmatch(text) is not None
+    """True when the whole normalised text is 10 or 12 digits, optionally with one separator before the last four."""
+    return isinstance(text, str) and _WHOLE.fullmatch(normalise(text)) is not None

@@ -240,8 +240,9 @@ def parse_contract_csv(
     # A plainly well-formed file (no quote, identity number or unusual whitespace, equal field
     # counts, no overlong line) is split by pyarrow; anything else is read record by record
     # below, so its failures keep their file, line and column.
-    # Looked at once per file: without a run of ten digits anywhere, no cell holds an identity number.
-    suspect = may_hold_identity_number(text)
+    # Looked at once per file: without ten digits separated by nothing but separators (normalised,
+    # the delimiter of a file without quotes not counted), no cell holds an identity number.
+    suspect = may_hold_identity_number(text, delimiter)
     plain = None if suspect else _plain_table(text, delimiter)
     if plain is not None:
         return _parsed(result, rel, columns, optional_columns, plain[0], plain, suspect, id_columns)

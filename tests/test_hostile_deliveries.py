@@ -414,6 +414,21 @@ def test_formula_like_text_in_a_skeletal_dysplasia_contact_id_fails_id_format(tm
     assert keys(validation) == [("id_format", skd_path("contacts"), 3, "contact_id")]
 
 
+LOOK_ALIKES = ["\u200bS1", "S1\u200b", "\ufeffS1", "\uff331", "S\u00ad1", "S1\u00a0x", "\u0405" + "1"]
+"""S1 with a zero-width space before or after, a BOM, fullwidth, a soft hyphen, a no-break space, a Cyrillic S."""
+
+
+@pytest.mark.parametrize("value", LOOK_ALIKES)
+def test_an_id_with_an_invisible_or_look_alike_character_fails_id_format_and_is_no_second_patient(tmp_path, value):
+    """README contract additions: an id holds printable ASCII only, so one patient is never two."""
+    files = baseline()
+    patients = files[skd_path("patients")]
+    patients.append([value, *patients[1][1:]])  # line 4: S1 again, in disguise
+    validation = validate(tmp_path, files, condition=SKD)
+    assert keys(validation) == [("id_format", skd_path("patients"), 4, "patient_id")]
+    assert "printbara ASCII" in validation.failures.loc[0, "message"]
+
+
 def test_formula_like_unit_name_is_accepted_as_text_and_neutralised_in_published_csv(tmp_path):
     files = baseline()
     set_cell(files, "units.csv", 3, "unit_name", HYPERLINK)  # display text: the contract allows any text

@@ -40,8 +40,9 @@ def _cell_message(rule: str, column: str, model: type[pa.DataFrameModel]) -> str
     if rule == rules.BOOL_FORMAT:
         return f"{column} ska vara 1 (ja) eller 0 (nej); rätta cellen."
     if rule == rules.ID_FORMAT:
-        return (f"{column} ska vara vanlig text på en rad som inte börjar med =, +, - eller @ (ett kalkylprogram kör den "
-                "då som en formel); leverera enhetens pseudonyma id som text.")
+        return (f"{column} ska vara vanlig text på en rad, bara printbara ASCII-tecken (inga osynliga tecken som "
+                "nollbreddsmellanslag eller BOM, inga å, ä, ö eller bokstäver ur andra alfabet), och inte börja med =, +, - "
+                "eller @ (ett kalkylprogram kör den då som en formel); leverera enhetens pseudonyma id som text.")
     if rule == rules.CODE:
         statistics = model_schema(model).columns[column].checks[0].statistics
         allowed = statistics.get("allowed") or condition_ids()

@@ -44,7 +44,8 @@ BOOL_FORMAT = "bool_format"
 CODE = "code"
 """A coded value is not in the contract's list: sex, home_region, diagnosis, contact type, visit mode, respondent, answer (sections 3-5)."""
 ID_FORMAT = "id_format"
-"""An id starts with = + - @ (a spreadsheet formula) or holds a control character such as a newline (section 3)."""
+"""An id starts with = + - @ (a spreadsheet formula) or holds a character outside printable ASCII: a control character
+such as a newline, or an invisible or look-alike one (zero-width space, BOM, fullwidth or Cyrillic letters) (section 3)."""
 REQUIRED_IF = "required_if"
 """A cell that must be filled exactly when another one is, is filled or empty the wrong way round (sections 4, 5: `iff`)."""
 DATE_ORDER = "date_order"
@@ -108,7 +109,7 @@ RULES: dict[str, str] = {
     DATE_FORMAT: "Date is not a real calendar date written YYYY-MM-DD (DATA_CONTRACT.md 2).",
     BOOL_FORMAT: "Boolean is not 1 or 0 (DATA_CONTRACT.md 2).",
     CODE: "Value is not one of the contract's codes (DATA_CONTRACT.md 3-5).",
-    ID_FORMAT: "Id starts like a spreadsheet formula (= + - @) or holds a control character (DATA_CONTRACT.md 3).",
+    ID_FORMAT: "Id starts like a spreadsheet formula (= + - @) or holds a character outside printable ASCII (DATA_CONTRACT.md 3).",
     REQUIRED_IF: "Cell must be filled exactly when its companion cell is (DATA_CONTRACT.md 4, 5).",
     DATE_ORDER: "Dates are in the wrong order (DATA_CONTRACT.md 4, 5; INDICATORS.md 2).",
     DATE_AFTER_REPORT_YEAR: "Date is after 31 December of the report year (DATA_CONTRACT.md 1).",
@@ -147,7 +148,7 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     DATE_FORMAT: "Datumet är inte ett verkligt datum skrivet ÅÅÅÅ-MM-DD.",
     BOOL_FORMAT: "Ja/nej-värdet är inte 1 eller 0.",
     CODE: "Värdet är inte en av datakontraktets koder.",
-    ID_FORMAT: "Id:t börjar som en kalkylbladsformel (= + - @) eller innehåller ett styrtecken.",
+    ID_FORMAT: "Id:t börjar som en kalkylbladsformel (= + - @) eller innehåller ett tecken utanför printbar ASCII (ett styrtecken, ett osynligt tecken eller en förväxlingsbar bokstav).",
     REQUIRED_IF: "Cellen ska vara ifylld precis när den tillhörande cellen är det.",
     DATE_ORDER: "Datumen är i fel ordning.",
     DATE_AFTER_REPORT_YEAR: "Datumet ligger efter 31 december inrapporteringsåret.",

@@ -102,16 +102,21 @@ def bool_format(values: pd.Series) -> pd.Series:
     return values.isin(("1", "0"))
 
 
-# An id is one line of plain text. A first character = + - @ makes a spreadsheet run the cell
+# An id is one line of printable ASCII. A first character = + - @ makes a spreadsheet run the cell
 # as a formula (OWASP "CSV injection"), and a control character (tab, newline, NUL) breaks
-# every line-based view of the id; neither is a pseudonymous id (DATA_CONTRACT.md 3).
+# every line-based view of the id; neither is a pseudonymous id (DATA_CONTRACT.md 3). Any other
+# character outside printable ASCII (a zero-width space, a BOM, a soft hyphen, a no-break space,
+# a fullwidth or Cyrillic look-alike letter) would make two patients of one that look the same
+# in every view, so an id holds printable ASCII only (README, contract additions): the
+# uniqueness and reference rules then compare what a person sees.
 ID_FORMULA_START = r"[=+\-@]"
-ID_CONTROL_CHARACTER = r"[\x00-\x1f\x7f-\x9f]"
+ID_CONTROL_CHARACTER = r"[^\x20-\x7e]"
+"""Anything but printable ASCII (space to tilde): control characters and every non-ASCII character."""
 
 
 @_register(statistics=[])
 def id_text(values: pd.Series) -> pd.Series:
-    """Ids that no spreadsheet runs as a formula and that hold no control character (section 3)."""
+    """Ids that no spreadsheet runs as a formula and that hold printable ASCII only (section 3)."""
     if _no_bad_id(values):
         return pd.Series(True, index=values.index)
     text = values.astype(object).astype("string")
@@ -167,7 +172,7 @@ def _code(description: str, allowed, required: bool = True):
 
 
 def id_field(description: str, required: bool = True):
-    """An id column: pseudonymous text, never a spreadsheet formula or a control character (section 3)."""
+    """An id column: pseudonymous printable ASCII, never a spreadsheet formula (section 3)."""
     return _id(description, required)
 
 

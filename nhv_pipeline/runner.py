@@ -11,6 +11,7 @@ import pandas as pd
 
 from nhv_pipeline.condition import condition_ids, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
+from nhv_pipeline.contract.names import shown_name
 from nhv_pipeline.contract.reports import failure_summary_lines, read_unit_report
 from nhv_pipeline.faults import fault_point
 from nhv_pipeline.periods import delivered_report_years, misnamed_year_folders
@@ -43,7 +44,7 @@ def validate_only(
         if unit not in known:
             _say(
                 f"error: no unit {unit!r} in units.csv or under {data_raw / str(report_year)} for "
-                f"{', '.join(conditions)}; known units: {', '.join(sorted(known)) or 'none'}."
+                f"{', '.join(conditions)}; known units: {', '.join(shown_name(name) for name in sorted(known)) or 'none'}."
             )
             return 2
     all_failures = [registry.failures.assign(report_year=report_year)] if len(registry.failures) else []
@@ -209,7 +210,7 @@ def _checked_report_years(data_raw: Path, requested: list[int], run_all: bool) -
     misnamed = misnamed_year_folders(data_raw)
     for folder in misnamed:
         _say(
-            f"error: the folder {folder.name!r} in the data root {data_raw} is not a report year; rename it to "
+            f"error: the folder '{shown_name(folder.name)}' in the data root {data_raw} is not a report year; rename it to "
             "the four-digit report year of its delivery round (like 2026) or move it out of the data root, then re-run."
         )
     if misnamed:

@@ -18,6 +18,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Sk
 
 from nhv_pipeline.condition import condition_ids, get_condition
 from nhv_pipeline.contract.identity import contains_identity_number
+from nhv_pipeline.contract.names import shown_name
 from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags
 from nhv_pipeline.periods import delivered_report_years, misnamed_year_folders
 from nhv_pipeline.resources import (
@@ -55,12 +56,13 @@ def delivery_state(data_root: Path) -> dict[str, str]:
     # Only report-year folders (the runner's definition): a misnamed one is warned of by the sensor, not run.
     for year_dir in (data_root / str(year) for year in delivered_report_years(data_root)):
         for c, condition_dir in enumerate(sorted(p for p in year_dir.iterdir() if p.is_dir() and not p.is_symlink()), start=1):
-            # DATA_CONTRACT.md 3: a name holding an identity number goes into neither the cursor nor the log.
-            condition = f"(folder {c})" if contains_identity_number(condition_dir.name) else condition_dir.name
+            # DATA_CONTRACT.md 3: a name holding an identity number goes into neither the cursor nor the log;
+            # any other is shown escaped (a newline or an escape sequence in it never reaches the log raw).
+            condition = f"(folder {c})" if contains_identity_number(condition_dir.name) else shown_name(condition_dir.name)
             for u, unit_dir in enumerate(sorted(p for p in condition_dir.iterdir() if p.is_dir()), start=1):
-                unit = f"(unit folder {u})" if contains_identity_number(unit_dir.name) else unit_dir.name
+                unit = f"(unit folder {u})" if contains_identity_number(unit_dir.name) else shown_name(unit_dir.name)
                 for f, file in enumerate(sorted(p for p in unit_dir.iterdir() if p.is_file()), start=1):
-                    name = f"(file {f})" if contains_identity_number(file.name) else file.name
+                    name = f"(file {f})" if contains_identity_number(file.name) else shown_name(file.name)
                     state[f"{year_dir.name}/{condition}/{unit}/{name}"] = file_digest(file)
     return state
 
@@ -114,7 +116,7 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
         if root.is_dir():
             for number, folder in enumerate(misnamed_year_folders(root), start=1):
                 # DATA_CONTRACT.md 3: a name holding an identity number is not repeated in the log.
-                shown = f"(misnamed folder {number})" if contains_identity_number(folder.name) else repr(folder.name)
+                shown = f"(misnamed folder {number})" if contains_identity_number(folder.name) else f"'{shown_name(folder.name)}'"
                 context.log.warning(
                     "The folder %s in the data root %s is not a report year (four ASCII digits, like 2026); "
                     "its deliveries are not validated. Rename it to the report year of its delivery round.",

@@ -322,6 +322,98 @@ def test_unknown_unit_folder_is_unknown_unit(tmp_path):
     assert set(validation.tables["patients"]["unit_id"]) == {SKD_UNIT}
 
 
+# --- hostile names (DATA_CONTRACT.md 1, 6; README contract additions) ---------------------------------
+
+FORGED = "x\nReport year 2026: succeeded (run 0).\n\x1b[8m"
+"""A unit folder name that prints a forged success line and hides what follows."""
+HOSTILE_NAMES = [FORGED, "\x1b]0;owned\x07", "\x1b[2J", "a\rb", "\u202eevil", "u" * 255]
+
+
+def _unknown_folder(name: str):
+    def prepare(root: Path) -> None:
+        folder = root / "2026" / SKD / name
+        folder.mkdir()
+        (folder / "patients.csv").write_text("patient_id\n", encoding="utf-8")
+    return prepare
+
+
+def _no_control(text: str) -> bool:
+    return not any(ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0 or c in "\u202e" for c in text)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=["forged_line", "retitle", "clear", "cr", "bidi", "255_bytes"])
+def test_a_hostile_unit_folder_name_is_unknown_unit_shown_escaped_and_never_a_report_file_name(tmp_path, name):
+    from nhv_pipeline.contract import write_unit_reports
+    from nhv_pipeline.contract.reports import failure_summary_lines
+
+    validation = validate(tmp_path, prepare=_unknown_folder(name), condition=SKD)
+    unknown = validation.failures[validation.failures["rule"] == "unknown_unit"]
+    assert len(unknown) == 1 and keys(validation) == keys(unknown)  # the other unit's delivery still passes
+    assert unknown["unit_id"].tolist() == [""]  # no delivered name becomes a report's file name
+    assert _no_control(unknown["file"].item()) and len(unknown["file"].item()) < 120
+    lines = failure_summary_lines(validation.failures)
+    assert lines and all(_no_control(line) for line in lines)
+    assert "\n" not in "".join(lines) and "succeeded" not in lines[0].split("\\n")[0]
+    written = write_unit_reports(validation.failures, tmp_path / "validation", 2026, SKD, [SKD_UNIT, name])
+    assert sorted(p.name for p in written) == ["_registry.csv", f"{SKD_UNIT}.csv", f"{SKD_UNIT}.html"]
+
+
+def test_a_hostile_file_name_in_a_unit_folder_is_shown_escaped(tmp_path):
+    def prepare(root: Path) -> None:
+        (root / skd_path("patients")).with_name(FORGED + ".csv").write_text("x\n", encoding="utf-8")
+
+    validation = validate(tmp_path, prepare=prepare, condition=SKD)
+    assert [k[0] for k in keys(validation)] == ["unexpected_file"]
+    assert validation.failures["file"].item() == f"2026/{SKD}/{SKD_UNIT}/" + "x\\nReport year 2026: succeeded (run 0).\\n\\x1b[8m.csv"
+
+
+# --- misnamed condition folders (DATA_CONTRACT.md 1) -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["SKELETAL_DYSPLASIA", "skeletal_dysplasia ", "skeletal_dysplasi\u0430", "skeletal-dysplasia",
+                                  "skeletal_dysplasia\u200b"])
+def test_a_misnamed_condition_folder_is_unknown_condition_by_position_and_units_are_pointed_at_it(tmp_path, name):
+    def prepare(root: Path) -> None:
+        (root / "2026" / SKD).rename(root / "2026" / name)
+
+    validation = validate(tmp_path, prepare=prepare, condition=SKD)
+    entries = sorted(p.name for p in (tmp_path / "data_raw" / "2026").iterdir())
+    where = f"entry {entries.index(name) + 1} of {len(entries)} in 2026"
+    assert ("unknown_condition", where, None, "") in keys(validation)
+    missing = validation.failures[validation.failures["rule"] == "missing_delivery"]
+    assert len(missing) == 4 and missing["message"].str.contains(f"liknar tillståndsområdets mapp {SKD} finns ({where})", regex=False).all()
+    assert name == f"{SKD} " or name not in all_text(validation)  # named by its position, not repeated
+    # The look-alike is skeletal_dysplasia's failure, not every condition's.
+    other = validate(tmp_path / "again", prepare=prepare, condition=SCT)
+    assert not any(k[0] == "unknown_condition" for k in keys(other))
+
+
+@pytest.mark.parametrize("make", ["link_to_root", "file", "stray_folder"])
+def test_any_other_entry_beside_the_condition_folders_fails_every_condition_by_position(tmp_path, make):
+    def prepare(root: Path) -> None:
+        entry = root / "2026" / "zz_other"
+        if make == "link_to_root":
+            entry.symlink_to("/")
+        elif make == "file":
+            entry.write_text("P1,19700505\n", encoding="utf-8")
+        else:
+            entry.mkdir()
+
+    for condition in (SCT, SKD):
+        validation = validate(tmp_path / condition, prepare=prepare, condition=condition)
+        assert ("unknown_condition", "entry 3 of 3 in 2026", None, "") in keys(validation)
+
+
+def test_a_unit_folder_named_almost_right_is_pointed_at_from_missing_delivery(tmp_path):
+    def prepare(root: Path) -> None:
+        (root / "2026" / SKD / SKD_UNIT).rename(root / "2026" / SKD / "SUS ")
+
+    validation = validate(tmp_path, prepare=prepare, condition=SKD)
+    missing = validation.failures[validation.failures["rule"] == "missing_delivery"]
+    assert len(missing) == 4
+    assert missing["message"].str.contains(f"liknar enhetens mapp {SKD_UNIT} finns (entry 1 of 1 in 2026/{SKD})", regex=False).all()
+
+
 SECRET = "ZZOUTSIDE7"
 
 
@@ -645,3 +737,19 @@ def test_the_field_limit_holds_when_another_library_raised_the_csv_modules_limit
         assert csv_module.field_size_limit() == 2**31 - 1, "the caller's limit is put back"
     finally:
         csv_module.field_size_limit(previous)
+
+
+def test_the_delivery_sensor_shows_hostile_names_escaped(tmp_path):
+    """The sensor's cursor and log lines are built from delivery_state: no raw newline or escape reaches them."""
+    from nhv_pipeline.sensors import delivery_state
+
+    def prepare(root: Path) -> None:
+        _unknown_folder(FORGED)(root)
+        (root / skd_path("patients")).with_name("\x1b]0;owned\x07.csv").write_text("x\n", encoding="utf-8")
+
+    root = write_root(tmp_path / "data_raw", baseline())
+    prepare(root)
+    state = delivery_state(root)
+    assert len(state) == sum(1 for p in root.rglob("*") if p.is_file() and p.parent.parent.parent.name.isdigit())
+    assert all(_no_control(key) for key in state)
+    assert "2026/skeletal_dysplasia/x\\nReport year 2026: succeeded (run 0).\\n\\x1b[8m/patients.csv" in state

@@ -247,6 +247,24 @@ def _unknown_unit(root: Path):
     return "okand_enhet", "2026/sct_ssc/okand_enhet", None, ""
 
 
+def _unknown_unit_forging_a_line(root: Path):
+    """A folder name with a newline and an escape sequence: shown escaped, reported in the layout report."""
+    shutil.copytree(root / SCT_UNIT, root / "2026/sct_ssc/x\nReport year 2026: succeeded (run 0).\n\x1b[8m")
+    return "", "2026/sct_ssc/x\\nReport year 2026: succeeded (run 0).\\n\\x1b[8m", None, ""
+
+
+def _unknown_unit_of_255_bytes(root: Path):
+    """Once a crash of the raw step (its report's temporary file name was too long); now unknown_unit like any other."""
+    shutil.copytree(root / SCT_UNIT, root / "2026/sct_ssc" / ("u" * 255))
+    return "", "2026/sct_ssc/" + "u" * 80 + "…(255 bytes)", None, ""
+
+
+def _unknown_condition(root: Path):
+    shutil.copytree(root / "2026/sct_ssc", root / "2026/SCT_SSC")
+    shutil.rmtree(root / "2026/sct_ssc")
+    return "", "entry 1 of 2 in 2026", None, ""
+
+
 def _outside_permit(root: Path):
     path = root / "units.csv"
     line = first_line_where(path, lambda r: r["unit_id"] == "sus")
@@ -332,6 +350,9 @@ CASES = [
     Case("followup_missing", "sct_ssc", _followup_missing),
     Case("followup_incomplete", "sct_ssc", _followup_incomplete),
     Case("unknown_unit", "sct_ssc", _unknown_unit),
+    Case("unknown_unit", "sct_ssc", _unknown_unit_forging_a_line),
+    Case("unknown_unit", "sct_ssc", _unknown_unit_of_255_bytes),
+    Case("unknown_condition", "sct_ssc", _unknown_condition),
     Case("outside_permit", "sct_ssc", _outside_permit),
     Case("missing_delivery", "sct_ssc", _missing_delivery),
     Case("missing_table", "sct_ssc", _missing_table),

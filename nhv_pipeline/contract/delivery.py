@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import DeliveryContext, get_condition
+from nhv_pipeline.condition import DeliveryContext, condition_ids, get_condition
 
 from . import rules
 from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
 from .identity import contains_identity_number
+from .names import look_alike, shown_name
 from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv
-from .registry import read_registry
+from .registry import UNIT_ID_PATTERN, read_registry
 from .schema import column_kinds, contract_columns, measurement_period, optional_columns, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
@@ -97,6 +98,48 @@ def permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int)
     return set(units["unit_id"]), set(units.loc[overlaps, "unit_id"])
 
 
+def _by_position(position: int, count: int, folder: str) -> str:
+    """How a failure names an entry it must not repeat: its place in its folder (DATA_CONTRACT.md 3, 6)."""
+    return f"entry {position} of {count} in {folder}"
+
+
+def _year_entries(data_root: Path, report_year: int, condition_id: str) -> tuple[list[dict], list[str]]:
+    """Entries of `<report_year>/` that are no registered condition's folder: (failures for this condition, look-alikes).
+
+    Section 1: a report-year folder holds the conditions' folders and nothing else. A misnamed
+    one (`SCT_SSC`, `sсt_ssc` with a Cyrillic с, a trailing space) would be passed over in
+    silence and its units told they delivered nothing; a link beside them could point
+    anywhere. Each is named by its position (its name may be anything) and never followed.
+    A look-alike of this condition's id is this condition's failure; any other entry is
+    every condition's, since it cannot be told whose it is. The look-alikes' positions are
+    returned so that a unit told it delivered no folder is pointed at them.
+    """
+    year_dir = data_root / str(report_year)
+    if not year_dir.is_dir() or not is_inside_root(year_dir, data_root):
+        return [], []
+    known = set(condition_ids())
+    entries = sorted(year_dir.iterdir())
+    failures, alike = [], []
+    for position, entry in enumerate(entries, start=1):
+        if entry.name in known:
+            continue
+        where = _by_position(position, len(entries), str(report_year))
+        resembles = [c for c in sorted(known) if look_alike(entry.name, c)]
+        if resembles and condition_id not in resembles:
+            continue  # another condition's misnamed folder: that condition reports it
+        if resembles:
+            alike.append(where)
+            message = (f"Posten liknar tillståndsområdets mapp {condition_id} men heter inte exakt så (versaler, mellanslag, "
+                       f"ett osynligt tecken eller en bokstav ur ett annat alfabet) och lästes därför inte; byt namn på den till "
+                       f"{condition_id} och leverera på nytt.")
+        else:
+            message = (f"Posten är ingen av de registrerade tillståndsområdenas mappar ({', '.join(sorted(known))}) och "
+                       f"lästes inte; en inrapporteringsårsmapp innehåller bara dem. Byt namn på den till "
+                       "tillståndsområdets id eller flytta den ur dataroten.")
+        failures.append(rules.failure("", where, None, "", rules.UNKNOWN_CONDITION, message))
+    return failures, alike
+
+
 def validate_delivery(
     data_root: Path,
     report_year: int,
@@ -113,7 +156,12 @@ def validate_delivery(
     found: list[dict] = []  # layout failures, built as rows: the walk is over folders, not patients
 
     def rel(path: Path) -> str:
-        return path.relative_to(data_root).as_posix()
+        """The path below the data root, every name in it shown escaped (names.shown_name)."""
+        return "/".join(shown_name(part) for part in path.relative_to(data_root).parts)
+
+    def shown_unit(name: str) -> str:
+        """A folder name as a failure's unit: only a well-formed unit id; any other goes to the layout report."""
+        return name if re.fullmatch(UNIT_ID_PATTERN, name) else ""
 
     def note(unit_id: str, path: str, rule: str, message: str) -> None:
         found.append(rules.failure(unit_id, path, None, "", rule, message))
@@ -124,34 +172,44 @@ def validate_delivery(
              "bara med sin plats; byt namn (en enhetsmapp heter som sitt unit_id, en fil som sin tabell) och leverera "
              "på nytt. Namnet har undanhållits från alla rapporter.")
 
-    # --- section 1: which unit folders are there, and may they be? ---
+    # --- section 1: which condition and unit folders are there, and may they be? ---
+    misnamed, alike_conditions = _year_entries(data_root, report_year, condition_id)
+    found.extend(misnamed)
     delivery = data_root / str(report_year) / condition_id
     folders: dict[str, Path] = {}
     blocked: set[str] = set()
+    alike_units: dict[str, list[str]] = {}  # unit_id -> positions of unknown folders that look like it
     if delivery.exists() or delivery.is_symlink():
         if not (is_inside_root(delivery.parent, data_root) and is_inside_root(delivery, data_root)):
             note("", rel(delivery), rules.PATH_OUTSIDE_ROOT,
                  "Leveransmappen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
             blocked |= registered
+        elif not delivery.is_dir():
+            note("", rel(delivery), rules.UNEXPECTED_FILE,
+                 f"{condition_id} ska vara tillståndsområdets mapp med en mapp per enhet, inte en fil; ta bort filen.")
         else:
             entries = sorted(delivery.iterdir())
             for position, entry in enumerate(entries, start=1):
                 unit_id = entry.name
                 if only is not None and unit_id not in only:
                     continue
+                where = _by_position(position, len(entries), f"{report_year}/{condition_id}")
                 if contains_identity_number(unit_id):
                     # Section 3: the name is never repeated; the entry is named by its position.
-                    named_by_number(f"entry {position} of {len(entries)} in {report_year}/{condition_id}")
+                    named_by_number(where)
                 elif not is_inside_root(entry, data_root):
                     blocked.add(unit_id)
-                    note(unit_id, rel(entry), rules.PATH_OUTSIDE_ROOT,
+                    note(shown_unit(unit_id), rel(entry), rules.PATH_OUTSIDE_ROOT,
                          "Posten är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
                 elif not entry.is_dir():
                     note("", rel(entry), rules.UNEXPECTED_FILE,
                          "Bara enhetsmappar hör hemma i tillståndsområdets mapp; ta bort filen.")
                 elif unit_id not in registered:
-                    note(unit_id, rel(entry), rules.UNKNOWN_UNIT,
+                    note(shown_unit(unit_id), rel(entry), rules.UNKNOWN_UNIT,
                          f"Mappen anger ingen enhet i registret units.csv för {condition_id}; byt namn på den till enhetens unit_id eller registrera enheten.")
+                    for known_unit in registered:
+                        if look_alike(unit_id, known_unit):
+                            alike_units.setdefault(known_unit, []).append(where)
                 elif unit_id not in permitted:
                     note(unit_id, rel(entry), rules.OUTSIDE_PERMIT,
                          f"Enhetens tillstånd täcker inte mätperioden för inrapporteringsår {report_year}; ta bort mappen eller rätta tillståndets datum i units.csv.")
@@ -159,9 +217,17 @@ def validate_delivery(
                     folders[unit_id] = entry
     required = permitted if only is None else permitted & only
     for unit_id in sorted(required - set(folders) - blocked):
+        pointer = ""
+        if alike_units.get(unit_id) or alike_conditions:
+            # Section 1: the unit most likely did deliver, into a folder named almost right.
+            pointer = " En mapp som liknar " + (
+                f"enhetens mapp {unit_id} finns ({'; '.join(alike_units[unit_id])}); byt namn på den till {unit_id}."
+                if alike_units.get(unit_id) else
+                f"tillståndsområdets mapp {condition_id} finns ({'; '.join(alike_conditions)}); byt namn på den till {condition_id}."
+            )
         for table in tables_of:
             note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
-                 f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.")
+                 f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.{pointer}")
 
     # --- sections 1-2: read every table file of every unit folder ---
     frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
@@ -173,7 +239,7 @@ def validate_delivery(
         names = sorted(entries)
         for name in sorted(set(entries) - set(expected)):
             if contains_identity_number(name):
-                named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
+                named_by_number(_by_position(names.index(name) + 1, len(names), rel(folder)))
                 continue
             note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
                  "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")

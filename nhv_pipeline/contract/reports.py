@@ -10,6 +10,7 @@ summary is `<unit_id>.html`: failures per rule and file, the first ones, what to
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from nhv_pipeline.condition import get_condition
 
 from . import rules
+from .registry import UNIT_ID_PATTERN
 
 from nhv_pipeline.faults import fault_point
 
@@ -101,16 +103,20 @@ def write_unit_reports(
     """Write `<validation_dir>/<report_year>/<condition_id>/<unit_id>.csv` and `.html` for every unit in unit_ids.
 
     A unit without failures gets a header-only report, so it sees that it passed. Failures
-    without a unit (the registry) go to `_registry.csv`; that file is written when there
+    without a unit (the registry, the layout) go to `_registry.csv`; that file is written when there
     are such failures and removed otherwise, so no stale registry report survives a re-run.
+    A report's file name is a unit id only when it has the registry's unit id pattern: the
+    failures of any other name (a folder named with a newline, an escape sequence, or 255
+    bytes) go to `_registry.csv` too, so a delivered name never becomes a file name.
     """
     folder = Path(validation_dir) / str(report_year) / condition_id
     folder.mkdir(parents=True, exist_ok=True)
     scoped = failures[(failures["report_year"] == report_year) & (failures["condition_id"] == condition_id)]
+    scoped = scoped.assign(unit_id=scoped["unit_id"].fillna("").map(lambda unit: unit if _file_safe(unit) else ""))
     scoped = scoped.sort_values(["unit_id", "file", "line", "column", "rule"], na_position="first", kind="stable")
     written = []
     name = get_condition(condition_id).name
-    for unit_id in sorted(set(unit_ids)):
+    for unit_id in sorted({unit for unit in unit_ids if _file_safe(unit)}):
         target = folder / f"{unit_id}.csv"
         own = scoped.loc[scoped["unit_id"] == unit_id, REPORT_COLUMNS]
         _write_atomically(own, target)
@@ -125,6 +131,10 @@ def write_unit_reports(
         _write_atomically(registry, target)
         written.append(target)
     return written
+
+
+def _file_safe(unit_id: str) -> bool:
+    return isinstance(unit_id, str) and re.fullmatch(UNIT_ID_PATTERN, unit_id) is not None
 
 
 def failure_summary_lines(failures: pd.DataFrame) -> list[str]:

@@ -75,6 +75,8 @@ FOLLOWUP_INCOMPLETE = "followup_incomplete"
 """A followup row of the R1 or R2 cohort does not reach the indicator's horizon (INDICATORS.md 2, follow-up completeness)."""
 
 # --- layout and registry (section 1) ---------------------------------------------------
+UNKNOWN_CONDITION = "unknown_condition"
+"""An entry of the report-year folder that is no registered condition's folder (a misnamed one, a file, a link); named by position (section 1)."""
 UNKNOWN_UNIT = "unknown_unit"
 """A unit folder names no unit of the registry for this condition (section 1)."""
 OUTSIDE_PERMIT = "outside_permit"
@@ -121,6 +123,7 @@ RULES: dict[str, str] = {
     TRANSPLANT_CHANGED: "Earlier delivered transplant changed patient or dates (DATA_CONTRACT.md 4.3).",
     FOLLOWUP_MISSING: "R1/R2 cohort transplant has no followup row (DATA_CONTRACT.md 4.5).",
     FOLLOWUP_INCOMPLETE: "Followup does not reach the R1/R2 horizon (INDICATORS.md 2).",
+    UNKNOWN_CONDITION: "Entry of the report-year folder is no registered condition's folder; not read (DATA_CONTRACT.md 1).",
     UNKNOWN_UNIT: "Unit folder is not in the registry for the condition (DATA_CONTRACT.md 1).",
     OUTSIDE_PERMIT: "Unit's permit does not overlap the measurement period (DATA_CONTRACT.md 1).",
     MISSING_DELIVERY: "Unit with a permit in the period delivered no folder (DATA_CONTRACT.md 1).",
@@ -160,6 +163,7 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     TRANSPLANT_CHANGED: "En tidigare levererad transplantation har ändrat patient eller datum.",
     FOLLOWUP_MISSING: "En transplantation i R1/R2-kohorten saknar uppföljningsrad.",
     FOLLOWUP_INCOMPLETE: "Uppföljningen når inte fram till R1/R2-indikatorns tidsgräns.",
+    UNKNOWN_CONDITION: "Posten i inrapporteringsårets mapp är ingen av tillståndsområdenas mappar; lästes inte.",
     UNKNOWN_UNIT: "Enhetsmappen finns inte i registret för tillståndsområdet.",
     OUTSIDE_PERMIT: "Enhetens tillstånd täcker inte mätperioden.",
     MISSING_DELIVERY: "En enhet med tillstånd under perioden har inte levererat någon mapp.",

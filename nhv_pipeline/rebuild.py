@@ -34,10 +34,10 @@ def _say(message: str) -> None:
 def rebuild_warehouse(data_raw: Path, warehouse_dir: Path, quiet: bool = False) -> int:
     from nhv_pipeline.publication.export import publish_folder, published_years
     from nhv_pipeline.publication.history import carry_history
-    from nhv_pipeline.resources import WAREHOUSE_FILE, exclusive_lock
+    from nhv_pipeline.resources import WAREHOUSE_FILE, exclusive_lock, make_warehouse_dir
     from nhv_pipeline.runner import run_report_years
 
-    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    make_warehouse_dir(warehouse_dir)
     with exclusive_lock(warehouse_dir / ".run.lock", f"The warehouse {warehouse_dir}", announce=_say):
         for old in warehouse_dir.glob(".rebuild-*"):
             shutil.rmtree(old, ignore_errors=True)  # what a killed rebuild left

@@ -16,8 +16,9 @@ wait for the single-writer lock that DuckDB puts on its file.
 
 import os
 import re
+import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -41,6 +42,102 @@ WAREHOUSE_POOL = "nhv_warehouse"
 """The Dagster concurrency pool of every asset (each writes to the warehouse); the instance limits it to one run."""
 LOCK_WAIT_SECONDS = 600.0
 """How long a run waits for another run's write to the warehouse before giving up."""
+
+
+# --- who may read the warehouse -----------------------------------------------------------------
+# nhv.duckdb holds raw.* and staged.*: patient ids, birth dates, transplant and death dates, the
+# rows of rejected deliveries included. Like PostgreSQL's data directory it is the owner's only:
+# the file and DuckDB's .wal 0600, every folder holding patient-level data 0700. published/ is for
+# everyone (PUBLICATION.md 5: 0755/0644), so the warehouse folder above it is 0711: others may pass
+# through it to published/ but not list it. The Dagster home holds no patient value (run logs,
+# check metadata and failures never repeat one: tests/test_privacy.py), so it keeps the modes the
+# operator's umask gives it.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+WAREHOUSE_DIR_MODE = 0o711
+PRIVATE_UMASK = 0o077
+"""The umask while a process holds the warehouse: DuckDB creates its file and .wal with the process umask."""
+
+
+class WarehousePermissionError(RuntimeError):
+    """A warehouse path is readable by other accounts and this account cannot make it owner-only."""
+
+
+def _private_paths(warehouse_dir: Path) -> Iterator[tuple[Path, int]]:
+    """(path, the most it may allow) of everything in the warehouse that holds patient-level data.
+
+    The database and every file beside it named after it (.wal, a copy kept by a rebuild), the
+    validation reports and a rebuild's folder; never published/ or the run lock (a process id).
+    """
+    yield warehouse_dir, WAREHOUSE_DIR_MODE
+    for entry in sorted(warehouse_dir.iterdir()):
+        if entry.is_symlink():
+            continue
+        if entry.name.startswith(WAREHOUSE_FILE) and entry.is_file():
+            yield entry, PRIVATE_FILE_MODE
+        elif entry.name == "validation" or entry.name.startswith(".rebuild-"):
+            if not entry.is_dir():
+                continue
+            yield entry, PRIVATE_DIR_MODE
+            for folder, folders, files in os.walk(entry):
+                for name in folders:
+                    if not (Path(folder) / name).is_symlink():
+                        yield Path(folder) / name, PRIVATE_DIR_MODE
+                for name in files:
+                    if not (Path(folder) / name).is_symlink():
+                        yield Path(folder) / name, PRIVATE_FILE_MODE
+
+
+def secure_warehouse(warehouse_dir: Path, warn: Callable[[str], None]) -> None:
+    """Create the warehouse folder owner-only (0711), and tighten whatever of it other accounts may read.
+
+    Each path found looser than `_private_paths` allows is tightened, with one warning naming it
+    (the validation reports counted in one line). A path this account cannot change (another
+    account owns it) stops the run with WarehousePermissionError, which says what to do.
+    """
+    warehouse_dir = Path(warehouse_dir)
+    make_warehouse_dir(warehouse_dir)
+    reports = 0
+    for path, allowed in _private_paths(warehouse_dir):
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
+        if mode & 0o077 & ~allowed == 0:
+            continue
+        tightened = (mode & 0o700) | (allowed & 0o077)
+        try:
+            os.chmod(path, tightened)
+        except OSError as error:
+            raise WarehousePermissionError(
+                f"{path} holds patient-level data and other accounts may read it (mode {mode:04o}), and this account "
+                f"cannot make it owner-only ({error.strerror}). As its owner or root, run `chmod {tightened:o} {path}`"
+                f"{' and `chmod -R go-rwx ' + str(path) + '`' if path.is_dir() and allowed != WAREHOUSE_DIR_MODE else ''}, "
+                "or give the warehouse to the account that runs the pipeline, then re-run."
+            ) from error
+        if "validation" in path.relative_to(warehouse_dir).parts[:1]:
+            reports += 1
+        else:
+            warn(f"{path} was readable by other accounts (mode {mode:04o}) and holds patient-level data; "
+                 f"made owner-only ({tightened:04o}).")
+    if reports:
+        warn(f"{reports} validation report(s) or folder(s) under {warehouse_dir / 'validation'} were readable by other "
+             f"accounts; made owner-only (files {PRIVATE_FILE_MODE:04o}, folders {PRIVATE_DIR_MODE:04o}).")
+
+
+def make_warehouse_dir(warehouse_dir: Path) -> None:
+    """The warehouse folder, created 0711 if missing (its parents as the umask gives them)."""
+    if not warehouse_dir.is_dir():
+        warehouse_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(warehouse_dir, WAREHOUSE_DIR_MODE)
+
+
+@contextmanager
+def owner_only_files() -> Iterator[None]:
+    """The process umask at least PRIVATE_UMASK inside the block: files DuckDB creates (.wal) are the owner's only."""
+    previous = os.umask(PRIVATE_UMASK)
+    os.umask(previous | PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def default_data_raw() -> str:
@@ -77,11 +174,12 @@ def connect(
     Inside a run, use the run's `Warehouse` resource instead: it holds one connection for the
     whole run.
     """
-    con = _open(database, read_only=read_only, wait_seconds=wait_seconds)
-    try:
-        yield con
-    finally:
-        con.close()
+    with owner_only_files():
+        con = _open(database, read_only=read_only, wait_seconds=wait_seconds)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
@@ -93,7 +191,7 @@ def _open(database: Path, *, read_only: bool, wait_seconds: float) -> duckdb.Duc
     and retries instead of crashing. After `wait_seconds` it stops with a
     message that says what to do.
     """
-    database.parent.mkdir(parents=True, exist_ok=True)
+    make_warehouse_dir(database.parent)
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     announced = False
@@ -377,18 +475,34 @@ class Warehouse(ConfigurableResource):
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
 
     _connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _umask: int | None = PrivateAttr(default=None)
 
     @property
     def database(self) -> Path:
         return Path(self.warehouse_dir) / WAREHOUSE_FILE
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._connection = _open(self.database, read_only=False, wait_seconds=self.lock_wait_seconds)
+        """Open the run's connection, the warehouse owner-only first and the umask PRIVATE_UMASK until teardown."""
+        secure_warehouse(Path(self.warehouse_dir), context.log.warning if context.log else get_dagster_logger().warning)
+        previous = os.umask(PRIVATE_UMASK)
+        os.umask(previous | PRIVATE_UMASK)
+        self._umask = previous
+        try:
+            self._connection = _open(self.database, read_only=False, wait_seconds=self.lock_wait_seconds)
+        except BaseException:
+            self._restore_umask()
+            raise
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._restore_umask()
+
+    def _restore_umask(self) -> None:
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -156,12 +156,19 @@ def run_report_years(
     from nhv_pipeline.assets.staged import loaded_slices
     from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.recovery import prepare_warehouse
-    from nhv_pipeline.resources import PipelinePaths, Warehouse, ensure_warehouse_pool, exclusive_lock
+    from nhv_pipeline.resources import (
+        PipelinePaths, Warehouse, WarehousePermissionError, ensure_warehouse_pool, exclusive_lock, secure_warehouse,
+    )  # fmt: skip
 
     checked = _checked_report_years(data_raw, [report_year] if report_year is not None else [], run_all)
     if checked is None:
         return 2
     years, delivered = checked
+    try:  # owner-only before anything is written into it (resources.py: who may read the warehouse)
+        secure_warehouse(warehouse_dir, lambda message: _say(f"warning: {message}"))
+    except WarehousePermissionError as error:
+        _say(f"error: {error}")
+        return 1
 
     if not quiet:
         _say(f"Dagster home: {home}\nData root: {data_raw}\nWarehouse: {warehouse_dir}")

@@ -294,3 +294,25 @@ def test_a_damaged_warehouse_is_one_clear_line_and_rebuild_is_the_way_back(tmp_p
     assert years == [(2024,), (2025,), (2026,)]
     assert len(list(workspace.warehouse.glob("nhv.duckdb.replaced-*"))) == 1
     assert list(workspace.warehouse.glob(".rebuild-*")) == []
+
+
+def test_after_a_run_patient_level_files_are_owner_only_and_publications_readable_by_all(full_run):
+    """Finding: under umask 022 the warehouse was 0755 and nhv.duckdb 0644, readable by every local account."""
+    import stat
+
+    workspace, completed = full_run
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    warehouse = workspace.warehouse
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+
+    assert mode(warehouse) == 0o711
+    for database in warehouse.glob("nhv.duckdb*"):
+        assert mode(database) == 0o600, database
+    private = [warehouse / "validation", *(warehouse / "validation").rglob("*")]
+    assert [p for p in private if mode(p) != (0o700 if p.is_dir() else 0o600)] == []
+    public = [warehouse / "published", *(warehouse / "published").rglob("*")]
+    locks = {p for p in public if p.name.startswith(".") and p.name.endswith(".lock")}  # empty: a process id at most
+    assert [p for p in public if p not in locks and mode(p) != (0o755 if p.is_dir() else 0o644)] == []
+    assert "warning:" not in completed.stderr  # a new warehouse needs no tightening

@@ -79,6 +79,29 @@ def test_the_identity_number_is_not_in_the_dagster_event_log(leaked_run, monkeyp
                 assert not any(form in text for form in FORMS), run.run_id
 
 
+def test_the_dagster_home_holds_no_patient_value_after_a_failing_delivery(leaked_run, monkeypatch):
+    """resources.py: the Dagster home keeps the operator's modes because it holds no patient value. Kept so.
+
+    Every patient id and birth date of the failing unit's delivery: in no file of the Dagster home,
+    and in no record of its event log.
+    """
+    import csv
+
+    workspace, completed, _ = leaked_run
+    assert completed.returncode == 1
+    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
+    rows = list(csv.DictReader(patients.read_text(encoding="utf-8").splitlines()))
+    values = sorted({row["patient_id"] for row in rows} | {row["birth_date"] for row in rows} - {IDENTITY_NUMBER})
+    assert len(values) > 10
+    assert _files_holding(workspace.dagster_home, values) == []
+    monkeypatch.setenv("DAGSTER_HOME", str(workspace.dagster_home))
+    with DagsterInstance.get() as instance:
+        for run in instance.get_runs():
+            for record in instance.all_logs(run.run_id):
+                text = repr(record)
+                assert [value for value in values if value in text] == [], run.run_id
+
+
 def test_the_raw_file_is_not_modified_and_nothing_is_published(leaked_run):
     workspace, _, before = leaked_run
     assert tree_digest(workspace.data_raw) == before

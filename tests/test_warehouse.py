@@ -182,3 +182,109 @@ def test_read_rows_shares_one_string_per_distinct_text_value(tmp_path):
         rows = read_rows(con, "staged", "t", None)
     assert rows["code"].tolist() == ["ababab"] * 1000
     assert len({id(value) for value in rows["code"]}) == 1
+
+
+# --- who may read the warehouse (resources.py; PUBLICATION.md 5) ------------------------------------------
+
+import os  # noqa: E402
+import stat  # noqa: E402
+
+from nhv_pipeline.resources import (  # noqa: E402
+    Warehouse, WarehousePermissionError, connect, secure_warehouse,
+)
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+@pytest.fixture
+def usual_umask():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_a_new_warehouse_and_its_database_are_owner_only_under_the_usual_umask(tmp_path, usual_umask):
+    from dagster import build_init_resource_context
+
+    warehouse_dir = tmp_path / "warehouse"
+    warehouse = Warehouse(warehouse_dir=str(warehouse_dir))
+    context = build_init_resource_context()
+    warehouse.setup_for_execution(context)
+    try:
+        warehouse.store(["staged", "c", "patients"], pd.DataFrame({"report_year": [2026], "patient_id": ["P1"]}), 2026)
+        wal = warehouse_dir / "nhv.duckdb.wal"
+        if wal.exists():
+            assert _mode(wal) == 0o600
+    finally:
+        warehouse.teardown_after_execution(context)
+    assert _mode(warehouse_dir) == 0o711  # traversable to published/, not listable
+    assert _mode(warehouse_dir / "nhv.duckdb") == 0o600
+    assert os.umask(0o022) == 0o022  # the run's umask is put back
+    with connect(warehouse_dir / "nhv.duckdb") as con:
+        con.execute("create table t as select 1 as x")
+    assert all(_mode(p) == 0o600 for p in warehouse_dir.glob("nhv.duckdb*"))
+
+
+def test_validation_reports_are_owner_only_and_published_is_for_everyone(tmp_path, usual_umask):
+    from nhv_pipeline.contract import write_unit_reports
+    from nhv_pipeline.contract.rules import empty_failures
+    from nhv_pipeline.publication.export import publish_folder
+    from nhv_pipeline.resources import owner_only_files
+
+    warehouse_dir = tmp_path / "warehouse"
+    secure_warehouse(warehouse_dir, lambda message: None)
+    with owner_only_files():  # as inside a run
+        written = write_unit_reports(empty_failures(), warehouse_dir / "validation", 2026, "sct_ssc", ["akademiska"])
+        with publish_folder(warehouse_dir / "published", 2026) as staging:
+            (staging / "indicator_results.csv").write_text("x\n", encoding="utf-8")
+    for folder in (warehouse_dir / "validation", warehouse_dir / "validation" / "2026", written[0].parent):
+        assert _mode(folder) == 0o700, folder
+    assert all(_mode(path) == 0o600 for path in written)
+    assert _mode(warehouse_dir / "published") == 0o755
+    assert _mode(warehouse_dir / "published" / "2026") == 0o755
+    assert _mode(warehouse_dir / "published" / "2026" / "indicator_results.csv") == 0o644
+
+
+def test_a_warehouse_found_looser_is_tightened_with_a_warning_naming_it(tmp_path, usual_umask):
+    warehouse_dir = tmp_path / "warehouse"
+    (warehouse_dir / "validation" / "2026" / "sct_ssc").mkdir(parents=True)
+    (warehouse_dir / "published" / "2026").mkdir(parents=True)
+    for name in ("nhv.duckdb", "nhv.duckdb.wal", "nhv.duckdb.replaced-20260101T000000Z"):
+        (warehouse_dir / name).write_bytes(b"x")
+    (warehouse_dir / "validation" / "2026" / "sct_ssc" / "akademiska.csv").write_bytes(b"x")
+    (warehouse_dir / "published" / "2026" / "indicator_results.csv").write_bytes(b"x")
+    os.chmod(warehouse_dir, 0o777)
+    warnings: list[str] = []
+    secure_warehouse(warehouse_dir, warnings.append)
+    assert _mode(warehouse_dir) == 0o711
+    assert [_mode(warehouse_dir / n) for n in ("nhv.duckdb", "nhv.duckdb.wal", "nhv.duckdb.replaced-20260101T000000Z")] == [0o600] * 3
+    assert _mode(warehouse_dir / "validation" / "2026") == 0o700
+    assert _mode(warehouse_dir / "validation" / "2026" / "sct_ssc" / "akademiska.csv") == 0o600
+    assert _mode(warehouse_dir / "published" / "2026") == 0o755  # published stays readable
+    assert _mode(warehouse_dir / "published" / "2026" / "indicator_results.csv") == 0o644
+    assert any(str(warehouse_dir / "nhv.duckdb") in w and "0644" in w for w in warnings)
+    assert any(str(warehouse_dir / "nhv.duckdb.wal") in w for w in warnings)
+    assert any("validation" in w and "4 validation report" in w for w in warnings), warnings
+    again: list[str] = []
+    secure_warehouse(warehouse_dir, again.append)
+    assert again == []
+
+
+def test_a_warehouse_that_cannot_be_tightened_stops_the_run_saying_what_to_do(tmp_path, usual_umask, monkeypatch):
+    import nhv_pipeline.resources as resources
+
+    warehouse_dir = tmp_path / "warehouse"
+    warehouse_dir.mkdir()
+    os.chmod(warehouse_dir, 0o711)
+    (warehouse_dir / "nhv.duckdb").write_bytes(b"x")
+
+    def refused(path, mode):
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(resources.os, "chmod", refused)  # as for a file another account owns
+    with pytest.raises(WarehousePermissionError) as raised:
+        secure_warehouse(warehouse_dir, lambda message: None)
+    message = str(raised.value)
+    assert str(warehouse_dir / "nhv.duckdb") in message and "0644" in message and "chmod 600" in message

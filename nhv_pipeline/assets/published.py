@@ -40,6 +40,7 @@ from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, write_results
 from nhv_pipeline.publication.audit import AuditReport, protect, registered_equal_populations
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
+from nhv_pipeline.publication.export import make_published_root
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows
@@ -252,6 +253,7 @@ def _publish(
     catalogue = catalogue_entries(catalogue_for(report_year))
     target = paths.published_dir / str(report_year)
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
+    make_published_root(paths.published_dir)  # 0755 before its lock file is made in it
     with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \
             publish_folder(paths.published_dir, report_year) as staging:
         write_results(published, staging)

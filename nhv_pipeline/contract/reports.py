@@ -110,7 +110,7 @@ def write_unit_reports(
     bytes) go to `_registry.csv` too, so a delivered name never becomes a file name.
     """
     folder = Path(validation_dir) / str(report_year) / condition_id
-    folder.mkdir(parents=True, exist_ok=True)
+    _private_folder(folder)
     scoped = failures[(failures["report_year"] == report_year) & (failures["condition_id"] == condition_id)]
     scoped = scoped.assign(unit_id=scoped["unit_id"].fillna("").map(lambda unit: unit if _file_safe(unit) else ""))
     scoped = scoped.sort_values(["unit_id", "file", "line", "column", "rule"], na_position="first", kind="stable")
@@ -131,6 +131,16 @@ def write_unit_reports(
         _write_atomically(registry, target)
         written.append(target)
     return written
+
+
+def _private_folder(folder: Path) -> None:
+    """Create the folder and its missing parents owner-only (0700): a report names units, files and rules of a delivery."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def _file_safe(unit_id: str) -> bool:

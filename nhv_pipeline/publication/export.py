@@ -537,6 +537,18 @@ def make_world_readable(folder: Path) -> None:
                 os.chmod(p, PUBLISHED_FILE_MODE)
 
 
+def make_published_root(published_root: Path) -> Path:
+    """The publications' folder, created 0755 if missing.
+
+    Section 5: it is for everyone, while a run's umask keeps the warehouse around it owner-only.
+    """
+    root = Path(published_root)
+    if not root.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, PUBLISHED_DIR_MODE)
+    return root
+
+
 def _discard(retired: Path) -> None:
     shutil.rmtree(retired)
 
@@ -601,8 +613,7 @@ def publish_folder(
     On an exception inside the block the staging folder is removed, the
     previous publication is not touched, and the exception propagates.
     """
-    root = Path(published_root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_published_root(published_root)
     recover_publications(root, report_year)
     staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{int(report_year)}-", dir=root))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -265,10 +266,15 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
 
     data_raw = Path(os.environ["NHV_DATA_RAW"])
     failed: list[tuple[int, str, list[str]]] = []
+    changed: list[tuple[int, int]] = []  # (report year whose publication changed, its place in the plan)
     for index, (name, year) in enumerate(plan):
         if index:
             fault_point("between_years")
         progress(f"==> {name} for report year {year}")
+        # The run validates the year again: its reports are replaced as a whole, so none of an
+        # earlier run (of a unit folder since removed, say) is read or printed as this run's.
+        shutil.rmtree(warehouse_dir / "validation" / str(year), ignore_errors=True)
+        published_before = _publication_digest(warehouse_dir, year)
         # Only the assets that have the year: a condition not yet started, or an indicator not yet
         # produced, has no partition for it, so no empty step is recorded (jobs.run_selection).
         result = execute_in_process(
@@ -292,9 +298,13 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
         del result, failed_checks
         if succeeded:
             progress(f"<== report year {year}: succeeded (run {run_id}).")
+            if _publication_digest(warehouse_dir, year) != published_before:
+                changed.append((year, index))
             continue
         progress(f"<== report year {year}: FAILED (run {run_id}); the failures follow at the end.")
         failed.append((year, run_id, lines))
+    for line in _later_years_to_rerun(warehouse_dir, plan, changed):
+        _say(line)
     if not failed:
         _say(
             f"Done. Warehouse: {warehouse_dir / 'nhv.duckdb'}; publications: {warehouse_dir / 'published'}; "
@@ -307,6 +317,41 @@ def _run_plan(defs, instance, plan: list[tuple[str, int]], warehouse_dir: Path, 
     for year, run_id, _ in failed:
         _say(f"Report year {year}: FAILED (run {run_id}). Validation reports per unit: {warehouse_dir / 'validation' / str(year)}")
     return 1
+
+
+def _publication_digest(warehouse_dir: Path, year: int) -> str | None:
+    """The SHA-256 of a report year's published results, None when it has none."""
+    import hashlib
+
+    from nhv_pipeline.publication.export import RESULT_FILE_STEM
+
+    path = warehouse_dir / "published" / str(year) / f"{RESULT_FILE_STEM}.csv"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _later_years_to_rerun(warehouse_dir: Path, plan: list[tuple[str, int]], changed: list[tuple[int, int]]) -> list[str]:
+    """One line per report year whose publication this run changed, naming the later published years that draw on it.
+
+    A later year's trend charts show the earlier years' published figures (PUBLICATION.md), and
+    its indicators read earlier deliveries through their lags: until it is re-run it shows the
+    old figure. Years run again later in this same plan are up to date and not named.
+    """
+    from nhv_pipeline.jobs import FULL
+    from nhv_pipeline.publication.export import published_years
+
+    lines = []
+    published = published_years(warehouse_dir / "published")
+    for year, index in changed:
+        rerun = {later for name, later in plan[index + 1:] if name == FULL}
+        stale = [later for later in published if later > year and later not in rerun]
+        if stale:
+            lines.append(
+                f"note: report year {year}'s publication changed; later report years draw on it (their trend charts, "
+                f"and the earlier deliveries their indicators read) and still show the old figures: "
+                f"{', '.join(map(str, stale))}. Re-run them: "
+                + "; ".join(f"nhv-pipeline run --report-year {later}" for later in stale) + "."
+            )
+    return lines
 
 
 def _deliveries_before_start(data_raw: Path, warehouse_dir: Path, year: int) -> list[str]:

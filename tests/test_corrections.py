@@ -112,3 +112,48 @@ def test_the_pipeline_never_changes_a_raw_file(corrected):
     expected.pop("2025/sct_ssc/akademiska/patients.csv")
     assert current == expected
     assert ",X," in patients.read_text(encoding="utf-8")
+
+
+# --- stale outputs: later years that draw on a corrected one; validation reports replaced as a whole ------
+
+
+@pytest.fixture(scope="module")
+def corrected_earlier_year(tmp_path_factory, sample_data):
+    """Publish 2024-2026; correct D(2025) and re-run 2025 alone, a stale report planted; then a run that fails early."""
+    workspace = make_workspace(tmp_path_factory.mktemp("later_years"), sample_data)
+    first = workspace.cli("run", "--all")
+    assert first.returncode == 0, first.stderr[-3000:]
+    referrals = workspace.data_raw / "2025" / "sct_ssc" / "akademiska" / "referrals.csv"
+    frame = pd.read_csv(referrals, dtype=str, keep_default_na=False)
+    fixable = frame.index[(frame["assessment_date"].str.startswith("2024")) & (frame["care_plan"] == "0")][:3]
+    frame.loc[fixable, "care_plan"] = "1"
+    frame.to_csv(referrals, index=False, lineterminator="\n")
+    reports = workspace.warehouse / "validation" / "2025" / "sct_ssc"
+    stale = "fil;rad;kolumn;regel;meddelande\r\n2025/sct_ssc/borta/patients.csv;;;missing_delivery;STALE LINE\r\n"
+    (reports / "borta.csv").write_text(stale, encoding="utf-8-sig")
+    second = workspace.cli("run", "--report-year", "2025")
+    planted_after_second = (reports / "borta.csv").exists()
+
+    # A run that fails before any delivery is read (units.csv broken): no stale line of a folder gone is printed.
+    (reports / "borta.csv").write_text(stale, encoding="utf-8-sig")
+    units = workspace.data_raw / "units.csv"
+    units.write_text(units.read_text(encoding="utf-8").replace("akademiska", "Akademiska!", 1), encoding="utf-8")
+    third = workspace.cli("run", "--report-year", "2025")
+    return {"runs": (first, second, third), "planted_after_second": planted_after_second, "reports": reports}
+
+
+def test_a_rerun_of_a_corrected_earlier_year_names_the_later_years_to_rerun(corrected_earlier_year):
+    first, second, _ = corrected_earlier_year["runs"]
+    assert second.returncode == 0, second.stderr[-3000:]
+    notes = [line for line in second.stderr.splitlines() if line.startswith("note: report year 2025")]
+    assert len(notes) == 1, second.stderr[-3000:]
+    assert "2026" in notes[0] and "nhv-pipeline run --report-year 2026" in notes[0] and "2024" not in notes[0]
+    assert not any(line.startswith("note: report year") for line in first.stderr.splitlines())  # all re-run in order
+
+
+def test_a_run_replaces_the_validation_reports_of_its_year_as_a_whole(corrected_earlier_year):
+    _, second, third = corrected_earlier_year["runs"]
+    assert not corrected_earlier_year["planted_after_second"]
+    assert third.returncode == 1
+    assert "STALE LINE" not in third.stderr and "borta" not in third.stderr
+    assert not (corrected_earlier_year["reports"] / "borta.csv").exists()

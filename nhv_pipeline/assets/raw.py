@@ -145,7 +145,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         result = validate_delivery(paths.data_root, report_year, condition_id, registry_frame(registry))
         expected_units = _units_to_report(result, registry, condition_id)
         reports = write_unit_reports(
-            result.failures, paths.validation_dir, report_year, condition_id, expected_units
+            result.failures, paths.validation_dir, report_year, condition_id, expected_units, replace=True
         )
         context.log.info(
             "%s %s: %d units, %d files, %d failures.",

@@ -98,7 +98,8 @@ def render_unit_summary(
 
 
 def write_unit_reports(
-    failures: pd.DataFrame, validation_dir: Path, report_year: int, condition_id: str, unit_ids: Iterable[str]
+    failures: pd.DataFrame, validation_dir: Path, report_year: int, condition_id: str, unit_ids: Iterable[str],
+    replace: bool = False,
 ) -> list[Path]:
     """Write `<validation_dir>/<report_year>/<condition_id>/<unit_id>.csv` and `.html` for every unit in unit_ids.
 
@@ -108,6 +109,9 @@ def write_unit_reports(
     A report's file name is a unit id only when it has the registry's unit id pattern: the
     failures of any other name (a folder named with a newline, an escape sequence, or 255
     bytes) go to `_registry.csv` too, so a delivered name never becomes a file name.
+    With `replace` the reports are the condition's whole validation of the report year: any other
+    report in its folder (of a unit folder since removed, say) is deleted, so no stale report is
+    ever read as this validation's.
     """
     folder = Path(validation_dir) / str(report_year) / condition_id
     _private_folder(folder)
@@ -130,6 +134,9 @@ def write_unit_reports(
     else:
         _write_atomically(registry, target)
         written.append(target)
+    if replace:
+        for stale in sorted({*folder.glob("*.csv"), *folder.glob("*.html")} - set(written)):
+            stale.unlink(missing_ok=True)
     return written
 
 

@@ -324,16 +324,18 @@ def test_t2_time_from_decision_to_mobilization_for_transplants_reinfused_in_peri
     assert row(result)["n"] == 5 and row(result)["mean"] == pytest.approx(137 / 5)
 
 
-def test_b3_population_at_a_unit_without_permit_is_still_reported():
-    # A unit with population rows gets its total row even without a permit overlap
-    # (section 4: "plus every unit that has population rows").
+def test_b3_population_at_a_unit_without_permit_in_the_report_year_is_left_out():
+    # INDICATORS.md 1, Units in a report year: a unit has results for R only when its permit overlaps
+    # P(R); u_x's ended 2023-06-30, before P(2025), so its rows count neither for it nor for riket.
     tables = _transplants_2025()
     tables["transplants"].loc[tables["transplants"]["unit_id"] == "u_b", "unit_id"] = "u_x"
     tables["patients"].loc[tables["patients"]["unit_id"] == "u_b", "unit_id"] = "u_x"
     result = _compute("B3", 2025, **tables)
-    assert unit_rows(result) == {"u_a", "u_b", "u_c", "u_x"}
-    assert row(result, "u_x")["n"] == 1
+    assert unit_rows(result) == {"u_a", "u_b", "u_c"}
     assert row(result, "u_b")["n"] == 0
+    everyone = _compute("B3", 2025, **_transplants_2025())
+    riket = result[(result["level"] == "riket") & (result["breakdown"] == "total")]["n"].item()
+    assert riket == everyone[(everyone["level"] == "riket") & (everyone["breakdown"] == "total")]["n"].item() - 1
 
 
 # --- T1 Tid till beslut ------------------------------------------------------------
@@ -444,9 +446,24 @@ def test_r1_excludes_unrelated_death_within_100_days():
 
 def test_r1_unit_without_permit_in_cohort_year_gets_no_total_row():
     result = _compute("R1", 2025, **_r1_tables())
-    # Cohort year 2023: u_c's permit starts 2024-01-01 (no row); u_x held one until 2023-06-30 (row, 0/0).
-    assert unit_rows(result) == {"u_a", "u_b", "u_x"}
-    assert row(result, "u_x")["denominator"] == 0
+    # Cohort year 2023: u_c's permit starts 2024-01-01 (no row); u_x held one until 2023-06-30, before
+    # P(2025): its cohort is no longer followed up and it has no row (INDICATORS.md 1).
+    assert unit_rows(result) == {"u_a", "u_b"}
+
+
+def test_r1_a_cohort_of_a_unit_whose_permit_ended_needs_no_followup_row():
+    """Once the crash of every later year: u_x's 2023 transplant has no followup row in D(2025), and need not."""
+    tables = _r1_tables()
+    transplant = tables["transplants"][tables["transplants"]["unit_id"] == "u_a"].iloc[[0]].assign(
+        unit_id="u_x", transplant_id="tx")
+    tables["transplants"] = pd.concat([tables["transplants"], transplant], ignore_index=True)
+    patient = tables["transplants"]["patient_id"].iloc[-1]
+    if "patients" in tables:
+        tables["patients"] = pd.concat([tables["patients"], tables["patients"][tables["patients"]["patient_id"] == patient]
+                                        .iloc[[0]].assign(unit_id="u_x")], ignore_index=True)
+    result = _compute("R1", 2025, **tables)
+    assert unit_rows(result) == {"u_a", "u_b"}
+    assert result.equals(_compute("R1", 2025, **_r1_tables()))
 
 
 def test_r1_reads_transplants_of_previous_delivery_and_followup_of_current():

@@ -171,3 +171,40 @@ def test_numbers_in_metadata_keep_their_type_and_years_are_not_plotted(full_run)
             assert value.value is None or not float(value.value).is_integer(), (name, value)
         if isinstance(value, IntMetadataValue):
             assert not (2000 <= value.value <= 2100 and ("year" in name or name == "compared_with")), name
+
+
+@pytest.fixture(scope="module")
+def ended_permit(tmp_path_factory, sample_data):
+    """akademiska's permit ends on 2023-12-31 and it delivers no more: D(2024) is its last delivery."""
+    import shutil
+
+    workspace = make_workspace(tmp_path_factory.mktemp("ended_permit"), sample_data)
+    units = workspace.data_raw / "units.csv"
+    units.write_text(
+        units.read_text(encoding="utf-8").replace("akademiska,Akademiska sjukhuset,2023-01-01,", "akademiska,Akademiska sjukhuset,2023-01-01,2023-12-31"),
+        encoding="utf-8",
+    )
+    for year in ("2025", "2026"):
+        shutil.rmtree(workspace.data_raw / year / "sct_ssc" / "akademiska")
+    completed = workspace.cli("run", "--all")
+    return workspace, completed
+
+
+def test_a_unit_whose_permit_ended_blocks_no_later_year(ended_permit):
+    """INDICATORS.md 1, Units in a report year: its cohorts are not followed up after its permit ended."""
+    workspace, completed = ended_permit
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr and "ValueError" not in completed.stderr
+    for year in (2025, 2026):
+        results = pd.read_csv(workspace.warehouse / "published" / str(year) / "indicator_results.csv", dtype=str)
+        assert "akademiska" not in set(results["unit_id"].dropna()), year
+        manifest = json.loads((workspace.warehouse / "published" / str(year) / "manifest.json").read_text(encoding="utf-8"))
+        notes = manifest["units_not_followed_up"]
+        assert len(notes) == 1 and notes[0]["unit_id"] == "akademiska" and notes[0]["permit_end"] == "2023-12-31"
+        assert "2023-12-31" in notes[0]["note"]
+    lines = [line for line in completed.stderr.splitlines() if "akademiska" in line and "permit ended" in line]
+    assert len(lines) >= 2, completed.stderr[-3000:]  # one line per report year in the log
+    results_2024 = pd.read_csv(workspace.warehouse / "published" / "2024" / "indicator_results.csv", dtype=str)
+    assert "akademiska" in set(results_2024["unit_id"].dropna())  # its own year is published as before
+    manifest_2024 = json.loads((workspace.warehouse / "published" / "2024" / "manifest.json").read_text(encoding="utf-8"))
+    assert "units_not_followed_up" not in manifest_2024

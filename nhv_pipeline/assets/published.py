@@ -31,10 +31,10 @@ from dagster import (
 )
 
 from nhv_pipeline.assets.raw import delivery_key
-from nhv_pipeline.assets.registry import OWNERS
+from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.results import RESULTS_KEY
 from nhv_pipeline.condition import registered
-from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue
+from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, write_results
@@ -43,7 +43,7 @@ from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapacka
 from nhv_pipeline.publication.export import make_published_root
 from nhv_pipeline.publication.history import carry_history
 from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
-from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows, table_name
 from nhv_pipeline.settings import NhvSettings
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
@@ -215,6 +215,15 @@ def _publish(
     with warehouse.connection() as con:
         earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
         earlier_results = read_rows(con, "results", "indicator_results", list(range(2000, report_year)))
+        units = registry_frame(read_rows(con, *table_name(REGISTRY_KEY.path), [report_year]))
+    # INDICATORS.md 1: a unit whose permit ended is no longer followed up; one line each, in log and manifest.
+    not_followed = [
+        note
+        for condition in registered()
+        for note in units_not_followed_up(condition.condition_id, units, report_year, catalogue_for(report_year))
+    ]
+    for note in not_followed:
+        context.log.info(note["note"])
     published, metadata, audit = publish_results(
         results, threshold, audit_context(report_year, earlier_results, earlier)
     )
@@ -280,6 +289,8 @@ def _publish(
             raw_files=raw_files,
             folder=staging,
         )
+        if not_followed:
+            manifest["units_not_followed_up"] = not_followed
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )

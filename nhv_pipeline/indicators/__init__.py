@@ -14,7 +14,7 @@ from nhv_pipeline.indicators.catalogue import (
     indicators_for,
     make_catalogue,
 )
-from nhv_pipeline.indicators.engine import RESULT_COLUMNS, compute, empty_result
+from nhv_pipeline.indicators.engine import RESULT_COLUMNS, compute, empty_result, units_not_followed_up
 from nhv_pipeline.indicators.model import (
     MEASURE_KIND,
     Indicator,
@@ -38,6 +38,7 @@ __all__ = [
     "get_indicator",
     "indicators_for",
     "make_catalogue",
+    "units_not_followed_up",
     "period_for",
 ]
 

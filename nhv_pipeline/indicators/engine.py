@@ -13,7 +13,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from nhv_pipeline import labels
+from nhv_pipeline import labels, periods
+from nhv_pipeline.condition import get_condition
 from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, RuleContext, period_for
 from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
 
@@ -52,6 +53,11 @@ def compute(
     if report_year < indicator.first_report_year:
         return empty_result()
     _check_deliveries(indicator, report_year, tables)
+    followed = followed_units(indicator.condition_id, units, report_year)
+    if set(units.loc[units["condition_id"] == indicator.condition_id, "unit_id"]) - followed:
+        # INDICATORS.md 1: a unit whose permit does not overlap P(R) has no results for R, and
+        # its earlier cohorts are no longer followed up (it delivers no followup rows for them).
+        tables = {name: frame[frame["unit_id"].isin(followed)] for name, frame in tables.items()}
     period_start, period_end = period_for(indicator, report_year)
     context = RuleContext(
         report_year=report_year,
@@ -64,6 +70,7 @@ def compute(
         populations = {indicator.measures[0]: populations}
 
     unit_names, permit_units = _units_in_period(indicator.condition_id, units, period_start, period_end)
+    permit_units = [unit_id for unit_id in permit_units if unit_id in followed]
     rows: list[dict] = []
     for measure in indicator.measures:
         population = populations[measure]
@@ -80,6 +87,44 @@ def compute(
     result["suppressed"] = False
     result["suppression_reason"] = ""
     return _sorted(_typed(result))
+
+
+def followed_units(condition_id: str, units: pd.DataFrame, report_year: int) -> set[str]:
+    """The condition's units whose permit overlaps P(R): those with results for R (INDICATORS.md 1)."""
+    period = periods.measurement_period(get_condition(condition_id).start, report_year)
+    if period is None:
+        return set()
+    return set(_units_in_period(condition_id, units, *period)[1])
+
+
+def units_not_followed_up(
+    condition_id: str, units: pd.DataFrame, report_year: int, indicators
+) -> list[dict[str, str]]:
+    """Units whose permit ended before P(R) while a window of R's `indicators` still reaches into it.
+
+    INDICATORS.md 1 ("Units in a report year"): their cohorts are no longer followed up and they
+    have no rows for R; the run says so in one line each, in its log and its manifest.
+    """
+    windows = [period_for(indicator, report_year) for indicator in indicators
+               if indicator.condition_id == condition_id and report_year >= indicator.first_report_year]
+    period = periods.measurement_period(get_condition(condition_id).start, report_year)
+    if not windows or period is None:
+        return []
+    earliest = min(start for start, _ in windows)
+    registry = units[units["condition_id"] == condition_id]
+    permit_end = as_datetime(registry["permit_end"])
+    ended = registry[(permit_end < pd.Timestamp(period[0])) & (permit_end >= pd.Timestamp(earliest))]
+    notes = []
+    for unit_id, end in sorted(zip(ended["unit_id"], as_datetime(ended["permit_end"]).dt.date)):
+        notes.append({
+            "condition_id": condition_id,
+            "unit_id": unit_id,
+            "permit_end": end.isoformat(),
+            "note": f"{condition_id} {unit_id}: permit ended {end.isoformat()}, before the measurement period of report "
+                    f"year {report_year} ({period[0]}..{period[1]}); its cohorts are no longer followed up and it has "
+                    "no rows from this report year on (INDICATORS.md 1).",
+        })
+    return notes
 
 
 def _check_deliveries(indicator: Indicator, report_year: int, tables: dict[str, pd.DataFrame]) -> None:

@@ -267,6 +267,40 @@ def test_size_limit_comes_from_nhv_max_file_mb(tmp_path, monkeypatch):
     assert keys(validate(tmp_path / "small")) == []  # the baseline's small files still pass
 
 
+def test_a_registry_of_a_million_rows_is_rejected_before_it_is_parsed(tmp_path, monkeypatch):
+    """Finding: a 46 MB units.csv of a million rows was accepted with 0 problems, and the raw step held 6.3 GB."""
+    import nhv_pipeline.contract.registry as registry_module
+
+    files = baseline()
+    rows = "".join(f"{SCT},u{n},Enhet {n},2023-01-01,\n" for n in range(1_000_000))
+    files["units.csv"] = render(files["units.csv"]) + rows
+    root = write_root(tmp_path / "data_raw", files)
+
+    def never(*args, **kwargs):
+        raise AssertionError("units.csv was parsed")
+
+    monkeypatch.setattr(registry_module, "parse_contract_csv", never)
+    registry_module._registry_of.cache_clear()
+    started = time.monotonic()
+    registry = read_registry(root)
+    assert time.monotonic() - started < 5
+    assert keys(registry) == [("registry", "units.csv", None, "")]
+    assert "NHV_MAX_UNITS_PER_CONDITION" in registry.failures["message"].item()
+    assert registry.units.empty
+
+
+def test_units_per_condition_limit_comes_from_configuration(tmp_path, monkeypatch):
+    files = baseline()
+    files["units.csv"].append([SCT, "ks2", "Andra enheten", "2023-01-01", ""])
+    root = write_root(tmp_path / "data_raw", files)
+    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "1")
+    registry = read_registry(root)
+    assert keys(registry) == [("registry", "units.csv", None, "")]
+    assert SCT in registry.failures["message"].item()
+    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "2")
+    assert keys(read_registry(root)) == []
+
+
 def test_too_large_registry_is_file_too_large(tmp_path, monkeypatch):
     monkeypatch.setenv("NHV_MAX_FILE_MB", "0.001")  # 1048 bytes
     rows = baseline()["units.csv"] + [[SKD, f"enhet_{i}", "Enhet", "2025-09-01", ""] for i in range(40)]
@@ -753,3 +787,17 @@ def test_the_delivery_sensor_shows_hostile_names_escaped(tmp_path):
     assert len(state) == sum(1 for p in root.rglob("*") if p.is_file() and p.parent.parent.parent.name.isdigit())
     assert all(_no_control(key) for key in state)
     assert "2026/skeletal_dysplasia/x\\nReport year 2026: succeeded (run 0).\\n\\x1b[8m/patients.csv" in state
+
+
+def test_validation_reports_its_progress_unit_by_unit(tmp_path):
+    """Finding 8 (cheap part): a round of many units says how far it has come."""
+    files = baseline()
+    for n in range(3):
+        files["units.csv"].append([SKD, f"extra_{n}", f"Enhet {n}", "2025-09-01", ""])
+        for table in ("patients", "referrals", "contacts", "survey"):
+            files[f"2026/{SKD}/extra_{n}/{table}.csv"] = files[skd_path(table)]
+    root = write_root(tmp_path / "data_raw", files)
+    seen = []
+    validation = validate_delivery(root, 2026, SKD, read_registry(root).units, progress=lambda done, total: seen.append((done, total)))
+    assert keys(validation) == []
+    assert seen == [(1, 4), (2, 4), (3, 4)]

@@ -142,7 +142,8 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             report_year,
             f"{period[0]}..{period[1]}" if period else "none: the condition had not started",
         )
-        result = validate_delivery(paths.data_root, report_year, condition_id, registry_frame(registry))
+        result = validate_delivery(paths.data_root, report_year, condition_id, registry_frame(registry),
+                                   progress=_progress_log(context, f"{condition_id} {report_year}"))
         expected_units = _units_to_report(result, registry, condition_id)
         reports = write_unit_reports(
             result.failures, paths.validation_dir, report_year, condition_id, expected_units, replace=True
@@ -196,6 +197,25 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         )
 
     return read_and_validate
+
+
+PROGRESS_SECONDS = 10.0
+"""How often a long read of a delivery round says how far it has come."""
+
+
+def _progress_log(context: AssetExecutionContext, what: str):
+    """A `progress(done, total)` that logs at most once every PROGRESS_SECONDS: a round of hundreds of units takes minutes."""
+    import time
+
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_SECONDS:
+            last[0] = now
+            context.log.info("%s: %d of %d unit folders read.", what, done, total)
+
+    return progress
 
 
 def content_version(files: pd.DataFrame, table: str | None) -> DataVersion:

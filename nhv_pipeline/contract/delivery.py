@@ -8,7 +8,7 @@ cross-row, cross-table and cross-delivery rules. Nothing under data_root is writ
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,8 +146,12 @@ def validate_delivery(
     condition_id: str,
     registry: pd.DataFrame,
     units: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DeliveryValidation:
-    """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`)."""
+    """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`).
+
+    `progress(done, total)` is called after each unit folder is read, for a step's log.
+    """
     data_root = Path(data_root)
     only = set(units) if units is not None else None
     registered, permitted = permitted_units(registry, condition_id, report_year)
@@ -234,7 +238,9 @@ def validate_delivery(
     read_units: dict[str, set[str]] = {table: set() for table in tables_of}
     inventory: list[dict] = []
     expected = {f"{table}.csv": table for table in tables_of}
-    for unit_id, folder in folders.items():
+    for done, (unit_id, folder) in enumerate(folders.items()):
+        if progress is not None and done:
+            progress(done, len(folders))
         entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
         names = sorted(entries)
         for name in sorted(set(entries) - set(expected)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,12 +15,29 @@ from .reader import (
     REDACTED, is_inside_root, is_regular_file, max_file_bytes, not_a_file_failure, parse_contract_csv, read_bytes_limited,
     too_large_failure,
 )  # fmt: skip
+from nhv_pipeline.condition import condition_ids
+
 from .schema import RegistryUnits, model_columns, parse_dates
 
 REGISTRY_FILE = "units.csv"
 UNIT_ID_PATTERN = r"[a-z0-9_]{2,40}"
 
 UNIT_COLUMNS = ["condition_id", "unit_id", "unit_name", "permit_start", "permit_end"]
+
+MAX_UNITS_ENV = "NHV_MAX_UNITS_PER_CONDITION"
+DEFAULT_MAX_UNITS = 500
+"""A condition has a handful of units (a national highly specialised permit goes to one to five);
+500 leaves room for any registry and stops a units.csv of a million rows before it is read."""
+
+
+def max_units_per_condition() -> int:
+    """NHV_MAX_UNITS_PER_CONDITION (default 500); anything but a positive whole number raises ValueError."""
+    raw = os.environ.get(MAX_UNITS_ENV, "").strip()
+    if raw == "":
+        return DEFAULT_MAX_UNITS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_UNITS_ENV} must be a positive whole number of units")
+    return int(raw)
 
 
 @dataclass
@@ -66,7 +84,21 @@ def read_registry(data_root: Path) -> RegistryResult:
     data = read_bytes_limited(path, limit)  # read-only, section 1; the size is checked first
     if data is None:
         return RegistryResult(empty_units, rules.normalise_failures(pd.DataFrame([too_large_failure(REGISTRY_FILE, limit)])))
+    # Checked before the file is parsed: its lines bound its rows (a quoted line break only adds lines).
+    limit_units = max_units_per_condition()
+    rows = data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1
+    if rows > limit_units * len(condition_ids()):
+        return only(rules.REGISTRY,
+                    f"units.csv har {rows} rader, fler än {limit_units} enheter per tillståndsområde "
+                    f"({MAX_UNITS_ENV}) för {len(condition_ids())} tillståndsområden, och lästes inte; "
+                    "kontrollera att rätt fil sparades som units.csv.")
     units, failures = _registry_of(data)
+    counts = units["condition_id"].value_counts()
+    over = sorted(counts[counts > limit_units].index)
+    if over:
+        return only(rules.REGISTRY,
+                    f"units.csv har fler än {limit_units} enheter för {', '.join(over)} ({MAX_UNITS_ENV}); "
+                    "kontrollera att rätt fil sparades som units.csv.")
     return RegistryResult(units.copy(), failures.copy())
 
 

@@ -94,7 +94,8 @@ NOT_A_FILE = "not_a_file"
 IDENTITY_NUMBER = "identity_number"
 """An id cell looks like a Swedish personal identity or coordination number (section 3); the value is redacted."""
 REGISTRY = "registry"
-"""units.csv is missing, or a unit_id does not follow the pattern [a-z0-9_]{2,40} (section 1)."""
+"""units.csv is missing, has more units of a condition than NHV_MAX_UNITS_PER_CONDITION (default 500; checked before it
+is read), or a unit_id does not follow the pattern [a-z0-9_]{2,40} (section 1)."""
 
 RULES: dict[str, str] = {
     ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
@@ -132,7 +133,7 @@ RULES: dict[str, str] = {
     PATH_OUTSIDE_ROOT: "Symlink or path outside the data root; not read (DATA_CONTRACT.md 1).",
     NOT_A_FILE: "Named pipe, socket, device or folder where a plain file belongs; never opened (DATA_CONTRACT.md 1).",
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
-    REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
+    REGISTRY: "units.csv is missing, too long (NHV_MAX_UNITS_PER_CONDITION) or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
 }
 
 

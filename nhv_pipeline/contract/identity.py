@@ -54,6 +54,14 @@ _CHUNK = 1 << 20
 """Bytes looked at in one go by `may_hold_identity_number` (a few MB of work arrays)."""
 
 
+def _has_non_ascii_digit(text: str) -> bool:
+    """Whether a non-ASCII character of the text is, or holds after NFKC, a decimal digit."""
+    return any(
+        not character.isascii() and _DECIMAL.search(unicodedata.normalize("NFKC", character)) is not None
+        for character in set(text)
+    )
+
+
 def _non_ascii_table(text: str) -> dict[int, str | None]:
     """Format characters (Cf: zero-width space and joiners, soft hyphen, BOM, direction marks) removed;
     dash-like, space-like and punctuation characters made SEPARATOR."""
@@ -90,20 +98,25 @@ def may_hold_identity_number(text: str, delimiter: str | None = None, chunk: int
 
     A superset of what `contains_identity_number` finds in any cell of the file. With the
     file's `delimiter` and no quote character in it, a cell never holds the delimiter, so
-    the delimiter separates nothing (two adjacent date cells are not ten digits). Same
-    answer as ``PREFILTER.search(normalise(text))`` (with the delimiter made a line break),
-    found with numpy over an ASCII text's bytes, several times faster than the expression
-    over a large file; any other text is normalised and searched with the expression
-    (tests/test_identity_prefilter.py checks both ways agree).
+    the delimiter separates nothing (two adjacent date cells are not ten digits). For an
+    ASCII text the same answer as ``PREFILTER.search(normalise(text))`` (with the delimiter
+    made a line break), found with numpy over its bytes, several times faster than the
+    expression over a large file. In other text every byte of a non-ASCII character counts
+    as a separator (a superset: the look can only say yes more often), unless one of its
+    characters is a digit after NFKC (fullwidth, another script's, a superscript): such a
+    text is normalised and searched with the expression itself
+    (tests/test_identity_prefilter.py checks both ways).
     """
     hide = delimiter is not None and '"' not in text
-    if not text.isascii():
+    non_ascii = not text.isascii()
+    if non_ascii and _has_non_ascii_digit(text):
         return PREFILTER.search(normalise(text.replace(delimiter, "\n") if hide else text)) is not None
     import numpy as np
 
-    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    codes = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)  # a lone surrogate: bytes >= 0x80
     separator = np.zeros(256, dtype=bool)
     separator[list(_ASCII_SEPARATORS.encode("ascii"))] = True
+    separator[0x80:] = non_ascii
     if hide:
         separator[ord(delimiter)] = False
     is_digit = np.zeros(256, dtype=bool)

@@ -38,6 +38,21 @@ from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, rea
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
 
 
+def submission_key(condition_id: str) -> AssetKey:
+    """The staged submissions of a condition (SUBMISSION.md 2): `staged.<condition>_submission`."""
+    return staged_key(condition_id, "submission")
+
+
+def submitting_units(con, report_year: int) -> dict[str, set[str]]:
+    """condition -> the units whose staged delivery for R is a submission (SUBMISSION.md 4); conditions without one left out."""
+    units = {}
+    for condition in registered():
+        rows = read_rows(con, *table_name(submission_key(condition.condition_id).path), [report_year])
+        if len(rows):
+            units[condition.condition_id] = set(rows["unit_id"].astype(str))
+    return units
+
+
 def key_name(indicator_id: str) -> str:
     """Asset key parts allow only ASCII letters: Ö1 is stored as O1."""
     return indicator_id.replace("Ö", "O")
@@ -192,6 +207,8 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 return read[key]
 
             loads = loaded_slices(warehouse)  # one query per step, not per table or indicator
+            # The units that delivered their own figures for R (SUBMISSION.md 4): their rows come from here.
+            submission = read_rows(con, *table_name(submission_key(condition_id).path), [report_year])
 
             def loaded(table: str) -> set[int]:
                 """The report years of `table` staged so far."""
@@ -212,7 +229,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 else:
                     _require_deliveries_loaded(paths, loaded, indicator, report_year)
                     needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
-                    results = compute(indicator, report_year, needed, units)
+                    results = compute(indicator, report_year, needed, units, submission)
                     start, end = period_for(indicator, report_year)
                     period = f"{start}..{end}"
                     version = indicator.spec_version

@@ -30,6 +30,7 @@ from dagster import (
     multi_asset,
 )
 
+from nhv_pipeline.assets.indicators import submitting_units
 from nhv_pipeline.assets.raw import delivery_key
 from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.assets.results import RESULTS_KEY
@@ -38,6 +39,7 @@ from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catal
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, write_results
+from nhv_pipeline.publication.aggregated import mark_catalogue
 from nhv_pipeline.publication.audit import AuditReport, protect, registered_equal_populations
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.history import carry_history
@@ -249,7 +251,10 @@ def _publish(
     now = datetime.now(timezone.utc)
     published_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     project_version = _project_version()
-    catalogue = catalogue_entries(catalogue_for(report_year))
+    in_force = catalogue_for(report_year)
+    with warehouse.connection() as con:
+        submitting = submitting_units(con, report_year)
+    catalogue = mark_catalogue(catalogue_entries(in_force), in_force, submitting, report_year)
     target = paths.published_dir / str(report_year)
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
     with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \

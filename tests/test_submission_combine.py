@@ -249,3 +249,69 @@ def test_riket_records_from_unit_rows_alone():
     by_value = {(r["breakdown"], r["breakdown_value"]): r["n"] for r in records}
     assert by_value == {("total", "total"): 3, ("sex", "K"): 2, ("sex", "M"): 1}
     assert {r["level"] for r in records} == {"riket"}
+
+
+# --- a published riket row from one extract unit and one submission unit ---------------
+
+
+def test_published_riket_row_combined_from_an_extract_unit_and_a_submission_unit():
+    """Skeletal dysplasia, report year 2027, threshold 5. s_a delivers an extract, s_b a submission;
+    s_c holds its permit and delivered nothing (its total rows have n = 0).
+
+    s_a (extract): six patients, all K, region 01, specific diagnosis, assessed 2026-03-01, aged
+    20, 22, 24, 26, 28 and 30; four of them with a care plan.
+      B1 n = 6.  Ö1 4 / 6.  B3 N = 6, mean 25, sd = sqrt((25+9+1+1+9+25) / 5) = sqrt(14) = 3.741657.
+    s_b (submission): B1 n = 9; Ö1 numerator 7, denominator 9; B3 n = 9, mean 31, sd 4
+      (p10 26, median 31, p90 36: its own, unused at riket).
+
+    riket, combined (SUBMISSION.md 4):
+      B1 count: n = 6 + 9 + 0 = 15, published 15.
+      Ö1 proportion: 11 / 15 = 73.333 % -> 73.3. Wilson, z = 1.959964, z² = 3.841459, n = 15:
+        centre = (0.733333 + 3.841459/30) / (1 + 3.841459/15) = 0.861382 / 1.256097 = 0.685761;
+        half = z·sqrt(0.733333·0.266667/15 + 3.841459/900) / 1.256097
+             = 1.959964·sqrt(0.0130370 + 0.0042683) / 1.256097 = 0.205264;
+        interval 48.0496 %..89.1025 % -> 48.0..89.1.
+      B3 distribution: N = 15; mean = (6·25 + 9·31) / 15 = 429 / 15 = 28.6;
+        Σ(nᵢ−1)sᵢ² = 5·14 + 8·16 = 198; Σnᵢ(mᵢ−m)² = 6·3.6² + 9·2.4² = 77.76 + 51.84 = 129.6;
+        sd = sqrt((198 + 129.6) / 14) = sqrt(23.4) = 4.837355 -> 4.8; p10, median, p90 empty.
+    """
+    from nhv_pipeline.assets.published import publish_results
+
+    ages = [20, 22, 24, 26, 28, 30]
+    tables = _assessed([
+        {"patient_id": f"k{i}", "birth_date": f"{2026 - age}-03-01", "care_plan": i < 4}
+        for i, age in enumerate(ages)
+    ])  # fmt: skip
+    submission = _submission(
+        _cell("s_b", "B1", "count", "total", "total", 9),
+        _cell("s_b", "B1", "count", "home_region", "01", 9),
+        _cell("s_b", "B1", "count", "sex", "K", 9),
+        _cell("s_b", "B1", "count", "sex", "M", 0),
+        _cell("s_b", "Ö1", "proportion", "total", "total", 9, numerator=7, denominator=9),
+        _cell("s_b", "B3", "distribution", "total", "total", 9, mean=31.0, sd=4.0, p10=26.0, median=31.0, p90=36.0),
+        _cell("s_b", "B3", "distribution", "age_group", "child", 0),
+        _cell("s_b", "B3", "distribution", "age_group", "adult", 9, mean=31.0, sd=4.0, p10=26.0, median=31.0,
+              p90=36.0),
+    )
+    results = concat(*(_compute(i, submission, **tables) for i in ("B1", "Ö1", "B3")))
+    published, _, audit = publish_results(results, threshold=5)
+    assert audit.passed
+    riket = published[(published["level"] == "riket") & (published["breakdown"] == "total")].set_index("indicator_id")
+
+    count = riket.loc["B1"]
+    assert (count["n"], count["value"], bool(count["suppressed"])) == (15, 15.0, False)
+
+    share = riket.loc["Ö1"]
+    assert (share["numerator"], share["denominator"], share["n"]) == (11, 15, 15)
+    assert (share["value"], share["ci_low"], share["ci_high"]) == (73.3, 48.0, 89.1)
+    assert wilson_interval(11, 15) == pytest.approx((48.0496, 89.1025), abs=1e-4)
+
+    spread = riket.loc["B3"]
+    assert (spread["n"], spread["mean"], spread["value"], spread["sd"]) == (15, 28.6, 28.6, 4.8)
+    assert all(pd.isna(spread[p]) for p in ("p10", "median", "p90"))
+    unrounded = row(results[results["indicator_id"] == "B3"])
+    assert unrounded["sd"] == pytest.approx(math.sqrt(23.4), rel=1e-12)
+    # The submitting unit's own row is its figures, percentiles included.
+    own = published[(published["unit_id"] == "s_b") & (published["indicator_id"] == "B3")
+                     & (published["breakdown"] == "total")].iloc[0]
+    assert (own["n"], own["mean"], own["sd"], own["median"]) == (9, 31.0, 4.0, 31.0)

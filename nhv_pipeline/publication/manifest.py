@@ -2,9 +2,10 @@
 
 Plain functions, no Dagster. The manifest names the code (project version, git
 commit, whether the working tree was clean, the SHA-256 of the lock file), the
-inputs (every raw file the run read, with its size, SHA-256 and role) and the
-outputs (the size and SHA-256 of every other file of the publication folder),
-so anyone holding the folder and the deliveries can recompute each hash.
+inputs (each unit's delivery of the report year with its kind, extract or submission
+(SUBMISSION.md 4), and files; every raw file the run read, with its size, SHA-256 and
+role) and the outputs (the size and SHA-256 of every other file of the publication
+folder), so anyone holding the folder and the deliveries can recompute each hash.
 """
 
 from __future__ import annotations
@@ -129,6 +130,19 @@ def raw_file_entries(
     return entries + sorted(rows, key=lambda r: r["path"])
 
 
+def unit_delivery_entries(deliveries: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each unit's delivery of the report year: its kind (`extract` or `submission`, SUBMISSION.md 4) and files.
+
+    `deliveries` maps a condition to its units' deliveries (objects with `unit_id`, `kind` and
+    `files`, paths relative to the data root: `submission.intake.unit_deliveries`).
+    """
+    return [
+        {"condition_id": condition_id, "unit_id": unit.unit_id, "kind": unit.kind, "files": list(unit.files)}
+        for condition_id, units in deliveries.items()
+        for unit in sorted(units.values(), key=lambda unit: unit.unit_id)
+    ]
+
+
 def published_file_entries(folder: Path) -> list[dict[str, Any]]:
     """Name (relative, ``/``-separated), size and SHA-256 of every file in ``folder`` but the manifest itself."""
     folder = Path(folder)
@@ -151,6 +165,7 @@ def build_manifest(
     catalogue_entries: Iterable[Mapping[str, Any]],
     raw_files: list[dict[str, Any]],
     folder: Path,
+    unit_deliveries: list[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """PUBLICATION.md section 5. Call last, when every other file of ``folder`` is written."""
     return {
@@ -163,6 +178,7 @@ def build_manifest(
         "requirements_lock_sha256": lock_file_sha256(),
         "suppression_threshold": int(suppression_threshold),
         "spec_versions": spec_versions(catalogue_entries),
+        "unit_deliveries": list(unit_deliveries),
         "raw_files": raw_files,
         "published_files": published_file_entries(folder),
     }

@@ -43,7 +43,8 @@ from nhv_pipeline.publication.aggregated import mark_catalogue
 from nhv_pipeline.publication.audit import AuditReport, protect, registered_equal_populations
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.history import carry_history
-from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
+from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, unit_delivery_entries
+from nhv_pipeline.submission.intake import unit_deliveries
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows
 from nhv_pipeline.settings import NhvSettings
 
@@ -282,6 +283,9 @@ def _publish(
             catalogue_entries=catalogue,
             raw_files=raw_files,
             folder=staging,
+            unit_deliveries=unit_delivery_entries(
+                {c.condition_id: unit_deliveries(paths.data_root, report_year, c) for c in registered()}
+            ),
         )
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from nhv_pipeline.submission.contract import SUBMISSION_TABLE
+
 MANIFEST_FILE = "manifest.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCK_FILE = REPO_ROOT / "requirements.lock"
@@ -99,11 +101,16 @@ def raw_file_entries(
     of earlier rounds its indicators declare. A file an indicator reads has the
     role ``used by <ids>`` (it was validated too); a file of D(R) no indicator
     reads has the role ``validated``. Earlier rounds' files no indicator of R
-    reads were not read for R and are left out.
+    reads were not read for R and are left out. A unit's submission file of D(R)
+    is used by every indicator of its condition produced for R (SUBMISSION.md 4).
     """
     catalogue = list(catalogue)
     used = indicators_by_input(report_year, catalogue)
     every_indicator = [i.indicator_id for i in catalogue if report_year >= i.first_report_year]
+    for condition_id in {i.condition_id for i in catalogue}:
+        used[(condition_id, report_year, SUBMISSION_TABLE)] = list(dict.fromkeys(
+            i.indicator_id for i in catalogue if i.condition_id == condition_id and report_year >= i.first_report_year
+        ))
     registry = Path(data_root) / "units.csv"
     entries: list[dict[str, Any]] = [
         {

@@ -31,6 +31,15 @@ def _cell(unit_id, indicator_id, measure, breakdown, value, n, numerator=None, d
     }  # fmt: skip
 
 
+def _b1_by_sex(unit_id: str, women: int, men: int) -> list[dict]:
+    """A unit's B1 cells of `total` and `sex` (home_region left out)."""
+    return [
+        _cell(unit_id, "B1", "count", "total", "total", women + men),
+        _cell(unit_id, "B1", "count", "sex", "K", women),
+        _cell(unit_id, "B1", "count", "sex", "M", men),
+    ]
+
+
 def _submission(*cells: dict) -> pd.DataFrame:
     """Staged submission rows as the staged layer types them (integers Int64, decimals float64)."""
     frame = pd.DataFrame.from_records(list(cells))
@@ -81,14 +90,7 @@ def test_pooled_sd_is_empty_below_two_and_everything_empty_at_zero():
 
 def test_submitted_rows_drop_empty_breakdown_values_but_keep_the_total():
     b1 = get_indicator("skeletal_dysplasia", "B1")
-    submission = _submission(
-        _cell("s_c", "B1", "count", "total", "total", 0),
-        _cell("s_c", "B1", "count", "sex", "K", 0),
-        _cell("s_c", "B1", "count", "sex", "M", 0),
-        _cell("s_b", "B1", "count", "total", "total", 3),
-        _cell("s_b", "B1", "count", "sex", "K", 3),
-        _cell("s_b", "B1", "count", "sex", "M", 0),
-    )
+    submission = _submission(*_b1_by_sex("s_c", 0, 0), *_b1_by_sex("s_b", 3, 0))
     records = submitted_records(submission, b1, {"s_b": "Sahlgrenska universitetssjukhuset"})
     keys = {(r["unit_id"], r["breakdown"], r["breakdown_value"]): r for r in records}
     assert set(keys) == {("s_c", "total", "total"), ("s_b", "total", "total"), ("s_b", "sex", "K")}
@@ -224,11 +226,7 @@ def test_a_submitting_units_extract_rows_are_not_read():
     tables = _assessed([{"patient_id": "k1", "sex": "M"}])
     other = _assessed([{"patient_id": "k9", "sex": "M"}, {"patient_id": "k8", "sex": "M"}], unit_id="s_b")
     merged = {name: concat(tables[name], other[name]) for name in tables}
-    submission = _submission(
-        _cell("s_b", "B1", "count", "total", "total", 1),
-        _cell("s_b", "B1", "count", "sex", "K", 1),
-        _cell("s_b", "B1", "count", "sex", "M", 0),
-    )
+    submission = _submission(*_b1_by_sex("s_b", 1, 0))
     result = _compute("B1", submission, **merged)
     assert row(result, "s_b")["n"] == 1
     assert row(result)["n"] == 2
@@ -239,12 +237,7 @@ def test_a_submitting_units_extract_rows_are_not_read():
 
 def test_riket_records_from_unit_rows_alone():
     b1 = get_indicator("skeletal_dysplasia", "B1")
-    submission = _submission(
-        _cell("s_a", "B1", "count", "total", "total", 2),
-        _cell("s_a", "B1", "count", "sex", "K", 2),
-        _cell("s_b", "B1", "count", "total", "total", 1),
-        _cell("s_b", "B1", "count", "sex", "M", 1),
-    )
+    submission = _submission(*_b1_by_sex("s_a", 2, 0), *_b1_by_sex("s_b", 0, 1))
     records = riket_records(pd.DataFrame.from_records(submitted_records(submission, b1, {})))
     by_value = {(r["breakdown"], r["breakdown_value"]): r["n"] for r in records}
     assert by_value == {("total", "total"): 3, ("sex", "K"): 2, ("sex", "M"): 1}

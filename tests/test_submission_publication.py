@@ -75,6 +75,7 @@ def test_preview_marks_riket_combined_from_submissions_and_says_why_percentiles_
     assert '<tr class="riket"><th scope="row">Riket (sammanräknat)</th>' in section
     assert "Sahlgrenska universitetssjukhuset rapporterade aggregerade uppgifter" in section
     assert "P10, median och P90 redovisas inte för riket rapportår 2027" in section
+    assert "medelvärde och standardavvikelse är sammanvägda" in section and "täljare och nämnare" not in section
     # Only the indicators of that condition: B1 (no rows here) says nothing, the heading stays plain elsewhere.
     plain = _page({}, None)
     assert "sammanräknat" not in plain and "aggregerade uppgifter" not in plain

@@ -26,8 +26,7 @@ def percentiles_note(report_year: int) -> str:
     """Why p10, median and p90 are empty at riket for a report year with submissions."""
     return (
         f"P10, median och P90 redovisas inte för riket rapportår {int(report_year)}: minst en enhet rapporterade "
-        "aggregerade uppgifter i stället för individdata, och percentiler kan bara beräknas från individdata. "
-        "Antal, medelvärde och standardavvikelse för riket är sammanvägda från enheternas uppgifter."
+        "aggregerade uppgifter i stället för individdata, och percentiler kan bara beräknas från individdata."
     )
 
 

@@ -458,10 +458,14 @@ def _combined_notes(entry: Mapping[str, Any], rows: pd.DataFrame) -> list[str]:
     names = dict(zip(rows["unit_id"], rows["unit_name"]))
     named = [str(names.get(unit, unit)) for unit in units]
     who = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " och " + named[-1]
+    how = (
+        "N för riket är summan över enheterna, medelvärde och standardavvikelse är sammanvägda från enheternas."
+        if "distribution" in _as_list(entry.get("measures"))
+        else "Antal, täljare och nämnare för riket är summor över enheterna."
+    )
     notes = [
         f"Riket är sammanräknat från enheternas uppgifter: {who} rapporterade aggregerade uppgifter (egna siffror) "
-        "i stället för individdata. Antal, täljare och nämnare för riket är summor över enheterna; medelvärde och "
-        "standardavvikelse är sammanvägda."
+        f"i stället för individdata. {how}"
     ]
     if not missing(entry.get(PERCENTILES_KEY)) and entry.get(PERCENTILES_KEY):
         notes.append(str(entry[PERCENTILES_KEY]))

@@ -116,7 +116,7 @@ def _earlier_delivery_kind(data_root: Path, report_year: int, condition: Conditi
                 f"{report_year} behöver uttaget från {year} (indikator {', '.join(readers)} och kontrollerna mellan "
                 f"leveranserna läser det); lämna även {report_year} som inrapportering, eller leverera {year} på nytt som uttag.",
             ))
-    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS).astype({"line": "Int64"})
 
 
 def _not_checked(report_year: int, condition, units: list[str], read_units: dict[str, set[str]]) -> pd.DataFrame:

@@ -350,7 +350,8 @@ def validate_submission(
 
 
 def _failure_frame(found: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    frame = pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    return frame.astype({"line": "Int64"})
 
 
 def _typed_frame(records: list[dict]) -> pd.DataFrame:

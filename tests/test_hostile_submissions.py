@@ -243,8 +243,8 @@ def test_every_hostile_submission_tells_the_unit_in_swedish(case, tmp_path, samp
     assert "19121212" not in failures.to_csv()
 
 
-def _run_2026(data_raw: Path, warehouse: Path):
-    """The raw and staged steps of sct_ssc for 2026, as a run of the deliveries job selection."""
+def _run_2026(data_raw: Path, warehouse: Path, year: int = 2026):
+    """The raw and staged steps of sct_ssc for a report year (2026), as a run of the deliveries job selection."""
     defs = build_definitions(str(data_raw), str(warehouse))
     job = defs.resolve_implicit_global_asset_job_def()
     condition = get_condition("sct_ssc")
@@ -253,9 +253,14 @@ def _run_2026(data_raw: Path, warehouse: Path):
     ]
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
-            tags=run_tags(DELIVERIES, 2026), instance=instance, asset_selection=selection, raise_on_error=False
+            tags=run_tags(DELIVERIES, year), instance=instance, asset_selection=selection, raise_on_error=False
         )
         materialized = {e.asset_key for e in result.all_events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION}
+        metadata = {
+            e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+            for e in result.all_events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+        }
+    result.materialization_metadata = metadata
     return result, materialized
 
 
@@ -304,3 +309,78 @@ def test_a_run_with_a_hostile_submission_publishes_nothing_and_keeps_earlier_pub
     assert f"{FILE} line" in completed.stderr and "[submission_total]" in completed.stderr
     assert not (published / "2026").exists()
     assert tree_digest(published) == before
+
+
+# ---------------------------------------------------------------- valid submissions in the warehouse
+
+
+def test_a_valid_submission_is_staged_typed_and_the_raw_metadata_names_each_units_kind(tmp_path, sample_data, submissions):
+    data_raw = tmp_path / "data_raw"
+    shutil.copytree(sample_data, data_raw)
+    _replace(data_raw / FOLDER, submissions[2026])
+    warehouse = tmp_path / "warehouse"
+    result, materialized = _run_2026(data_raw, warehouse)
+    assert result.success
+    kinds = {"akademiska": "submission", "karolinska": "extract", "sus": "extract"}
+    metadata = result.materialization_metadata
+    assert metadata["raw/sct_ssc/delivery"]["delivery_kinds"].value == kinds
+    assert metadata["raw/sct_ssc/submission"]["delivery_kinds"].value == kinds
+    assert metadata["raw/sct_ssc/submission"]["rows_per_unit"].value == {UNIT: 58}
+    assert AssetKey(["staged", "sct_ssc", "submission"]) in materialized
+    with duckdb.connect(str(warehouse / "nhv.duckdb"), read_only=True) as con:
+        types = dict(con.execute("select column_name, data_type from information_schema.columns "
+                                 "where table_schema = 'staged' and table_name = 'sct_ssc_submission'").fetchall())
+        staged = con.execute("select * from staged.sct_ssc_submission order by source_line").df()
+        patients = con.execute("select distinct unit_id from staged.sct_ssc_patients").fetchall()
+    assert (types["n"], types["numerator"], types["mean"], types["unit_id"]) == ("BIGINT", "BIGINT", "DOUBLE", "VARCHAR")
+    assert len(staged) == 58 and set(staged["unit_id"]) == {UNIT} and set(staged["report_year"]) == {2026}
+    # The staged decimals are the file's exactly (written with repr, read back as doubles).
+    frame = unit_submission(sample_data, "sct_ssc", 2026, UNIT)
+    b4 = staged[staged["indicator_id"] == "B4"].iloc[0]
+    assert b4["mean"] == frame.loc[frame["indicator_id"] == "B4", "mean"].iloc[0]
+    assert sorted(unit for (unit,) in patients) == ["karolinska", "sus"]  # no extract rows for a submitting unit
+
+
+def _r2_off_by_one(root: Path) -> int:
+    n = int(_get(root, "R2", "n")) + 1
+    numerator = _get(root, "R2", "numerator")
+    return _set(root, "R2", "total", "total", n=str(n), denominator=str(n), numerator=numerator)
+
+
+@pytest.mark.parametrize("kind_2024", ["extract", "submission"])
+def test_r2_is_checked_against_b3_of_2024_in_the_warehouse_whatever_its_kind(kind_2024, tmp_path, sample_data, submissions):
+    """SUBMISSION.md 3: R2 of 2026 counts the B3 population of 2024, checked against the unit's 2024 delivery
+    in the warehouse: its enhet results when it sent extracts, its staged submission when it sent figures."""
+    from nhv_pipeline.assets.raw import earlier_figures
+    from nhv_pipeline.resources import Warehouse
+
+    workspace = make_workspace(tmp_path, sample_data)
+    if kind_2024 == "extract":
+        assert workspace.cli("run", "--report-year", "2024", "--quiet").returncode == 0
+    else:
+        _replace(workspace.data_raw / f"2024/sct_ssc/{UNIT}", _made(sample_data, tmp_path, 2024))
+        result, _ = _run_2026(workspace.data_raw, workspace.warehouse, 2024)
+        assert result.success
+    _replace(workspace.data_raw / FOLDER, submissions[2026])
+    condition = get_condition("sct_ssc")
+    earlier = earlier_figures(Warehouse(warehouse_dir=str(workspace.warehouse)), condition)
+    b3 = earlier(UNIT, 2024, "B3", "count")
+    assert b3 is not None and b3[("total", "total")] == int(_get(workspace.data_raw, "R2", "n"))
+
+    def validate():
+        return validate_delivery(workspace.data_raw, 2026, "sct_ssc", read_registry(workspace.data_raw).units,
+                                 earlier=earlier).failures
+
+    assert validate().empty
+    line = _r2_off_by_one(workspace.data_raw)
+    failures = validate()
+    assert failures[["unit_id", "line", "column", "rule"]].astype(str).values.tolist() == [
+        [UNIT, str(line), "n", rules.SUBMISSION_EQUAL_POPULATION]
+    ]
+    assert "inrapporteringsår 2024" in failures.iloc[0]["message"]
+
+
+def _made(sample_data: Path, tmp_path: Path, year: int) -> bytes:
+    path = tmp_path / f"made_{year}.csv"
+    write_submission_csv(unit_submission(sample_data, "sct_ssc", year, UNIT), path)
+    return path.read_bytes()

@@ -148,34 +148,23 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         kinds={"csv", "pandas", "duckdb"},
         tags={"layer": "raw", "condition": condition_id},
     )
+    def blocking(name: str, key: AssetKey, description: str) -> AssetCheckSpec:
+        return AssetCheckSpec(name, asset=key, blocking=True, description=description,
+                              partitions_def=report_years_from(condition.first_report_year))
+
     check_specs = [
-        AssetCheckSpec(
-            "contract",
-            asset=raw_key(condition_id, table),
-            blocking=True,
-            partitions_def=report_years_from(condition.first_report_year),
-            description=f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
-            "types and codes, required-if rules, date order, uniqueness, privacy.",
-        )
+        blocking("contract", raw_key(condition_id, table),
+                 f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
+                 "types and codes, required-if rules, date order, uniqueness, privacy.")
         for table in tables
     ] + [
-        AssetCheckSpec(
-            "contract",
-            asset=submission_key(condition_id),
-            blocking=True,
-            partitions_def=report_years_from(condition.first_report_year),
-            description="Every unit's submission follows SUBMISSION.md 2-3: file format, columns, one row per "
-            "result cell of the catalogue in force, numbers in range, totals and equal populations, privacy.",
-        ),
-        AssetCheckSpec(
-            "delivery_contract",
-            asset=delivery_key(condition_id),
-            blocking=True,
-            partitions_def=report_years_from(condition.first_report_year),
-            description="The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
-            "missing deliveries and tables, references between tables and to earlier deliveries, "
-            "follow-up completeness, and every per-file rule.",
-        )
+        blocking("contract", submission_key(condition_id),
+                 "Every unit's submission follows SUBMISSION.md 2-3: file format, columns, one row per "
+                 "result cell of the catalogue in force, numbers in range, totals and equal populations, privacy."),
+        blocking("delivery_contract", delivery_key(condition_id),
+                 "The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
+                 "missing deliveries and tables, references between tables and to earlier deliveries, "
+                 "follow-up completeness, and every per-file rule."),
     ]
 
     @multi_asset(

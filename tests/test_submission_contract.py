@@ -261,7 +261,8 @@ def test_breakdown_rows_must_add_up_to_the_total():
     find(rows, "Ö1").update(n="5", numerator="0", denominator="5")
     failures = only(check(rows), rules.SUBMISSION_TOTAL)
     assert failures[["line", "column"]].values.tolist() == [[line_of(rows, total), "n"]]
-    assert "home_region" in failures.iloc[0]["message"] and "till 4" in failures.iloc[0]["message"]
+    assert "home_region" in failures.iloc[0]["message"] and "till 4 " in failures.iloc[0]["message"]
+    assert "5" not in failures.iloc[0]["message"]  # the file's own value is not repeated
 
 
 def test_a_proportions_numerators_add_up_too():
@@ -280,7 +281,8 @@ def test_equal_populations_within_the_submission():
     o1.update(n="2", numerator="1", denominator="2")  # B1 stays 0
     failures = only(check(rows), rules.SUBMISSION_EQUAL_POPULATION)
     assert failures[["line", "column"]].values.tolist() == [[line_of(rows, o1), "n"]]
-    assert "B1 count" in failures.iloc[0]["message"]
+    assert f"B1 count i denna inrapportering (rad {line_of(rows, find(rows, 'B1'))})" in failures.iloc[0]["message"]
+    assert "2" not in failures.iloc[0]["message"].replace("rad 2", "")
 
 
 def test_equal_populations_across_years_from_the_earlier_delivery_whatever_its_kind():

@@ -350,7 +350,8 @@ def validate_submission(
 
 
 def _failure_frame(found: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    frame = pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    return frame.astype({"line": "Int64"})
 
 
 def _typed_frame(records: list[dict]) -> pd.DataFrame:
@@ -487,12 +488,13 @@ def _check_totals(condition: Condition, figures: Mapping, clean: Mapping, lines:
                 if column not in clean[total] or any(column not in clean[key] for key in keys):
                     continue
                 summed = sum(int(figures[key][column]) for key in keys)
-                stated = int(figures[total][column])
-                if summed != stated:
+                if summed != int(figures[total][column]):
+                    # The sum is the pipeline's own figure; no cell value of the file is repeated (DATA_CONTRACT.md 3).
+                    shown = f"till {summed}" if summed < 10**9 else "till ett annat värde"
                     fail(lines[total], column, rules.SUBMISSION_TOTAL,
-                         f"Raderna för uppdelningen {breakdown} av {indicator_id} {measure} summerar {column} till "
-                         f"{summed}, men total-raden anger {stated}; uppdelningen delar upp hela populationen, så "
-                         "raderna ska summera till total-raden.")
+                         f"Raderna för uppdelningen {breakdown} av {indicator_id} {measure} summerar {column} {shown} "
+                         "än total-radens; uppdelningen delar upp hela populationen, så raderna ska summera till "
+                         "total-raden.")
 
 
 def _check_equal_populations(
@@ -511,7 +513,7 @@ def _check_equal_populations(
             continue
         if equal.year_lag == 0:
             other = _n_of(figures, clean, equal.other_indicator_id, equal.other_measure)
-            where = "i denna inrapportering"
+            where = "i denna inrapportering (rad {line})"
         else:
             year = report_year - equal.year_lag
             if earlier is None or year < condition.first_report_year:
@@ -523,10 +525,12 @@ def _check_equal_populations(
         for shared in sorted(set(own) & set(other)):
             if own[shared] != other[shared]:
                 key = (equal.indicator_id, equal.measure, *shared)
+                there = where.format(line=lines.get((equal.other_indicator_id, equal.other_measure, *shared)))
+                # Which rows disagree, never their values (DATA_CONTRACT.md 3: messages repeat no cell value).
                 fail(lines[key], "n", rules.SUBMISSION_EQUAL_POPULATION,
                      f"{equal.indicator_id} {equal.measure} ({shared[0]}={shared[1]}) räknar samma population som "
-                     f"{equal.other_indicator_id} {equal.other_measure} {where}, men n är {own[shared]} här och "
-                     f"{other[shared]} där; rätta den siffra som är fel.")
+                     f"{equal.other_indicator_id} {equal.other_measure} {there}, men n skiljer sig mellan dem; "
+                     "rätta den siffra som är fel.")
 
 
 def _n_of(figures: Mapping, clean: Mapping, indicator_id: str, measure: str) -> dict[tuple[str, str], int]:

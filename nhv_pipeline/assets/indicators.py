@@ -34,8 +34,19 @@ from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
+from nhv_pipeline.submission.contract import SUBMISSION_TABLE
 
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
+
+
+def submitting_units(con, report_year: int) -> dict[str, set[str]]:
+    """condition -> the units whose staged delivery for R is a submission (SUBMISSION.md 4); conditions without one left out."""
+    units = {}
+    for condition in registered():
+        rows = read_rows(con, *table_name(staged_key(condition.condition_id, SUBMISSION_TABLE).path), [report_year])
+        if len(rows):
+            units[condition.condition_id] = set(rows["unit_id"].astype(str))
+    return units
 
 
 def key_name(indicator_id: str) -> str:
@@ -132,15 +143,16 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
         for indicator in indicators
     }
     windows = _windows(version for versions in declared.values() for version in versions)
-    # Dependencies with their delivery windows as partition mappings (the lineage shows the lags);
-    # the step reads the staged rows itself, once per table and window, on the run's warehouse connection.
+    # Dependencies with their delivery windows as partition mappings (the lineage shows the lags), and the
+    # staged submissions of R (SUBMISSION.md 4: a submitting unit's rows of R, cohorts included, come from
+    # there); the step reads the staged rows itself, once per table and window, on the run's warehouse connection.
     deps = [
         AssetDep(
             staged_key(condition_id, table),
             partition_mapping=None if offsets == (0, 0) else delivery_window(*offsets),
         )
         for table, offsets in sorted(windows.items())
-    ] + [AssetDep(REGISTRY_KEY)]
+    ] + [AssetDep(staged_key(condition_id, SUBMISSION_TABLE)), AssetDep(REGISTRY_KEY)]
     outs = {
         _output_name(indicator): AssetOut(
             key=indicator_key(condition_id, indicator.indicator_id),
@@ -166,7 +178,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
     internal_asset_deps = {
         _output_name(indicator): {
             staged_key(condition_id, spec.table) for version in declared[indicator.indicator_id] for spec in version.inputs
-        } | {REGISTRY_KEY}
+        } | {staged_key(condition_id, SUBMISSION_TABLE), REGISTRY_KEY}
         for indicator in indicators
     }
 
@@ -192,6 +204,8 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 return read[key]
 
             loads = loaded_slices(warehouse)  # one query per step, not per table or indicator
+            # The units that delivered their own figures for R (SUBMISSION.md 4): their rows come from here.
+            submission = read_rows(con, *table_name(staged_key(condition_id, SUBMISSION_TABLE).path), [report_year])
 
             def loaded(table: str) -> set[int]:
                 """The report years of `table` staged so far."""
@@ -212,7 +226,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 else:
                     _require_deliveries_loaded(paths, loaded, indicator, report_year)
                     needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
-                    results = compute(indicator, report_year, needed, units)
+                    results = compute(indicator, report_year, needed, units, submission)
                     start, end = period_for(indicator, report_year)
                     period = f"{start}..{end}"
                     version = indicator.spec_version

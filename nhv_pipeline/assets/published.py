@@ -30,6 +30,7 @@ from dagster import (
     multi_asset,
 )
 
+from nhv_pipeline.assets.indicators import submitting_units
 from nhv_pipeline.assets.raw import delivery_key
 from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.results import RESULTS_KEY
@@ -38,12 +39,14 @@ from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catal
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import format_results, publish_folder, render_preview, write_results
+from nhv_pipeline.publication.aggregated import mark_catalogue
 from nhv_pipeline.publication.audit import AuditReport, protect, registered_equal_populations
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.export import make_published_root
 from nhv_pipeline.publication.history import carry_history
-from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
+from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, unit_delivery_entries
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows, table_name
+from nhv_pipeline.submission.intake import unit_deliveries
 from nhv_pipeline.settings import NhvSettings
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
@@ -259,7 +262,10 @@ def _publish(
     now = datetime.now(timezone.utc)
     published_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     project_version = _project_version()
-    catalogue = catalogue_entries(catalogue_for(report_year))
+    in_force = catalogue_for(report_year)
+    with warehouse.connection() as con:
+        submitting = submitting_units(con, report_year)
+    catalogue = mark_catalogue(catalogue_entries(in_force), in_force, submitting, report_year)
     target = paths.published_dir / str(report_year)
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
     make_published_root(paths.published_dir)  # 0755 before its lock file is made in it
@@ -288,6 +294,9 @@ def _publish(
             catalogue_entries=catalogue,
             raw_files=raw_files,
             folder=staging,
+            unit_deliveries=unit_delivery_entries(
+                {c.condition_id: unit_deliveries(paths.data_root, report_year, c) for c in registered()}
+            ),
         )
         if not_followed:
             manifest["units_not_followed_up"] = not_followed

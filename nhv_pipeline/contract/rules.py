@@ -97,6 +97,29 @@ REGISTRY = "registry"
 """units.csv is missing, has more units of a condition than NHV_MAX_UNITS_PER_CONDITION (default 500; checked before it
 is read), or a unit_id does not follow the pattern [a-z0-9_]{2,40} (section 1)."""
 
+# --- aggregated reporting (SUBMISSION.md 1-3, 5) -----------------------------------------
+MIXED_DELIVERY = "mixed_delivery"
+"""A unit folder holds extract tables and a submission file, or two submission files (SUBMISSION.md 1)."""
+SUBMISSION_RANGE = "submission_range"
+"""A submission cell is no number, a negative one, an unfinished decimal, numerator > denominator, denominator != n,
+an age over 125, or percentiles out of order (SUBMISSION.md 3)."""
+SUBMISSION_TOTAL = "submission_total"
+"""The rows of a breakdown do not add up to the `total` row (SUBMISSION.md 3)."""
+SUBMISSION_EQUAL_POPULATION = "submission_equal_population"
+"""Populations the catalogue declares equal have another n, within the submission or against the unit's earlier delivery (SUBMISSION.md 3)."""
+SUBMISSION_MISSING_ROW = "submission_missing_row"
+"""A cell the catalogue in force defines at level `enhet` has no row (SUBMISSION.md 2)."""
+SUBMISSION_UNKNOWN_ROW = "submission_unknown_row"
+"""A row names no cell of the catalogue in force: indicator, measure, breakdown or value (SUBMISSION.md 2)."""
+DUPLICATE = "duplicate"
+"""A submission has two rows for one cell (SUBMISSION.md 2)."""
+SUBMISSION_PERIOD = "submission_period"
+"""An optional period_start/period_end is not the indicator's period for the report year (SUBMISSION.md 2)."""
+UNREADABLE_WORKBOOK = "unreadable_workbook"
+"""A submission.xlsx that cannot be read; it is not opened (SUBMISSION.md 7)."""
+EARLIER_DELIVERY_KIND = "earlier_delivery_kind"
+"""An extract's cohort or cross-delivery rules need an earlier delivery of the unit that was a submission (SUBMISSION.md 5)."""
+
 RULES: dict[str, str] = {
     ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
     FILE_TOO_LARGE: "File is larger than the size limit (NHV_MAX_FILE_MB, default 100 MB); not read (DATA_CONTRACT.md 2).",
@@ -134,6 +157,16 @@ RULES: dict[str, str] = {
     NOT_A_FILE: "Named pipe, socket, device or folder where a plain file belongs; never opened (DATA_CONTRACT.md 1).",
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
     REGISTRY: "units.csv is missing, too long (NHV_MAX_UNITS_PER_CONDITION) or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
+    MIXED_DELIVERY: "Unit folder holds extract tables and a submission, or two submission files (SUBMISSION.md 1).",
+    SUBMISSION_RANGE: "Submission value is no number, negative, inconsistent or out of range (SUBMISSION.md 3).",
+    SUBMISSION_TOTAL: "Submission rows of a breakdown do not add up to the total row (SUBMISSION.md 3).",
+    SUBMISSION_EQUAL_POPULATION: "Populations declared equal have another n in the submission or the unit's earlier delivery (SUBMISSION.md 3).",
+    SUBMISSION_MISSING_ROW: "A cell of the catalogue in force has no submission row (SUBMISSION.md 2).",
+    SUBMISSION_UNKNOWN_ROW: "Submission row names no cell of the catalogue in force (SUBMISSION.md 2).",
+    DUPLICATE: "Submission has two rows for one cell (SUBMISSION.md 2).",
+    SUBMISSION_PERIOD: "period_start/period_end is not the indicator's period for the report year (SUBMISSION.md 2).",
+    UNREADABLE_WORKBOOK: "submission.xlsx cannot be read; not opened (SUBMISSION.md 7).",
+    EARLIER_DELIVERY_KIND: "Extract needs an earlier delivery of the unit that was a submission (SUBMISSION.md 5).",
 }
 
 
@@ -174,6 +207,16 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     NOT_A_FILE: "En namngiven rörledning, socket, enhetsfil eller mapp där en vanlig fil ska vara; öppnades aldrig.",
     IDENTITY_NUMBER: "En cell eller ett namn ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
     REGISTRY: "units.csv saknas eller ett unit_id följer inte mönstret.",
+    MIXED_DELIVERY: "Enhetsmappen innehåller både uttag och inrapportering, eller två inrapporteringsfiler.",
+    SUBMISSION_RANGE: "Värdet i inrapporteringen är inget tal, är negativt eller stämmer inte med radens andra värden.",
+    SUBMISSION_TOTAL: "Raderna för en uppdelning summerar inte till total-raden.",
+    SUBMISSION_EQUAL_POPULATION: "Populationer som ska vara lika stora har olika n.",
+    SUBMISSION_MISSING_ROW: "En cell som uppföljningen kräver saknar rad i inrapporteringen.",
+    SUBMISSION_UNKNOWN_ROW: "Raden anger ingen cell i uppföljningen för inrapporteringsåret.",
+    DUPLICATE: "Inrapporteringen har två rader för samma cell.",
+    SUBMISSION_PERIOD: "Perioden på raden är inte indikatorns period för inrapporteringsåret.",
+    UNREADABLE_WORKBOOK: "Arbetsboken submission.xlsx kan inte läsas in.",
+    EARLIER_DELIVERY_KIND: "Uttaget behöver en tidigare leverans från enheten som var en inrapportering.",
 }
 """The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
 

@@ -17,6 +17,7 @@ from nhv_pipeline import labels, periods
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, RuleContext, period_for
 from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
+from nhv_pipeline.submission import combine
 
 RESULT_COLUMNS: list[str] = [
     "report_year", "condition_id", "indicator_id", "measure", "period_start", "period_end",
@@ -43,12 +44,20 @@ def compute(
     report_year: int,
     tables: dict[str, pd.DataFrame],
     units: pd.DataFrame,
+    submission: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Unsuppressed result rows of one indicator for report year R, in RESULT_COLUMNS order.
 
     `tables` hold exactly the deliveries the indicator's inputs declare;
     `units` is the registry (units.csv). `period_start`/`period_end` are
     `datetime.date` objects. Before the first report year: no rows.
+
+    `submission` holds the staged submission rows of the condition for R (SUBMISSION.md 2):
+    the units in it delivered their own figures, which become their `enhet` rows; their rows
+    in `tables` (an earlier extract a lag would read) are not used, since a submitting unit
+    computes its cohort indicators itself (SUBMISSION.md 5). With a submitting unit, `riket`
+    is combined from every unit's `enhet` figures (SUBMISSION.md 4); without one it is the
+    pooled population's, as it always was.
     """
     if report_year < indicator.first_report_year:
         return empty_result()
@@ -58,6 +67,9 @@ def compute(
         # INDICATORS.md 1: a unit whose permit does not overlap P(R) has no results for R, and
         # its earlier cohorts are no longer followed up (it delivers no followup rows for them).
         tables = {name: frame[frame["unit_id"].isin(followed)] for name, frame in tables.items()}
+    submitting = set() if submission is None or submission.empty else set(submission["unit_id"].astype(str))
+    if submitting:
+        tables = {name: frame[~frame["unit_id"].isin(submitting)] for name, frame in tables.items()}
     period_start, period_end = period_for(indicator, report_year)
     context = RuleContext(
         report_year=report_year,
@@ -70,7 +82,7 @@ def compute(
         populations = {indicator.measures[0]: populations}
 
     unit_names, permit_units = _units_in_period(indicator.condition_id, units, period_start, period_end)
-    permit_units = [unit_id for unit_id in permit_units if unit_id in followed]
+    permit_units = [unit_id for unit_id in permit_units if unit_id in followed and unit_id not in submitting]
     rows: list[dict] = []
     for measure in indicator.measures:
         population = populations[measure]
@@ -78,6 +90,8 @@ def compute(
             rows.extend(
                 _breakdown_rows(indicator, measure, breakdown, population, permit_units, unit_names)
             )
+    if submitting:
+        rows = _with_submitted_figures(rows, indicator, submission, unit_names)
     result = pd.DataFrame.from_records(rows, columns=RESULT_COLUMNS)
     result["report_year"] = report_year
     result["condition_id"] = indicator.condition_id
@@ -125,6 +139,17 @@ def units_not_followed_up(
                     "no rows from this report year on (INDICATORS.md 1).",
         })
     return notes
+
+
+def _with_submitted_figures(
+    rows: list[dict], indicator: Indicator, submission: pd.DataFrame, unit_names: dict[str, str]
+) -> list[dict]:
+    """The extract units' `enhet` rows, the submitting units' own, and `riket` combined from all of them
+    (SUBMISSION.md 4): the pooled population no longer holds every unit, so its `riket` rows are dropped."""
+    unit_rows = [row for row in rows if row["level"] == "enhet"]
+    unit_rows += combine.submitted_records(submission, indicator, unit_names)
+    frame = pd.DataFrame.from_records(unit_rows, columns=RESULT_COLUMNS)
+    return combine.riket_records(frame) + unit_rows
 
 
 def _check_deliveries(indicator: Indicator, report_year: int, tables: dict[str, pd.DataFrame]) -> None:

@@ -2,9 +2,10 @@
 
 Plain functions, no Dagster. The manifest names the code (project version, git
 commit, whether the working tree was clean, the SHA-256 of the lock file), the
-inputs (every raw file the run read, with its size, SHA-256 and role) and the
-outputs (the size and SHA-256 of every other file of the publication folder),
-so anyone holding the folder and the deliveries can recompute each hash.
+inputs (each unit's delivery of the report year with its kind, extract or submission
+(SUBMISSION.md 4), and files; every raw file the run read, with its size, SHA-256 and
+role) and the outputs (the size and SHA-256 of every other file of the publication
+folder), so anyone holding the folder and the deliveries can recompute each hash.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from nhv_pipeline.submission.contract import SUBMISSION_TABLE
 
 MANIFEST_FILE = "manifest.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -98,11 +101,16 @@ def raw_file_entries(
     of earlier rounds its indicators declare. A file an indicator reads has the
     role ``used by <ids>`` (it was validated too); a file of D(R) no indicator
     reads has the role ``validated``. Earlier rounds' files no indicator of R
-    reads were not read for R and are left out.
+    reads were not read for R and are left out. A unit's submission file of D(R)
+    is used by every indicator of its condition produced for R (SUBMISSION.md 4).
     """
     catalogue = list(catalogue)
     used = indicators_by_input(report_year, catalogue)
     every_indicator = [i.indicator_id for i in catalogue if report_year >= i.first_report_year]
+    for condition_id in {i.condition_id for i in catalogue}:
+        used[(condition_id, report_year, SUBMISSION_TABLE)] = list(dict.fromkeys(
+            i.indicator_id for i in catalogue if i.condition_id == condition_id and report_year >= i.first_report_year
+        ))
     registry = Path(data_root) / "units.csv"
     entries: list[dict[str, Any]] = [
         {
@@ -129,6 +137,19 @@ def raw_file_entries(
     return entries + sorted(rows, key=lambda r: r["path"])
 
 
+def unit_delivery_entries(deliveries: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each unit's delivery of the report year: its kind (`extract` or `submission`, SUBMISSION.md 4) and files.
+
+    `deliveries` maps a condition to its units' deliveries (objects with `unit_id`, `kind` and
+    `files`, paths relative to the data root: `submission.intake.unit_deliveries`).
+    """
+    return [
+        {"condition_id": condition_id, "unit_id": unit.unit_id, "kind": unit.kind, "files": list(unit.files)}
+        for condition_id, units in deliveries.items()
+        for unit in sorted(units.values(), key=lambda unit: unit.unit_id)
+    ]
+
+
 def published_file_entries(folder: Path) -> list[dict[str, Any]]:
     """Name (relative, ``/``-separated), size and SHA-256 of every file in ``folder`` but the manifest itself."""
     folder = Path(folder)
@@ -151,6 +172,7 @@ def build_manifest(
     catalogue_entries: Iterable[Mapping[str, Any]],
     raw_files: list[dict[str, Any]],
     folder: Path,
+    unit_deliveries: list[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """PUBLICATION.md section 5. Call last, when every other file of ``folder`` is written."""
     return {
@@ -163,6 +185,7 @@ def build_manifest(
         "requirements_lock_sha256": lock_file_sha256(),
         "suppression_threshold": int(suppression_threshold),
         "spec_versions": spec_versions(catalogue_entries),
+        "unit_deliveries": list(unit_deliveries),
         "raw_files": raw_files,
         "published_files": published_file_entries(folder),
     }

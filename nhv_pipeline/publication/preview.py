@@ -32,6 +32,7 @@ from markupsafe import Markup
 from nhv_pipeline import labels
 
 from . import charts
+from .aggregated import COMBINED_KEY, PERCENTILES_KEY
 from .disclosure import DEFAULT_THRESHOLD
 from .export import sort_results
 from .formatting import (
@@ -64,6 +65,9 @@ DIRECTION_LABELS = {
 }
 
 MISSING_TEXT = "Värde saknas eller kan inte beräknas"
+
+#: The riket heading where riket is combined from units that delivered their own figures (SUBMISSION.md 4).
+COMBINED_RIKET = "Riket (sammanräknat)"
 
 
 def suppressed_text(threshold: int) -> str:
@@ -131,12 +135,13 @@ def _main_columns(measure: str) -> list[tuple[str, Any]]:
     return [("Antal", lambda r: format_integer(r["value"]))]
 
 
-def _main_table(measure: str, riket: dict | None, units: list[dict], caption: str) -> dict:
+def _main_table(measure: str, riket: dict | None, units: list[dict], caption: str, riket_name: str) -> dict:
     columns = _main_columns(measure)
     rows = []
     for r in ([riket] if riket is not None else []) + units:
         cells = [_supp() if r["suppressed"] else _value(fmt(r)) for _, fmt in columns]
-        rows.append({"riket": r["level"] == "riket", "header": r["unit_name"], "cells": cells})
+        is_riket = r["level"] == "riket"
+        rows.append({"riket": is_riket, "header": riket_name if is_riket else r["unit_name"], "cells": cells})
     return {
         "heading": "",
         "caption": caption,
@@ -371,6 +376,7 @@ def _measure_block(
     report_year: int,
     history: Mapping[int, Mapping[tuple[str, str, str], dict]],
     show_heading: bool,
+    riket_name: str,
 ) -> dict:
     name = str(entry.get("name") or indicator_id)
     label = MEASURE_LABELS.get(measure, measure)
@@ -386,7 +392,7 @@ def _measure_block(
     ]
 
     breakdowns = [b for b in dict.fromkeys(r["breakdown"] for r in records) if b != "total"]
-    columns = [("", "Riket")] + [(u["unit_id"], str(u["unit_name"])) for u in units]
+    columns = [("", riket_name)] + [(u["unit_id"], str(u["unit_name"])) for u in units]
     # INDICATORS.md section 3: only breakdown values that occur get a row, and every level that
     # has a total row was counted. So for a count, a level with a total row and no row for a
     # value counted nobody there: 0. Other measures have nothing to compute for nobody ("."),
@@ -403,7 +409,7 @@ def _measure_block(
         tables.append(_breakdown_table(measure, breakdown, part, cols, zero_when_absent))
     return {
         "heading": label if show_heading else "",
-        "main": _main_table(measure, riket, units, f"{label}: riket och enheter"),
+        "main": _main_table(measure, riket, units, f"{label}: riket och enheter", riket_name),
         "figures": _figures(f"{anchor}-{measure}", indicator_id, name, measure, riket, units, points, years,
                             report_year, entry),
         "breakdowns": tables,
@@ -423,6 +429,7 @@ def _indicator_section(
         "name": str(entry.get("name") or ""),
         "catalogue": _catalogue_items(entry, _period_text(rows)),
         "empty": None,
+        "combined": [],
         "measures": [],
     }
     if rows.empty:
@@ -432,13 +439,37 @@ def _indicator_section(
             note = f" Indikatorn redovisas första gången rapportår {int(first)}."
         section["empty"] = f"{NO_RESULTS}.{note}"
         return section
+    section["combined"] = _combined_notes(entry, rows)
+    riket_name = COMBINED_RIKET if section["combined"] else labels.RIKET_NAME
     measures = list(dict.fromkeys(rows["measure"]))
     section["measures"] = [
         _measure_block(anchor, condition_id, indicator_id, measure, rows[rows["measure"] == measure], entry,
-                       report_year, history, show_heading=len(measures) > 1)
+                       report_year, history, show_heading=len(measures) > 1, riket_name=riket_name)
         for measure in measures
     ]
     return section
+
+
+def _combined_notes(entry: Mapping[str, Any], rows: pd.DataFrame) -> list[str]:
+    """What the page says where riket is combined from units' own figures (SUBMISSION.md 4); [] where it is not."""
+    units = _as_list(entry.get(COMBINED_KEY))
+    if not units:
+        return []
+    names = dict(zip(rows["unit_id"], rows["unit_name"]))
+    named = [str(names.get(unit, unit)) for unit in units]
+    who = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " och " + named[-1]
+    how = (
+        "N för riket är summan över enheterna, medelvärde och standardavvikelse är sammanvägda från enheternas."
+        if "distribution" in _as_list(entry.get("measures"))
+        else "Antal, täljare och nämnare för riket är summor över enheterna."
+    )
+    notes = [
+        f"Riket är sammanräknat från enheternas uppgifter: {who} rapporterade aggregerade uppgifter (egna siffror) "
+        f"i stället för individdata. {how}"
+    ]
+    if not missing(entry.get(PERCENTILES_KEY)) and entry.get(PERCENTILES_KEY):
+        notes.append(str(entry[PERCENTILES_KEY]))
+    return notes
 
 
 def render_preview(

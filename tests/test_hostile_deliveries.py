@@ -291,13 +291,15 @@ def test_a_registry_of_a_million_rows_is_rejected_before_it_is_parsed(tmp_path, 
 
 def test_units_per_condition_limit_comes_from_configuration(tmp_path, monkeypatch):
     files = baseline()
-    files["units.csv"].append([SCT, "ks2", "Andra enheten", "2023-01-01", ""])
-    root = write_root(tmp_path / "data_raw", files)
-    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "1")
+    files["units.csv"] += [[SCT, "ks2", "Andra enheten", "2023-01-01", ""], [SCT, "ks3", "Tredje enheten", "2023-01-01", ""]]
+    root = write_root(tmp_path / "data_raw", files)  # 3 units of sct_ssc, 1 of the other
+    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "2")  # 4 rows pass the line count, sct_ssc's 3 units do not
     registry = read_registry(root)
     assert keys(registry) == [("registry", "units.csv", None, "")]
     assert SCT in registry.failures["message"].item()
-    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "2")
+    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "1")
+    assert "4 rader" in read_registry(root).failures["message"].item()  # caught by the line count
+    monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "3")
     assert keys(read_registry(root)) == []
 
 
@@ -801,3 +803,17 @@ def test_validation_reports_its_progress_unit_by_unit(tmp_path):
     validation = validate_delivery(root, 2026, SKD, read_registry(root).units, progress=lambda done, total: seen.append((done, total)))
     assert keys(validation) == []
     assert seen == [(1, 4), (2, 4), (3, 4)]
+
+
+def test_a_name_is_shown_with_every_unprintable_character_escaped_and_a_long_one_cut():
+    from nhv_pipeline.contract.names import look_alike, shown_name
+
+    assert shown_name("akademiska") == "akademiska"
+    assert shown_name("Skåne sjukhus") == "Skåne sjukhus"  # printable letters stay
+    assert shown_name(FORGED) == "x\\nReport year 2026: succeeded (run 0).\\n\\x1b[8m"
+    assert shown_name("a\\nb") == "a\\\\nb"  # a backslash doubled: an escape is never ambiguous
+    assert shown_name("\u200bx\udcff") == "\\u200bx\\udcff"
+    assert shown_name("u" * 255) == "u" * 80 + "…(255 bytes)"
+    assert look_alike("AKADEMISKA", "akademiska") and look_alike("akademiska ", "akademiska")
+    assert look_alike("\u0430kademiska", "akademiska") and look_alike("akademiska\u200b", "akademiska")
+    assert not look_alike("akademiska", "akademiska") and not look_alike("karolinska", "akademiska")

@@ -9,8 +9,9 @@ printable escaped as Python writes it (`\\n`, `\\x1b`, `\\u200b`), a backslash d
 that an escape is never ambiguous, and a long name cut with its length in bytes.
 A name that holds an identity number is never shown at all (it is named by its position).
 
-`look_alike(a, b)`: two names a person cannot tell apart, or nearly (`SCT_SSC`, `sct_ssc `,
-`sсt_ssc` with a Cyrillic с, `sct-ssc`), for pointing a unit at the folder it misnamed.
+`look_alike(a, b)`: two names a person cannot tell apart, or nearly (`AKADEMISKA`, `akademiska `,
+`аkademiska` with a Cyrillic а, `akademiska` with a zero-width space), for pointing a unit at the
+folder it misnamed.
 """
 
 from __future__ import annotations
@@ -45,11 +46,6 @@ def shown_name(name: str, longest: int = LONGEST_SHOWN) -> str:
         return shown
     size = len(name.encode("utf-8", "surrogateescape"))
     return f"{shown[:longest]}…({size} bytes)"
-
-
-def is_plain_name(name: str) -> bool:
-    """True when `shown_name` shows the name as it is."""
-    return shown_name(name) == name
 
 
 def skeleton(name: str) -> str:

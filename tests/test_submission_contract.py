@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import shutil
-from datetime import date
 
 import pandas as pd
 import pytest
 
-from nhv_pipeline import labels
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.contract import read_registry, rules, validate_delivery
 from nhv_pipeline.contract.reader import REDACTED

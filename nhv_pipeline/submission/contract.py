@@ -53,7 +53,7 @@ from nhv_pipeline.contract.reader import (
     read_bytes_limited,
     too_large_failure,
 )
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, period_for
+from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator
 
 from .cells import (
     DECIMAL_COLUMNS,
@@ -221,17 +221,6 @@ def _is_age(indicator: Indicator) -> bool:
     return indicator.unit_of_measure.strip().lower().startswith("ålder")
 
 
-def _open_cell(condition: Condition, indicators: Mapping[str, Indicator], key, periods) -> Cell | None:
-    """A row of a breakdown whose value list is not fixed: any value of a breakdown the measure has."""
-    indicator_id, measure, breakdown, value = key
-    indicator = indicators.get(indicator_id)
-    if indicator is None or measure not in indicator.measures or breakdown not in indicator.breakdowns_for(measure):
-        return None
-    if breakdown_values(condition, breakdown) is not None:
-        return None
-    return Cell(indicator, measure, MEASURE_KIND[measure], breakdown, value, *periods[indicator_id])
-
-
 def _unknown_reason(condition: Condition, indicators: Mapping[str, Indicator], report_year: int, key) -> tuple[str, str]:
     """(column, Swedish reason) a row names no cell of the catalogue in force."""
     indicator_id, measure, breakdown, value = key
@@ -249,7 +238,8 @@ def _unknown_reason(condition: Condition, indicators: Mapping[str, Indicator], r
         return "breakdown", (f"Måttet {indicator_id} {measure} redovisas inte med denna uppdelning; "
                              f"uppdelningarna är {', '.join(offered)}.")
     values = breakdown_values(condition, breakdown) or ()
-    return "breakdown_value", (f"Uppdelningen {breakdown} har inget sådant värde; värdena är {', '.join(values)}.")
+    return "breakdown_value", (f"Uppdelningen {breakdown} har inget sådant värde; värdena är {', '.join(values)}."
+                               if values else f"Uppdelningen {breakdown} har ingen fast värdelista och kan inte rapporteras in.")
 
 
 def _text(row: Mapping, column: str) -> str | None:
@@ -276,7 +266,8 @@ def validate_submission(
     `source_line`. Failures name `locator`'s file, the row's line, the column and the rule:
     `required`/`required_if` (a cell empty where the measure needs it, or filled where it has
     none), `submission_range`, `date_format`/`submission_period` (optional period columns),
-    `submission_unknown_row`, `duplicate`, `submission_missing_row`, `submission_total`,
+    `submission_unknown_row` (also every row of a breakdown without a fixed value list),
+    `duplicate`, `submission_missing_row`, `submission_total`,
     `submission_equal_population` (within the submission, and with `earlier` across years),
     and `extra_column`/`missing_column` for rows that did not come through the CSV reader.
     """
@@ -300,10 +291,6 @@ def validate_submission(
     cells = required_cells(condition, report_year)
     by_key = {cell.key: cell for cell in cells}
     indicators = {indicator.indicator_id: indicator for indicator in indicators_in_force(condition, report_year)}
-    periods = {cell.indicator.indicator_id: (cell.period_start, cell.period_end) for cell in cells}
-    for indicator_id, indicator in indicators.items():
-        if indicator_id not in periods:
-            periods[indicator_id] = period_for(indicator, report_year)
     decimal = _DECIMAL_COMMA if decimal_comma else _DECIMAL_POINT
 
     seen: dict[tuple, int] = {}
@@ -321,7 +308,7 @@ def validate_submission(
         if empty_keys:
             continue
         key = tuple(key_cells)
-        cell = by_key.get(key) or _open_cell(condition, indicators, key, periods)
+        cell = by_key.get(key)
         if cell is None:
             column, reason = _unknown_reason(condition, indicators, report_year, key)
             fail(line, column, rules.SUBMISSION_UNKNOWN_ROW, f"Raden anger ingen cell i uppföljningen: {reason}")

@@ -78,6 +78,24 @@ LINEAGE_COLUMNS = ("report_year", "unit_id", "source_file", "source_line")
 RAW_COLUMNS: tuple[str, ...] = (*SUBMISSION_COLUMNS, *OPTIONAL_COLUMNS, *LINEAGE_COLUMNS)
 STAGED_COLUMNS: tuple[str, ...] = ("report_year", "unit_id", *SUBMISSION_COLUMNS, "source_file", "source_line")
 
+#: What each column of submission.csv holds (SUBMISSION.md 2), for the assets' column docs.
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    "indicator_id": "An indicator in force for the condition in the report year (SUBMISSION.md 2).",
+    "measure": "The indicator's measure.",
+    "breakdown": "`total` or one of the indicator's breakdowns.",
+    "breakdown_value": "`total`, or a value of the breakdown (INDICATORS.md 4).",
+    "n": "The number of persons, events, transplants … the cell is based on (the seeds' totalantalet N).",
+    "numerator": "A proportion's numerator.",
+    "denominator": "A proportion's denominator (= n).",
+    "mean": "A distribution's mean, unrounded.",
+    "sd": "A distribution's sample standard deviation, unrounded (empty when n < 2).",
+    "p10": "A distribution's 10th percentile (type 7), unrounded.",
+    "median": "A distribution's median, unrounded.",
+    "p90": "A distribution's 90th percentile (type 7), unrounded.",
+    "period_start": "Optional: the indicator's first day of its period for the report year.",
+    "period_end": "Optional: the indicator's last day of its period for the report year.",
+}
+
 #: The oldest age a distribution of ages may hold (SUBMISSION.md 3).
 MAX_AGE = 125
 

@@ -167,7 +167,8 @@ def parse_submission_csv(data: bytes, rel: str) -> SubmissionRead:
     """The bytes of a submission.csv as text rows (see `read_submission_csv`)."""
     header, delimiter = _header_names(data)
     columns = [*SUBMISSION_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in header)]
-    read = parse_contract_csv(data, rel, columns, list(KEY_COLUMNS), optional_columns=columns[4:])
+    # Cells that may be empty (where the measure has no such value): all but the key and n.
+    read = parse_contract_csv(data, rel, columns, list(KEY_COLUMNS), optional_columns=columns[5:])
     return SubmissionRead(
         rows=read.frame, locator=Locator(rel), failures=read.failures, decimal_comma=delimiter == ";",
         size_bytes=read.size_bytes, sha256=read.sha256,

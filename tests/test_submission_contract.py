@@ -455,3 +455,13 @@ def test_earlier_delivery_kind_reaches_two_years_back_for_r2(data_raw):
     failures = _validate(data_raw, 2026).failures
     failures = failures[failures["rule"] == rules.EARLIER_DELIVERY_KIND]
     assert len(failures) == 1 and "2024" in failures.iloc[0]["message"] and "R2" in failures.iloc[0]["message"]
+
+
+def test_a_missing_column_is_named_by_the_reader_and_by_the_row_check():
+    columns = tuple(column for column in SUBMISSION_COLUMNS if column != "sd")
+    failures = check(zero_rows(SCT, 2026), columns=columns)
+    assert failures[["line", "column", "rule"]].values.tolist() == [[1, "sd", rules.MISSING_COLUMN]]
+    # Rows that did not come through the CSV reader (a workbook's) are checked for their columns too.
+    frame = pd.DataFrame(zero_rows(SCT, 2026)).drop(columns=["n"]).assign(source_line=range(2, 60), kommentar="")
+    found = validate_submission(frame, SCT, 2026, "akademiska", Locator(FILE)).failures
+    assert found[["column", "rule"]].values.tolist() == [["kommentar", rules.EXTRA_COLUMN], ["n", rules.MISSING_COLUMN]]

@@ -26,7 +26,7 @@ from nhv_pipeline.contract import read_registry, rules, validate_delivery
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
 from nhv_pipeline.jobs import DELIVERIES, run_tags
-from nhv_pipeline.submission.cells import SUBMISSION_COLUMNS, write_submission_csv
+from nhv_pipeline.submission.cells import write_submission_csv
 from pipeline_helpers import make_workspace, tree_digest
 from submission_fixtures import unit_submission
 

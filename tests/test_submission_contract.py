@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import shutil
-from datetime import date
 
 import pandas as pd
 import pytest
 
-from nhv_pipeline import labels
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.contract import read_registry, rules, validate_delivery
 from nhv_pipeline.contract.reader import REDACTED
@@ -261,7 +258,7 @@ def test_breakdown_rows_must_add_up_to_the_total():
     find(rows, "Ö1").update(n="5", numerator="0", denominator="5")
     failures = only(check(rows), rules.SUBMISSION_TOTAL)
     assert failures[["line", "column"]].values.tolist() == [[line_of(rows, total), "n"]]
-    assert "home_region" in failures.iloc[0]["message"] and "till 4 " in failures.iloc[0]["message"]
+    assert "home_region" in failures.iloc[0]["message"] and "till 4, inte" in failures.iloc[0]["message"]
     assert "5" not in failures.iloc[0]["message"]  # the file's own value is not repeated
 
 
@@ -458,3 +455,13 @@ def test_earlier_delivery_kind_reaches_two_years_back_for_r2(data_raw):
     failures = _validate(data_raw, 2026).failures
     failures = failures[failures["rule"] == rules.EARLIER_DELIVERY_KIND]
     assert len(failures) == 1 and "2024" in failures.iloc[0]["message"] and "R2" in failures.iloc[0]["message"]
+
+
+def test_a_missing_column_is_named_by_the_reader_and_by_the_row_check():
+    columns = tuple(column for column in SUBMISSION_COLUMNS if column != "sd")
+    failures = check(zero_rows(SCT, 2026), columns=columns)
+    assert failures[["line", "column", "rule"]].values.tolist() == [[1, "sd", rules.MISSING_COLUMN]]
+    # Rows that did not come through the CSV reader (a workbook's) are checked for their columns too.
+    frame = pd.DataFrame(zero_rows(SCT, 2026)).drop(columns=["n"]).assign(source_line=range(2, 60), kommentar="")
+    found = validate_submission(frame, SCT, 2026, "akademiska", Locator(FILE)).failures
+    assert found[["column", "rule"]].values.tolist() == [["kommentar", rules.EXTRA_COLUMN], ["n", rules.MISSING_COLUMN]]

@@ -48,7 +48,14 @@ from nhv_pipeline.contract import (
 )
 from nhv_pipeline.partitions import report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, table_exists, table_name
-from nhv_pipeline.submission.contract import RAW_COLUMNS, SUBMISSION_TABLE, EarlierFigures
+from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, INTEGER_COLUMNS
+from nhv_pipeline.submission.contract import (
+    COLUMN_DESCRIPTIONS,
+    RAW_COLUMNS,
+    STAGED_COLUMNS,
+    SUBMISSION_TABLE,
+    EarlierFigures,
+)
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -66,32 +73,11 @@ def delivery_key(condition_id: str) -> AssetKey:
     return AssetKey(["raw", condition_id, "delivery"])
 
 
-SUBMISSION_COLUMN_DOCS = {
-    "indicator_id": "An indicator in force for the condition in the report year (SUBMISSION.md 2).",
-    "measure": "The indicator's measure.",
-    "breakdown": "`total` or one of the indicator's breakdowns.",
-    "breakdown_value": "`total`, or a value of the breakdown (INDICATORS.md 4).",
-    "n": "The number of persons, events, transplants … the cell is based on (the seeds' totalantalet N).",
-    "numerator": "A proportion's numerator.",
-    "denominator": "A proportion's denominator (= n).",
-    "mean": "A distribution's mean, unrounded.",
-    "sd": "A distribution's sample standard deviation, unrounded (empty when n < 2).",
-    "p10": "A distribution's 10th percentile (type 7), unrounded.",
-    "median": "A distribution's median, unrounded.",
-    "p90": "A distribution's 90th percentile (type 7), unrounded.",
-    "period_start": "Optional: the indicator's first day of its period for the report year.",
-    "period_end": "Optional: the indicator's last day of its period for the report year.",
-}
-
-
 def submission_column_schema(typed: bool = False) -> TableSchema:
     """Column docs of the submission tables (SUBMISSION.md 2), raw text or staged types."""
-    from nhv_pipeline.submission.contract import STAGED_COLUMNS
-
-    kinds = {"n": "int", "numerator": "int", "denominator": "int", "mean": "float", "sd": "float", "p10": "float",
-             "median": "float", "p90": "float"}
+    kinds = {column: "int" for column in INTEGER_COLUMNS} | {column: "float" for column in DECIMAL_COLUMNS}
     names = [c for c in STAGED_COLUMNS if c not in TRACE_COLUMNS] if typed else [c for c in RAW_COLUMNS if c not in TRACE_COLUMNS]
-    columns = [TableColumn(name, type=kinds.get(name, "text") if typed else "text", description=SUBMISSION_COLUMN_DOCS[name])
+    columns = [TableColumn(name, type=kinds.get(name, "text") if typed else "text", description=COLUMN_DESCRIPTIONS[name])
                for name in names]
     columns += [TableColumn(name, type=kind, description=text) for name, (kind, text) in TRACE_COLUMNS.items()]
     return TableSchema(columns=columns)
@@ -148,6 +134,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         kinds={"csv", "pandas", "duckdb"},
         tags={"layer": "raw", "condition": condition_id},
     )
+
     def blocking(name: str, key: AssetKey, description: str) -> AssetCheckSpec:
         return AssetCheckSpec(name, asset=key, blocking=True, description=description,
                               partitions_def=report_years_from(condition.first_report_year))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -50,15 +50,9 @@ class DeliveryValidation:
     failures: pd.DataFrame
     files: pd.DataFrame
     #: The submitting units' text rows (submission.contract.RAW_COLUMNS), every unit together.
-    submission: pd.DataFrame = None
+    submission: pd.DataFrame = field(default_factory=empty_raw_submission)
     #: unit_id -> intake.EXTRACT, SUBMISSION or MIXED, for every unit folder read.
-    kinds: dict[str, str] = None
-
-    def __post_init__(self) -> None:
-        if self.submission is None:
-            self.submission = empty_raw_submission()
-        if self.kinds is None:
-            self.kinds = {}
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def _table_of_file(self) -> pd.Series:
         pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.(?:csv|xlsx)"

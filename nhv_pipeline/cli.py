@@ -17,6 +17,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+#: `queue` was called `submit` until 0.3.0; the old name still works and says it is deprecated (CHANGELOG).
+DEPRECATED_QUEUE = "submit"
+
 DESCRIPTION = """\
 NHV annual follow-up pipeline (årlig uppföljning av nationell högspecialiserad vård).
 
@@ -32,6 +35,7 @@ EPILOG = """\
 examples:
   nhv-pipeline run --all                         every delivered report year, in order
   nhv-pipeline run --report-year 2026            one report year (and earlier deliveries it reads)
+  nhv-pipeline queue --report-year 2026          queue the year for the Dagster daemon (a shared instance)
   nhv-pipeline rebuild                           a new warehouse from the deliveries (after damage)
   nhv-pipeline validate --report-year 2026 --condition CONDITION --unit UNIT_ID
   nhv-pipeline sample-data --out /tmp/data_raw --seed 7 --scale 10
@@ -85,25 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(run)
     run.add_argument("--quiet", action="store_true", help="print only the FAILED lines and the summary, not Dagster's log")
 
-    submit = commands.add_parser(
-        "submit",
-        help="queue report years for the Dagster daemon (a shared instance), oldest first",
-        description="Submit one run per report year to the run queue of the Dagster instance in DAGSTER_HOME, "
+    queue_help = "queue report years for the Dagster daemon (a shared instance), oldest first"
+    queue_description = (
+        "Queue one run per report year on the run queue of the Dagster instance in DAGSTER_HOME, "
         "for the daemon to start one warehouse writer at a time (the operator guide's PostgreSQL recipe). "
         "Nothing runs in this process. A run holds the assets of the selection that have the year; unlike "
-        "`run --report-year`, earlier deliveries a lag reads are not loaded first: submit those years before it.",
+        "`run --report-year`, earlier deliveries a lag reads are not loaded first: queue those years before it."
     )
-    which = submit.add_mutually_exclusive_group(required=True)
-    which.add_argument("--report-year", type=int, action="append", metavar="R", help="a report year (repeat for more)")
-    which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
-    submit.add_argument(
-        "--selection",
-        choices=["nhv_full", "nhv_deliveries", "nhv_validate"],
-        default="nhv_full",
-        help="nhv_full (default: everything, published), nhv_deliveries (registry, raw, staged) or "
-        "nhv_validate (registry and raw: validation reports only)",
-    )
-    _add_location_options(submit)
+    for name in ("queue", DEPRECATED_QUEUE):
+        queue = commands.add_parser(
+            name,
+            help=queue_help if name == "queue" else "deprecated name of `queue` (removed in a later version)",
+            description=queue_description if name == "queue" else f"Deprecated: use `nhv-pipeline queue`. {queue_description}",
+        )
+        which = queue.add_mutually_exclusive_group(required=True)
+        which.add_argument("--report-year", type=int, action="append", metavar="R", help="a report year (repeat for more)")
+        which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
+        queue.add_argument(
+            "--selection",
+            choices=["nhv_full", "nhv_deliveries", "nhv_validate"],
+            default="nhv_full",
+            help="nhv_full (default: everything, published), nhv_deliveries (registry, raw, staged) or "
+            "nhv_validate (registry and raw: validation reports only)",
+        )
+        _add_location_options(queue)
 
     rebuild = commands.add_parser(
         "rebuild",
@@ -155,6 +164,13 @@ def _resolve_locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == DEPRECATED_QUEUE:
+        print(
+            f"warning: `nhv-pipeline {DEPRECATED_QUEUE}` is deprecated and will be removed; use `nhv-pipeline queue` "
+            "(the same options).",
+            file=sys.stderr,
+        )
+        args.command = "queue"
     data_raw, warehouse_dir = _resolve_locations(args)
     if args.command == "sample-data":
         from nhv_pipeline.sample_data import generate
@@ -181,10 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.runner import validate_only
 
         return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
-    if args.command == "submit":
-        from nhv_pipeline.runner import submit
+    if args.command == "queue":
+        from nhv_pipeline.runner import queue_runs
 
-        return submit(data_raw, warehouse_dir, args.report_year, args.all, args.selection)
+        return queue_runs(data_raw, warehouse_dir, args.report_year, args.all, args.selection)
     from nhv_pipeline.recovery import machine_fault_message
     from nhv_pipeline.runner import run_report_years
 

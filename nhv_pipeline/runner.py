@@ -182,27 +182,27 @@ def run_report_years(
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
 
-def submit(data_raw: Path, warehouse_dir: Path, report_years: list[int] | None, run_all: bool, selection: str) -> int:
-    """Queue report years for the daemon (`nhv-pipeline submit`); 0 when every run was queued."""
+def queue_runs(data_raw: Path, warehouse_dir: Path, report_years: list[int] | None, run_all: bool, selection: str) -> int:
+    """Queue report years for the daemon (`nhv-pipeline queue`); 0 when every run was queued."""
     os.environ["NHV_DATA_RAW"] = str(data_raw)
     os.environ["NHV_WAREHOUSE_DIR"] = str(warehouse_dir)
     dagster_home()
-    from nhv_pipeline.submit import submit_report_years
+    from nhv_pipeline.run_queue import queue_report_years
 
     checked = _checked_report_years(data_raw, sorted(report_years or []), run_all)
     if checked is None:
         return 2
     years, _ = checked
-    for year, run_id in zip(years, submit_report_years(years, selection), strict=True):
+    for year, run_id in zip(years, queue_report_years(years, selection), strict=True):
         _say(f"Queued {selection} for report year {year} (run {run_id}).")
     return 0
 
 
 def _checked_report_years(data_raw: Path, requested: list[int], run_all: bool) -> tuple[list[int], list[int]] | None:
-    """The report years to run or submit, and those delivered; None (after saying why) when there are none to take.
+    """The report years to run or queue, and those delivered; None (after saying why) when there are none to take.
 
     A misnamed folder under the data root, or a year outside the pipeline's report years, stops
-    the command before anything runs: `run` and `submit` refuse the same things with the same words.
+    the command before anything runs: `run` and `queue` refuse the same things with the same words.
     """
     from nhv_pipeline.partitions import report_year_partitions
 

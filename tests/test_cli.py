@@ -160,3 +160,19 @@ def test_without_quiet_the_failed_lines_come_last_after_the_log(failed_runs):
     assert any("STEP_START" in line or "==> nhv_full" in line for line in lines[:first])
     assert all(line.startswith(("FAILED ", "Report year 2026: FAILED")) for line in lines[first:]), lines[first:]
     assert lines[-1].startswith("Report year 2026: FAILED")
+
+
+def test_queue_is_the_command_and_submit_a_deprecated_alias_that_says_so(tmp_path, monkeypatch, capsys):
+    """`submit` was renamed `queue` (CHANGELOG 0.3.0): both reach the same queueing with the same options."""
+    from nhv_pipeline import cli, runner
+
+    (tmp_path / "units.csv").write_text("unit_id\n", encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(runner, "queue_runs", lambda *args: calls.append(args) or 0)
+    for command in ("queue", "submit"):
+        code = cli.main([command, "--report-year", "2026", "--selection", "nhv_validate", "--data-raw", str(tmp_path)])
+        assert code == 0
+        stderr = capsys.readouterr().err
+        assert ("deprecated" in stderr and "nhv-pipeline queue" in stderr) == (command == "submit")
+    assert [call[2:] for call in calls] == [([2026], False, "nhv_validate")] * 2
+    assert "queue" in _cli("--help").stdout

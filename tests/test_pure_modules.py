@@ -1,4 +1,4 @@
-"""The pure modules (contract, indicators, publication, sample data) never load Dagster."""
+"""The pure modules (contract, indicators, publication, submission, sample data) never load Dagster."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ def test_pure_modules_do_not_import_dagster():
         "import sys\n"
         "import nhv_pipeline.contract, nhv_pipeline.indicators, nhv_pipeline.publication\n"
         "import nhv_pipeline.sample_data, nhv_pipeline.checks.invariants, nhv_pipeline.runner\n"
+        "import nhv_pipeline.submission.cells\n"
         "print(sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

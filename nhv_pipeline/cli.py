@@ -38,6 +38,8 @@ examples:
   nhv-pipeline queue --report-year 2026          queue the year for the Dagster daemon (a shared instance)
   nhv-pipeline rebuild                           a new warehouse from the deliveries (after damage)
   nhv-pipeline validate --report-year 2026 --condition CONDITION --unit UNIT_ID
+  nhv-pipeline submission --condition CONDITION --unit UNIT_ID --report-year 2026 --out DIR
+  nhv-pipeline template --condition CONDITION --report-year 2026 --out mall.xlsx
   nhv-pipeline sample-data --out /tmp/data_raw --seed 7 --scale 10
 
 exit status: 0 when everything ran and every blocking check passed, 1 when a check
@@ -59,11 +61,14 @@ def _add_location_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _condition_choices() -> list[str]:
-    """The registered conditions (nhv_pipeline/conditions/)."""
+def _condition(value: str) -> str:
+    """A registered condition (nhv_pipeline/conditions/), checked when given: `--help` loads no condition package."""
     from nhv_pipeline.condition import condition_ids
 
-    return list(condition_ids())
+    known = condition_ids()
+    if value not in known:
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {', '.join(known)})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,10 +139,38 @@ def build_parser() -> argparse.ArgumentParser:
         "on its own folder before sending it. With --report-dir the per-unit reports are written there.",
     )
     validate.add_argument("--report-year", type=int, required=True, metavar="R")
-    validate.add_argument("--condition", choices=_condition_choices(), help="only this condition")
+    validate.add_argument("--condition", type=_condition, metavar="CONDITION", help="only this condition")
     validate.add_argument("--unit", metavar="UNIT_ID", help="only this unit's delivery")
     validate.add_argument("--report-dir", metavar="DIR", help="also write per-unit validation reports (CSV) here")
     validate.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
+
+    submission = commands.add_parser(
+        "submission",
+        help="a unit's own submission (submission.csv and .xlsx) made from its extracts, on its own machine",
+        description="Validate the unit's extract for the report year with the data contract (and the earlier "
+        "deliveries its lags read, from the unit's own folders), compute the unit's figures with the pipeline's "
+        "indicator engine, and write submission.csv, submission.xlsx (the template with the figures) and the "
+        "unit's validation reports (validering/<year>/<condition>/<unit>.csv and .html) into --out. Nothing else "
+        "is written: no warehouse, no Dagster home, no network. When validation fails, only the reports are "
+        "written and the exit status is 1. Disclosure control is not applied: Socialstyrelsen applies it.",
+    )
+    submission.add_argument("--condition", type=_condition, required=True, metavar="CONDITION")
+    submission.add_argument("--unit", required=True, metavar="UNIT_ID")
+    submission.add_argument("--report-year", type=int, required=True, metavar="R")
+    submission.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
+    submission.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
+
+    template = commands.add_parser(
+        "template",
+        help="the Excel template a unit fills in by hand (SUBMISSION.md 7)",
+        description="Write the workbook a unit fills in with its figures: the sheet Anvisningar (Swedish "
+        "instructions from the catalogue) and the sheet Inrapportering (one row per cell the unit reports). "
+        "Save the filled-in workbook as <report_year>/<condition>/<unit>/submission.xlsx.",
+    )
+    template.add_argument("--condition", type=_condition, required=True, metavar="CONDITION")
+    template.add_argument("--report-year", type=int, required=True, metavar="R")
+    template.add_argument("--unit", metavar="UNIT_ID", help="the unit, named in the instructions")
+    template.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
 
     sample = commands.add_parser(
         "sample-data",
@@ -178,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
         print(f"Wrote synthetic deliveries to {Path(args.out).resolve()}: {summary}.")
         return EXIT_OK
+    if args.command == "template":
+        from nhv_pipeline.runner import template_command
+
+        return template_command(args.condition, args.report_year, args.unit, Path(args.out))
     registry = data_raw / "units.csv"
     if (registry.exists() or registry.is_symlink()) and not registry.is_file():
         print(
@@ -197,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.runner import validate_only
 
         return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
+    if args.command == "submission":
+        from nhv_pipeline.runner import submission_command
+
+        return submission_command(data_raw, args.condition, args.unit, args.report_year, Path(args.out))
     if args.command == "queue":
         from nhv_pipeline.runner import queue_runs
 

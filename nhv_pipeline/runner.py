@@ -75,6 +75,52 @@ def validate_only(
     return 1
 
 
+def submission_command(data_raw: Path, condition_id: str, unit_id: str, report_year: int, out: Path) -> int:
+    """`nhv-pipeline submission` (SUBMISSION.md 6): 0 when the submission was written, 1 when validation failed."""
+    from nhv_pipeline.submission.make import make_submission
+
+    registry = read_registry(data_raw)
+    known = _known_units(data_raw, report_year, [condition_id], registry.units)
+    if unit_id not in known:
+        _say(
+            f"error: no unit {unit_id!r} in units.csv or under {data_raw / str(report_year)} for {condition_id}; "
+            f"known units: {', '.join(sorted(known)) or 'none'}."
+        )
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    made = make_submission(data_raw, condition_id, unit_id, report_year, out)
+    for path in made.written:
+        _say(f"  wrote {path}")
+    for line in failure_summary_lines(made.failures):
+        _say(f"FAILED {line}")
+    if len(made.failures):
+        _say(
+            f"{_count(len(made.failures), 'contract failure')}: no submission was written. Fix them in the extract "
+            f"(see the validation reports under {out}) and run the command again."
+        )
+        return 1
+    _say(f"Submission of {unit_id} for {condition_id}, report year {report_year}: {len(made.frame)} rows in {out}.")
+    return 0
+
+
+def template_command(condition_id: str, report_year: int, unit_id: str | None, out: Path) -> int:
+    """`nhv-pipeline template` (SUBMISSION.md 7)."""
+    from nhv_pipeline.condition import get_condition
+    from nhv_pipeline.submission.workbook import write_template
+
+    condition = get_condition(condition_id)
+    if report_year < condition.first_report_year:
+        _say(f"error: {condition_id} has no report year before {condition.first_report_year}.")
+        return 2
+    if out.suffix.lower() != ".xlsx":
+        _say(f"error: the template is an Excel workbook: name it FILE.xlsx, not {out.name!r}.")
+        return 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_template(condition, report_year, out, unit=unit_id)
+    _say(f"Wrote the {condition_id} template for report year {report_year} to {out}.")
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

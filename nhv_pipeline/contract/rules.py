@@ -93,6 +93,19 @@ IDENTITY_NUMBER = "identity_number"
 REGISTRY = "registry"
 """units.csv is missing, or a unit_id does not follow the pattern [a-z0-9_]{2,40} (section 1)."""
 
+# --- the Excel template of a submission (SUBMISSION.md 7) ---------------------------------
+FORMULA = "formula"
+"""A cell of a submission workbook holds a formula; nothing in a workbook is evaluated (SUBMISSION.md 7)."""
+MACRO = "macro"
+"""A macro-enabled workbook (.xlsm) or one with a VBA part; it is not read (SUBMISSION.md 7)."""
+HIDDEN_SHEET = "hidden_sheet"
+"""A hidden or very hidden sheet of a submission workbook holds values; hidden sheets are never read (SUBMISSION.md 7)."""
+WORKBOOK_TOO_LARGE = "workbook_too_large"
+"""A workbook that unpacks far beyond the template (a zip bomb, a huge sheet, too many parts); refused before
+its cells are read (SUBMISSION.md 7: a size limit as for CSV files)."""
+WORKBOOK_FORMAT = "workbook_format"
+"""A submission.xlsx that is no readable xlsx, holds XML declarations, or lacks the sheet Inrapportering (SUBMISSION.md 7)."""
+
 RULES: dict[str, str] = {
     ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
     FILE_TOO_LARGE: "File is larger than the size limit (NHV_MAX_FILE_MB, default 100 MB); not read (DATA_CONTRACT.md 2).",
@@ -129,6 +142,11 @@ RULES: dict[str, str] = {
     NOT_A_FILE: "Named pipe, socket, device or folder where a plain file belongs; never opened (DATA_CONTRACT.md 1).",
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
     REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
+    FORMULA: "Workbook cell holds a formula; nothing in a workbook is evaluated (SUBMISSION.md 7).",
+    MACRO: "Macro-enabled workbook (.xlsm) or a VBA part; not read (SUBMISSION.md 7).",
+    HIDDEN_SHEET: "Hidden sheet of the workbook holds values; hidden sheets are never read (SUBMISSION.md 7).",
+    WORKBOOK_TOO_LARGE: "Workbook unpacks far beyond the template (zip bomb, huge sheet); not read (SUBMISSION.md 7).",
+    WORKBOOK_FORMAT: "File is no readable xlsx, or lacks the sheet Inrapportering (SUBMISSION.md 7).",
 }
 
 
@@ -168,6 +186,11 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     NOT_A_FILE: "En namngiven rörledning, socket, enhetsfil eller mapp där en vanlig fil ska vara; öppnades aldrig.",
     IDENTITY_NUMBER: "En cell eller ett namn ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
     REGISTRY: "units.csv saknas eller ett unit_id följer inte mönstret.",
+    FORMULA: "En cell i arbetsboken innehåller en formel; formler beräknas aldrig, skriv in värdet.",
+    MACRO: "Arbetsboken innehåller makron (.xlsm); den lästes inte.",
+    HIDDEN_SHEET: "Ett dolt blad i arbetsboken har innehåll; dolda blad läses aldrig.",
+    WORKBOOK_TOO_LARGE: "Arbetsboken är mycket större än mallen (zip-bomb eller enormt blad); den lästes inte.",
+    WORKBOOK_FORMAT: "Filen är ingen läsbar Excel-arbetsbok (.xlsx), eller bladet Inrapportering saknas.",
 }
 """The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
 

@@ -243,17 +243,17 @@ def test_a_sheet_whose_rows_run_past_the_limit_is_refused_whatever_it_declares(t
 
 def test_xml_declarations_and_files_that_are_no_workbook_are_refused(tmp_path, template):
     _with_sheet_xml(template, lambda xml: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>' + xml)
-    assert _rules(read_submission_workbook(template)) == ["workbook_format"]
+    assert _rules(read_submission_workbook(template)) == ["unreadable_workbook"]
     not_zip = tmp_path / "submission.xlsx"
     not_zip.write_text("indicator_id,measure\n", encoding="utf-8")
-    assert _rules(read_submission_workbook(not_zip)) == ["workbook_format"]
+    assert _rules(read_submission_workbook(not_zip)) == ["unreadable_workbook"]
 
 
 def test_a_workbook_without_the_inrapportering_sheet_or_its_header_is_refused(tmp_path, template):
     workbook = load_workbook(template)
     workbook[SUBMISSION_SHEET].title = "Blad1"
     workbook.save(tmp_path / "renamed.xlsx")
-    assert _rules(read_submission_workbook(tmp_path / "renamed.xlsx")) == ["workbook_format"]
+    assert _rules(read_submission_workbook(tmp_path / "renamed.xlsx")) == ["unreadable_workbook"]
     workbook = load_workbook(template)
     workbook[SUBMISSION_SHEET].delete_rows(1, 2)
     workbook.save(template)
@@ -261,6 +261,6 @@ def test_a_workbook_without_the_inrapportering_sheet_or_its_header_is_refused(tm
 
 
 def test_the_workbook_rules_are_registered_with_their_section_and_a_swedish_summary():
-    for rule in ("formula", "macro", "hidden_sheet", "workbook_too_large", "workbook_format"):
+    for rule in ("formula", "macro", "hidden_sheet", "workbook_too_large", "unreadable_workbook"):
         assert "SUBMISSION.md 7" in RULES[rule]
         assert RULE_SUMMARIES_SV[rule]

@@ -1,8 +1,10 @@
-"""Validating one report year's delivery of one condition (DATA_CONTRACT.md, all sections).
+"""Validating one report year's delivery of one condition (DATA_CONTRACT.md, all sections; SUBMISSION.md 1-3, 5).
 
 Walks `data_root/<report_year>/<condition_id>/<unit_id>/<table>.csv`, checks the layout
 against the registry's permits, reads every table file, and applies the per-cell,
-cross-row, cross-table and cross-delivery rules. Nothing under data_root is written.
+cross-row, cross-table and cross-delivery rules. A unit folder holding `submission.csv`
+or `submission.xlsx` instead is a submission: its rows are read and checked by
+`nhv_pipeline.submission.contract`. Nothing under data_root is written.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import DeliveryContext, get_condition
+from nhv_pipeline.condition import Condition, DeliveryContext, get_condition
+from nhv_pipeline.submission import intake
+from nhv_pipeline.submission.contract import (
+    SUBMISSION_FILES,
+    SUBMISSION_TABLE,
+    EarlierFigures,
+    empty_raw_submission,
+    raw_submission_rows,
+    read_submission,
+    validate_submission,
+)
 
 from . import rules
 from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
@@ -36,14 +48,25 @@ class DeliveryValidation:
     tables: dict[str, pd.DataFrame]
     failures: pd.DataFrame
     files: pd.DataFrame
+    #: The submitting units' text rows (submission.contract.RAW_COLUMNS), every unit together.
+    submission: pd.DataFrame = None
+    #: unit_id -> intake.EXTRACT, SUBMISSION or MIXED, for every unit folder read.
+    kinds: dict[str, str] = None
+
+    def __post_init__(self) -> None:
+        if self.submission is None:
+            self.submission = empty_raw_submission()
+        if self.kinds is None:
+            self.kinds = {}
 
     def _table_of_file(self) -> pd.Series:
-        pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.csv"
+        pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.(?:csv|xlsx)"
         table = self.failures["file"].str.extract(pattern, expand=False)
-        return table.where(table.isin(get_condition(self.condition_id).table_names))
+        return table.where(table.isin([*get_condition(self.condition_id).table_names, SUBMISSION_TABLE]))
 
     def failures_for(self, table: str | None) -> pd.DataFrame:
-        """Failures of one table's files; None: those tied to no table file (registry, layout)."""
+        """Failures of one table's files (SUBMISSION_TABLE: of submission files); None: those tied to no
+        table file (registry, layout)."""
         of_file = self._table_of_file()
         mask = of_file.isna() if table is None else of_file.eq(table)
         return self.failures[mask.fillna(False).astype(bool)].reset_index(drop=True)
@@ -61,6 +84,39 @@ def _empty_table(condition_id: str, table: str) -> pd.DataFrame:
         source_file=pd.Series([], dtype=object),
         source_line=pd.Series([], dtype="int64"),
     )
+
+
+def _earlier_delivery_kind(data_root: Path, report_year: int, condition: Condition, extract_units: set[str]) -> pd.DataFrame:
+    """SUBMISSION.md 5: an extract whose cohort or cross-delivery inputs read an earlier delivery that was a submission.
+
+    The earlier deliveries an extract of R needs are those its indicators in force read
+    (`TableInput` offsets before R: cohorts, pooled windows); the condition's rules across
+    deliveries read the same ones. A submission holds no rows to read them from.
+    """
+    needs: dict[int, list[tuple[str, str]]] = {}
+    for indicator in condition.indicators_for(report_year):
+        if report_year < indicator.first_report_year:
+            continue
+        for table_input in indicator.inputs:
+            for year in table_input.report_years(report_year):
+                if condition.first_report_year <= year < report_year:
+                    needs.setdefault(year, []).append((indicator.indicator_id, table_input.table))
+    found = []
+    for year in sorted(needs):
+        earlier = intake.unit_deliveries(data_root, year, condition)
+        for unit_id in sorted(extract_units):
+            delivery = earlier.get(unit_id)
+            if delivery is None or delivery.kind != intake.SUBMISSION:
+                continue
+            readers = dict.fromkeys(indicator_id for indicator_id, _ in needs[year])
+            table = needs[year][0][1]
+            found.append(rules.failure(
+                unit_id, f"{report_year}/{condition.condition_id}/{unit_id}/{table}.csv", None, "", rules.EARLIER_DELIVERY_KIND,
+                f"Enhetens leverans för inrapporteringsår {year} var en inrapportering av färdiga siffror, men uttaget för "
+                f"{report_year} behöver uttaget från {year} (indikator {', '.join(readers)} och kontrollerna mellan "
+                f"leveranserna läser det); lämna även {report_year} som inrapportering, eller leverera {year} på nytt som uttag.",
+            ))
+    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
 
 
 def _not_checked(report_year: int, condition, units: list[str], read_units: dict[str, set[str]]) -> pd.DataFrame:
@@ -103,8 +159,13 @@ def validate_delivery(
     condition_id: str,
     registry: pd.DataFrame,
     units: Iterable[str] | None = None,
+    earlier: EarlierFigures | None = None,
 ) -> DeliveryValidation:
-    """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`)."""
+    """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`).
+
+    `earlier` gives a unit's figures of an earlier report year, for the equal-population checks
+    of a submission across years (SUBMISSION.md 3); without it (no warehouse) they are left out.
+    """
     data_root = Path(data_root)
     only = set(units) if units is not None else None
     registered, permitted = permitted_units(registry, condition_id, report_year)
@@ -168,9 +229,47 @@ def validate_delivery(
     read_units: dict[str, set[str]] = {table: set() for table in tables_of}
     inventory: list[dict] = []
     expected = {f"{table}.csv": table for table in tables_of}
+    submissions: list[pd.DataFrame] = []
+    unit_kinds: dict[str, str] = {}
     for unit_id, folder in folders.items():
         entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
         names = sorted(entries)
+        unit_kinds[unit_id] = intake.delivery_kind(names, condition)
+        if unit_kinds[unit_id] != intake.EXTRACT:
+            for name in sorted(set(entries) - set(expected) - set(SUBMISSION_FILES)):
+                if contains_identity_number(name):
+                    named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
+                    continue
+                note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
+                     "Det här är varken inrapporteringsfilen eller en av tillståndsområdets tabeller och kan innehålla "
+                     "uppgifter som inte får levereras; ta bort den.")
+        if unit_kinds[unit_id] == intake.MIXED:
+            held = [*intake.table_files(names, condition), *intake.submission_files(names)]
+            note(unit_id, rel(folder / intake.submission_files(names)[0]), rules.MIXED_DELIVERY,
+                 f"Enhetsmappen innehåller {', '.join(held)}: en enhet lämnar antingen uttag (tabellerna) eller en "
+                 "inrapportering av färdiga siffror (en enda fil, submission.csv eller submission.xlsx), inte båda; "
+                 "ta bort det som inte ska lämnas. Mappen har inte lästs.")
+            continue
+        if unit_kinds[unit_id] == intake.SUBMISSION:
+            name = intake.submission_files(names)[0]
+            path = folder / name
+            if not is_inside_root(path, data_root):
+                note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
+                     "Filen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
+                continue
+            if not is_regular_file(path):
+                found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
+                continue
+            read = read_submission(path, rel(path))
+            found.extend({**f, "unit_id": unit_id} for f in read.failures)
+            inventory.append({"unit_id": unit_id, "table": SUBMISSION_TABLE, "path": rel(path), "size_bytes": read.size_bytes,
+                              "sha256": read.sha256, "rows": 0 if read.rows is None else len(read.rows)})
+            if read.rows is not None:
+                checked = validate_submission(read.rows, condition, report_year, unit_id, read.locator,
+                                              decimal_comma=read.decimal_comma, earlier=earlier)
+                found.extend(checked.failures.to_dict("records"))
+                submissions.append(raw_submission_rows(read, report_year, unit_id))
+            continue
         for name in sorted(set(entries) - set(expected)):
             if contains_identity_number(name):
                 named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
@@ -223,7 +322,9 @@ def validate_delivery(
     for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
         found_by_rule = rule.check(context)
         parts.append(found_by_rule[found_by_rule["unit_id"].isin(context.units_with(*rule.depends_on))])
-    parts.append(_not_checked(report_year, condition, sorted(folders), read_units))
+    extract_units = {unit_id for unit_id, kind in unit_kinds.items() if kind == intake.EXTRACT}
+    parts.append(_not_checked(report_year, condition, sorted(extract_units), read_units))
+    parts.append(_earlier_delivery_kind(data_root, report_year, condition, extract_units))
     failures = rules.concat(parts)
 
     files = pd.DataFrame(inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})
@@ -233,4 +334,6 @@ def validate_delivery(
         tables=tables,
         failures=rules.normalise_failures(failures, report_year, condition_id),
         files=files.sort_values(["unit_id", "table"]).reset_index(drop=True),
+        submission=pd.concat(submissions, ignore_index=True) if submissions else empty_raw_submission(),
+        kinds=dict(sorted(unit_kinds.items())),
     )

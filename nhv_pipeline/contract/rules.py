@@ -93,6 +93,28 @@ IDENTITY_NUMBER = "identity_number"
 REGISTRY = "registry"
 """units.csv is missing, or a unit_id does not follow the pattern [a-z0-9_]{2,40} (section 1)."""
 
+# --- aggregated reporting (SUBMISSION.md 1-3, 5) -----------------------------------------
+MIXED_DELIVERY = "mixed_delivery"
+"""A unit folder holds extract tables and a submission file, or two submission files (SUBMISSION.md 1)."""
+SUBMISSION_RANGE = "submission_range"
+"""A submission cell is no number, a negative one, an unfinished decimal, numerator > denominator, denominator != n,
+an age over 125, or percentiles out of order (SUBMISSION.md 3)."""
+SUBMISSION_TOTAL = "submission_total"
+"""The rows of a breakdown do not add up to the `total` row (SUBMISSION.md 3)."""
+SUBMISSION_EQUAL_POPULATION = "submission_equal_population"
+"""Populations the catalogue declares equal have another n, within the submission or against the unit's earlier delivery (SUBMISSION.md 3)."""
+SUBMISSION_MISSING_ROW = "submission_missing_row"
+"""A cell the catalogue in force defines at level `enhet` has no row (SUBMISSION.md 2)."""
+SUBMISSION_UNKNOWN_ROW = "submission_unknown_row"
+"""A row names no cell of the catalogue in force: indicator, measure, breakdown or value (SUBMISSION.md 2)."""
+DUPLICATE = "duplicate"
+"""A submission has two rows for one cell (SUBMISSION.md 2)."""
+SUBMISSION_PERIOD = "submission_period"
+"""An optional period_start/period_end is not the indicator's period for the report year (SUBMISSION.md 2)."""
+UNREADABLE_WORKBOOK = "unreadable_workbook"
+"""A submission.xlsx that cannot be read; it is not opened (SUBMISSION.md 7)."""
+EARLIER_DELIVERY_KIND = "earlier_delivery_kind"
+"""An extract's cohort or cross-delivery rules need an earlier delivery of the unit that was a submission (SUBMISSION.md 5)."""
 # --- the Excel template of a submission (SUBMISSION.md 7) ---------------------------------
 FORMULA = "formula"
 """A cell of a submission workbook holds a formula; nothing in a workbook is evaluated (SUBMISSION.md 7)."""
@@ -103,8 +125,6 @@ HIDDEN_SHEET = "hidden_sheet"
 WORKBOOK_TOO_LARGE = "workbook_too_large"
 """A workbook that unpacks far beyond the template (a zip bomb, a huge sheet, too many parts); refused before
 its cells are read (SUBMISSION.md 7: a size limit as for CSV files)."""
-WORKBOOK_FORMAT = "workbook_format"
-"""A submission.xlsx that is no readable xlsx, holds XML declarations, or lacks the sheet Inrapportering (SUBMISSION.md 7)."""
 
 RULES: dict[str, str] = {
     ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
@@ -142,11 +162,20 @@ RULES: dict[str, str] = {
     NOT_A_FILE: "Named pipe, socket, device or folder where a plain file belongs; never opened (DATA_CONTRACT.md 1).",
     IDENTITY_NUMBER: "Id looks like a personal identity or coordination number (DATA_CONTRACT.md 3).",
     REGISTRY: "units.csv is missing or a unit_id breaks the pattern (DATA_CONTRACT.md 1).",
+    MIXED_DELIVERY: "Unit folder holds extract tables and a submission, or two submission files (SUBMISSION.md 1).",
+    SUBMISSION_RANGE: "Submission value is no number, negative, inconsistent or out of range (SUBMISSION.md 3).",
+    SUBMISSION_TOTAL: "Submission rows of a breakdown do not add up to the total row (SUBMISSION.md 3).",
+    SUBMISSION_EQUAL_POPULATION: "Populations declared equal have another n in the submission or the unit's earlier delivery (SUBMISSION.md 3).",
+    SUBMISSION_MISSING_ROW: "A cell of the catalogue in force has no submission row (SUBMISSION.md 2).",
+    SUBMISSION_UNKNOWN_ROW: "Submission row names no cell of the catalogue in force (SUBMISSION.md 2).",
+    DUPLICATE: "Submission has two rows for one cell (SUBMISSION.md 2).",
+    SUBMISSION_PERIOD: "period_start/period_end is not the indicator's period for the report year (SUBMISSION.md 2).",
+    UNREADABLE_WORKBOOK: "submission.xlsx cannot be read; not opened (SUBMISSION.md 7).",
+    EARLIER_DELIVERY_KIND: "Extract needs an earlier delivery of the unit that was a submission (SUBMISSION.md 5).",
     FORMULA: "Workbook cell holds a formula; nothing in a workbook is evaluated (SUBMISSION.md 7).",
     MACRO: "Macro-enabled workbook (.xlsm) or a VBA part; not read (SUBMISSION.md 7).",
     HIDDEN_SHEET: "Hidden sheet of the workbook holds values; hidden sheets are never read (SUBMISSION.md 7).",
     WORKBOOK_TOO_LARGE: "Workbook unpacks far beyond the template (zip bomb, huge sheet); not read (SUBMISSION.md 7).",
-    WORKBOOK_FORMAT: "File is no readable xlsx, or lacks the sheet Inrapportering (SUBMISSION.md 7).",
 }
 
 
@@ -186,11 +215,20 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     NOT_A_FILE: "En namngiven rörledning, socket, enhetsfil eller mapp där en vanlig fil ska vara; öppnades aldrig.",
     IDENTITY_NUMBER: "En cell eller ett namn ser ut som ett person- eller samordningsnummer; värdet har tagits bort.",
     REGISTRY: "units.csv saknas eller ett unit_id följer inte mönstret.",
+    MIXED_DELIVERY: "Enhetsmappen innehåller både uttag och inrapportering, eller två inrapporteringsfiler.",
+    SUBMISSION_RANGE: "Värdet i inrapporteringen är inget tal, är negativt eller stämmer inte med radens andra värden.",
+    SUBMISSION_TOTAL: "Raderna för en uppdelning summerar inte till total-raden.",
+    SUBMISSION_EQUAL_POPULATION: "Populationer som ska vara lika stora har olika n.",
+    SUBMISSION_MISSING_ROW: "En cell som uppföljningen kräver saknar rad i inrapporteringen.",
+    SUBMISSION_UNKNOWN_ROW: "Raden anger ingen cell i uppföljningen för inrapporteringsåret.",
+    DUPLICATE: "Inrapporteringen har två rader för samma cell.",
+    SUBMISSION_PERIOD: "Perioden på raden är inte indikatorns period för inrapporteringsåret.",
+    UNREADABLE_WORKBOOK: "Arbetsboken submission.xlsx kan inte läsas in.",
+    EARLIER_DELIVERY_KIND: "Uttaget behöver en tidigare leverans från enheten som var en inrapportering.",
     FORMULA: "En cell i arbetsboken innehåller en formel; formler beräknas aldrig, skriv in värdet.",
     MACRO: "Arbetsboken innehåller makron (.xlsm); den lästes inte.",
     HIDDEN_SHEET: "Ett dolt blad i arbetsboken har innehåll; dolda blad läses aldrig.",
     WORKBOOK_TOO_LARGE: "Arbetsboken är mycket större än mallen (zip-bomb eller enormt blad); den lästes inte.",
-    WORKBOOK_FORMAT: "Filen är ingen läsbar Excel-arbetsbok (.xlsx), eller bladet Inrapportering saknas.",
 }
 """The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
 

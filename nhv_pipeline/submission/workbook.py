@@ -321,7 +321,7 @@ def _zip_refusals(path: Path, rel: str, limit: int) -> list[dict]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        return [_refusal(rel, rules.WORKBOOK_FORMAT, (
+        return [_refusal(rel, rules.UNREADABLE_WORKBOOK, (
             "Filen är ingen Excel-arbetsbok (.xlsx): den går inte att öppna som en sådan. Spara den som "
             "”Excel-arbetsbok (*.xlsx)”, eller leverera submission.csv i stället."
         ))]
@@ -353,7 +353,7 @@ def _zip_refusals(path: Path, rel: str, limit: int) -> list[dict]:
                 if member.filename == "[Content_Types].xml":
                     prologue += part.read()  # small: its declared size is bounded above
             if b"<!DOCTYPE" in prologue or b"<!ENTITY" in prologue:
-                return [_refusal(rel, rules.WORKBOOK_FORMAT, (
+                return [_refusal(rel, rules.UNREADABLE_WORKBOOK, (
                     "Arbetsboken innehåller XML-deklarationer (DOCTYPE) som Excel aldrig skriver; den lästes inte. "
                     "Utgå från mallen och spara den i Excel eller LibreOffice."
                 ))]
@@ -370,7 +370,7 @@ def read_submission_workbook(path, rel: str | None = None) -> WorkbookRows:
 
     Refused, each with its rule: a file over NHV_MAX_FILE_MB (`file_too_large`), a macro-enabled
     workbook or one with a VBA part (`macro`), a zip bomb, a huge sheet or too many parts
-    (`workbook_too_large`), a file that is no xlsx or lacks the sheet (`workbook_format`), a hidden
+    (`workbook_too_large`), a file that is no xlsx or lacks the sheet (`unreadable_workbook`), a hidden
     sheet that holds values (`hidden_sheet`) and every formula cell (`formula`, named by its cell).
     Read with openpyxl in read-only mode, formulas as written (never their cached results).
     """
@@ -396,7 +396,7 @@ def read_submission_workbook(path, rel: str | None = None) -> WorkbookRows:
     try:
         workbook = load_workbook(path, read_only=True, data_only=False, keep_vba=False, keep_links=False)
     except Exception:  # openpyxl raises many kinds for a damaged file; none of them is looked into further
-        result.failures.append(_refusal(rel, rules.WORKBOOK_FORMAT, (
+        result.failures.append(_refusal(rel, rules.UNREADABLE_WORKBOOK, (
             "Arbetsboken går inte att läsa som en Excel-arbetsbok (.xlsx); spara den på nytt från mallen."
         )))
         return result
@@ -411,7 +411,7 @@ def read_submission_workbook(path, rel: str | None = None) -> WorkbookRows:
 
 def _read_sheets(workbook, result: WorkbookRows) -> None:
     if SUBMISSION_SHEET not in workbook.sheetnames:
-        result.failures.append(_refusal(result.rel, rules.WORKBOOK_FORMAT, (
+        result.failures.append(_refusal(result.rel, rules.UNREADABLE_WORKBOOK, (
             f"Arbetsboken saknar bladet {SUBMISSION_SHEET}; utgå från mallen (nhv-pipeline template) och behåll "
             "bladets namn."
         )))

@@ -1,0 +1,58 @@
+"""Submissions made from the sample extracts with the engine itself, for the submission tests.
+
+A unit's figures are what the central pipeline computes for it: its deliveries validated,
+typed as the staged layer types them, each indicator in force computed over the deliveries
+its inputs declare, and the unit's unrounded `enhet` rows turned into submission rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nhv_pipeline.condition import get_condition
+from nhv_pipeline.contract import read_registry, to_staged, validate_delivery
+from nhv_pipeline.indicators import compute
+from nhv_pipeline.submission.cells import indicators_in_force, submission_frame, write_submission_csv
+
+
+def unit_result_rows(data_raw: Path, condition_id: str, report_year: int, unit_id: str) -> pd.DataFrame:
+    """The unit's unrounded `enhet` result rows of every indicator in force for R."""
+    condition = get_condition(condition_id)
+    registry = read_registry(data_raw).units
+    indicators = indicators_in_force(condition, report_year)
+    years = sorted({year for i in indicators for spec in i.inputs for year in spec.report_years(report_year)})
+    staged: dict[str, list[pd.DataFrame]] = {}
+    for year in years:
+        validation = validate_delivery(data_raw, year, condition_id, registry, units=[unit_id])
+        assert validation.failures.empty, validation.failures.to_string()
+        for table, frame in validation.tables.items():
+            staged.setdefault(table, []).append(to_staged(condition_id, table, frame).assign(report_year=year))
+    parts = []
+    for indicator in indicators:
+        tables = {}
+        for spec in indicator.inputs:
+            wanted = set(spec.report_years(report_year))
+            frames = [frame for frame in staged[spec.table] if set(frame["report_year"]) <= wanted and len(frame)]
+            tables[spec.table] = pd.concat(frames, ignore_index=True) if frames else staged[spec.table][0].iloc[0:0]
+        result = compute(indicator, report_year, tables, registry)
+        parts.append(result[(result["level"] == "enhet") & (result["unit_id"] == unit_id)])
+    return pd.concat(parts, ignore_index=True)
+
+
+def unit_submission(data_raw: Path, condition_id: str, report_year: int, unit_id: str) -> pd.DataFrame:
+    """The unit's submission rows (SUBMISSION_COLUMNS), made from its extracts."""
+    rows = unit_result_rows(data_raw, condition_id, report_year, unit_id)
+    return submission_frame(rows, get_condition(condition_id), report_year)
+
+
+def replace_with_submission(data_raw: Path, condition_id: str, report_year: int, unit_id: str) -> Path:
+    """Replace the unit's extract folder of R by the submission made from it; returns the submission.csv path."""
+    frame = unit_submission(data_raw, condition_id, report_year, unit_id)
+    folder = data_raw / str(report_year) / condition_id / unit_id
+    for table in folder.iterdir():
+        table.unlink()
+    path = folder / "submission.csv"
+    write_submission_csv(frame, path)
+    return path

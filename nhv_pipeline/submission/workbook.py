@@ -274,6 +274,7 @@ class WorkbookRows:
     """
 
     rel: str
+    header_row: int = 0
     header: list[str] = field(default_factory=list)
     letters: list[str] = field(default_factory=list)
     records: list[tuple[int, list[str]]] = field(default_factory=list)
@@ -438,6 +439,7 @@ def _read_sheet(sheet, shown: str, result: WorkbookRows) -> None:
     hidden = sheet.sheet_state in ("hidden", "veryHidden")
     rows_wanted = shown == SUBMISSION_SHEET
     columns: list[tuple[int, str]] = []
+    header_row = 0
     formulas: list[tuple[int, str]] = []
     for number, row in enumerate(sheet.iter_rows(min_row=1), start=1):
         cells = [cell for cell in row if cell.value is not None]
@@ -458,6 +460,7 @@ def _read_sheet(sheet, shown: str, result: WorkbookRows) -> None:
         by_column = {cell.column: _text(cell.value) for cell in cells}
         if not columns:
             if "indicator_id" in (text.strip().lower() for text in by_column.values()):
+                header_row = number
                 columns = [(column, text.strip().lower()) for column, text in sorted(by_column.items()) if text.strip()]
             elif number >= MAX_HEADER_SEARCH:
                 rows_wanted = False
@@ -470,6 +473,7 @@ def _read_sheet(sheet, shown: str, result: WorkbookRows) -> None:
         if any(text.strip() for text in texts):
             result.records.append((number, texts))
     if rows_wanted and columns:
+        result.header_row = header_row
         result.header = [name for _, name in columns]
         result.letters = [get_column_letter(column) for column, _ in columns]
     elif rows_wanted:

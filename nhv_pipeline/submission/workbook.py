@@ -159,6 +159,25 @@ def _instruction_rows(condition: Condition, report_year: int, unit: str | None) 
     return [(label, text) for label, text in rows if text]
 
 
+#: Points per line of wrapped text, and characters per line in the instructions' text column (width 100).
+_LINE_HEIGHT = 15
+_INSTRUCTION_CHARS = 90
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """How many lines a wrapped cell text takes: each of its lines, wrapped at `width` characters."""
+    return sum(max(1, math.ceil(len(line) / width)) for line in text.split("\n"))
+
+
+def _print_to_page_width(sheet, landscape: bool) -> None:
+    """A4, every column on one page width (a unit prints the sheet to check it)."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+
+
 def _number(value: object) -> int | float | None:
     """A value of a submission frame as Excel stores it; None for an empty one."""
     if value is None or value is pd.NA:
@@ -202,6 +221,9 @@ def write_template(condition: Condition, report_year: int, path, unit: str | Non
         guide.cell(row, 1, label).font = bold
         guide.cell(row, 1).alignment = wrap
         guide.cell(row, 2, text).alignment = wrap
+        # Spreadsheet programs do not grow a row for wrapped text they did not lay out themselves.
+        guide.row_dimensions[row].height = _LINE_HEIGHT * _wrapped_lines(text, _INSTRUCTION_CHARS)
+    _print_to_page_width(guide, landscape=False)
     guide.protection.sheet = True
 
     sheet = workbook.create_sheet(SUBMISSION_SHEET)
@@ -211,7 +233,9 @@ def write_template(condition: Condition, report_year: int, path, unit: str | Non
         heading.alignment = wrap
         if code is not None:
             sheet.cell(HEADER_ROW, position, code).font = bold
-        sheet.column_dimensions[get_column_letter(position)].width = 60 if code is None else 16
+        # Unrounded decimals need room for their 16 digits.
+        sheet.column_dimensions[get_column_letter(position)].width = 20 if code in DECIMAL_COLUMNS else 14
+    sheet.row_dimensions[HEADING_ROW].height = 2 * _LINE_HEIGHT
     letter = {code: get_column_letter(position) for position, code in enumerate(LAYOUT, start=1) if code}
     open_cells: dict[str, list[str]] = {code: [] for code in SUBMISSION_COLUMNS[len(KEY_COLUMNS):]}
     for row, cell in enumerate(cells, start=FIRST_ROW):
@@ -251,6 +275,11 @@ def write_template(condition: Condition, report_year: int, path, unit: str | Non
         for coordinate in coordinates:
             rule.add(coordinate)
         sheet.add_data_validation(rule)
+    label_width = max((len(_cell_label(c.indicator, c.measure, c.breakdown, c.breakdown_value)) for c in cells), default=40)
+    # A column width counts digit widths; a label's letters are narrower on average.
+    sheet.column_dimensions[get_column_letter(LAYOUT.index(None) + 1)].width = min(0.8 * label_width + 2, 90)
+    _print_to_page_width(sheet, landscape=True)
+    sheet.print_title_rows = f"{HEADING_ROW}:{HEADER_ROW}"
     sheet.freeze_panes = f"{get_column_letter(LAYOUT.index(None) + 2)}{FIRST_ROW}"
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False  # a unit may widen a column to read it

@@ -71,6 +71,12 @@ def _condition(value: str) -> str:
     return value
 
 
+def _add_condition_and_year(parser: argparse.ArgumentParser) -> None:
+    """The condition and report year a unit's tool works for (SUBMISSION.md 6-7)."""
+    parser.add_argument("--condition", type=_condition, required=True, metavar="CONDITION")
+    parser.add_argument("--report-year", type=int, required=True, metavar="R")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nhv-pipeline",
@@ -154,9 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         "is written: no warehouse, no Dagster home, no network. When validation fails, only the reports are "
         "written and the exit status is 1. Disclosure control is not applied: Socialstyrelsen applies it.",
     )
-    submission.add_argument("--condition", type=_condition, required=True, metavar="CONDITION")
+    _add_condition_and_year(submission)
     submission.add_argument("--unit", required=True, metavar="UNIT_ID")
-    submission.add_argument("--report-year", type=int, required=True, metavar="R")
     submission.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
     submission.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
 
@@ -167,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "instructions from the catalogue) and the sheet Inrapportering (one row per cell the unit reports). "
         "Save the filled-in workbook as <report_year>/<condition>/<unit>/submission.xlsx.",
     )
-    template.add_argument("--condition", type=_condition, required=True, metavar="CONDITION")
-    template.add_argument("--report-year", type=int, required=True, metavar="R")
+    _add_condition_and_year(template)
     template.add_argument("--unit", metavar="UNIT_ID", help="the unit, named in the instructions")
     template.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
 

@@ -119,12 +119,8 @@ def test_technical_descriptions_and_limitations_are_the_seeds_texts():
     """PUBLICATION.md 4: Teknisk beskrivning and Felkällor och begränsningar, from the seed, where it gives them."""
     for entry in catalogue_entries():
         key = (entry["condition_id"], entry["indicator_id"])
-        assert (SEED_TECHNICAL[key] in entry["technical_description"]) if key in SEED_TECHNICAL else (
-            entry["technical_description"] == ""
-        ), key
-        assert (SEED_LIMITATIONS[key] in entry["limitations"]) if key in SEED_LIMITATIONS else (
-            entry["limitations"] == ""
-        ), key
+        for field, seed in (("technical_description", SEED_TECHNICAL), ("limitations", SEED_LIMITATIONS)):
+            assert (seed[key] in entry[field]) if key in seed else entry[field] == "", (key, field)
         # Paragraphs are kept apart by one blank line, never run together or padded.
         for text in (entry["technical_description"], entry["limitations"]):
             assert "\n\n\n" not in text and text == text.strip(), key

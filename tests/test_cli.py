@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pipeline_helpers import make_workspace, tree_digest
+from pipeline_helpers import break_sex_code, make_workspace, tree_digest
 
 
 def _cli(*args, cwd=None, env=None):
@@ -42,10 +42,7 @@ def test_validate_passes_the_sample_without_writing_anything(tmp_path, sample_da
 
 def test_validate_names_file_line_column_and_rule_for_one_unit(tmp_path, sample_data):
     workspace = make_workspace(tmp_path, sample_data)
-    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv")
     completed = _cli(
         "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
         "--data-raw", str(workspace.data_raw), "--report-dir", str(tmp_path / "reports"), cwd=tmp_path,
@@ -107,10 +104,7 @@ def test_an_unknown_condition_is_a_usage_error_naming_the_known_conditions(tmp_p
 
 def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, sample_data):
     workspace = make_workspace(tmp_path, sample_data)
-    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv")
     completed = _cli(
         "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
         "--data-raw", str(workspace.data_raw), cwd=tmp_path,
@@ -121,10 +115,7 @@ def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, samp
 
 
 def _break_a_sex_code(workspace):
-    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv")
 
 
 def _summary_lines(stderr: str) -> list[str]:

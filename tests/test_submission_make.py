@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline_helpers import make_workspace, tree_digest
+from pipeline_helpers import break_sex_code, make_workspace, tree_digest
 
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.submission.cells import submission_frame, write_submission_csv
@@ -103,10 +103,7 @@ def test_submission_writes_nothing_but_its_files_in_out(tmp_path, sample_data):
 
 def test_a_failed_validation_writes_the_report_and_no_submission(tmp_path, sample_data):
     workspace = make_workspace(tmp_path, sample_data)
-    patients = workspace.data_raw / "2026" / "skeletal_dysplasia" / "karolinska_sd" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "skeletal_dysplasia" / "karolinska_sd" / "patients.csv")
     out = tmp_path / "out"
     out.mkdir()
     (out / "submission.csv").write_text("left from an earlier try\n", encoding="utf-8")

@@ -34,6 +34,7 @@ def test_asset_keys_are_prefixed_by_layer_and_condition():
     for condition_id, tables in TABLES.items():
         expected |= {f"raw/{condition_id}/{t}" for t in tables} | {f"staged/{condition_id}/{t}" for t in tables}
         expected.add(f"raw/{condition_id}/delivery")
+        expected |= {f"raw/{condition_id}/submission", f"staged/{condition_id}/submission"}  # SUBMISSION.md
     expected |= {f"results/{i.condition_id}/{i.indicator_id.replace('Ö', 'O')}" for i in CATALOGUE}
     assert keys == expected
 

@@ -29,6 +29,8 @@ def expected_first_years() -> dict[AssetKey, int]:
             first[AssetKey(["raw", condition.condition_id, table])] = condition_first
             first[AssetKey(["staged", condition.condition_id, table])] = condition_first
         first[AssetKey(["raw", condition.condition_id, "delivery"])] = condition_first
+        for layer in ("raw", "staged"):  # the units' own figures (SUBMISSION.md), beside the tables
+            first[AssetKey([layer, condition.condition_id, "submission"])] = condition_first
         for spec in condition.specifications:
             for indicator in spec.indicators:
                 key = _indicator_key(condition.condition_id, indicator.indicator_id)

@@ -9,6 +9,8 @@ stored (DATA_CONTRACT.md section 3).
 One step per condition reads the whole delivery round once and yields one
 asset per table plus the delivery inventory, with their blocking checks: a
 unit gets every failure of its delivery in one report, not one rule at a time.
+Units that send their own figures (SUBMISSION.md) are read in the same step into
+the `submission` asset, with the same checks; the metadata names each unit's kind.
 """
 
 
@@ -45,7 +47,15 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.partitions import report_years_from
-from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse
+from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, table_exists, table_name
+from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, INTEGER_COLUMNS
+from nhv_pipeline.submission.contract import (
+    COLUMN_DESCRIPTIONS,
+    RAW_COLUMNS,
+    STAGED_COLUMNS,
+    SUBMISSION_TABLE,
+    EarlierFigures,
+)
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -61,6 +71,20 @@ def raw_key(condition_id: str, table: str) -> AssetKey:
 
 def delivery_key(condition_id: str) -> AssetKey:
     return AssetKey(["raw", condition_id, "delivery"])
+
+
+def submission_column_schema(typed: bool = False) -> TableSchema:
+    """Column docs of the submission tables (SUBMISSION.md 2), raw text or staged types."""
+    kinds = {column: "int" for column in INTEGER_COLUMNS} | {column: "float" for column in DECIMAL_COLUMNS}
+    names = [c for c in STAGED_COLUMNS if c not in TRACE_COLUMNS] if typed else [c for c in RAW_COLUMNS if c not in TRACE_COLUMNS]
+    columns = [TableColumn(name, type=kinds.get(name, "text") if typed else "text", description=COLUMN_DESCRIPTIONS[name])
+               for name in names]
+    columns += [TableColumn(name, type=kind, description=text) for name, (kind, text) in TRACE_COLUMNS.items()]
+    return TableSchema(columns=columns)
+
+
+def submission_key(condition_id: str) -> AssetKey:
+    return AssetKey(["raw", condition_id, SUBMISSION_TABLE])
 
 
 def column_schema(condition_id: str, table: str, typed: bool = False) -> TableSchema:
@@ -91,6 +115,16 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         )
         for table in tables
     }
+    outs[SUBMISSION_TABLE] = AssetOut(
+        key=submission_key(condition_id),
+        description=f"{name}: the figures of every unit of the report year that reported them itself "
+        "(submission.csv/.xlsx, SUBMISSION.md 2), one row per result cell, as delivered (text values), "
+        "with unit and source line. Empty when every unit delivered extracts.",
+        metadata={"dagster/column_schema": submission_column_schema()},
+        owners=OWNERS,
+        kinds={"csv", "pandas", "duckdb"},
+        tags={"layer": "raw", "condition": condition_id},
+    )
     outs["delivery"] = AssetOut(
         key=delivery_key(condition_id),
         description=f"{name}: inventory of the report year's delivery round "
@@ -100,26 +134,24 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         kinds={"csv", "pandas", "duckdb"},
         tags={"layer": "raw", "condition": condition_id},
     )
+
+    def blocking(name: str, key: AssetKey, description: str) -> AssetCheckSpec:
+        return AssetCheckSpec(name, asset=key, blocking=True, description=description,
+                              partitions_def=report_years_from(condition.first_report_year))
+
     check_specs = [
-        AssetCheckSpec(
-            "contract",
-            asset=raw_key(condition_id, table),
-            blocking=True,
-            partitions_def=report_years_from(condition.first_report_year),
-            description=f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
-            "types and codes, required-if rules, date order, uniqueness, privacy.",
-        )
+        blocking("contract", raw_key(condition_id, table),
+                 f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
+                 "types and codes, required-if rules, date order, uniqueness, privacy.")
         for table in tables
     ] + [
-        AssetCheckSpec(
-            "delivery_contract",
-            asset=delivery_key(condition_id),
-            blocking=True,
-            partitions_def=report_years_from(condition.first_report_year),
-            description="The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
-            "missing deliveries and tables, references between tables and to earlier deliveries, "
-            "follow-up completeness, and every per-file rule.",
-        )
+        blocking("contract", submission_key(condition_id),
+                 "Every unit's submission follows SUBMISSION.md 2-3: file format, columns, one row per "
+                 "result cell of the catalogue in force, numbers in range, totals and equal populations, privacy."),
+        blocking("delivery_contract", delivery_key(condition_id),
+                 "The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
+                 "missing deliveries and tables, references between tables and to earlier deliveries, "
+                 "follow-up completeness, and every per-file rule."),
     ]
 
     @multi_asset(
@@ -142,7 +174,10 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             report_year,
             f"{period[0]}..{period[1]}" if period else "none: the condition had not started",
         )
-        result = validate_delivery(paths.data_root, report_year, condition_id, registry_frame(registry))
+        result = validate_delivery(
+            paths.data_root, report_year, condition_id, registry_frame(registry),
+            earlier=earlier_figures(warehouse, condition),
+        )
         expected_units = _units_to_report(result, registry, condition_id)
         reports = write_unit_reports(
             result.failures, paths.validation_dir, report_year, condition_id, expected_units
@@ -167,6 +202,15 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             del frame
             # Already written: the IO manager stores nothing for None, Dagster records the materialization.
             yield Output(None, output_name=table, data_version=content_version(result.files, table), metadata=metadata)
+        kinds = MetadataValue.json(result.kinds)
+        frame = result.submission
+        metadata = {
+            **warehouse.store(submission_key(condition_id).path, frame, report_year),
+            "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
+            "delivery_kinds": kinds,
+        }
+        yield Output(None, output_name=SUBMISSION_TABLE, data_version=content_version(result.files, SUBMISSION_TABLE),
+                     metadata=metadata)
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",
@@ -176,12 +220,14 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                 "units": MetadataValue.json(sorted(result.files["unit_id"].unique().tolist()))
                 if len(result.files)
                 else MetadataValue.json([]),
+                # SUBMISSION.md 4: each unit's kind, extract or submission (or mixed: refused).
+                "delivery_kinds": kinds,
             },
         )
-        for table in tables:
+        for table in (*tables, SUBMISSION_TABLE):
             failures = result.failures_for(table)
             yield AssetCheckResult(
-                asset_key=raw_key(condition_id, table),
+                asset_key=submission_key(condition_id) if table == SUBMISSION_TABLE else raw_key(condition_id, table),
                 check_name="contract",
                 passed=failures.empty,
                 severity=AssetCheckSeverity.ERROR,
@@ -210,6 +256,36 @@ def content_version(files: pd.DataFrame, table: str | None) -> DataVersion:
     for path, sha in sorted(zip(rows.get("path", []), rows.get("sha256", []))):
         digest.update(f"{path}\t{sha}\n".encode())
     return DataVersion(digest.hexdigest()[:32])
+
+
+def earlier_figures(warehouse: Warehouse, condition: Condition) -> EarlierFigures:
+    """A unit's figures of an earlier report year from the warehouse, whichever kind it delivered (SUBMISSION.md 3).
+
+    Its staged submission rows when it sent its own figures, else its `enhet` rows of the
+    indicator's results; None when the warehouse has neither (that year was never run).
+    """
+    from nhv_pipeline.assets.indicators import indicator_key
+
+    condition_id = condition.condition_id
+
+    def figures(unit_id: str, report_year: int, indicator_id: str, measure: str):
+        submitted = table_name(["staged", condition_id, SUBMISSION_TABLE])
+        computed = table_name(indicator_key(condition_id, indicator_id).path)
+        with warehouse.connection() as con:
+            for (schema, table), level in ((submitted, None), (computed, "enhet")):
+                if not table_exists(con, schema, table):
+                    continue
+                rows = con.execute(
+                    f"select breakdown, breakdown_value, n from {quoted(schema, table)} where report_year = ? "
+                    "and unit_id = ? and indicator_id = ? and measure = ?"
+                    + (" and level = ?" if level else ""),
+                    [report_year, unit_id, indicator_id, measure, *([level] if level else [])],
+                ).fetchall()
+                if rows:
+                    return {(str(b), str(v)): int(n) for b, v, n in rows if n is not None}
+        return None
+
+    return figures
 
 
 def _units_to_report(result, registry: pd.DataFrame, condition_id: str) -> list[str]:

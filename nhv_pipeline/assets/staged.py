@@ -2,6 +2,8 @@
 
 A staged table is only written when the whole delivery round of its condition
 passed every blocking contract check; re-running a report year replaces its rows.
+The units' own figures (SUBMISSION.md) are staged beside the tables, typed, in
+`staged.<condition_id>_submission` (columns: `nhv_pipeline.submission.contract`).
 """
 
 
@@ -19,11 +21,12 @@ from dagster import (
     multi_asset,
 )
 
-from nhv_pipeline.assets.raw import column_schema, delivery_key, raw_key
+from nhv_pipeline.assets.raw import column_schema, delivery_key, raw_key, submission_column_schema, submission_key
 from nhv_pipeline.assets.registry import OWNERS
 from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract.staging import staged_select
 from nhv_pipeline.partitions import report_years_from
+from nhv_pipeline.submission.contract import SUBMISSION_TABLE, staged_submission_select
 from nhv_pipeline.resources import (
     WAREHOUSE_POOL,
     Warehouse,
@@ -100,28 +103,42 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
         )
         for table in tables
     }
+    outs[SUBMISSION_TABLE] = AssetOut(
+        key=staged_key(condition_id, SUBMISSION_TABLE),
+        group_name="staged",
+        kinds={"duckdb", "sql"},
+        owners=OWNERS,
+        tags={"layer": "staged", "condition": condition_id},
+        metadata={"dagster/column_schema": submission_column_schema(typed=True)},
+        description=f"{condition.name}: the figures of the units that reported them themselves "
+        "(SUBMISSION.md 2), validated and typed, one row per unit and result cell, with the delivery's "
+        "report year, unit and source line.",
+    )
 
     @multi_asset(
         name=f"staged_{condition_id}",
         pool=WAREHOUSE_POOL,
         # The raw tables are read inside DuckDB (not loaded as inputs): typing 2.5 M rows there
         # keeps them out of Python objects, which at the 1000x volume took a gigabyte.
-        deps=[delivery_key(condition_id), *(raw_key(condition_id, table) for table in tables)],
+        deps=[delivery_key(condition_id), *(raw_key(condition_id, table) for table in tables), submission_key(condition_id)],
         outs=outs,
         internal_asset_deps={
-            table: {raw_key(condition_id, table), delivery_key(condition_id)} for table in tables
+            **{table: {raw_key(condition_id, table), delivery_key(condition_id)} for table in tables},
+            SUBMISSION_TABLE: {submission_key(condition_id), delivery_key(condition_id)},
         },
         partitions_def=report_years_from(condition.first_report_year),
     )
     def stage(context: AssetExecutionContext, warehouse: Warehouse):
         report_year = int(context.partition_key)
-        for table in tables:
+        for table in (*tables, SUBMISSION_TABLE):
             schema, name = table_name(staged_key(condition_id, table).path)
-            source = quoted(*table_name(raw_key(condition_id, table).path))
-            query = (
-                f"{staged_select(condition_id, table, source)} where report_year = {report_year} "
-                "order by report_year, unit_id, source_file, source_line"
-            )
+            if table == SUBMISSION_TABLE:
+                source = quoted(*table_name(submission_key(condition_id).path))
+                select = staged_submission_select(source)
+            else:
+                source = quoted(*table_name(raw_key(condition_id, table).path))
+                select = staged_select(condition_id, table, source)
+            query = f"{select} where report_year = {report_year} order by report_year, unit_id, source_file, source_line"
             with warehouse.connection() as con:
                 rows = con.execute(f"select count(*) from {source} where report_year = ?", [report_year]).fetchall()[0][0]
             record_load(warehouse, condition_id, table, report_year, rows)

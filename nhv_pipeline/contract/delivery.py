@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -49,15 +49,9 @@ class DeliveryValidation:
     failures: pd.DataFrame
     files: pd.DataFrame
     #: The submitting units' text rows (submission.contract.RAW_COLUMNS), every unit together.
-    submission: pd.DataFrame = None
+    submission: pd.DataFrame = field(default_factory=empty_raw_submission)
     #: unit_id -> intake.EXTRACT, SUBMISSION or MIXED, for every unit folder read.
-    kinds: dict[str, str] = None
-
-    def __post_init__(self) -> None:
-        if self.submission is None:
-            self.submission = empty_raw_submission()
-        if self.kinds is None:
-            self.kinds = {}
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def _table_of_file(self) -> pd.Series:
         pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.(?:csv|xlsx)"
@@ -116,7 +110,7 @@ def _earlier_delivery_kind(data_root: Path, report_year: int, condition: Conditi
                 f"{report_year} behöver uttaget från {year} (indikator {', '.join(readers)} och kontrollerna mellan "
                 f"leveranserna läser det); lämna även {report_year} som inrapportering, eller leverera {year} på nytt som uttag.",
             ))
-    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS).astype({"line": "Int64"})
 
 
 def _not_checked(report_year: int, condition, units: list[str], read_units: dict[str, set[str]]) -> pd.DataFrame:
@@ -224,6 +218,26 @@ def validate_delivery(
             note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
                  f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.")
 
+    def unexpected(unit_id: str, folder: Path, entries: dict[str, Path], allowed: set[str], message: str) -> None:
+        """Section 1: anything in a unit folder that is not a delivery file (a name holding an identity number by place)."""
+        names = sorted(entries)
+        for name in sorted(set(entries) - allowed):
+            if contains_identity_number(name):
+                named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
+                continue
+            note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE, message)
+
+    def readable(unit_id: str, path: Path, what: str) -> bool:
+        """Section 1: a delivery file is read only when it is a plain file inside the data root."""
+        if not is_inside_root(path, data_root):
+            note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
+                 f"{what} är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
+            return False
+        if not is_regular_file(path):
+            found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
+            return False
+        return True
+
     # --- sections 1-2: read every table file of every unit folder ---
     frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
     read_units: dict[str, set[str]] = {table: set() for table in tables_of}
@@ -236,13 +250,9 @@ def validate_delivery(
         names = sorted(entries)
         unit_kinds[unit_id] = intake.delivery_kind(names, condition)
         if unit_kinds[unit_id] != intake.EXTRACT:
-            for name in sorted(set(entries) - set(expected) - set(SUBMISSION_FILES)):
-                if contains_identity_number(name):
-                    named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
-                    continue
-                note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
-                     "Det här är varken inrapporteringsfilen eller en av tillståndsområdets tabeller och kan innehålla "
-                     "uppgifter som inte får levereras; ta bort den.")
+            unexpected(unit_id, folder, entries, set(expected) | set(SUBMISSION_FILES),
+                       "Det här är varken inrapporteringsfilen eller en av tillståndsområdets tabeller och kan innehålla "
+                       "uppgifter som inte får levereras; ta bort den.")
         if unit_kinds[unit_id] == intake.MIXED:
             held = [*intake.table_files(names, condition), *intake.submission_files(names)]
             note(unit_id, rel(folder / intake.submission_files(names)[0]), rules.MIXED_DELIVERY,
@@ -253,12 +263,7 @@ def validate_delivery(
         if unit_kinds[unit_id] == intake.SUBMISSION:
             name = intake.submission_files(names)[0]
             path = folder / name
-            if not is_inside_root(path, data_root):
-                note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
-                     "Filen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
-                continue
-            if not is_regular_file(path):
-                found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
+            if not readable(unit_id, path, "Filen"):
                 continue
             read = read_submission(path, rel(path))
             found.extend({**f, "unit_id": unit_id} for f in read.failures)
@@ -270,24 +275,15 @@ def validate_delivery(
                 found.extend(checked.failures.to_dict("records"))
                 submissions.append(raw_submission_rows(read, report_year, unit_id))
             continue
-        for name in sorted(set(entries) - set(expected)):
-            if contains_identity_number(name):
-                named_by_number(f"entry {names.index(name) + 1} of {len(names)} in {rel(folder)}")
-                continue
-            note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE,
-                 "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
+        unexpected(unit_id, folder, entries, set(expected),
+                   "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
         for name, table in expected.items():
             path = folder / name
             if name not in entries:
                 note(unit_id, rel(path), rules.MISSING_TABLE,
                      f"Enheten {unit_id}s leverans saknar {name}; lägg till den (en fil med bara rubrikraden när det inte finns några rader).")
                 continue
-            if not is_inside_root(path, data_root):
-                note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
-                     "Tabellen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
-                continue
-            if not is_regular_file(path):
-                found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
+            if not readable(unit_id, path, "Tabellen"):
                 continue
             kinds = column_kinds(condition_id, table)
             ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]

@@ -84,8 +84,8 @@ def required_cells(condition: Condition, report_year: int) -> tuple[Cell, ...]:
     order: indicator, measure, `total` first, then each breakdown in declared order, its values in list order.
     An indicator that has not begun for R has none.
 
-    A breakdown whose value list is not fixed has no required rows beyond `total` (its rows are the
-    values that occur; the contract accepts any value there).
+    A breakdown whose value list is not fixed has no rows: every value the engine publishes needs its
+    Swedish label (`labels.breakdown_label`), so each breakdown of the catalogue has a fixed list.
     """
     cells: list[Cell] = []
     for indicator in indicators_in_force(condition, report_year):

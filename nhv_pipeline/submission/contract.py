@@ -55,7 +55,7 @@ from nhv_pipeline.contract.reader import (
     read_bytes_limited,
     too_large_failure,
 )
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, period_for
+from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator
 
 from .cells import (
     DECIMAL_COLUMNS,
@@ -79,6 +79,24 @@ SUBMISSION_FILES = (SUBMISSION_CSV, SUBMISSION_XLSX)
 LINEAGE_COLUMNS = ("report_year", "unit_id", "source_file", "source_line")
 RAW_COLUMNS: tuple[str, ...] = (*SUBMISSION_COLUMNS, *OPTIONAL_COLUMNS, *LINEAGE_COLUMNS)
 STAGED_COLUMNS: tuple[str, ...] = ("report_year", "unit_id", *SUBMISSION_COLUMNS, "source_file", "source_line")
+
+#: What each column of submission.csv holds (SUBMISSION.md 2), for the assets' column docs.
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    "indicator_id": "An indicator in force for the condition in the report year (SUBMISSION.md 2).",
+    "measure": "The indicator's measure.",
+    "breakdown": "`total` or one of the indicator's breakdowns.",
+    "breakdown_value": "`total`, or a value of the breakdown (INDICATORS.md 4).",
+    "n": "The number of persons, events, transplants … the cell is based on (the seeds' totalantalet N).",
+    "numerator": "A proportion's numerator.",
+    "denominator": "A proportion's denominator (= n).",
+    "mean": "A distribution's mean, unrounded.",
+    "sd": "A distribution's sample standard deviation, unrounded (empty when n < 2).",
+    "p10": "A distribution's 10th percentile (type 7), unrounded.",
+    "median": "A distribution's median, unrounded.",
+    "p90": "A distribution's 90th percentile (type 7), unrounded.",
+    "period_start": "Optional: the indicator's first day of its period for the report year.",
+    "period_end": "Optional: the indicator's last day of its period for the report year.",
+}
 
 #: The oldest age a distribution of ages may hold (SUBMISSION.md 3).
 MAX_AGE = 125
@@ -151,7 +169,8 @@ def parse_submission_csv(data: bytes, rel: str) -> SubmissionRead:
     """The bytes of a submission.csv as text rows (see `read_submission_csv`)."""
     header, delimiter = _header_names(data)
     columns = [*SUBMISSION_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in header)]
-    read = parse_contract_csv(data, rel, columns, list(KEY_COLUMNS), optional_columns=columns[4:])
+    # Cells that may be empty (where the measure has no such value): all but the key and n.
+    read = parse_contract_csv(data, rel, columns, list(KEY_COLUMNS), optional_columns=columns[5:])
     return SubmissionRead(
         rows=read.frame, locator=Locator(rel), failures=read.failures, decimal_comma=delimiter == ";",
         size_bytes=read.size_bytes, sha256=read.sha256,
@@ -231,17 +250,6 @@ def _is_age(indicator: Indicator) -> bool:
     return indicator.unit_of_measure.strip().lower().startswith("ålder")
 
 
-def _open_cell(condition: Condition, indicators: Mapping[str, Indicator], key, periods) -> Cell | None:
-    """A row of a breakdown whose value list is not fixed: any value of a breakdown the measure has."""
-    indicator_id, measure, breakdown, value = key
-    indicator = indicators.get(indicator_id)
-    if indicator is None or measure not in indicator.measures or breakdown not in indicator.breakdowns_for(measure):
-        return None
-    if breakdown_values(condition, breakdown) is not None:
-        return None
-    return Cell(indicator, measure, MEASURE_KIND[measure], breakdown, value, *periods[indicator_id])
-
-
 def _unknown_reason(condition: Condition, indicators: Mapping[str, Indicator], report_year: int, key) -> tuple[str, str]:
     """(column, Swedish reason) a row names no cell of the catalogue in force."""
     indicator_id, measure, breakdown, value = key
@@ -259,7 +267,8 @@ def _unknown_reason(condition: Condition, indicators: Mapping[str, Indicator], r
         return "breakdown", (f"Måttet {indicator_id} {measure} redovisas inte med denna uppdelning; "
                              f"uppdelningarna är {', '.join(offered)}.")
     values = breakdown_values(condition, breakdown) or ()
-    return "breakdown_value", (f"Uppdelningen {breakdown} har inget sådant värde; värdena är {', '.join(values)}.")
+    return "breakdown_value", (f"Uppdelningen {breakdown} har inget sådant värde; värdena är {', '.join(values)}."
+                               if values else f"Uppdelningen {breakdown} har ingen fast värdelista och kan inte rapporteras in.")
 
 
 def _text(row: Mapping, column: str) -> str | None:
@@ -286,7 +295,8 @@ def validate_submission(
     `source_line`. Failures name `locator`'s file, the row's line, the column and the rule:
     `required`/`required_if` (a cell empty where the measure needs it, or filled where it has
     none), `submission_range`, `date_format`/`submission_period` (optional period columns),
-    `submission_unknown_row`, `duplicate`, `submission_missing_row`, `submission_total`,
+    `submission_unknown_row` (also every row of a breakdown without a fixed value list),
+    `duplicate`, `submission_missing_row`, `submission_total`,
     `submission_equal_population` (within the submission, and with `earlier` across years),
     and `extra_column`/`missing_column` for rows that did not come through the CSV reader.
     """
@@ -310,10 +320,6 @@ def validate_submission(
     cells = required_cells(condition, report_year)
     by_key = {cell.key: cell for cell in cells}
     indicators = {indicator.indicator_id: indicator for indicator in indicators_in_force(condition, report_year)}
-    periods = {cell.indicator.indicator_id: (cell.period_start, cell.period_end) for cell in cells}
-    for indicator_id, indicator in indicators.items():
-        if indicator_id not in periods:
-            periods[indicator_id] = period_for(indicator, report_year)
     decimal = _DECIMAL_COMMA if decimal_comma else _DECIMAL_POINT
 
     seen: dict[tuple, int] = {}
@@ -331,7 +337,7 @@ def validate_submission(
         if empty_keys:
             continue
         key = tuple(key_cells)
-        cell = by_key.get(key) or _open_cell(condition, indicators, key, periods)
+        cell = by_key.get(key)
         if cell is None:
             column, reason = _unknown_reason(condition, indicators, report_year, key)
             fail(line, column, rules.SUBMISSION_UNKNOWN_ROW, f"Raden anger ingen cell i uppföljningen: {reason}")
@@ -360,7 +366,8 @@ def validate_submission(
 
 
 def _failure_frame(found: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    frame = pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
+    return frame.astype({"line": "Int64"})
 
 
 def _typed_frame(records: list[dict]) -> pd.DataFrame:
@@ -497,12 +504,13 @@ def _check_totals(condition: Condition, figures: Mapping, clean: Mapping, lines:
                 if column not in clean[total] or any(column not in clean[key] for key in keys):
                     continue
                 summed = sum(int(figures[key][column]) for key in keys)
-                stated = int(figures[total][column])
-                if summed != stated:
+                if summed != int(figures[total][column]):
+                    # The sum is the pipeline's own figure; no cell value of the file is repeated (DATA_CONTRACT.md 3).
+                    shown = f"till {summed}" if summed < 10**9 else "till ett annat värde"
                     fail(lines[total], column, rules.SUBMISSION_TOTAL,
-                         f"Raderna för uppdelningen {breakdown} av {indicator_id} {measure} summerar {column} till "
-                         f"{summed}, men total-raden anger {stated}; uppdelningen delar upp hela populationen, så "
-                         "raderna ska summera till total-raden.")
+                         f"Raderna för uppdelningen {breakdown} av {indicator_id} {measure} summerar {column} {shown} "
+                         "än total-radens; uppdelningen delar upp hela populationen, så raderna ska summera till "
+                         "total-raden.")
 
 
 def _check_equal_populations(
@@ -521,7 +529,7 @@ def _check_equal_populations(
             continue
         if equal.year_lag == 0:
             other = _n_of(figures, clean, equal.other_indicator_id, equal.other_measure)
-            where = "i denna inrapportering"
+            where = "i denna inrapportering (rad {line})"
         else:
             year = report_year - equal.year_lag
             if earlier is None or year < condition.first_report_year:
@@ -533,10 +541,12 @@ def _check_equal_populations(
         for shared in sorted(set(own) & set(other)):
             if own[shared] != other[shared]:
                 key = (equal.indicator_id, equal.measure, *shared)
+                there = where.format(line=lines.get((equal.other_indicator_id, equal.other_measure, *shared)))
+                # Which rows disagree, never their values (DATA_CONTRACT.md 3: messages repeat no cell value).
                 fail(lines[key], "n", rules.SUBMISSION_EQUAL_POPULATION,
                      f"{equal.indicator_id} {equal.measure} ({shared[0]}={shared[1]}) räknar samma population som "
-                     f"{equal.other_indicator_id} {equal.other_measure} {where}, men n är {own[shared]} här och "
-                     f"{other[shared]} där; rätta den siffra som är fel.")
+                     f"{equal.other_indicator_id} {equal.other_measure} {there}, men n skiljer sig mellan dem; "
+                     "rätta den siffra som är fel.")
 
 
 def _n_of(figures: Mapping, clean: Mapping, indicator_id: str, measure: str) -> dict[tuple[str, str], int]:

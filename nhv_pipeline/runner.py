@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import condition_ids, registered
+from nhv_pipeline.condition import condition_ids, get_condition, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.reports import failure_summary_lines, read_unit_report
 from nhv_pipeline.faults import fault_point
@@ -87,6 +87,15 @@ def submission_command(data_raw: Path, condition_id: str, unit_id: str, report_y
             f"known units: {', '.join(sorted(known)) or 'none'}."
         )
         return 2
+    from nhv_pipeline.submission import intake
+
+    folder = data_raw / str(report_year) / condition_id / unit_id
+    if folder.is_dir() and intake.delivery_kind((entry.name for entry in folder.iterdir()), get_condition(condition_id)) != intake.EXTRACT:
+        _say(
+            f"error: {folder} holds a submission file, not the extract tables; `submission` makes a submission from "
+            "the unit's extract (SUBMISSION.md 6). Point --data-raw at the extract."
+        )
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     made = make_submission(data_raw, condition_id, unit_id, report_year, out)
     for path in made.written:
@@ -105,7 +114,6 @@ def submission_command(data_raw: Path, condition_id: str, unit_id: str, report_y
 
 def template_command(condition_id: str, report_year: int, unit_id: str | None, out: Path) -> int:
     """`nhv-pipeline template` (SUBMISSION.md 7)."""
-    from nhv_pipeline.condition import get_condition
     from nhv_pipeline.submission.workbook import write_template
 
     condition = get_condition(condition_id)

@@ -118,6 +118,19 @@ def test_a_failed_validation_writes_the_report_and_no_submission(tmp_path, sampl
     assert (out / "validering" / "2026" / "skeletal_dysplasia" / "karolinska_sd.html").is_file()
 
 
+def test_a_unit_folder_that_holds_a_submission_is_no_extract_to_make_one_from(tmp_path, sample_data):
+    workspace = make_workspace(tmp_path, sample_data)
+    folder = workspace.data_raw / "2026" / "skeletal_dysplasia" / "sahlgrenska_sd"
+    for table in folder.iterdir():
+        table.unlink()
+    (folder / "submission.csv").write_text("indicator_id\n", encoding="utf-8")
+    completed = _cli("submission", "--condition", "skeletal_dysplasia", "--unit", "sahlgrenska_sd", "--report-year",
+                     "2026", "--data-raw", str(workspace.data_raw), "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     env=dict(os.environ))
+    assert completed.returncode == 2 and "holds a submission file" in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_unknown_unit_is_a_usage_error(tmp_path, sample_data):
     completed = _cli("submission", "--condition", "sct_ssc", "--unit", "nowhere", "--report-year", "2026",
                      "--data-raw", str(sample_data), "--out", str(tmp_path / "out"), cwd=tmp_path, env=dict(os.environ))

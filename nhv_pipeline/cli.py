@@ -17,6 +17,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+#: `queue` was called `submit` until 0.3.0; the old name still works and says it is deprecated (CHANGELOG).
+DEPRECATED_QUEUE = "submit"
+
 DESCRIPTION = """\
 NHV annual follow-up pipeline (årlig uppföljning av nationell högspecialiserad vård).
 
@@ -32,8 +35,11 @@ EPILOG = """\
 examples:
   nhv-pipeline run --all                         every delivered report year, in order
   nhv-pipeline run --report-year 2026            one report year (and earlier deliveries it reads)
+  nhv-pipeline queue --report-year 2026          queue the year for the Dagster daemon (a shared instance)
   nhv-pipeline rebuild                           a new warehouse from the deliveries (after damage)
   nhv-pipeline validate --report-year 2026 --condition CONDITION --unit UNIT_ID
+  nhv-pipeline submission --condition CONDITION --unit UNIT_ID --report-year 2026 --out DIR
+  nhv-pipeline template --condition CONDITION --report-year 2026 --out mall.xlsx
   nhv-pipeline sample-data --out /tmp/data_raw --seed 7 --scale 10
 
 exit status: 0 when everything ran and every blocking check passed, 1 when a check
@@ -55,11 +61,20 @@ def _add_location_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _condition_choices() -> list[str]:
-    """The registered conditions (nhv_pipeline/conditions/)."""
+def _condition(value: str) -> str:
+    """A registered condition (nhv_pipeline/conditions/), checked when given: `--help` loads no condition package."""
     from nhv_pipeline.condition import condition_ids
 
-    return list(condition_ids())
+    known = condition_ids()
+    if value not in known:
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {', '.join(known)})")
+    return value
+
+
+def _add_condition_and_year(parser: argparse.ArgumentParser) -> None:
+    """The condition and report year a unit's tool works for (SUBMISSION.md 6-7)."""
+    parser.add_argument("--condition", type=_condition, required=True, metavar="CONDITION")
+    parser.add_argument("--report-year", type=int, required=True, metavar="R")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,25 +100,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(run)
     run.add_argument("--quiet", action="store_true", help="print only the FAILED lines and the summary, not Dagster's log")
 
-    submit = commands.add_parser(
-        "submit",
-        help="queue report years for the Dagster daemon (a shared instance), oldest first",
-        description="Submit one run per report year to the run queue of the Dagster instance in DAGSTER_HOME, "
+    queue_help = "queue report years for the Dagster daemon (a shared instance), oldest first"
+    queue_description = (
+        "Queue one run per report year on the run queue of the Dagster instance in DAGSTER_HOME, "
         "for the daemon to start one warehouse writer at a time (the operator guide's PostgreSQL recipe). "
         "Nothing runs in this process. A run holds the assets of the selection that have the year; unlike "
-        "`run --report-year`, earlier deliveries a lag reads are not loaded first: submit those years before it.",
+        "`run --report-year`, earlier deliveries a lag reads are not loaded first: queue those years before it."
     )
-    which = submit.add_mutually_exclusive_group(required=True)
-    which.add_argument("--report-year", type=int, action="append", metavar="R", help="a report year (repeat for more)")
-    which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
-    submit.add_argument(
-        "--selection",
-        choices=["nhv_full", "nhv_deliveries", "nhv_validate"],
-        default="nhv_full",
-        help="nhv_full (default: everything, published), nhv_deliveries (registry, raw, staged) or "
-        "nhv_validate (registry and raw: validation reports only)",
-    )
-    _add_location_options(submit)
+    for name in ("queue", DEPRECATED_QUEUE):
+        queue = commands.add_parser(
+            name,
+            help=queue_help if name == "queue" else "deprecated name of `queue` (removed in a later version)",
+            description=queue_description if name == "queue" else f"Deprecated: use `nhv-pipeline queue`. {queue_description}",
+        )
+        which = queue.add_mutually_exclusive_group(required=True)
+        which.add_argument("--report-year", type=int, action="append", metavar="R", help="a report year (repeat for more)")
+        which.add_argument("--all", action="store_true", help="every report year that has deliveries, oldest first")
+        queue.add_argument(
+            "--selection",
+            choices=["nhv_full", "nhv_deliveries", "nhv_validate"],
+            default="nhv_full",
+            help="nhv_full (default: everything, published), nhv_deliveries (registry, raw, staged) or "
+            "nhv_validate (registry and raw: validation reports only)",
+        )
+        _add_location_options(queue)
 
     rebuild = commands.add_parser(
         "rebuild",
@@ -125,10 +145,36 @@ def build_parser() -> argparse.ArgumentParser:
         "on its own folder before sending it. With --report-dir the per-unit reports are written there.",
     )
     validate.add_argument("--report-year", type=int, required=True, metavar="R")
-    validate.add_argument("--condition", choices=_condition_choices(), help="only this condition")
+    validate.add_argument("--condition", type=_condition, metavar="CONDITION", help="only this condition")
     validate.add_argument("--unit", metavar="UNIT_ID", help="only this unit's delivery")
     validate.add_argument("--report-dir", metavar="DIR", help="also write per-unit validation reports (CSV) here")
     validate.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
+
+    submission = commands.add_parser(
+        "submission",
+        help="a unit's own submission (submission.csv and .xlsx) made from its extracts, on its own machine",
+        description="Validate the unit's extract for the report year with the data contract (and the earlier "
+        "deliveries its lags read, from the unit's own folders), compute the unit's figures with the pipeline's "
+        "indicator engine, and write submission.csv, submission.xlsx (the template with the figures) and the "
+        "unit's validation reports (validering/<year>/<condition>/<unit>.csv and .html) into --out. Nothing else "
+        "is written: no warehouse, no Dagster home, no network. When validation fails, only the reports are "
+        "written and the exit status is 1. Disclosure control is not applied: Socialstyrelsen applies it.",
+    )
+    _add_condition_and_year(submission)
+    submission.add_argument("--unit", required=True, metavar="UNIT_ID")
+    submission.add_argument("--data-raw", metavar="DIR", help="the data root (default: $NHV_DATA_RAW, else ./data_raw)")
+    submission.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
+
+    template = commands.add_parser(
+        "template",
+        help="the Excel template a unit fills in by hand (SUBMISSION.md 7)",
+        description="Write the workbook a unit fills in with its figures: the sheet Anvisningar (Swedish "
+        "instructions from the catalogue) and the sheet Inrapportering (one row per cell the unit reports). "
+        "Save the filled-in workbook as <report_year>/<condition>/<unit>/submission.xlsx.",
+    )
+    _add_condition_and_year(template)
+    template.add_argument("--unit", metavar="UNIT_ID", help="the unit, named in the instructions")
+    template.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
 
     sample = commands.add_parser(
         "sample-data",
@@ -155,6 +201,13 @@ def _resolve_locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == DEPRECATED_QUEUE:
+        print(
+            f"warning: `nhv-pipeline {DEPRECATED_QUEUE}` is deprecated and will be removed; use `nhv-pipeline queue` "
+            "(the same options).",
+            file=sys.stderr,
+        )
+        args.command = "queue"
     data_raw, warehouse_dir = _resolve_locations(args)
     if args.command == "sample-data":
         from nhv_pipeline.sample_data import generate
@@ -162,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
         print(f"Wrote synthetic deliveries to {Path(args.out).resolve()}: {summary}.")
         return EXIT_OK
+    if args.command == "template":
+        from nhv_pipeline.runner import template_command
+
+        return template_command(args.condition, args.report_year, args.unit, Path(args.out))
     registry = data_raw / "units.csv"
     if (registry.exists() or registry.is_symlink()) and not registry.is_file():
         print(
@@ -181,10 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nhv_pipeline.runner import validate_only
 
         return validate_only(data_raw, args.report_year, args.condition, args.unit, args.report_dir)
-    if args.command == "submit":
-        from nhv_pipeline.runner import submit
+    if args.command == "submission":
+        from nhv_pipeline.runner import submission_command
 
-        return submit(data_raw, warehouse_dir, args.report_year, args.all, args.selection)
+        return submission_command(data_raw, args.condition, args.unit, args.report_year, Path(args.out))
+    if args.command == "queue":
+        from nhv_pipeline.runner import queue_runs
+
+        return queue_runs(data_raw, warehouse_dir, args.report_year, args.all, args.selection)
     from nhv_pipeline.recovery import machine_fault_message
     from nhv_pipeline.runner import run_report_years
 

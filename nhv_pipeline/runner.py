@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import condition_ids, registered
+from nhv_pipeline.condition import condition_ids, get_condition, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.names import shown_name
 from nhv_pipeline.contract.reports import failure_summary_lines, read_unit_report
@@ -75,6 +75,60 @@ def validate_only(
         return 0
     _say(f"{_count(len(failures), 'contract failure')}. Fix them in the delivery and check again.")
     return 1
+
+
+def submission_command(data_raw: Path, condition_id: str, unit_id: str, report_year: int, out: Path) -> int:
+    """`nhv-pipeline submission` (SUBMISSION.md 6): 0 when the submission was written, 1 when validation failed."""
+    from nhv_pipeline.submission.make import make_submission
+
+    registry = read_registry(data_raw)
+    known = _known_units(data_raw, report_year, [condition_id], registry.units)
+    if unit_id not in known:
+        _say(
+            f"error: no unit {unit_id!r} in units.csv or under {data_raw / str(report_year)} for {condition_id}; "
+            f"known units: {', '.join(sorted(known)) or 'none'}."
+        )
+        return 2
+    from nhv_pipeline.submission import intake
+
+    folder = data_raw / str(report_year) / condition_id / unit_id
+    if folder.is_dir() and intake.delivery_kind((entry.name for entry in folder.iterdir()), get_condition(condition_id)) != intake.EXTRACT:
+        _say(
+            f"error: {folder} holds a submission file, not the extract tables; `submission` makes a submission from "
+            "the unit's extract (SUBMISSION.md 6). Point --data-raw at the extract."
+        )
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    made = make_submission(data_raw, condition_id, unit_id, report_year, out)
+    for path in made.written:
+        _say(f"  wrote {path}")
+    for line in failure_summary_lines(made.failures):
+        _say(f"FAILED {line}")
+    if len(made.failures):
+        _say(
+            f"{_count(len(made.failures), 'contract failure')}: no submission was written. Fix them in the extract "
+            f"(see the validation reports under {out}) and run the command again."
+        )
+        return 1
+    _say(f"Submission of {unit_id} for {condition_id}, report year {report_year}: {len(made.frame)} rows in {out}.")
+    return 0
+
+
+def template_command(condition_id: str, report_year: int, unit_id: str | None, out: Path) -> int:
+    """`nhv-pipeline template` (SUBMISSION.md 7)."""
+    from nhv_pipeline.submission.workbook import write_template
+
+    condition = get_condition(condition_id)
+    if report_year < condition.first_report_year:
+        _say(f"error: {condition_id} has no report year before {condition.first_report_year}.")
+        return 2
+    if out.suffix.lower() != ".xlsx":
+        _say(f"error: the template is an Excel workbook: name it FILE.xlsx, not {out.name!r}.")
+        return 2
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_template(condition, report_year, out, unit=unit_id)
+    _say(f"Wrote the {condition_id} template for report year {report_year} to {out}.")
+    return 0
 
 
 def _count(n: int, noun: str) -> str:
@@ -191,27 +245,27 @@ def run_report_years(
             return _run_plan(defs, instance, plan, warehouse_dir, quiet)
 
 
-def submit(data_raw: Path, warehouse_dir: Path, report_years: list[int] | None, run_all: bool, selection: str) -> int:
-    """Queue report years for the daemon (`nhv-pipeline submit`); 0 when every run was queued."""
+def queue_runs(data_raw: Path, warehouse_dir: Path, report_years: list[int] | None, run_all: bool, selection: str) -> int:
+    """Queue report years for the daemon (`nhv-pipeline queue`); 0 when every run was queued."""
     os.environ["NHV_DATA_RAW"] = str(data_raw)
     os.environ["NHV_WAREHOUSE_DIR"] = str(warehouse_dir)
     dagster_home()
-    from nhv_pipeline.submit import submit_report_years
+    from nhv_pipeline.run_queue import queue_report_years
 
     checked = _checked_report_years(data_raw, sorted(report_years or []), run_all)
     if checked is None:
         return 2
     years, _ = checked
-    for year, run_id in zip(years, submit_report_years(years, selection), strict=True):
+    for year, run_id in zip(years, queue_report_years(years, selection), strict=True):
         _say(f"Queued {selection} for report year {year} (run {run_id}).")
     return 0
 
 
 def _checked_report_years(data_raw: Path, requested: list[int], run_all: bool) -> tuple[list[int], list[int]] | None:
-    """The report years to run or submit, and those delivered; None (after saying why) when there are none to take.
+    """The report years to run or queue, and those delivered; None (after saying why) when there are none to take.
 
     A misnamed folder under the data root, or a year outside the pipeline's report years, stops
-    the command before anything runs: `run` and `submit` refuse the same things with the same words.
+    the command before anything runs: `run` and `queue` refuse the same things with the same words.
     """
     from nhv_pipeline.partitions import report_year_partitions
 

@@ -49,3 +49,10 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+def break_sex_code(patients: Path) -> None:
+    """Give the patient on line 4 of a patients.csv a sex code outside the contract (`code`)."""
+    lines = patients.read_text(encoding="utf-8").split("\n")
+    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
+    patients.write_text("\n".join(lines), encoding="utf-8")

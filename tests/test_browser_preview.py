@@ -102,6 +102,10 @@ def test_every_catalogue_indicator_has_a_visible_section_with_its_swedish_name(p
     assert heading.text == f"{indicator.indicator_id} – {indicator.name}"
     # Section 4/6: the catalogue text in Swedish is shown with the figures.
     assert indicator.measure_text.split(".")[0] in section.text
+    # PUBLICATION.md 4: Teknisk beskrivning and Felkällor och begränsningar too, paragraphs on lines of their own.
+    for text in (indicator.technical_description, indicator.limitations):
+        for paragraph in filter(None, text.split("\n\n")):
+            assert paragraph.split("\n")[0].strip() in section.text
 
 
 def test_preview_has_one_section_per_catalogue_indicator(preview):

@@ -21,7 +21,7 @@ from nhv_pipeline.indicators.model import CATEGORIES, DIRECTIONS
 
 ENTRY_KEYS = [
     "condition_id", "condition_name", "indicator_id", "name", "measure_text", "unit_of_measure", "purpose",
-    "category", "indicator_type", "direction", "data_source", "first_report_year", "cohort_lag_years",
+    "technical_description", "limitations", "category", "indicator_type", "direction", "data_source", "first_report_year", "cohort_lag_years",
     "pooled_years", "breakdowns", "measures", "spec_version", "spec_date", "target_level",
 ]  # fmt: skip
 
@@ -82,6 +82,58 @@ def test_every_catalogue_text_is_filled_from_the_seeds():
         assert entry["direction"] in DIRECTIONS
     sct_p1 = next(e for e in catalogue_entries() if e["condition_id"] == "sct_ssc" and e["indicator_id"] == "P1")
     assert "svarsfrekvens" in sct_p1["measure_text"].lower()
+
+
+#: What the seeds give under "Felkällor och begränsningar" (seed 001 leaves every one empty).
+SEED_LIMITATIONS = {
+    ("sct_ssc", "B2"): "Givet förväntat lågt antal patienter kommer inte data kunna visas årligen",
+    ("sct_ssc", "B4"): "Allmänt hälsotillstånd och sjukdomsgrad kan variera mellan patienter",
+    ("sct_ssc", "T1"): "Olika former av remisshantering mellan regioner är faktorer utanför NHV-enheten",
+    ("sct_ssc", "T2"): "Patientvald väntan kan påverka tiden.",
+    ("sct_ssc", "R1"): "Ett fåtal patienter kan missas om de transplanteras sista veckan på året.",
+    ("sct_ssc", "R2"): "Allmänt hälsotillstånd och sjukdomsgrad kan variera mellan patienter",
+}
+
+#: A sentence of each seed's "Teknisk beskrivning" (sct P1: the seed leaves it empty).
+SEED_TECHNICAL = {
+    ("sct_ssc", "B1"): "Antal patienter som bedömts någon gång under året inom NHV-definitionen för viss vård vid SCT.",
+    ("sct_ssc", "B2"): "Detta bakgrundsmått innefattar samtliga patienter som behandlats under året.",
+    ("sct_ssc", "B3"): "I detta bakgrundsmått är mätenheten antal genomförda stamcellstransplantationer totalt.",
+    ("sct_ssc", "B4"): "Vårdtiden beräknas från dagen då stamceller återförs till patienten till utskrivningsdatum.",
+    ("sct_ssc", "T1"): "tid till beslut redovisas separat för de som erbjuds SCT och de som inte erbjuds SCT.",
+    ("sct_ssc", "T2"): "tills dess att cell-mobiliserande dos cyklofosfamid ges",
+    ("sct_ssc", "R1"): "Nämnare: Samtliga patienter som behandlats två år innan rapportår.",
+    ("sct_ssc", "R2"): "- njursvikt (uremi eller kvarstående dialysbehov eller genomgången organtransplantation).",
+    ("sct_ssc", "Ö1"): "Täljare: Antal patienter enligt nämnaren som vid utskrivning fått en individuell vårdplan.",
+    ("skeletal_dysplasia", "B1"): "• Juridiskt kön vid bedömning",
+    ("skeletal_dysplasia", "B2"): "En patient kan förekomma i flera av kategorierna nedan under året.",
+    ("skeletal_dysplasia", "B3"): "(barnets ålder i antal dagar dividerat med 365)",
+    ("skeletal_dysplasia", "T1"): "minus datum för inkommen, registrerad och godkänd remiss.",
+    ("skeletal_dysplasia", "R1"): "som fått en specifik skelettdysplasi-diagnos efter bedömning på NHV-enhet",
+    ("skeletal_dysplasia", "P1"): "”Fick du tillräcklig information om din vård och behandling?”",
+    ("skeletal_dysplasia", "Ö1"): "planerade återbesök och kontaktinformation.",
+}
+
+
+def test_technical_descriptions_and_limitations_are_the_seeds_texts():
+    """PUBLICATION.md 4: Teknisk beskrivning and Felkällor och begränsningar, from the seed, where it gives them."""
+    for entry in catalogue_entries():
+        key = (entry["condition_id"], entry["indicator_id"])
+        for field, seed in (("technical_description", SEED_TECHNICAL), ("limitations", SEED_LIMITATIONS)):
+            assert (seed[key] in entry[field]) if key in seed else entry[field] == "", (key, field)
+        # Paragraphs are kept apart by one blank line, never run together or padded.
+        for text in (entry["technical_description"], entry["limitations"]):
+            assert "\n\n\n" not in text and text == text.strip(), key
+    assert get_indicator("skeletal_dysplasia", "P1").technical_description.count("\n\n") == 7
+
+
+def test_what_n_counts_is_said_for_every_measure():
+    """SUBMISSION.md 7: the template says what N counts; skeletal P1's two measures count different people."""
+    for indicator in CATALOGUE:
+        for measure in indicator.measures:
+            assert indicator.n_counts_for(measure).strip(), (indicator.key, measure)
+    p1 = get_indicator("skeletal_dysplasia", "P1")
+    assert p1.n_counts_for("positive_share") != p1.n_counts_for("response_rate")
 
 
 def test_spec_versions_and_dates_per_condition():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pipeline_helpers import make_workspace, tree_digest
+from pipeline_helpers import break_sex_code, make_workspace, tree_digest
 
 
 def _cli(*args, cwd=None, env=None):
@@ -42,10 +42,7 @@ def test_validate_passes_the_sample_without_writing_anything(tmp_path, sample_da
 
 def test_validate_names_file_line_column_and_rule_for_one_unit(tmp_path, sample_data):
     workspace = make_workspace(tmp_path, sample_data)
-    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv")
     completed = _cli(
         "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
         "--data-raw", str(workspace.data_raw), "--report-dir", str(tmp_path / "reports"), cwd=tmp_path,
@@ -107,10 +104,7 @@ def test_an_unknown_condition_is_a_usage_error_naming_the_known_conditions(tmp_p
 
 def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, sample_data):
     workspace = make_workspace(tmp_path, sample_data)
-    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv")
     completed = _cli(
         "validate", "--report-year", "2026", "--condition", "sct_ssc", "--unit", "akademiska",
         "--data-raw", str(workspace.data_raw), cwd=tmp_path,
@@ -121,10 +115,7 @@ def test_validate_counts_one_unit_and_one_failure_in_the_singular(tmp_path, samp
 
 
 def _break_a_sex_code(workspace):
-    patients = workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv"
-    lines = patients.read_text(encoding="utf-8").split("\n")
-    lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
-    patients.write_text("\n".join(lines), encoding="utf-8")
+    break_sex_code(workspace.data_raw / "2026" / "sct_ssc" / "akademiska" / "patients.csv")
 
 
 def _summary_lines(stderr: str) -> list[str]:
@@ -160,3 +151,19 @@ def test_without_quiet_the_failed_lines_come_last_after_the_log(failed_runs):
     assert any("STEP_START" in line or "==> nhv_full" in line for line in lines[:first])
     assert all(line.startswith(("FAILED ", "Report year 2026: FAILED")) for line in lines[first:]), lines[first:]
     assert lines[-1].startswith("Report year 2026: FAILED")
+
+
+def test_queue_is_the_command_and_submit_a_deprecated_alias_that_says_so(tmp_path, monkeypatch, capsys):
+    """`submit` was renamed `queue` (CHANGELOG 0.3.0): both reach the same queueing with the same options."""
+    from nhv_pipeline import cli, runner
+
+    (tmp_path / "units.csv").write_text("unit_id\n", encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(runner, "queue_runs", lambda *args: calls.append(args) or 0)
+    for command in ("queue", "submit"):
+        code = cli.main([command, "--report-year", "2026", "--selection", "nhv_validate", "--data-raw", str(tmp_path)])
+        assert code == 0
+        stderr = capsys.readouterr().err
+        assert ("deprecated" in stderr and "nhv-pipeline queue" in stderr) == (command == "submit")
+    assert [call[2:] for call in calls] == [([2026], False, "nhv_validate")] * 2
+    assert "queue" in _cli("--help").stdout

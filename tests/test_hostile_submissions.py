@@ -13,20 +13,24 @@ import csv
 import io
 import re
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
+from openpyxl import load_workbook
 
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.contract import read_registry, rules, validate_delivery
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
 from nhv_pipeline.jobs import DELIVERIES, run_tags
-from nhv_pipeline.submission.cells import write_submission_csv
+from nhv_pipeline.submission.cells import INTEGER_COLUMNS, KEY_COLUMNS, write_submission_csv
+from nhv_pipeline.submission.workbook import FIRST_ROW, SUBMISSION_SHEET, write_template
 from pipeline_helpers import make_workspace, tree_digest
 from submission_fixtures import unit_submission
 
@@ -160,6 +164,46 @@ def _workbook(root):
     return UNIT, f"{FOLDER}/submission.xlsx", None, ""
 
 
+XLSX = f"{FOLDER}/submission.xlsx"
+
+
+def _as_workbook(root: Path):
+    """The submission typed into the template (SUBMISSION.md 7) and delivered as submission.xlsx instead."""
+    frame = pd.read_csv(root / FILE, dtype={column: "string" for column in KEY_COLUMNS})
+    for column in INTEGER_COLUMNS:
+        frame[column] = frame[column].astype("Int64")
+    (root / FILE).unlink()
+    return write_template(get_condition("sct_ssc"), 2026, root / XLSX, unit=UNIT, values=frame)
+
+
+def _formula(root):
+    workbook = load_workbook(_as_workbook(root))
+    workbook[SUBMISSION_SHEET][f"F{FIRST_ROW}"] = "=2+2"
+    workbook.save(root / XLSX)
+    return UNIT, XLSX, FIRST_ROW, "n"
+
+
+def _macro(root):
+    with zipfile.ZipFile(_as_workbook(root), "a") as archive:
+        archive.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    return UNIT, XLSX, None, ""
+
+
+def _hidden_sheet(root):
+    workbook = load_workbook(_as_workbook(root))
+    hidden = workbook.create_sheet("Egna siffror")
+    hidden.sheet_state = "veryHidden"
+    hidden["A1"] = 12
+    workbook.save(root / XLSX)
+    return UNIT, XLSX, None, ""
+
+
+def _zip_bomb(root):
+    with zipfile.ZipFile(_as_workbook(root), "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/image1.png", b"\x00" * (8 * 1024 * 1024))
+    return UNIT, XLSX, None, ""
+
+
 def _required(root):
     return UNIT, FILE, _set(root, "B1", "sex", "K", n=""), "n"
 
@@ -193,6 +237,10 @@ CASES = [
     Case("equal_population", rules.SUBMISSION_EQUAL_POPULATION, _equal_population),
     Case("period", rules.SUBMISSION_PERIOD, _period),
     Case("workbook_not_readable_yet", rules.UNREADABLE_WORKBOOK, _workbook),
+    Case("workbook_formula", rules.FORMULA, _formula),
+    Case("workbook_macro", rules.MACRO, _macro),
+    Case("workbook_hidden_sheet", rules.HIDDEN_SHEET, _hidden_sheet),
+    Case("workbook_zip_bomb", rules.WORKBOOK_TOO_LARGE, _zip_bomb),
     Case("required", rules.REQUIRED, _required),
     Case("required_if", rules.REQUIRED_IF, _required_if),
     Case("earlier_delivery_kind", rules.EARLIER_DELIVERY_KIND,

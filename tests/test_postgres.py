@@ -3,7 +3,7 @@
 A throwaway PostgreSQL server (Debian's package, installed by `make test`) listens on a
 Unix socket in a temporary folder. The instance keeps its runs, events and schedules
 there and queues runs (`QueuedRunCoordinator`; the concurrency pool `nhv_warehouse`, with run
-granularity and a limit of one, starts one warehouse writer at a time). Three report years are submitted with `dagster job launch` and started by the
+granularity and a limit of one, starts one warehouse writer at a time). Three report years are queued with `nhv-pipeline queue` and started by the
 daemon, as schedule, sensor and UI backfill runs are. They all succeed, never two at
 once, and publish the same bytes as `nhv-pipeline run --all`.
 """
@@ -113,7 +113,7 @@ def test_three_report_years_through_the_queue_on_postgres_equal_the_cli(tmp_path
     # Submitted in order, as `run --all` runs them: the queue keeps that order. Each run holds the
     # assets that have its year (the second condition and R2 begin in 2026), through the implicit asset job.
     submitted = subprocess.run(
-        [str(BIN / "nhv-pipeline"), "submit", *(arg for year in YEARS for arg in ("--report-year", year))],
+        [str(BIN / "nhv-pipeline"), "queue", *(arg for year in YEARS for arg in ("--report-year", year))],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert submitted.returncode == 0, submitted.stderr[-3000:]

@@ -87,7 +87,9 @@ SKD = "Skelettdysplasier"
 CATALOGUE = [
     catalogue_entry("sct_ssc", SCT, "B1", "Antal patienter", breakdowns=["total", "sex"]),
     catalogue_entry("sct_ssc", SCT, "T1", "Tid till beslut om stamcellstransplantation", measures=["distribution"],
-                    direction="lower_is_better", unit_of_measure="Tid i antal dagar"),
+                    direction="lower_is_better", unit_of_measure="Tid i antal dagar",
+                    technical_description="Antal dagar från remiss.\n\nTäljare: <a> & b",
+                    limitations="Olika former av remisshantering."),
     catalogue_entry("sct_ssc", SCT, "R2", "Sjukdomsfri överlevnad", first_report_year=2026, cohort_lag_years=3,
                     measures=["proportion"], direction="higher_is_better"),
     catalogue_entry("sct_ssc", SCT, "Ö1", "Individuell vårdplan", measures=["proportion"],
@@ -245,6 +247,11 @@ def test_headings_and_catalogue_text_in_swedish():
     for label in ("Mått", "Mätenhet", "Syfte", "Kategori", "Riktning", "Datakälla", "Period"):
         assert f"<dt>{label}</dt>" in t1
     assert "<dd>Lägre värde är bättre</dd>" in t1
+    # PUBLICATION.md 4: the seed's Teknisk beskrivning (its paragraphs kept) and Felkällor och begränsningar.
+    assert "<dt>Teknisk beskrivning</dt><dd>Antal dagar från remiss.\n\nTäljare: &lt;a&gt; &amp; b</dd>" in t1
+    assert "<dt>Felkällor och begränsningar</dt><dd>Olika former av remisshantering.</dd>" in t1
+    # Where the seed leaves them empty, no empty line is shown.
+    assert "Teknisk beskrivning" not in section_html(text, "sct_ssc-B1")
     assert "<dd>2024-01-01 – 2024-12-31</dd>" in t1
 
 

@@ -13,6 +13,7 @@ def test_pure_modules_do_not_import_dagster():
         "import nhv_pipeline.sample_data, nhv_pipeline.checks.invariants, nhv_pipeline.runner\n"
         "import nhv_pipeline.submission.cells, nhv_pipeline.submission.contract, nhv_pipeline.submission.intake\n"
         "import nhv_pipeline.submission.combine\n"
+        "import nhv_pipeline.submission.workbook, nhv_pipeline.submission.make\n"
         "print(sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

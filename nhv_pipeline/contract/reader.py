@@ -280,6 +280,20 @@ def parse_contract_csv(
     return _parsed(result, rel, columns, optional_columns, records[0][1], records, suspect, id_columns)
 
 
+def parse_contract_records(
+    records: list[tuple[int, list[str]]], rel: str, columns: list[str], id_columns=(), optional_columns=(),
+    size_bytes: int = 0, sha256: str = "",
+) -> FileRead:
+    """Text records read from elsewhere (a workbook's sheet), header first, checked as a CSV's are.
+
+    `records` is [(line, fields)]: the header record, then the rows with the line (a sheet's row
+    number) each is named by. Header, field-count and identity-number rules are those of a CSV file.
+    """
+    text = "\n".join(field for _, fields in records for field in fields)
+    result = FileRead(frame=None, size_bytes=size_bytes, sha256=sha256)
+    return _parsed(result, rel, columns, optional_columns, records[0][1], records, may_hold_identity_number(text), id_columns)
+
+
 def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields: list[str], records, suspect: bool,
             id_columns) -> FileRead:
     """Header, field-count and identity checks, and the frame: of the csv records, or of a plain table.

@@ -119,6 +119,16 @@ UNREADABLE_WORKBOOK = "unreadable_workbook"
 """A submission.xlsx that cannot be read; it is not opened (SUBMISSION.md 7)."""
 EARLIER_DELIVERY_KIND = "earlier_delivery_kind"
 """An extract's cohort or cross-delivery rules need an earlier delivery of the unit that was a submission (SUBMISSION.md 5)."""
+# --- the Excel template of a submission (SUBMISSION.md 7) ---------------------------------
+FORMULA = "formula"
+"""A cell of a submission workbook holds a formula; nothing in a workbook is evaluated (SUBMISSION.md 7)."""
+MACRO = "macro"
+"""A macro-enabled workbook (.xlsm) or one with a VBA part; it is not read (SUBMISSION.md 7)."""
+HIDDEN_SHEET = "hidden_sheet"
+"""A hidden or very hidden sheet of a submission workbook holds values; hidden sheets are never read (SUBMISSION.md 7)."""
+WORKBOOK_TOO_LARGE = "workbook_too_large"
+"""A workbook that unpacks far beyond the template (a zip bomb, a huge sheet, too many parts); refused before
+its cells are read (SUBMISSION.md 7: a size limit as for CSV files)."""
 
 RULES: dict[str, str] = {
     ENCODING: "File is not valid UTF-8; save it as 'CSV UTF-8' (DATA_CONTRACT.md 2).",
@@ -167,6 +177,10 @@ RULES: dict[str, str] = {
     SUBMISSION_PERIOD: "period_start/period_end is not the indicator's period for the report year (SUBMISSION.md 2).",
     UNREADABLE_WORKBOOK: "submission.xlsx cannot be read; not opened (SUBMISSION.md 7).",
     EARLIER_DELIVERY_KIND: "Extract needs an earlier delivery of the unit that was a submission (SUBMISSION.md 5).",
+    FORMULA: "Workbook cell holds a formula; nothing in a workbook is evaluated (SUBMISSION.md 7).",
+    MACRO: "Macro-enabled workbook (.xlsm) or a VBA part; not read (SUBMISSION.md 7).",
+    HIDDEN_SHEET: "Hidden sheet of the workbook holds values; hidden sheets are never read (SUBMISSION.md 7).",
+    WORKBOOK_TOO_LARGE: "Workbook unpacks far beyond the template (zip bomb, huge sheet); not read (SUBMISSION.md 7).",
 }
 
 
@@ -217,6 +231,10 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     SUBMISSION_PERIOD: "Perioden på raden är inte indikatorns period för inrapporteringsåret.",
     UNREADABLE_WORKBOOK: "Arbetsboken submission.xlsx kan inte läsas in.",
     EARLIER_DELIVERY_KIND: "Uttaget behöver en tidigare leverans från enheten som var en inrapportering.",
+    FORMULA: "En cell i arbetsboken innehåller en formel; formler beräknas aldrig, skriv in värdet.",
+    MACRO: "Arbetsboken innehåller makron (.xlsm); den lästes inte.",
+    HIDDEN_SHEET: "Ett dolt blad i arbetsboken har innehåll; dolda blad läses aldrig.",
+    WORKBOOK_TOO_LARGE: "Arbetsboken är mycket större än mallen (zip-bomb eller enormt blad); den lästes inte.",
 }
 """The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
 

@@ -70,6 +70,9 @@ def catalogue_entry(indicator: Indicator) -> dict:
         "measure_text": indicator.measure_text,
         "unit_of_measure": indicator.unit_of_measure,
         "purpose": indicator.purpose,
+        # Paragraphs separated by a blank line; empty where the seed leaves the text empty.
+        "technical_description": indicator.technical_description,
+        "limitations": indicator.limitations,
         "category": indicator.category,
         "indicator_type": indicator.indicator_type,
         "direction": indicator.direction,

@@ -128,6 +128,15 @@ class Indicator:
     #: Filled in by the Specification that declares the indicator (PUBLICATION.md section 4).
     spec_version: str = ""
     spec_date: str = ""
+    #: Teknisk beskrivning and Felkällor och begränsningar, as the seed gives them (empty where it
+    #: leaves them empty); shown beside the charts (PUBLICATION.md section 4). Paragraphs are separated
+    #: by a blank line, list items are lines of their own.
+    technical_description: str = ""
+    limitations: str = ""
+    #: What a row's N counts, in Swedish, for the unit that reports it (SUBMISSION.md 2 `n`, 7: the
+    #: template's Anvisningar); per measure where the measures count different things (P1).
+    n_counts: str = ""
+    measure_n_counts: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -136,6 +145,10 @@ class Indicator:
 
     def breakdowns_for(self, measure: str) -> tuple[str, ...]:
         return dict(self.measure_breakdowns).get(measure, self.breakdowns)
+
+    def n_counts_for(self, measure: str) -> str:
+        """What N counts for one measure (SUBMISSION.md 2, the seeds' "totalantalet (N)")."""
+        return dict(self.measure_n_counts).get(measure, self.n_counts)
 
     def with_pooled_years(self, pooled_years: int) -> "Indicator":
         """This indicator pooled over another number of years (only where the specification makes it configuration)."""
@@ -147,6 +160,11 @@ class Indicator:
             dataclasses.replace(spec, offsets=(-(pooled_years - 1), 0)) if spec.pooled else spec for spec in self.inputs
         )
         return dataclasses.replace(self, pooled_years=pooled_years, inputs=inputs)
+
+
+def paragraphs(*texts: str) -> str:
+    """A seed text of several paragraphs, as the catalogue keeps it: separated by a blank line."""
+    return "\n\n".join(texts)
 
 
 def current(table: str) -> TableInput:

@@ -102,8 +102,9 @@ def build_datapackage(folder: Path, report_year: int, version: str, created: str
             {
                 "name": "indicator_catalogue",
                 "title": "Indikatorkatalog",
-                "description": "En post per indikator: namn, mått, mätenhet, syfte, kategori, riktning, datakälla, "
-                "redovisningsgrupper och specifikationens version (PUBLICATION.md avsnitt 4).",
+                "description": "En post per indikator: namn, mått, mätenhet, syfte, teknisk beskrivning, felkällor och "
+                "begränsningar, kategori, riktning, datakälla, redovisningsgrupper och specifikationens version "
+                "(PUBLICATION.md avsnitt 4).",
             },
             profile="data-resource",
             file_format="json",

@@ -239,6 +239,8 @@ def _catalogue_items(entry: Mapping[str, Any], results_period: str) -> list[tupl
         ("Riktning", DIRECTION_LABELS.get(str(entry.get("direction")), entry.get("direction"))),
         ("Målnivå", format_number(target) if target is not None else ""),
         ("Datakälla", entry.get("data_source")),
+        ("Felkällor och begränsningar", entry.get("limitations")),
+        ("Teknisk beskrivning", entry.get("technical_description")),
         ("Period", results_period),
         ("Redovisas från rapportår", entry.get("first_report_year")),
         ("Eftersläpning", years(entry.get("cohort_lag_years"))),

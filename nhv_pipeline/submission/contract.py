@@ -9,8 +9,8 @@ identity numbers looked for everywhere) into *text rows*; `validate_submission` 
 text rows, wherever they came from, and says where a failure is through a `Locator`. A
 filled-in submission.xlsx is read into the same text rows (one per sheet row, `source_line`
 = the sheet's row number) with a `Locator` that knows the sheet and the column letters, so
-its messages name the cell (`Inrapportering!F12`); `read_submission_xlsx` is the one hook
-its reader replaces.
+its messages name the cell (`Inrapportering!F12`); `read_submission_xlsx` is where
+`workbook.read_submission_workbook` reads it.
 
 The warehouse tables (asset keys `raw/<condition_id>/submission` and
 `staged/<condition_id>/submission`, one slice per report year, every submitting unit):
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ from nhv_pipeline.contract.reader import (
     detect_delimiter,
     max_file_bytes,
     parse_contract_csv,
+    parse_contract_records,
     read_bytes_limited,
     too_large_failure,
 )
@@ -191,20 +193,28 @@ def read_submission_csv(path: Path, rel: str) -> SubmissionRead:
 
 
 def read_submission_xlsx(path: Path, rel: str) -> SubmissionRead:
-    """A filled-in submission.xlsx (SUBMISSION.md 7): the one hook the workbook reader replaces.
+    """A filled-in submission.xlsx (SUBMISSION.md 7) as the same text rows as a submission.csv.
 
-    Until it is in place, the file is recognised as a submission and reported as not readable
-    yet, so the unit knows to send submission.csv instead; nothing in it is opened.
+    `workbook.read_submission_workbook` refuses what must not be read (formulas, macros, hidden
+    sheets with values, oversized or malformed workbooks) before a cell is evaluated; the rows of
+    the sheet Inrapportering then go through the CSV's header, field and identity-number rules,
+    each named by its sheet row, and the Locator names the cell (`Inrapportering!F12`). A decimal
+    typed as text may use `,` (Swedish Excel).
     """
+    from .workbook import read_submission_workbook
+
+    book = read_submission_workbook(path, rel)
+    size = path.stat().st_size
+    if book.failures:
+        return SubmissionRead(rows=None, locator=Locator(rel), failures=book.failures, size_bytes=size)
+    columns = [*SUBMISSION_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in book.header)]
+    read = parse_contract_records(
+        [(book.header_row, book.header), *book.records], rel, columns, list(KEY_COLUMNS),
+        optional_columns=columns[4:], size_bytes=size, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
     return SubmissionRead(
-        rows=None,
-        locator=Locator(rel),
-        failures=[rules.failure(
-            "", rel, None, "", rules.UNREADABLE_WORKBOOK,
-            "Inrapporteringar i Excelformat (submission.xlsx) kan inte läsas in ännu; skicka samma siffror som "
-            "submission.csv (en rad per cell, kolumnerna i SUBMISSION.md avsnitt 2) i stället för arbetsboken.",
-        )],
-        size_bytes=path.stat().st_size,
+        rows=read.frame, locator=Locator(rel, sheet=book.sheet, letters=dict(zip(book.header, book.letters))),
+        failures=read.failures, decimal_comma=True, size_bytes=read.size_bytes, sha256=read.sha256,
     )
 
 

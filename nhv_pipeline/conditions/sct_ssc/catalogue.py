@@ -2,14 +2,16 @@
 
 Texts are from seed 000_230e9ad7520d9e65.txt (version 1.0, 2023-01-03): name, Mått
 (measure_text), Mätenhet (unit_of_measure), Syfte (purpose), category, indicator type,
-direction and data source. One source for the catalogue JSON, the UI descriptions, the
+direction, data source, Teknisk beskrivning (technical_description) and Felkällor och
+begränsningar (limitations), empty where the seed leaves them empty (P1's Teknisk beskrivning).
+`n_counts` says what N is, from the seed's "totalantalet (N) …" where it says it. One source for the catalogue JSON, the UI descriptions, the
 preview and the tests.
 """
 
 from __future__ import annotations
 
 from nhv_pipeline.condition import EqualPopulation, Specification
-from nhv_pipeline.indicators.model import Indicator, TableInput, current, pooled_input
+from nhv_pipeline.indicators.model import Indicator, TableInput, current, paragraphs, pooled_input
 
 from . import indicators as rules
 
@@ -21,6 +23,8 @@ DEFAULT_B2_POOLED_YEARS = 3
 
 _BAKGRUND = "Bakgrundsmått"
 _PAS = "Patientadministrativa system"
+#: The paragraph most Teknisk beskrivning texts of the seed repeat.
+_DEFINITION = "Definition av vården som ingår i tillståndsområdet redovisas i bilaga 1."
 _DISTRIBUTION_UNIT_DAYS = "Tid i antal dagar (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)"
 
 
@@ -46,6 +50,16 @@ VERSION_1_0 = (
             "remitteringsmönster och patientfördelning inom nationell högspecialiserad vård."
         ),
         category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Antal patienter som bedömts någon gång under året inom NHV-definitionen för viss vård vid SCT.",
+            "Definition av vården som ingår i tillståndsområdet redovisas i bilaga 1. Patienter med tidig "
+            "diagnosticerad systemisk skleros, där prognosen bedöms vara allvarlig på grund av inre "
+            "organpåverkan och/eller mycket snabb och utbredd hudprogress, ska remitteras till en nationell "
+            "enhet för bedömning, vidare utredning och eventuell blodstamcellstransplantation.",
+            "I detta bakgrundsmått är mätenheten antal patienter totalt och uppdelat på kön och patientens "
+            "hemregion.",
+        ),
+        n_counts="patienter som bedömts under mätperioden (varje patient räknas en gång)",
     ),
     Indicator(
         **_COMMON,
@@ -66,6 +80,20 @@ VERSION_1_0 = (
             "patientfördelning inom nationell högspecialiserad vård."
         ),
         category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Ålder hos samtliga patienter med systemisk skleros som under året behandlats med "
+            "stamcellstransplantation.",
+            _DEFINITION,
+            "Detta bakgrundsmått innefattar samtliga patienter som behandlats under året. För "
+            "patientpopulationen beräknas medel, standardavvikelse, median och 10:e respektive 90: "
+            "percentilen för ålder vid återföring av stamceller.",
+        ),
+        limitations=paragraphs(
+            "Givet förväntat lågt antal patienter kommer inte data kunna visas årligen utan aggregeras på "
+            "fler år.",
+        ),
+        n_counts="patienter som stamcellstransplanterats under de sammanslagna åren (varje patient räknas en "
+            "gång, vid den första transplantationen)",
     ),
     Indicator(
         **_COMMON,
@@ -84,6 +112,13 @@ VERSION_1_0 = (
             "Att kunna följa utvecklingen inom nationell högspecialiserad vård."
         ),
         category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Antal stamcellstransplantationer som genomförts någon gång under året inom NHV-definitionen "
+            "för viss vård vid SCT.",
+            _DEFINITION,
+            "I detta bakgrundsmått är mätenheten antal genomförda stamcellstransplantationer totalt.",
+        ),
+        n_counts="stamcellstransplantationer med återföring av stamceller under mätperioden",
     ),
     Indicator(
         **_COMMON,
@@ -99,6 +134,19 @@ VERSION_1_0 = (
         unit_of_measure="Tid i antal dygn (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)",
         purpose="Att ge en bild av hur länge patienter inom NHV-definitionen vårdas vid NHV-enheten.",
         category=_BAKGRUND, indicator_type="Bakgrundsmått", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Antal dygn som patienten vårdats vid NHV-enheten under behandlingstillfället inom "
+            "NHV-definitionen. Vårdtiden beräknas från dagen då stamceller återförs till patienten till "
+            "utskrivningsdatum.",
+            _DEFINITION,
+            "Måttet innefattar samtliga avslutade vårdtillfällen under året (året innan inrapporteringsår) "
+            "då patient med systemisk skleros genomgått stamcellstransplantation.",
+        ),
+        limitations=paragraphs(
+            "Allmänt hälsotillstånd och sjukdomsgrad kan variera mellan patienter, vilket kan påverka "
+            "resultatet.",
+        ),
+        n_counts="vårdtillfällen (transplantationer med utskrivningsdatum under mätperioden)",
     ),
     Indicator(
         **_COMMON,
@@ -118,6 +166,17 @@ VERSION_1_0 = (
         ),
         category="Tillgänglighetsmått", indicator_type="Processindikator",
         direction="lower_is_better", data_source=_PAS,
+        technical_description=paragraphs(
+            "Antal dagar från remiss av patienter till NHV-enhet (registrerad remiss) till beslut om "
+            "eventuell stamcellstransplantation. Måttet innefattar remitterade patienter enligt mått B1 och "
+            "tid till beslut redovisas separat för de som erbjuds SCT och de som inte erbjuds SCT.",
+            _DEFINITION,
+        ),
+        limitations=paragraphs(
+            "Olika former av remisshantering mellan regioner är faktorer utanför NHV-enheten som kan "
+            "påverka tiden.",
+        ),
+        n_counts="remitterade patienter (remisser med bedömning under mätperioden och ett beslutsdatum)",
     ),
     Indicator(
         **_COMMON,
@@ -134,6 +193,17 @@ VERSION_1_0 = (
         purpose="Att säkerställa att patienter får vård i tid.",
         category="Tillgänglighetsmått", indicator_type="Processindikator",
         direction="lower_is_better", data_source=_PAS,
+        technical_description=paragraphs(
+            "Antal dagar från beslut på MDK att patient ska genomgå SCT tills dess att cell-mobiliserande "
+            "dos cyklofosfamid ges (första steget i stamcellsbehandling.) Måttet innefattar samtliga "
+            "stamcellstransplantationer utförda på patienter med systemisk skleros under året före "
+            "rapportår.",
+            _DEFINITION,
+        ),
+        limitations=paragraphs(
+            "Patientvald väntan kan påverka tiden.",
+        ),
+        n_counts="stamcellstransplantationer med återföring av stamceller under mätperioden",
     ),
     Indicator(
         **_COMMON,
@@ -154,6 +224,18 @@ VERSION_1_0 = (
         ),
         category="Resultatmått", indicator_type="Resultatindikator", direction="higher_is_better",
         data_source="Patientadministrativa system eller kvalitetsregister",
+        technical_description=paragraphs(
+            "Måttet innefattar samtliga patienter som behandlats någon gång under året inom definitionen "
+            "för SCT. Undantagna är de patienter som avlider av orsak orelaterad till transplantationen.",
+            "Täljare: Antal behandlingar, enligt nämnaren, där patienten är vid liv 100 dagar efter "
+            "behandling.",
+            "Nämnare: Samtliga patienter som behandlats två år innan rapportår.",
+        ),
+        limitations=paragraphs(
+            "Allmänt hälsotillstånd och sjukdomsgrad kan variera mellan patienter, vilket kan påverka "
+            "resultatet. Ett fåtal patienter kan missas om de transplanteras sista veckan på året.",
+        ),
+        n_counts="transplantationer i kohorten efter undantag (nämnaren)",
     ),
     Indicator(
         **_COMMON,
@@ -171,6 +253,26 @@ VERSION_1_0 = (
         purpose="Måttet avser att mäta kvaliteten på behandlingen av SCT.",
         category="Resultatmått", indicator_type="Resultatindikator", direction="higher_is_better",
         data_source="Lokala datakällor. På sikt Kvalitetsregister SCT.",
+        technical_description=paragraphs(
+            "Måttet innefattar samtliga patienter som stamcellstransplanterats någon gång under "
+            "behandlingsåret (tre år före rapportår) inom definitionen för viss vård vid SCT. Måttet är "
+            "progressionsfri överlevnad två år efter återföring av stamceller. Med progressionsfri "
+            "överlevnad menas att man är vid liv samt att man inte drabbats av bestående organskada enligt "
+            "endera av följande:\n"
+            "- hjärtsvikt, definierat som ejektionsfraktion <30% via MR hjärta eller hjärt-eko,\n"
+            "- lungsvikt (pO2 i vila <8 kPa och eller pCO2 i vila >6,7 kPa utan syrgas, alternativt "
+            "kroniskt syrgasbehov,\n"
+            "- njursvikt (uremi eller kvarstående dialysbehov eller genomgången organtransplantation).",
+            "Täljare: Antal patienter, enligt nämnaren som är vid liv samt att deras sjukdom inte "
+            "förvärrats enligt ovan två år efter återföring av stamceller.",
+            "Nämnare: Samtliga patienter som behandlats med stamcellstransplantationer tre år före "
+            "inrapporteringsåret.",
+        ),
+        limitations=paragraphs(
+            "Allmänt hälsotillstånd och sjukdomsgrad kan variera mellan patienter, vilket kan påverka "
+            "resultatet.",
+        ),
+        n_counts="transplantationer i kohorten (nämnaren)",
     ),
     Indicator(
         **_COMMON,
@@ -197,6 +299,7 @@ VERSION_1_0 = (
         # The seed's Riktning is empty: a response rate has no desired direction here.
         category="Patientrapporterat mått", indicator_type="Utvecklingsindikator",
         direction="descriptive", data_source="Lokal datakälla",
+        n_counts="patienter som fått enkäten under mätperioden (nämnaren)",
     ),
     Indicator(
         **_COMMON,
@@ -219,6 +322,12 @@ VERSION_1_0 = (
         ),
         category="Överrapporteringsmått", indicator_type="Processindikator",
         direction="higher_is_better", data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttet innefattar samtliga patienter som remitterats till NHV-enheten enligt mått B1.",
+            "Täljare: Antal patienter enligt nämnaren som vid utskrivning fått en individuell vårdplan.",
+            "Nämnare: Totalt antal patienter som bedömts enligt mått B1 under året",
+        ),
+        n_counts="patienter som bedömts enligt mått B1 (nämnaren)",
     ),
 )
 

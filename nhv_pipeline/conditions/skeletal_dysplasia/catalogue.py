@@ -2,19 +2,27 @@
 
 Texts are from seed 001_8699641104d83d35.txt (version 1.0, 2025-05-27): name, Mått
 (measure_text), Mätenhet (unit_of_measure), Syfte (purpose), category, indicator type,
-direction and data source.
+direction, data source and Teknisk beskrivning (technical_description). The seed leaves every
+Felkällor och begränsningar empty, so `limitations` is empty; `n_counts` says in the seed's words
+what N is ("Vid inrapportering anges också totalantalet (N) …").
 """
 
 from __future__ import annotations
 
 from nhv_pipeline.condition import EqualPopulation, Specification
-from nhv_pipeline.indicators.model import Indicator, current
+from nhv_pipeline.indicators.model import Indicator, current, paragraphs
 
 from . import indicators as rules
 
 CONDITION_ID = "skeletal_dysplasia"
 
 _PAS = "Patientadministrativa system"
+#: Paragraphs every Teknisk beskrivning of the seed repeats.
+_DEFINITION = "Definition av vården som ingår i tillståndsområdet redovisas i bilaga 1."
+_ASSESSMENT = (
+    "Med bedömning avses fysiskt besök, digitalt besök samt bedömning vid multidisciplinär konferens (MDK) "
+    "med eller utan patient närvarande."
+)
 
 
 #: All indicators: first report year 2026 (period 2025-09-01..2025-12-31), then every year.
@@ -44,6 +52,17 @@ VERSION_1_0 = (
         ),
         # Seed: background measures have no desired direction.
         category="Bakgrundsmått", indicator_type="Nyckeltal", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttets population\n"
+            "Samtliga unika patienter som bedömts (vid nybesök eller återbesök) inom definitionen vid "
+            "NHV-enhet under året före inrapporteringsåret.",
+            _ASSESSMENT,
+            _DEFINITION,
+            "För måttet redovisas totalt antal patienter samt fördelat enligt nedan.",
+            "Fördelningar\n• Hemregion (enligt folkbokföring)\n• Ej folkbokförda i Sverige\n"
+            "• Juridiskt kön vid bedömning",
+        ),
+        n_counts="unika patienter som bedömts under mätperioden",
     ),
     Indicator(
         **_COMMON,
@@ -60,6 +79,18 @@ VERSION_1_0 = (
             "högspecialiserad vård."
         ),
         category="Bakgrundsmått", indicator_type="Nyckeltal", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttets population\n"
+            "Samtliga patienter inom definitionen som fått en åtgärd på NHV-enhet under året före "
+            "inrapporteringsåret.",
+            _DEFINITION,
+            "För måttet redovisas antal besök eller bedömningar fördelat enligt nedan. En patient kan "
+            "förekomma i flera av kategorierna nedan under året.",
+            "Fördelningar\n• Bedömningar på multidisciplinär konferens (MDK)\n"
+            "• Nybesök på mottagning (inklusive utredning av oklar skelettdysplasi)\n"
+            "• Behandlingskonferens med ställningstagande till avancerad behandling",
+        ),
+        n_counts="åtgärder (MDK, nybesök och behandlingskonferenser) under mätperioden",
     ),
     Indicator(
         **_COMMON,
@@ -76,6 +107,19 @@ VERSION_1_0 = (
             "patientfördelning inom nationell högspecialiserad vård."
         ),
         category="Bakgrundsmått", indicator_type="Nyckeltal", direction="descriptive", data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttets population\n"
+            "Samtliga unika patienter som bedömts (vid nybesök eller återbesök) inom definitionen (samma "
+            "population som i mått B1) under året före inrapporteringsåret.",
+            _ASSESSMENT,
+            _DEFINITION,
+            "Måttet redovisas i antal år med medelvärde och standardavvikelse, median och 10:e respektive "
+            "90:e percentil. För barn <1 år inkluderas ålder i beräkningarna som decimaltal (barnets ålder "
+            "i antal dagar dividerat med 365).",
+            "Vid inrapportering anges också totalantalet (N) patienter data är baserade på.",
+            "Måttet redovisas uppdelat på barn (≤17år) och vuxna (≥18 år).",
+        ),
+        n_counts="unika patienter som bedömts under mätperioden (samma som B1)",
     ),
     Indicator(
         **_COMMON,
@@ -91,6 +135,17 @@ VERSION_1_0 = (
         # Seed: "Riktning* Deskriptivt mått".
         category="Tillgänglighetsmått", indicator_type="Processmått", direction="descriptive",
         data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttets population\n"
+            "Samtliga patienter som haft ett fysiskt eller digitalt besök på NHV-enhet under året före "
+            "inrapporteringsåret.",
+            _DEFINITION,
+            "Måttet beräknas genom att ta datum för fysiskt eller digitalt besök på NHV-enhet minus datum "
+            "för inkommen, registrerad och godkänd remiss.",
+            "Vid rapportering anges medelvärde och standardavvikelse, 10:e percentil, median samt 90:e "
+            "percentil. Vid inrapportering anges också totalantalet (N) patienter data är baserade på.",
+        ),
+        n_counts="besök (nybesök och återbesök) under mätperioden efter en godkänd remiss",
     ),
     Indicator(
         **_COMMON,
@@ -105,6 +160,20 @@ VERSION_1_0 = (
         purpose="Måttet avser att visa på resultatet av den vård som ges inom definitionen.",
         category="Resultatmått", indicator_type="Resultatmått", direction="higher_is_better",
         data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttets population\n"
+            "Samtliga patienter som har oklar/ingen skelettdysplasi-diagnos och som bedömts inom "
+            "definitionen vid NHV-enhet under året före inrapporteringsåret.",
+            _DEFINITION,
+            "Täljare\n"
+            "Antal patienter, enligt nämnaren, som fått en specifik skelettdysplasi-diagnos efter bedömning "
+            "på NHV-enhet",
+            "Nämnare\n"
+            "Antal patienter som har oklar/ingen skelettdysplasi-diagnos och som bedömts inom definitionen "
+            "vid NHV-enhet under året före inrapporteringsåret",
+        ),
+        n_counts="patienter med oklar eller ingen skelettdysplasi-diagnos som bedömts under mätperioden "
+            "(nämnaren)",
     ),
     Indicator(
         **_COMMON,
@@ -123,6 +192,35 @@ VERSION_1_0 = (
         purpose="Att följa upp närståendes/patientens upplevelse av information om vården.",
         category="Patientrapporterat mått", indicator_type="Resultatmått", direction="higher_is_better",
         data_source="Lokal patientenkät",
+        technical_description=paragraphs(
+            "Efter bedömning (fysisk eller digital) vid NHV-enhet skickas en PREM-enkät ut till närstående "
+            "till barn eller till vuxna patienter.",
+            "När vårdnadshavare/närstående svarar på enkäten tillfrågas de följande:\n"
+            "”Fick du tillräcklig information om barnets sjukdom och vård?”\n"
+            "Respondenterna får välja ett alternativ enligt nedan:\n- Aldrig\n- Sällan\n- Ibland\n- Ofta\n"
+            "- Alltid\nDet finns även ett svarsalternativ för Ej aktuellt/Ingen uppfattning.",
+            "När vuxna patienter svarar på enkäten finns följande fråga:\n"
+            "”Fick du tillräcklig information om din vård och behandling?”\n"
+            "Respondenterna får välja ett alternativ enligt nedan:\n- Nej, inte alls\n- Nej, knappast\n"
+            "- I viss mån\n- Ja, i stort sett\n- Ja helt och hållet\n"
+            "Det finns även ett svarsalternativ för Ingen uppfattning.",
+            "Måttets population\n"
+            "Samtliga patienter, eller närstående till barn (<10 år), som bedömts på NHV-enhet och som har "
+            "besvarat enkäten minst en gång under året före inrapporteringsåret.",
+            _DEFINITION,
+            "Täljare\n"
+            "Antal närstående eller vuxna patienter, enligt nämnaren, som har angett svarsalternativen "
+            "”Ofta”, ”Alltid”, ”Ja, i stort sett” eller ”Ja, helt och hållet” på respektive fråga ovan.",
+            "Nämnare\n"
+            "Samtliga patienter eller närstående till barn <10 år som bedömts vid NHV-enhet och som har "
+            "besvarat enkäten under året före inrapporteringsåret.",
+            "För måttet redovisas även enkätens svarsfrekvens (antal respondenter som besvarat "
+            "enkäten/antal patienter eller närstående som fått enkäten).",
+        ),
+        measure_n_counts=(
+            ("positive_share", "respondenter: patienter eller närstående som besvarat enkäten under mätperioden (nämnaren)"),
+            ("response_rate", "patienter som fått enkäten under mätperioden (nämnaren)"),
+        ),
     ),
     Indicator(
         **_COMMON,
@@ -143,6 +241,21 @@ VERSION_1_0 = (
         # indicator's own "Kategori" line says Resultatmått. Table 1 wins.
         category="Överrapporteringsmått", indicator_type="Resultatmått", direction="higher_is_better",
         data_source=_PAS,
+        technical_description=paragraphs(
+            "Måttets population\n"
+            "Samtliga patienter som har en skelettdysplasi-diagnos inom definitionen och som bedömts på "
+            "NHV-enhet under året före inrapporteringsåret.",
+            _DEFINITION,
+            "En individuell diagnosspecifik vårdplan kan exempelvis innehålla information om diagnos, "
+            "behandlingsplan, uppföljningsplan, ansvarsfördelning, planerade återbesök och "
+            "kontaktinformation.",
+            "Täljare\n"
+            "Antal patienter, enligt nämnaren, som fått en diagnosspecifik individuell vårdplan av NHV-enhet",
+            "Nämnare\n"
+            "Antal patienter som har en skelettdysplasi-diagnos inom definitionen och som bedömts på "
+            "NHV-enhet under året före inrapporteringsåret",
+        ),
+        n_counts="patienter med specifik skelettdysplasi-diagnos som bedömts under mätperioden (nämnaren)",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""`nhv-pipeline submit`: queue report years for the Dagster daemon, as a schedule or the sensor does.
+"""`nhv-pipeline queue` (formerly `submit`): queue report years for the Dagster daemon, as a schedule or the sensor does.
 
 `nhv-pipeline run` executes in this process. On a shared instance (the operator guide's
 PostgreSQL recipe) a run is instead submitted to the instance's run queue and started by
@@ -14,7 +14,7 @@ CODE_LOCATION = "nhv_pipeline"
 `dagster dev` and `dagster-daemon run`: the daemon starts a queued run from the location it names."""
 
 
-def submit_report_years(years: list[int], name: str, trigger: str = "cli_submit") -> list[str]:
+def queue_report_years(years: list[int], name: str, trigger: str = "cli_queue") -> list[str]:
     """Queue one run per report year (in this order) on the instance of DAGSTER_HOME; their run ids."""
     from dagster import DagsterInstance
     from dagster._core.definitions.selector import JobSubsetSelector

@@ -7,7 +7,7 @@ holds the typed tables. Identity numbers are replaced before anything is
 stored (DATA_CONTRACT.md section 3).
 
 One step per condition reads the whole delivery round once and yields one
-asset per table plus the delivery inventory, with their blocking checks: a
+asset per table plus the delivery inventory, with their contract checks: a
 unit gets every failure of its delivery in one report, not one rule at a time.
 """
 
@@ -46,6 +46,7 @@ from nhv_pipeline.contract import (
 )
 from nhv_pipeline.partitions import report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse
+from nhv_pipeline.verdicts import CONTRACT, record_verdict
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -104,21 +105,22 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         AssetCheckSpec(
             "contract",
             asset=raw_key(condition_id, table),
-            blocking=True,
             partitions_def=report_years_from(condition.first_report_year),
             description=f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
-            "types and codes, required-if rules, date order, uniqueness, privacy.",
+            "types and codes, required-if rules, date order, uniqueness, privacy. A failure keeps the "
+            "condition's staged tables, indicators and published part of the year as they were.",
         )
         for table in tables
     ] + [
         AssetCheckSpec(
             "delivery_contract",
             asset=delivery_key(condition_id),
-            blocking=True,
             partitions_def=report_years_from(condition.first_report_year),
             description="The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
             "missing deliveries and tables, references between tables and to earlier deliveries, "
-            "follow-up completeness, and every per-file rule.",
+            "follow-up completeness, and every per-file rule. A failure stops this condition only: its "
+            "staged tables, indicators and published part of the year stay as they were, while the other "
+            "conditions go on (PUBLICATION.md, top).",
         )
     ]
 
@@ -187,6 +189,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                 severity=AssetCheckSeverity.ERROR,
                 metadata=failure_check_metadata(failures, report_paths=[]),
             )
+        record_verdict(
+            warehouse, report_year, condition_id, CONTRACT, result.failures.empty, contract_reason(result.failures)
+        )
         yield AssetCheckResult(
             asset_key=delivery_key(condition_id),
             check_name="delivery_contract",
@@ -196,6 +201,19 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         )
 
     return read_and_validate
+
+
+def contract_reason(failures: pd.DataFrame) -> str:
+    """Why a delivery round failed, for the verdict and the manifest: counts per rule, no value."""
+    if failures.empty:
+        return ""
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in failures.groupby("rule").size().sort_index().items())
+    units = sorted(set(failures["unit_id"].dropna()) - {""})
+    return (
+        f"its delivery failed the contract (delivery_contract): {len(failures)} "
+        f"{'failure' if len(failures) == 1 else 'failures'} ({by_rule})"
+        + (f" from {', '.join(units)}" if units else "")
+    )
 
 
 def content_version(files: pd.DataFrame, table: str | None) -> DataVersion:

@@ -151,8 +151,13 @@ def build_manifest(
     catalogue_entries: Iterable[Mapping[str, Any]],
     raw_files: list[dict[str, Any]],
     folder: Path,
+    conditions: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """PUBLICATION.md section 5. Call last, when every other file of ``folder`` is written."""
+    """PUBLICATION.md section 5. Call last, when every other file of ``folder`` is written.
+
+    ``conditions``: condition -> ``{"status": "updated" | "kept" | "withheld", "reason": ...}``, what
+    became of each condition's part of the year (PUBLICATION.md, top).
+    """
     return {
         "report_year": int(report_year),
         "published_at_utc": published_at_utc,
@@ -163,6 +168,7 @@ def build_manifest(
         "requirements_lock_sha256": lock_file_sha256(),
         "suppression_threshold": int(suppression_threshold),
         "spec_versions": spec_versions(catalogue_entries),
+        "conditions": {str(k): dict(v) for k, v in (conditions or {}).items()},
         "raw_files": raw_files,
         "published_files": published_file_entries(folder),
     }

@@ -78,6 +78,7 @@ def test_a_broken_delivery_keeps_its_area_part_while_another_area_publishes_new_
         "skeletal_dysplasia": {"status": "updated", "reason": ""},
     }
     sct_before, skd_before = _lines_of(folder, "sct_ssc"), _lines_of(folder, "skeletal_dysplasia")
+    raw_before = {entry["path"]: entry for entry in _manifest(folder)["raw_files"]}
     assert sct_before and skd_before
     capfd.readouterr()
 
@@ -96,8 +97,12 @@ def test_a_broken_delivery_keeps_its_area_part_while_another_area_publishes_new_
     # The correction history lists the changed figures of the updated area only.
     changes = list(csv.DictReader(io.StringIO((folder / "changes.csv").read_text(encoding="utf-8"))))
     assert changes and {row["condition_id"] for row in changes} == {"sct_ssc"}
-    # The manifest lists every other file of the new folder, the kept part included.
+    # The manifest lists every other file of the new folder, the kept part included, and the raw files
+    # behind what it publishes: the kept part's are those of the publication that made it.
     assert {entry["name"] for entry in manifest["published_files"]} >= {"indicator_results.csv", "index.html"}
+    raw = {entry["path"]: entry for entry in manifest["raw_files"]}
+    assert raw[SKD_PATIENTS] == raw_before[SKD_PATIENTS]
+    assert raw[SCT_PATIENTS]["sha256"] != raw_before[SCT_PATIENTS]["sha256"]
 
     # The run names the failure: the terminal, and a check per condition in the UI.
     stderr = capfd.readouterr().err
@@ -127,6 +132,7 @@ def test_a_failing_area_without_an_earlier_publication_is_absent_and_the_others_
     assert manifest["conditions"]["skeletal_dysplasia"]["status"] == "withheld"
     assert _lines_of(folder, "skeletal_dysplasia") == []
     assert len(_lines_of(folder, "sct_ssc")) > 100
+    assert not [e for e in manifest["raw_files"] if e["path"].split("/")[1:2] == ["skeletal_dysplasia"]]
 
 
 def test_an_indicator_that_cannot_be_computed_keeps_its_area_part(tmp_path, sample_data, run, monkeypatch):

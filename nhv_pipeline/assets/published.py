@@ -43,7 +43,7 @@ from nhv_pipeline.publication.export import published_years, read_results
 from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD, Part, assemble, merged_audit, with_reasons
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.history import carry_history
-from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries
+from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, raw_files_of_parts
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows
 from nhv_pipeline.settings import NhvSettings
 from nhv_pipeline.verdicts import verdicts_of, why_not_replaced
@@ -332,12 +332,20 @@ def _write_publication(
         ignore_index=True,
     ) if any(len(f) for f in deliveries.values()) else pd.DataFrame()
     raw_files = raw_file_entries(report_year, inventories, catalogue_for(report_year), paths.data_root)
+    target = paths.published_dir / str(report_year)
+    if any(p.status != UPDATED for p in parts):
+        # What the folder publishes: a kept part was made from the files its own publication read.
+        previous = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8")) if (target / MANIFEST_FILE).is_file() else {}
+        raw_files = raw_files_of_parts(
+            raw_files, previous.get("raw_files", []),
+            kept={p.condition_id for p in parts if p.status == KEPT},
+            absent={p.condition_id for p in parts if p.status == WITHHELD},
+        )
     history = {int(year): frame for year, frame in earlier.groupby("report_year")} if len(earlier) else {}
     now = datetime.now(timezone.utc)
     published_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     project_version = _project_version()
     catalogue = catalogue_entries(catalogue_for(report_year))
-    target = paths.published_dir / str(report_year)
     with publish_folder(paths.published_dir, report_year) as staging:
         write_results(published, staging)
         (staging / CATALOGUE_FILE).write_text(

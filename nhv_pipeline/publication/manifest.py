@@ -129,6 +129,26 @@ def raw_file_entries(
     return entries + sorted(rows, key=lambda r: r["path"])
 
 
+def raw_files_of_parts(
+    current: list[dict[str, Any]], previous: list[dict[str, Any]], kept: set[str], absent: set[str]
+) -> list[dict[str, Any]]:
+    """The raw files behind what the folder publishes, when some conditions' parts were not replaced.
+
+    A condition whose part was kept lists the files of the publication that made that part (from the
+    previous manifest); one whose part is absent lists none; the others list what this run read.
+    A path is relative to the data root, ``<report year>/<condition>/...``; ``units.csv`` is shared.
+    """
+
+    def condition_of(entry: Mapping[str, Any]) -> str | None:
+        parts = str(entry["path"]).split("/")
+        return parts[1] if len(parts) > 2 else None
+
+    shared = [e for e in current if condition_of(e) is None]
+    own = [e for e in current if condition_of(e) is not None and condition_of(e) not in kept | absent]
+    own += [e for e in previous if condition_of(e) in kept]
+    return shared + sorted(own, key=lambda e: e["path"])
+
+
 def published_file_entries(folder: Path) -> list[dict[str, Any]]:
     """Name (relative, ``/``-separated), size and SHA-256 of every file in ``folder`` but the manifest itself."""
     folder = Path(folder)

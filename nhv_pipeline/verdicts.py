@@ -14,6 +14,7 @@ figure, a value or an identifier of a patient (PUBLICATION.md section 3).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -72,20 +73,25 @@ def contract_failure(verdicts: pd.DataFrame, condition_id: str) -> str | None:
     return None if bool(row["passed"]) else str(row["reason"])
 
 
-def why_not_replaced(verdicts: pd.DataFrame, condition_id: str) -> str | None:
+def why_not_replaced(verdicts: pd.DataFrame, condition_id: str, indicator_ids: Iterable[str]) -> str | None:
     """Why the condition's part may not be replaced from this year's results; None when it may.
 
-    The delivery passed its contract, and every indicator of the condition was computed after
-    that check (a result of an earlier delivery does not count) and its invariants held.
+    The delivery passed its contract, and every indicator the condition has in the year
+    (``indicator_ids``) was computed after that check (a result of an earlier delivery does not
+    count) and its invariants held.
     """
     failure = contract_failure(verdicts, condition_id)
     if failure is not None:
         return failure
     mine = verdicts[verdicts["condition_id"] == condition_id]
     checked_at = mine.loc[mine["stage"] == CONTRACT, "recorded_at"].max()
-    indicators = mine[mine["stage"].str.startswith(INDICATOR_PREFIX)]
+    wanted = [indicator_stage(i) for i in indicator_ids]
+    missing = sorted(set(wanted) - set(mine["stage"]))
+    if missing:
+        return "indicators not computed: " + ", ".join(s.removeprefix(INDICATOR_PREFIX) for s in missing)
+    indicators = mine[mine["stage"].isin(wanted)]
     if indicators.empty:
-        return "no indicator was computed"
+        return None  # no indicator has the year yet: nothing to publish, nothing to hold back
     failed = indicators[~indicators["passed"].astype(bool)]
     if len(failed):
         return "; ".join(f"{row.stage}: {row.reason}" for row in failed.itertuples())

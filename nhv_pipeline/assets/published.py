@@ -244,7 +244,12 @@ def _publish(
         stored = read_rows(con, "published", "indicator_results", [report_year])
     verdicts = verdicts_of(warehouse, report_year)
     conditions = [c for c in registered() if c.first_report_year <= report_year]
-    not_replaced = {c.condition_id: why_not_replaced(verdicts, c.condition_id) for c in conditions}
+    not_replaced = {
+        c.condition_id: why_not_replaced(
+            verdicts, c.condition_id, [i for i in c.indicator_ids if c.first_report_year_of(i) <= report_year]
+        )
+        for c in conditions
+    }
     target = paths.published_dir / str(report_year)
     # Two runs of the same report year (the schedule and a manual re-run) swap one at a time; the
     # previous publication whose parts may be kept is read under the same lock.

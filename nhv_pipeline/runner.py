@@ -436,7 +436,9 @@ def _is_loaded(paths, year: int, loaded_report_years) -> bool:
 def _failure_lines(result, failed_checks, warehouse_dir: Path, year: int) -> list[str]:
     """One FAILED line per failed check, per contract rule broken (with its count) and per failed step;
     then one `error:` line per machine fault (a full disk, a damaged warehouse) saying what to do."""
-    lines = [f"FAILED check {e.check_name} on {e.asset_key.to_user_string()} ({year})" for e in failed_checks]
+    lines = [
+        f"FAILED check {e.check_name} on {e.asset_key.to_user_string()} ({year})" + _why(e) for e in failed_checks
+    ]
     lines += [f"FAILED {line}" for line in failure_summary_lines(_validation_failures(warehouse_dir, year))]
     faults: list[str] = []
     for event in result.all_events:
@@ -449,6 +451,12 @@ def _failure_lines(result, failed_checks, warehouse_dir: Path, year: int) -> lis
             if fault is not None and fault not in faults:
                 faults.append(fault)
     return lines + [f"error: {fault}" for fault in faults]
+
+
+def _why(evaluation) -> str:
+    """A check's own words on what failed (a condition's part kept or withheld), when it gives them."""
+    why = evaluation.metadata.get("why")
+    return f": {why.value}" if why is not None else ""
 
 
 def _validation_failures(warehouse_dir: Path, year: int) -> pd.DataFrame:

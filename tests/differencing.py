@@ -3,8 +3,10 @@
 It reads only what a reader of the publication has: the published rows (``n``
 and ``numerator`` empty where ``suppressed``), the additive relations of
 PUBLICATION.md section 3, the populations INDICATORS.md defines as equal, and
-that a breakdown row exists only for a value that occurs (n >= 1). It ignores
-any reason column. Unlike the audit it solves the *integer* problem
+that a breakdown row exists only for a value that occurs (n >= 1), except in a
+breakdown withheld as a whole (every row of it, for one indicator and level,
+suppressed and every value of its vocabulary listed: such rows occur whether or
+not the value does, PUBLICATION.md section 3). It ignores any reason column. Unlike the audit it solves the *integer* problem
 (``scipy.optimize.milp``), a stronger attacker than the audit's relaxation.
 """
 
@@ -37,8 +39,13 @@ def read_published(folder) -> pd.DataFrame:
     return df
 
 
-def attack(published: pd.DataFrame) -> pd.DataFrame:
-    """Per suppressed row: its key and the smallest and largest n an integer solver allows."""
+def attack(
+    published: pd.DataFrame, equalities=EQUALITIES, vocabularies: dict[str, set[str]] | None = None
+) -> pd.DataFrame:
+    """Per suppressed row: its key and the smallest and largest n an integer solver allows.
+
+    ``vocabularies``: breakdown -> every value it can take, for the breakdowns withheld as a whole.
+    """
     df = published.reset_index(drop=True)
     df["unit_id"] = df["unit_id"].fillna("").astype(str)
     hidden = df["suppressed"].to_numpy(dtype=bool)
@@ -92,7 +99,7 @@ def attack(published: pd.DataFrame) -> pd.DataFrame:
         (int(r.report_year), r.condition_id, r.indicator_id, r.level, r.unit_id, r.breakdown, str(r.breakdown_value)): i
         for i, r in enumerate(df.itertuples(index=False))
     }
-    for condition, ind, other, lag in EQUALITIES:
+    for condition, ind, other, lag in equalities:
         for key, i in where.items():
             year, cond, this, level, unit, breakdown, value = key
             if cond != condition or this != ind:
@@ -111,9 +118,14 @@ def attack(published: pd.DataFrame) -> pd.DataFrame:
             lo_a.append(-np.inf)
             hi_a.append(0.0)
 
+    whole = set()
+    for (condition, ind, level, breakdown), group in df.groupby(["condition_id", "indicator_id", "level", "breakdown"]):
+        values = (vocabularies or {}).get(breakdown)
+        if values and group["suppressed"].all() and values <= set(group["breakdown_value"].astype(str)):
+            whole |= set(group.index)
     lower = np.zeros(len(variables))
     for (i, column), v in variables.items():
-        if column == "n" and df.at[i, "breakdown"] != "total":
+        if column == "n" and df.at[i, "breakdown"] != "total" and i not in whole:
             lower[v] = 1.0
     bounds = Bounds(lower, np.full(len(variables), np.inf))
     constraints = [LinearConstraint(np.array(rows_a), lo_a, hi_a)] if rows_a else []

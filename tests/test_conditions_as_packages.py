@@ -11,6 +11,7 @@ changed is the one the Dagster definitions are built from.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 from datetime import date
@@ -151,7 +152,13 @@ def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
     assert re.search(r"FAILED 2025 test_area beta 2025/test_area/beta/visits\.csv line 2, column visit_date: \[date_format\]", err), err[-3000:]
     report = read_unit_report(paths["warehouse"] / "validation" / "2025" / "test_area" / "beta.csv")
     assert report[["line", "column", "rule"]].values.tolist() == [["2", "visit_date", "date_format"]]
-    assert not (paths["warehouse"] / "published" / "2025").exists(), "a failed check stops the publication"
+    # A failed check stops this area's part only (PUBLICATION.md, top): it had none, so it is absent,
+    # and the other conditions' 2025 is published.
+    manifest = json.loads((paths["warehouse"] / "published" / "2025" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["conditions"]["test_area"]["status"] == "withheld"
+    assert manifest["conditions"]["sct_ssc"]["status"] == "updated"
+    published = pd.read_csv(paths["warehouse"] / "published" / "2025" / "indicator_results.csv", dtype=str)
+    assert set(published["condition_id"]) == {"sct_ssc"}
 
 
 def test_sample_data_writes_every_registered_condition(area_registered, tmp_path):

@@ -161,7 +161,7 @@ def test_an_earlier_cell_is_held_to_the_width_its_own_publication_left():
 
 def test_an_unmet_audit_fails_and_names_cells_without_figures():
     df = frame([row(n=39), row("enhet", "a", n=37), row("enhet", "b", n=1), row("enhet", "c", n=1)])
-    out, report = protect(df, max_rounds=0)
+    out, report = protect(df, max_rounds=0, withhold_breakdowns=False)
     assert not report.passed
     assert report.unmet == ["2026 sct_ssc B1 count b total=total", "2026 sct_ssc B1 count c total=total"]
     assert report.narrowest_range == 2
@@ -241,3 +241,66 @@ def test_audit_context_takes_the_lagged_rows_as_published_and_skips_a_year_that_
     changed.loc[changed["unit_id"] == "b", "n"] = 16
     assert audit_context(2026, changed, published).empty
     assert audit_context(2025, b3, published).empty  # R2 of 2025 reads no B3 of 2023 here
+
+
+# --- a breakdown withheld as a whole (PUBLICATION.md section 3) -----------------------------
+
+
+def _cohort_under_a_total_published_last_year(parts: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """R1's cohort of this year, by sex, whose total equals B1's population published last year."""
+    total = sum(parts.values())
+    this = frame(
+        [row(n=total, indicator="R1")]
+        + [row(breakdown="sex", bvalue=value, n=n, indicator="R1") for value, n in parts.items()]
+    )
+    last = frame([row(n=total, indicator="B1")]).assign(report_year=2025)
+    return this, last
+
+
+COHORT_IS_LAST_YEARS_B1 = (EqualPopulation("sct_ssc", "R1", "count", "B1", "count", year_lag=1),)
+
+
+def test_a_breakdown_more_cells_cannot_protect_is_withheld_as_a_whole_instead_of_failing():
+    # R1 total 6 is public through B1 of last year (an equal population). K = 1 and M = 5 are
+    # withheld, but a breakdown row is >= 1, so K is pinned to 1..5; no cell of this year can widen
+    # it (the total is public whatever is withheld now).
+    this, last = _cohort_under_a_total_published_last_year({"K": 1, "M": 5})
+    _, cells_only = protect(this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last, withhold_breakdowns=False)
+    assert not cells_only.passed
+    assert cells_only.unmet == ["2026 sct_ssc R1 count riket sex=K", "2026 sct_ssc R1 count riket sex=M"]
+
+    out, report = protect(
+        this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last,
+        breakdown_values={"sex": {"K": "Kvinnor", "M": "Män", "X": "Annat"}},
+    )
+    assert report.passed and report.unmet == []
+    assert report.withheld_breakdowns == ["sct_ssc R1 riket sex"]
+    sex = out[(out["indicator_id"] == "R1") & (out["breakdown"] == "sex")].set_index("breakdown_value")
+    # Every value of the vocabulary has a row (X did not occur: n = 0, withheld like the others),
+    # so the rows no longer tell which values occur.
+    assert sorted(sex.index) == ["K", "M", "X"]
+    assert sex["suppressed"].all() and sex["n"].isna().all()
+    assert sex.loc["X", "breakdown_label"] == "Annat"
+    assert set(sex["suppression_reason"]) <= {"small_n", "complementary", "audit"}
+    # The attacker, told this case's equality and that a breakdown listing every value may be one
+    # withheld as a whole, reads last year's publication and this one: nothing narrower than 5.
+    published = pd.concat([last, out], ignore_index=True)
+    found = attack(published, equalities=[("sct_ssc", "R1", "B1", 1)], vocabularies={"sex": {"K", "M", "X"}})
+    sex_ranges = found[(found["indicator_id"] == "R1") & (found["breakdown"] == "sex")]
+    assert len(sex_ranges) == 3 and ((sex_ranges["high"] - sex_ranges["low"]) >= 5).all(), sex_ranges
+    # Without the rule, the attacker would have K in 1..5 before the breakdown was withheld.
+    before = attack(pd.concat([last, suppress(this)], ignore_index=True), equalities=[("sct_ssc", "R1", "B1", 1)])
+    k = before[(before["breakdown"] == "sex") & (before["breakdown_value"] == "K")].iloc[0]
+    assert (k["low"], k["high"]) == (1, 5)
+
+
+def test_a_breakdown_withheld_as_a_whole_that_still_cannot_be_protected_fails_the_audit():
+    # R1 total 4 public through last year's B1 (as published then): K 1, M 3 lie in 0..4 even with
+    # every value listed, narrower than 5: the condition's audit fails.
+    this, last = _cohort_under_a_total_published_last_year({"K": 1, "M": 3})
+    _, report = protect(
+        this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last,
+        breakdown_values={"sex": {"K": "Kvinnor", "M": "Män"}},
+    )
+    assert not report.passed
+    assert report.withheld_breakdowns == ["sct_ssc R1 riket sex"]

@@ -111,7 +111,8 @@ def test_rerunning_a_report_year_gives_byte_identical_results_files(tmp_path, sa
 
 def test_a_lagged_indicator_refuses_to_run_on_deliveries_never_loaded(tmp_path, sample_data):
     """Running 2026 alone through Dagster (not the CLI, which loads D(2024), D(2025) first) must not
-    silently compute R1/R2/B2 on missing deliveries: the step fails and says what to run."""
+    silently compute R1/R2/B2 on missing deliveries: they are not computed, the run fails and says what
+    to run, and sct_ssc has no part in the publication (skeletal_dysplasia, with no lag, has its own)."""
     from dagster import DagsterEventType
 
     from nhv_pipeline.definitions import build_definitions
@@ -125,7 +126,12 @@ def test_a_lagged_indicator_refuses_to_run_on_deliveries_never_loaded(tmp_path, 
     assert not result.success
     assert "have not been loaded into the warehouse" in messages
     assert "nhv-pipeline run --report-year 2024" in messages
-    assert not (tmp_path / "warehouse" / "published" / "2026").exists()
+    folder = tmp_path / "warehouse" / "published" / "2026"
+    conditions = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["conditions"]
+    assert conditions["sct_ssc"]["status"] == "withheld"
+    assert "have not been loaded into the warehouse" in conditions["sct_ssc"]["reason"]
+    rows = (folder / "indicator_results.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert {row.split(",")[1] for row in rows} == {"skeletal_dysplasia"}
 
 
 def _events(workspace, event_type):

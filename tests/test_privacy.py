@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 from dagster import DagsterEventType, DagsterInstance
@@ -109,10 +111,24 @@ def test_the_dagster_home_holds_no_patient_value_after_a_failing_delivery(leaked
     assert _event_log_holding(workspace.dagster_home, values, monkeypatch) == []
 
 
-def test_the_raw_file_is_not_modified_and_nothing_is_published(leaked_run):
+def _nothing_of_sct_ssc_is_published(workspace) -> None:
+    """The failing area has no part (none published before); the other area's part is published
+    (PUBLICATION.md, top), and the manifest says why sct_ssc's is absent without repeating a value."""
+    folder = workspace.warehouse / "published" / "2026"
+    if not folder.exists():  # the registry failed: no area ran
+        return
+    conditions = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["conditions"]
+    assert conditions["sct_ssc"]["status"] == "withheld"
+    assert "identity_number" in conditions["sct_ssc"]["reason"]
+    assert conditions["skeletal_dysplasia"]["status"] == "updated"
+    rows = (folder / "indicator_results.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert rows and {row.split(",")[1] for row in rows} == {"skeletal_dysplasia"}
+
+
+def test_the_raw_file_is_not_modified_and_nothing_of_its_area_is_published(leaked_run):
     workspace, _, before = leaked_run
     assert tree_digest(workspace.data_raw) == before
-    assert not (workspace.warehouse / "published" / "2026").exists()
+    _nothing_of_sct_ssc_is_published(workspace)
 
 
 # --- identity numbers anywhere: cells of any column, units.csv, header, folder and file names ----------
@@ -226,10 +242,10 @@ def test_no_form_reaches_output_warehouse_dagster_home_or_event_log(hostile_run,
     assert _event_log_holding(workspace.dagster_home, HOSTILE_FORMS, monkeypatch) == []
 
 
-def test_the_hostile_delivery_is_not_modified_and_nothing_is_published(hostile_run):
+def test_the_hostile_delivery_is_not_modified_and_nothing_of_its_area_is_published(hostile_run):
     _, workspace, _, before = hostile_run
     assert tree_digest(workspace.data_raw) == before
-    assert not (workspace.warehouse / "published" / "2026").exists()
+    _nothing_of_sct_ssc_is_published(workspace)
 
 
 def test_the_delivery_sensor_state_names_such_folders_and_files_by_position(tmp_path):

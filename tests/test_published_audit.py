@@ -93,8 +93,9 @@ def test_the_audit_check_is_recorded_per_report_year(full_run, monkeypatch):
 
 
 def test_an_unmet_audit_fails_the_run_and_leaves_the_publication_untouched(tmp_path, sample_data, monkeypatch):
-    """The blocking check fails when the audit cannot be met (here: no round of extra suppression allowed)."""
-    import nhv_pipeline.assets.published as published_assets
+    """The check fails when the audit cannot be met (here: no extra suppression allowed); the only
+    condition of 2024 keeps its part, so the publication is not touched."""
+    import nhv_pipeline.publication.parts as parts
     from nhv_pipeline.publication.audit import protect
     from nhv_pipeline.runner import run_report_years
 
@@ -108,7 +109,7 @@ def test_an_unmet_audit_fails_the_run_and_leaves_the_publication_untouched(tmp_p
     with duckdb.connect(str(workspace.warehouse / "nhv.duckdb"), read_only=True) as con:
         stored = con.execute("select * from published.indicator_results order by all").df()
 
-    monkeypatch.setattr(published_assets, "protect", functools.partial(protect, max_rounds=0))
+    monkeypatch.setattr(parts, "protect", functools.partial(protect, max_rounds=0, withhold_breakdowns=False))
     assert run_report_years(workspace.data_raw, workspace.warehouse, 2024, run_all=False, quiet=True) == 1
 
     assert tree_digest(folder) == before

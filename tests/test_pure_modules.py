@@ -9,7 +9,7 @@ import sys
 def test_pure_modules_do_not_import_dagster():
     code = (
         "import sys\n"
-        "import nhv_pipeline.contract, nhv_pipeline.indicators, nhv_pipeline.publication\n"
+        "import nhv_pipeline.contract, nhv_pipeline.indicators, nhv_pipeline.publication, nhv_pipeline.publication.parts\n"
         "import nhv_pipeline.sample_data, nhv_pipeline.checks.invariants, nhv_pipeline.runner\n"
         "import nhv_pipeline.submission.cells, nhv_pipeline.submission.contract, nhv_pipeline.submission.intake\n"
         "import nhv_pipeline.submission.combine\n"

@@ -14,6 +14,7 @@ own asset, with its own lineage, code version and metadata.
 
 from collections.abc import Callable
 
+import duckdb
 import pandas as pd
 from dagster import (
     AssetDep,
@@ -35,6 +36,7 @@ from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE
+from nhv_pipeline.verdicts import contract_failure, indicator_stage, record_verdict, verdicts_of
 
 CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
 
@@ -212,24 +214,36 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 return loads.get((condition_id, table), set())
 
             produced = []
+            refused = contract_failure(verdicts_of(warehouse, report_year), condition_id)
             for declaration in indicators:
+                stage = indicator_stage(declaration.indicator_id)
+                if refused is not None:
+                    yield _not_computed(warehouse, report_year, declaration, f"not computed: {refused}")
+                    continue
                 # The specification version in force for this report year (INDICATORS.md 1).
                 indicator = indicator_for(condition_id, declaration.indicator_id, report_year, pooled_years=pooled_years)
-                if indicator is None or report_year < indicator.first_report_year:
-                    results = empty_result()
-                    period = (
-                        f"not produced before report year {indicator.first_report_year}"
-                        if indicator
-                        else "not defined by the specification version in force"
-                    )
-                    version = indicator.spec_version if indicator else "none"
-                else:
-                    _require_deliveries_loaded(paths, loaded, indicator, report_year)
-                    needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
-                    results = compute(indicator, report_year, needed, units, submission)
-                    start, end = period_for(indicator, report_year)
-                    period = f"{start}..{end}"
-                    version = indicator.spec_version
+                try:
+                    if indicator is None or report_year < indicator.first_report_year:
+                        results = empty_result()
+                        period = (
+                            f"not produced before report year {indicator.first_report_year}"
+                            if indicator
+                            else "not defined by the specification version in force"
+                        )
+                        version = indicator.spec_version if indicator else "none"
+                    else:
+                        _require_deliveries_loaded(paths, loaded, indicator, report_year)
+                        needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
+                        results = compute(indicator, report_year, needed, units, submission)
+                        start, end = period_for(indicator, report_year)
+                        period = f"{start}..{end}"
+                        version = indicator.spec_version
+                except _MACHINE_FAULTS:
+                    raise  # the warehouse or the machine, not this condition: the run stops (README, operator guide)
+                except Exception as error:  # noqa: BLE001 - confined to this condition (PUBLICATION.md, top)
+                    context.log.exception("%s %s %s failed.", condition_id, report_year, declaration.indicator_id)
+                    yield _not_computed(warehouse, report_year, declaration, _failure_text(error))
+                    continue
                 produced.append(f"{declaration.indicator_id} {len(results)} rows")
                 yield Output(
                     results,
@@ -241,9 +255,33 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                         "national_rows": MetadataValue.md(national_preview(results)),
                     },
                 )
+                # After the yield: the rows are stored by then.
+                record_verdict(warehouse, report_year, condition_id, stage, True)
         context.log.info("%s %s indicators: %s.", condition_id, report_year, ", ".join(produced))
 
     return compute_indicators
+
+
+_MACHINE_FAULTS = (OSError, MemoryError, duckdb.Error)
+
+
+def _failure_text(error: Exception) -> str:
+    """Why an indicator was not computed, for its verdict and the manifest.
+
+    A `Failure` of ours says it in words (no figure); any other error is named by its kind only,
+    since its text may quote a value: the run's log holds the whole error for the operator.
+    """
+    if isinstance(error, Failure) and error.description:
+        return error.description.strip().splitlines()[0]
+    return f"the computation failed ({type(error).__name__}; see the run's log)"
+
+
+def _not_computed(warehouse: Warehouse, report_year: int, declaration: Indicator, reason: str) -> Output:
+    """An indicator left as it was: its verdict says why; its stored rows of the year stay."""
+    record_verdict(warehouse, report_year, declaration.condition_id, indicator_stage(declaration.indicator_id), False, reason)
+    return Output(
+        None, output_name=_output_name(declaration), metadata={"computed": False, "not_computed_because": reason}
+    )
 
 
 def _require_deliveries_loaded(

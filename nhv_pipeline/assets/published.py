@@ -38,16 +38,19 @@ from nhv_pipeline.condition import registered
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
-from nhv_pipeline.publication import format_results, publish_folder, render_preview, write_results
+from nhv_pipeline.publication import publish_folder, render_preview, write_results
+from nhv_pipeline.publication.audit import AuditReport, registered_equal_populations
+from nhv_pipeline.publication.export import published_years, read_results
+from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD, Part, assemble, merged_audit, with_reasons
 from nhv_pipeline.publication.aggregated import mark_catalogue
-from nhv_pipeline.publication.audit import AuditReport, protect, registered_equal_populations
 from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
 from nhv_pipeline.publication.export import make_published_root
 from nhv_pipeline.publication.history import carry_history
-from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, unit_delivery_entries
+from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, raw_files_of_parts, unit_delivery_entries
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows, table_name
 from nhv_pipeline.submission.intake import unit_deliveries
 from nhv_pipeline.settings import NhvSettings
+from nhv_pipeline.verdicts import verdicts_of, why_not_replaced
 
 PUBLISHED_RESULTS_KEY = AssetKey(["published", "indicator_results"])
 PUBLICATION_KEY = AssetKey(["published", "publication"])
@@ -68,7 +71,8 @@ _KEY_COLUMNS = ["report_year", "condition_id", "indicator_id", "measure", "level
 def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_published: pd.DataFrame) -> pd.DataFrame:
     """Earlier years' rows an equal population across years ties to this year (e.g. B3 of R-2 for R2).
 
-    Their true figures (``results``) with the ``suppressed`` mark they were published with.
+    Their true figures (``results``) with the ``suppressed`` mark they were published with. A
+    (year, condition) whose stored results no longer match its published part is left out.
     """
     if earlier_results.empty or earlier_published.empty:
         return pd.DataFrame()
@@ -91,8 +95,12 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     # publishing) tells nothing reliable about what readers have: it is left out.
     published_n = pd.to_numeric(merged["published_n"]).astype("Float64")
     true_n = pd.to_numeric(merged["n"]).astype("Float64")
-    differs = (~merged["suppressed"].astype(bool) & (published_n != true_n).fillna(True)).groupby(merged["report_year"]).any()
-    keep = merged["report_year"].isin(differs[~differs].index)
+    # Per condition: a condition whose part of that year was kept from an earlier run may differ alone.
+    differs = (~merged["suppressed"].astype(bool) & (published_n != true_n).fillna(True)).groupby(
+        [merged["report_year"], merged["condition_id"]]
+    ).any()
+    keys = pd.MultiIndex.from_arrays([merged["report_year"], merged["condition_id"]])
+    keep = keys.isin(differs[~differs].index)
     return merged[keep].drop(columns=["published_n"]).reset_index(drop=True)
 
 
@@ -111,25 +119,21 @@ def audit_metadata(audit: AuditReport) -> dict:
         "narrowest_range": _number(audit.narrowest_range) if audit.narrowest_range != float("inf") else -1,
         "already_public": audit.already_public,
         "cells_not_protected": MetadataValue.json(audit.unmet[:40]),
+        "breakdowns_withheld": MetadataValue.json(audit.withheld_breakdowns[:40]),
     }
 
 
-def publish_results(
-    results: pd.DataFrame, threshold: int, audit_rows: pd.DataFrame | None = None
-) -> tuple[pd.DataFrame, dict, AuditReport]:
-    """Disclosure control with its audit, rounding and sorting (PUBLICATION.md sections 2-3), with metadata."""
-    protected, audit = protect(results, threshold=threshold, context=audit_rows)
-    published = format_results(protected)
+def published_metadata(published: pd.DataFrame, threshold: int, extra_suppressed: int) -> dict:
+    """Metadata of the published results: counts and the national figures (published ones only)."""
     suppressed = published[published["suppressed"]]
     by_reason = {str(k): int(v) for k, v in suppressed.groupby("suppression_reason").size().items()}
-    suppressed = published[published["suppressed"]]
     national = published[(published["level"] == "riket") & (published["breakdown"] == "total")]
-    return published, {
+    return {
         "row_count": len(published),
         "suppressed_count": len(suppressed),
         "suppressed_by_reason": MetadataValue.json(by_reason),
         "threshold": threshold,
-        "audit_extra_cells_suppressed": audit.extra_suppressed,
+        "audit_extra_cells_suppressed": extra_suppressed,
         "national_figures": MetadataValue.md(
             frame_to_markdown(
                 national,
@@ -137,7 +141,12 @@ def publish_results(
                 limit=40,
             )
         ),
-    }, audit
+    }
+
+
+def part_check_name(condition_id: str) -> str:
+    """The check on `published/publication` that says what became of one condition's part of the year."""
+    return f"part_{condition_id}"
 
 
 def publish_asset():
@@ -157,6 +166,7 @@ def publish_asset():
         outs={
             "indicator_results": AssetOut(
                 key=PUBLISHED_RESULTS_KEY,
+                is_required=False,  # not materialized when no condition's part was replaced
                 group_name="published",
                 kinds={"pandas", "duckdb"},
                 owners=OWNERS,
@@ -167,6 +177,7 @@ def publish_asset():
             ),
             "publication": AssetOut(
                 key=PUBLICATION_KEY,
+                is_required=False,
                 dagster_type=Nothing,
                 group_name="published",
                 kinds={"csv", "parquet", "json", "html"},
@@ -177,8 +188,10 @@ def publish_asset():
                 ),
                 description="The publication folder of the report year, `published/<report_year>/`: "
                 "indicator_results as CSV, Parquet and JSON, datapackage.json (Frictionless Data Package), "
-                "indicator_catalogue.json, manifest.json (provenance, with the SHA-256 of every file) and index.html, the preview page publishers check before the tables go to the "
-                "website. Replaced as a whole; expected by 30 April.",
+                "indicator_catalogue.json, manifest.json (provenance, with the SHA-256 of every file, and what "
+                "became of each condition's part) and index.html, the preview page publishers check before the "
+                "tables go to the website. Replaced as a whole, holding the new part of every condition that "
+                "passed and the kept part of every condition that failed; expected by 30 April.",
             ),
         },
         internal_asset_deps={
@@ -189,12 +202,25 @@ def publish_asset():
             AssetCheckSpec(
                 AUDIT_CHECK,
                 asset=PUBLISHED_RESULTS_KEY,
-                blocking=True,
-                description="PUBLICATION.md section 3 audit: for every suppressed cell, the range of values "
-                "consistent with everything published (additive relations, n >= 0, equal populations) is at "
-                "least as wide as the threshold. When it cannot be met nothing is published.",
+                description="PUBLICATION.md section 3 audit, per condition: for every suppressed cell, the range "
+                "of values consistent with everything published (additive relations, n >= 0, equal populations) "
+                "is at least as wide as the threshold; where suppressing more cells cannot meet it, the "
+                "breakdown is withheld as a whole. A condition whose audit still cannot be met keeps its "
+                "previous part (see its check part_<condition>); the others are published.",
                 partitions_def=report_year_partitions,
-            )
+            ),
+            *(
+                AssetCheckSpec(
+                    part_check_name(condition.condition_id),
+                    asset=PUBLICATION_KEY,
+                    description=f"{condition.name}: whether its part of the report year's publication was "
+                    "replaced (passed), or kept from the previous publication or withheld because one of its "
+                    "checks failed or an indicator was not computed (failed; the metadata says which and why). "
+                    "PUBLICATION.md, top.",
+                    partitions_def=report_year_partitions,
+                )
+                for condition in registered()
+            ),
         ],
         partitions_def=report_year_partitions,
     )
@@ -214,10 +240,12 @@ def publish_asset():
 def _publish(
     context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, threshold: int, results: pd.DataFrame, deliveries: dict
 ):
+    """Each condition's part replaced only when it passed (PUBLICATION.md, top); the folder swapped as a whole."""
     report_year = int(context.partition_key)
     with warehouse.connection() as con:
         earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
         earlier_results = read_rows(con, "results", "indicator_results", list(range(2000, report_year)))
+        stored = read_rows(con, "published", "indicator_results", [report_year])
         units = registry_frame(read_rows(con, *table_name(REGISTRY_KEY.path), [report_year]))
     # INDICATORS.md 1: a unit whose permit ended is no longer followed up; one line each, in log and manifest.
     not_followed = [
@@ -227,37 +255,113 @@ def _publish(
     ]
     for note in not_followed:
         context.log.info(note["note"])
-    published, metadata, audit = publish_results(
-        results, threshold, audit_context(report_year, earlier_results, earlier)
-    )
-    context.log.info(
-        "Disclosure audit of %s: %d suppressed cells audited, %d suppressed beyond the primary and secondary "
-        "rules, %s.", report_year, audit.cells_audited, audit.extra_suppressed,
-        "every range at least the threshold" if audit.passed else f"{len(audit.unmet)} cells not protected",
-    )
-    audit_check = AssetCheckResult(
-        asset_key=PUBLISHED_RESULTS_KEY,
-        check_name=AUDIT_CHECK,
-        passed=audit.passed,
-        severity=AssetCheckSeverity.ERROR,
-        metadata=audit_metadata(audit),
-    )
-    if not audit.passed:
-        yield audit_check
-        raise Failure(
-            f"The disclosure audit of report year {report_year} cannot be met: {len(audit.unmet)} suppressed "
-            f"cells stay narrower than the threshold after {audit.rounds} rounds of extra suppression; nothing was "
-            "published.",
-            metadata=audit_metadata(audit),
+    verdicts = verdicts_of(warehouse, report_year)
+    conditions = [c for c in registered() if c.first_report_year <= report_year]
+    not_replaced = {
+        c.condition_id: why_not_replaced(
+            verdicts, c.condition_id, [i for i in c.indicator_ids if c.first_report_year_of(i) <= report_year]
         )
-    yield Output(published, output_name="indicator_results", metadata=metadata)
-    yield audit_check
+        for c in conditions
+    }
+    target = paths.published_dir / str(report_year)
+    make_published_root(paths.published_dir)  # 0755 before its lock file is made in it
+    # Two runs of the same report year (the schedule and a manual re-run) swap one at a time; the
+    # previous publication whose parts may be kept is read under the same lock.
+    with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"):
+        previous = with_reasons(read_results(target), stored) if report_year in published_years(paths.published_dir) else pd.DataFrame()
+        published, parts = assemble(
+            [(c.condition_id, c.equal_populations) for c in conditions],
+            results, previous, not_replaced, threshold,
+            context=audit_context(report_year, earlier_results, earlier),
+        )
+        audit = merged_audit(parts, threshold)
+        context.log.info(
+            "Disclosure audit of %s: %d suppressed cells audited, %d suppressed beyond the primary and secondary "
+            "rules, %s.", report_year, audit.cells_audited, audit.extra_suppressed,
+            "every range at least the threshold" if audit.passed else f"{len(audit.unmet)} cells not protected",
+        )
+        updated = [p for p in parts if p.status == UPDATED]
+        if updated:
+            yield Output(published, output_name="indicator_results",
+                         metadata=published_metadata(published, threshold, audit.extra_suppressed))
+        yield AssetCheckResult(
+            asset_key=PUBLISHED_RESULTS_KEY,
+            check_name=AUDIT_CHECK,
+            passed=audit.passed,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                **audit_metadata(audit),
+                "audit_by_condition": MetadataValue.json({
+                    p.condition_id: "met" if p.audit.passed else f"not met: {len(p.audit.unmet)} cells"
+                    for p in parts if p.audit is not None
+                }),
+            },
+        )
+        if updated:
+            yield _write_publication(
+                context, paths, warehouse, report_year, threshold, published, parts, deliveries, earlier, not_followed
+            )
+    for condition in registered():
+        yield _part_check(report_year, condition, next((p for p in parts if p.condition_id == condition.condition_id), None))
+    failed = [p for p in parts if p.status != UPDATED]
+    for part in failed:
+        context.log.error("Report year %s, %s: part %s: %s.", report_year, part.condition_id, part.status, part.reason)
+    if failed:
+        raise Failure(
+            description=f"Report year {report_year}: "
+            + "; ".join(f"{p.condition_id} {_status_words(p)}: {p.reason}" for p in failed)
+            + (
+                f". The parts of {', '.join(p.condition_id for p in updated)} were replaced."
+                if updated else ". No part was replaced: the publication stays as it was."
+            ),
+            metadata={"conditions": MetadataValue.md(_parts_markdown(parts))},
+        )
 
+
+def _status_words(part: Part) -> str:
+    return {KEPT: "kept its previous part", WITHHELD: "has no part (none published before)"}.get(part.status, part.status)
+
+
+def _parts_markdown(parts: list[Part]) -> str:
+    frame = pd.DataFrame([{"condition_id": p.condition_id, "part": p.status, "why": p.reason} for p in parts])
+    return frame_to_markdown(frame, ["condition_id", "part", "why"]) if len(frame) else "No condition has this report year."
+
+
+def _part_check(report_year: int, condition, part: Part | None) -> AssetCheckResult:
+    """What became of one condition's part, as a check the operator reads per report year."""
+    if part is None:
+        return AssetCheckResult(
+            asset_key=PUBLICATION_KEY, check_name=part_check_name(condition.condition_id), passed=True,
+            metadata={"part": "none", "why": f"the condition begins in report year {condition.first_report_year}"},
+        )
+    return AssetCheckResult(
+        asset_key=PUBLICATION_KEY,
+        check_name=part_check_name(condition.condition_id),
+        passed=part.status == UPDATED,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"part": part.status, "why": part.reason or "every check passed; the part was replaced"},
+    )
+
+
+def _write_publication(
+    context, paths, warehouse: Warehouse, report_year: int, threshold: int, published: pd.DataFrame,
+    parts: list[Part], deliveries: dict, earlier: pd.DataFrame, not_followed: list[dict],
+) -> Output:
+    """Write the folder in a staging folder and swap it in as a whole (the caller holds the year's lock)."""
     inventories = pd.concat(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,
     ) if any(len(f) for f in deliveries.values()) else pd.DataFrame()
     raw_files = raw_file_entries(report_year, inventories, catalogue_for(report_year), paths.data_root)
+    target = paths.published_dir / str(report_year)
+    if any(p.status != UPDATED for p in parts):
+        # What the folder publishes: a kept part was made from the files its own publication read.
+        previous = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8")) if (target / MANIFEST_FILE).is_file() else {}
+        raw_files = raw_files_of_parts(
+            raw_files, previous.get("raw_files", []),
+            kept={p.condition_id for p in parts if p.status == KEPT},
+            absent={p.condition_id for p in parts if p.status == WITHHELD},
+        )
     history = {int(year): frame for year, frame in earlier.groupby("report_year")} if len(earlier) else {}
     now = datetime.now(timezone.utc)
     published_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -266,11 +370,7 @@ def _publish(
     with warehouse.connection() as con:
         submitting = submitting_units(con, report_year)
     catalogue = mark_catalogue(catalogue_entries(in_force), in_force, submitting, report_year)
-    target = paths.published_dir / str(report_year)
-    # Two runs of the same report year (the schedule and a manual re-run) swap one at a time.
-    make_published_root(paths.published_dir)  # 0755 before its lock file is made in it
-    with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"), \
-            publish_folder(paths.published_dir, report_year) as staging:
+    with publish_folder(paths.published_dir, report_year) as staging:
         write_results(published, staging)
         (staging / CATALOGUE_FILE).write_text(
             json.dumps(catalogue, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -297,6 +397,7 @@ def _publish(
             unit_deliveries=unit_delivery_entries(
                 {c.condition_id: unit_deliveries(paths.data_root, report_year, c) for c in registered()}
             ),
+            conditions={p.condition_id: p.manifest_entry() for p in parts},
         )
         if not_followed:
             manifest["units_not_followed_up"] = not_followed
@@ -314,11 +415,12 @@ def _publish(
             "changed_figures": len(changes),
             "changes": MetadataValue.md(frame_to_markdown(changes, limit=40)),
         }
-    yield Output(
+    return Output(
         None,
         output_name="publication",
         metadata={
             **correction,
+            "conditions": MetadataValue.md(_parts_markdown(parts)),
             "folder": MetadataValue.path(str(target)),
             "files": MetadataValue.json(sorted(p.name for p in target.iterdir())),
             "row_count": len(published),

@@ -7,7 +7,7 @@ holds the typed tables. Identity numbers are replaced before anything is
 stored (DATA_CONTRACT.md section 3).
 
 One step per condition reads the whole delivery round once and yields one
-asset per table plus the delivery inventory, with their blocking checks: a
+asset per table plus the delivery inventory, with their contract checks: a
 unit gets every failure of its delivery in one report, not one rule at a time.
 Units that send their own figures (SUBMISSION.md) are read in the same step into
 the `submission` asset, with the same checks; the metadata names each unit's kind.
@@ -56,6 +56,7 @@ from nhv_pipeline.submission.contract import (
     SUBMISSION_TABLE,
     EarlierFigures,
 )
+from nhv_pipeline.verdicts import CONTRACT, record_verdict
 
 TRACE_COLUMNS = {
     "report_year": ("int", "Report year of the delivery D(R) the row came from."),
@@ -135,23 +136,30 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         tags={"layer": "raw", "condition": condition_id},
     )
 
-    def blocking(name: str, key: AssetKey, description: str) -> AssetCheckSpec:
-        return AssetCheckSpec(name, asset=key, blocking=True, description=description,
+    def contract_check(name: str, key: AssetKey, description: str) -> AssetCheckSpec:
+        # Not Dagster-blocking: a failure stops this condition only (its verdict), while the
+        # other conditions go on to the publication (PUBLICATION.md, top).
+        return AssetCheckSpec(name, asset=key, description=description,
                               partitions_def=report_years_from(condition.first_report_year))
 
+    kept = (" A failure keeps the condition's staged tables, indicators and published part of the year "
+            "as they were.")
     check_specs = [
-        blocking("contract", raw_key(condition_id, table),
-                 f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
-                 "types and codes, required-if rules, date order, uniqueness, privacy.")
+        contract_check("contract", raw_key(condition_id, table),
+                       f"Every unit's {table}.csv follows DATA_CONTRACT.md: file format, columns, "
+                       "types and codes, required-if rules, date order, uniqueness, privacy." + kept)
         for table in tables
     ] + [
-        blocking("contract", submission_key(condition_id),
-                 "Every unit's submission follows SUBMISSION.md 2-3: file format, columns, one row per "
-                 "result cell of the catalogue in force, numbers in range, totals and equal populations, privacy."),
-        blocking("delivery_contract", delivery_key(condition_id),
-                 "The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
-                 "missing deliveries and tables, references between tables and to earlier deliveries, "
-                 "follow-up completeness, and every per-file rule."),
+        contract_check("contract", submission_key(condition_id),
+                       "Every unit's submission follows SUBMISSION.md 2-3: file format, columns, one row per "
+                       "result cell of the catalogue in force, numbers in range, totals and equal populations, "
+                       "privacy." + kept),
+        contract_check("delivery_contract", delivery_key(condition_id),
+                       "The whole delivery round passes DATA_CONTRACT.md: registry and permits, "
+                       "missing deliveries and tables, references between tables and to earlier deliveries, "
+                       "follow-up completeness, and every per-file rule. A failure stops this condition only: its "
+                       "staged tables, indicators and published part of the year stay as they were, while the other "
+                       "conditions go on (PUBLICATION.md, top)."),
     ]
 
     @multi_asset(
@@ -234,6 +242,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                 severity=AssetCheckSeverity.ERROR,
                 metadata=failure_check_metadata(failures, report_paths=[]),
             )
+        record_verdict(
+            warehouse, report_year, condition_id, CONTRACT, result.failures.empty, contract_reason(result.failures)
+        )
         yield AssetCheckResult(
             asset_key=delivery_key(condition_id),
             check_name="delivery_contract",
@@ -262,6 +273,19 @@ def _progress_log(context: AssetExecutionContext, what: str):
             context.log.info("%s: %d of %d unit folders read.", what, done, total)
 
     return progress
+
+
+def contract_reason(failures: pd.DataFrame) -> str:
+    """Why a delivery round failed, for the verdict and the manifest: counts per rule, no value."""
+    if failures.empty:
+        return ""
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in failures.groupby("rule").size().sort_index().items())
+    units = sorted(set(failures["unit_id"].dropna()) - {""})
+    return (
+        f"its delivery failed the contract (delivery_contract): {len(failures)} "
+        f"{'failure' if len(failures) == 1 else 'failures'} ({by_rule})"
+        + (f" from {', '.join(units)}" if units else "")
+    )
 
 
 def content_version(files: pd.DataFrame, table: str | None) -> DataVersion:

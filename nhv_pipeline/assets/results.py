@@ -25,11 +25,15 @@ from nhv_pipeline.checks.invariants import (
 from nhv_pipeline.indicators import RESULT_COLUMNS, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
+from nhv_pipeline.condition import registered
 from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse, read_rows, table_name
+from nhv_pipeline.verdicts import INVARIANTS, record_verdict
 
 RESULTS_KEY = AssetKey(["results", "indicator_results"])
 
 
+# Blocking in meaning, per condition: a condition whose results break one keeps its published part
+# (nhv_pipeline.verdicts); the step itself goes on, so the other conditions' parts are replaced.
 CHECKS = {
     "riket_is_sum_of_units": (
         True,
@@ -69,7 +73,11 @@ def results_asset():
         tags={"layer": "results"},
         check_specs=[
             AssetCheckSpec(
-                name, asset=RESULTS_KEY, blocking=blocking, description=text, partitions_def=report_year_partitions
+                name,
+                asset=RESULTS_KEY,
+                description=text + (" A failure keeps the failing condition's published part of the year; the "
+                                    "other conditions' parts are replaced." if blocking else ""),
+                partitions_def=report_year_partitions,
             )
             for name, (blocking, text) in CHECKS.items()
         ],
@@ -96,12 +104,32 @@ def results_asset():
                 ),
             },
         )
-        for name, bad in (
-            ("riket_is_sum_of_units", riket_equals_sum_of_units(combined)),
-            ("breakdown_parts_sum_to_total", breakdowns_sum_to_total(combined)),
-            ("numerators_within_denominators", numerator_within_denominator(combined)),
-        ):
-            yield AssetCheckResult(check_name=name, passed=bad.empty, metadata=_failed_rows(bad))
+        violations = {
+            "riket_is_sum_of_units": riket_equals_sum_of_units(combined),
+            "breakdown_parts_sum_to_total": breakdowns_sum_to_total(combined),
+            "numerators_within_denominators": numerator_within_denominator(combined),
+        }
+        for name, bad in violations.items():
+            failing = sorted(set(bad["condition_id"])) if len(bad) else []
+            yield AssetCheckResult(
+                check_name=name,
+                passed=bad.empty,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={**_failed_rows(bad), "conditions_failing": MetadataValue.json(failing)},
+            )
+        # Each condition's own verdict: a broken invariant keeps that condition's published part only.
+        for condition in registered():
+            if condition.first_report_year > report_year:
+                continue
+            broken = [
+                f"{name} ({int((bad['condition_id'] == condition.condition_id).sum())} rows)"
+                for name, bad in violations.items()
+                if len(bad) and (bad["condition_id"] == condition.condition_id).any()
+            ]
+            record_verdict(
+                warehouse, report_year, condition.condition_id, INVARIANTS, not broken,
+                "the result invariants failed: " + ", ".join(broken) if broken else "",
+            )
         with warehouse.connection() as con:
             previous = read_rows(con, "results", "indicator_results", [report_year - 1])
         if previous.empty:

@@ -1,7 +1,10 @@
 """Staged layer: the validated, typed tables, all units together, one row set per report year.
 
 A staged table is only written when the whole delivery round of its condition
-passed every blocking contract check; re-running a report year replaces its rows.
+passed every contract check; re-running a report year replaces its rows. When the
+round failed, the step keeps the staged rows of the last round that passed and says
+so, without failing: the failure stays with its condition (PUBLICATION.md, top), and
+the other conditions' indicators and the publication go on.
 The units' own figures (SUBMISSION.md) are staged beside the tables, typed, in
 `staged.<condition_id>_submission` (columns: `nhv_pipeline.submission.contract`).
 """
@@ -27,6 +30,7 @@ from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract.staging import staged_select
 from nhv_pipeline.partitions import report_years_from
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE, staged_submission_select
+from nhv_pipeline.verdicts import contract_failure, verdicts_of
 from nhv_pipeline.resources import (
     WAREHOUSE_POOL,
     Warehouse,
@@ -130,6 +134,11 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
     )
     def stage(context: AssetExecutionContext, warehouse: Warehouse):
         report_year = int(context.partition_key)
+        failure = contract_failure(verdicts_of(warehouse, report_year), condition_id)
+        if failure is not None:
+            context.log.warning("%s %s not staged: %s; the staged rows stay as they were.", condition_id, report_year, failure)
+            yield from _kept(warehouse, condition_id, (*tables, SUBMISSION_TABLE), report_year, failure)
+            return
         for table in (*tables, SUBMISSION_TABLE):
             schema, name = table_name(staged_key(condition_id, table).path)
             if table == SUBMISSION_TABLE:
@@ -162,6 +171,26 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
             )
 
     return stage
+
+
+def _kept(warehouse: Warehouse, condition_id: str, tables, report_year: int, failure: str):
+    """The outputs of a round that failed its contract: nothing written, the kept rows' version and count."""
+    for table in tables:
+        schema, name = table_name(staged_key(condition_id, table).path)
+        with warehouse.connection() as con:
+            exists = table_exists(con, schema, name)
+            version = DataVersion(table_digest(con, schema, name, report_year)) if exists else DataVersion("none")
+            rows = (
+                con.execute(f"select count(*) from {quoted(schema, name)} where report_year = ?", [report_year]).fetchall()[0][0]
+                if exists else 0
+            )
+        # Unchanged rows keep their version, so nothing downstream turns stale for a delivery that was refused.
+        yield Output(
+            None,
+            output_name=table,
+            data_version=version,
+            metadata={"staged": False, "row_count": rows, "not_staged_because": failure},
+        )
 
 
 def staged_assets() -> list[AssetsDefinition]:

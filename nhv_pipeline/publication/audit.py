@@ -11,8 +11,10 @@ each component's model built once), the smallest and largest n consistent with
 everything published, and requires the range to be at least as wide as the
 threshold. Where it is not, it withholds one more published cell in a relation
 touching the narrow one, lets the secondary rule repair the relations again, and
-audits again, until every range holds or nothing is left to withhold (then the
-audit is not met and the publication's blocking check fails).
+audits again, until every range holds or nothing is left to withhold. Then the
+breakdown of each cell still too narrow is withheld as a whole (``protect``), and
+only when that cannot meet the audit either is it not met: the condition then
+keeps its previous part of the publication (``parts``).
 
 What the reader is assumed to know (the attacker model):
 
@@ -62,6 +64,7 @@ not required to be wide, and counted as ``already_public``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,7 +75,7 @@ from scipy.sparse.csgraph import connected_components
 
 from nhv_pipeline.condition import EqualPopulation, registered
 
-from .disclosure import DEFAULT_THRESHOLD, _relations, _repair, suppress
+from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
 from .export import RESULT_COLUMNS, sort_results
 
 REASON_AUDIT = "audit"
@@ -100,6 +103,8 @@ class AuditReport:
     already_public: int = 0
     """This year's withheld cells equal to a cell an earlier year published (not required to be wide)."""
     unmet: list[str] = field(default_factory=list)
+    withheld_breakdowns: list[str] = field(default_factory=list)
+    """Breakdowns withheld as a whole because suppressing more cells could not meet the audit."""
     ranges: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per withheld cell of the audited year(s): key columns, ``low``, ``high`` (warehouse only)."""
 
@@ -122,8 +127,12 @@ def _has_numerator(df: pd.DataFrame) -> np.ndarray:
     ).to_numpy()
 
 
-def _problem(df: pd.DataFrame, equal_populations) -> tuple[_Problem, np.ndarray]:
-    """Cells 0..len-1 are the rows' n; cells len.. are numerators of the rows that have one."""
+def _problem(df: pd.DataFrame, equal_populations, open_rows: np.ndarray | None = None) -> tuple[_Problem, np.ndarray]:
+    """Cells 0..len-1 are the rows' n; cells len.. are numerators of the rows that have one.
+
+    ``open_rows``: rows of a breakdown withheld as a whole, which lists every value of its
+    vocabulary: such a row no longer tells that its value occurs, so its n is only >= 0.
+    """
     rows = len(df)
     n_true = pd.to_numeric(df["n"]).fillna(0).to_numpy(dtype=np.float64)
     has_num = _has_numerator(df)
@@ -136,6 +145,8 @@ def _problem(df: pd.DataFrame, equal_populations) -> tuple[_Problem, np.ndarray]
     lower = np.zeros(n_cells)
     not_total = (df["breakdown"].astype(str) != "total").to_numpy()
     lower[:rows] = np.where(not_total & (n_true >= 1), 1.0, 0.0)
+    if open_rows is not None:
+        lower[:rows][open_rows] = 0.0
 
     equations: list[tuple[np.ndarray, np.ndarray]] = []
     inequalities: list[tuple[np.ndarray, np.ndarray]] = []
@@ -351,12 +362,18 @@ def _optimum(programme: _highs.HighsLp, objective: np.ndarray) -> tuple[_highs.H
     return highs.getModelStatus(), float(highs.getInfo().objective_function_value)
 
 
+_Breakdown = tuple[str, str, str, str]
+"""(condition_id, indicator_id, level, breakdown): a breakdown of one indicator at one level."""
+
+
 def protect(
     results: pd.DataFrame,
     threshold: int = DEFAULT_THRESHOLD,
     equal_populations: tuple[EqualPopulation, ...] | None = None,
     context: pd.DataFrame | None = None,
     max_rounds: int = 200,
+    breakdown_values: Mapping[str, Mapping[str, str]] | None = None,
+    withhold_breakdowns: bool = True,
 ) -> tuple[pd.DataFrame, AuditReport]:
     """Primary and secondary suppression, then the audit, repeated until every range holds.
 
@@ -367,10 +384,85 @@ def protect(
     Returns the suppressed table (as ``suppress`` returns it; extra cells with
     reason ``audit``) and the report. When the audit cannot be met the table is
     still returned, with ``report.passed`` false: the caller must not publish it.
+
+    Where suppressing more cells cannot meet the audit, the breakdown of each cell left
+    too narrow is withheld as a whole (section 3): every cell of that breakdown, indicator
+    and level (every measure and unit) is marked suppressed, and the breakdown gets a row
+    for every value of its vocabulary (``breakdown_values``, breakdown -> value -> label;
+    default the shared and registered labels), with n = 0 where the value does not occur.
+    Its rows then no longer tell which values occur, so the audit bounds them by n >= 0
+    instead of n >= 1. The audit is run again; only when that cannot meet it either is
+    ``report.passed`` false. ``report.withheld_breakdowns`` names the breakdowns withheld so.
+    ``withhold_breakdowns=False`` stops after the cells (as ``max_rounds`` limits them).
     """
     threshold = int(threshold)
     if equal_populations is None:
         equal_populations = registered_equal_populations()
+    if breakdown_values is None:
+        from nhv_pipeline.labels import breakdown_labels
+
+        breakdown_values = breakdown_labels()
+    whole: dict[_Breakdown, bool] = {}  # breakdown withheld as a whole -> whether its vocabulary completed it
+    table = results
+    while True:
+        marked, report, narrow = _protect_once(table, threshold, equal_populations, context, max_rounds, whole)
+        new = [key for key in narrow if key not in whole]
+        if report.passed or not new or not withhold_breakdowns:
+            break
+        for key in new:
+            whole[key] = key[3] != "total" and key[3] in breakdown_values
+        table = _complete(results, whole, breakdown_values)
+    report.withheld_breakdowns = [" ".join(key) for key in whole]
+    return marked, report
+
+
+def _complete(
+    results: pd.DataFrame, whole: Mapping[_Breakdown, bool], breakdown_values: Mapping[str, Mapping[str, str]]
+) -> pd.DataFrame:
+    """``results`` with a row (n = 0) for every value of each completed breakdown that has none.
+
+    A new row copies the identifying columns of a row of the same indicator, measure, level
+    and unit, takes the value and its label, and counts nothing (numerator and denominator 0
+    where the measure has them).
+    """
+    frame = results[RESULT_COLUMNS].reset_index(drop=True)
+    added = []
+    for (condition_id, indicator_id, level, breakdown), completed in whole.items():
+        if not completed:
+            continue
+        mine = frame[
+            (frame["condition_id"] == condition_id) & (frame["indicator_id"] == indicator_id) & (frame["level"] == level)
+        ]
+        unit = mine["unit_id"].fillna("").astype(str)
+        for _, group in mine.groupby([mine["measure"], unit], sort=False):
+            present = set(group.loc[group["breakdown"] == breakdown, "breakdown_value"].astype(str))
+            template = group.iloc[0]
+            counted = _has_numerator(group.iloc[:1])[0]
+            for value, label in breakdown_values[breakdown].items():
+                if value in present:
+                    continue
+                row = template.copy()
+                row[WITHHELD_COLUMNS] = np.nan
+                row["breakdown"], row["breakdown_value"], row["breakdown_label"] = breakdown, value, label
+                row["n"] = 0
+                if counted:
+                    row["numerator"] = row["denominator"] = 0
+                row["suppressed"], row["suppression_reason"] = False, ""
+                added.append(row)
+    if not added:
+        return frame
+    return pd.concat([frame, pd.DataFrame(added)], ignore_index=True)
+
+
+def _protect_once(
+    results: pd.DataFrame,
+    threshold: int,
+    equal_populations: tuple[EqualPopulation, ...],
+    context: pd.DataFrame | None,
+    max_rounds: int,
+    whole: Mapping[_Breakdown, bool],
+) -> tuple[pd.DataFrame, AuditReport, list[_Breakdown]]:
+    """``protect`` with the breakdowns ``whole`` withheld as a whole; also the breakdowns of the cells left narrow."""
     first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
     first_count = int(first["suppressed"].sum())
     truth_frame = sort_results(results[RESULT_COLUMNS]).reset_index(drop=True)
@@ -380,6 +472,14 @@ def protect(
     kinds = _relations(truth_frame, truth_frame["n"].fillna(0).to_numpy(dtype=np.int64))
     state_withheld = first["suppressed"].to_numpy(dtype=bool).copy()
     state_reason = first["suppression_reason"].to_numpy(dtype=object).copy()
+    breakdown_of = list(zip(truth_frame["condition_id"].astype(str), truth_frame["indicator_id"].astype(str),
+                            truth_frame["level"].astype(str), truth_frame["breakdown"].astype(str), strict=True))
+    in_whole = np.array([key in whole for key in breakdown_of], dtype=bool)
+    opened = np.array([whole.get(key, False) for key in breakdown_of], dtype=bool)
+    if in_whole.any():
+        state_reason[in_whole & ~state_withheld] = REASON_AUDIT
+        state_withheld[in_whole] = True
+        _repair(kinds, state_withheld, state_reason)
 
     if context is not None and len(context):
         ctx = sort_results(context[RESULT_COLUMNS]).reset_index(drop=True)
@@ -390,7 +490,7 @@ def protect(
     else:
         ctx_withheld = np.zeros(0, dtype=bool)
         combined = truth_frame
-    problem, truth = _problem(combined, equal_populations)
+    problem, truth = _problem(combined, equal_populations, np.concatenate([opened, np.zeros(len(ctx_withheld), dtype=bool)]))
     solver = _Solver(problem, truth, len(combined))
     rows = len(combined)
     has_num = _has_numerator(combined)
@@ -539,7 +639,7 @@ def protect(
         unmet=[_describe(combined, int(t)) for t in narrow],
         ranges=range_frame.reset_index(drop=True),
     )
-    return marked, report
+    return marked, report, list(dict.fromkeys(breakdown_of[int(t)] for t in narrow if t < rows_now))
 
 
 def _describe(df: pd.DataFrame, r: int) -> str:

@@ -150,6 +150,26 @@ def unit_delivery_entries(deliveries: Mapping[str, Mapping[str, Any]]) -> list[d
     ]
 
 
+def raw_files_of_parts(
+    current: list[dict[str, Any]], previous: list[dict[str, Any]], kept: set[str], absent: set[str]
+) -> list[dict[str, Any]]:
+    """The raw files behind what the folder publishes, when some conditions' parts were not replaced.
+
+    A condition whose part was kept lists the files of the publication that made that part (from the
+    previous manifest); one whose part is absent lists none; the others list what this run read.
+    A path is relative to the data root, ``<report year>/<condition>/...``; ``units.csv`` is shared.
+    """
+
+    def condition_of(entry: Mapping[str, Any]) -> str | None:
+        parts = str(entry["path"]).split("/")
+        return parts[1] if len(parts) > 2 else None
+
+    shared = [e for e in current if condition_of(e) is None]
+    own = [e for e in current if condition_of(e) is not None and condition_of(e) not in kept | absent]
+    own += [e for e in previous if condition_of(e) in kept]
+    return shared + sorted(own, key=lambda e: e["path"])
+
+
 def published_file_entries(folder: Path) -> list[dict[str, Any]]:
     """Name (relative, ``/``-separated), size and SHA-256 of every file in ``folder`` but the manifest itself."""
     folder = Path(folder)
@@ -173,8 +193,13 @@ def build_manifest(
     raw_files: list[dict[str, Any]],
     folder: Path,
     unit_deliveries: list[dict[str, Any]] = (),
+    conditions: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """PUBLICATION.md section 5. Call last, when every other file of ``folder`` is written."""
+    """PUBLICATION.md section 5. Call last, when every other file of ``folder`` is written.
+
+    ``conditions``: condition -> ``{"status": "updated" | "kept" | "withheld", "reason": ...}``, what
+    became of each condition's part of the year (PUBLICATION.md, top).
+    """
     return {
         "report_year": int(report_year),
         "published_at_utc": published_at_utc,
@@ -185,6 +210,7 @@ def build_manifest(
         "requirements_lock_sha256": lock_file_sha256(),
         "suppression_threshold": int(suppression_threshold),
         "spec_versions": spec_versions(catalogue_entries),
+        "conditions": {str(k): dict(v) for k, v in (conditions or {}).items()},
         "unit_deliveries": list(unit_deliveries),
         "raw_files": raw_files,
         "published_files": published_file_entries(folder),

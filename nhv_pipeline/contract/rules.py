@@ -43,6 +43,8 @@ BOOL_FORMAT = "bool_format"
 """A boolean is not 1 or 0 (section 2)."""
 CODE = "code"
 """A coded value is not in the contract's list: sex, home_region, diagnosis, contact type, visit mode, respondent, answer (sections 3-5)."""
+NUMBER = "number"
+"""A number is not written with digits (an optional minus, a decimal point or comma), or lies outside the column's range (sections 2-5)."""
 ID_FORMAT = "id_format"
 """An id starts with = + - @ (a spreadsheet formula) or holds a control character such as a newline (section 3)."""
 REQUIRED_IF = "required_if"
@@ -108,6 +110,7 @@ RULES: dict[str, str] = {
     DATE_FORMAT: "Date is not a real calendar date written YYYY-MM-DD (DATA_CONTRACT.md 2).",
     BOOL_FORMAT: "Boolean is not 1 or 0 (DATA_CONTRACT.md 2).",
     CODE: "Value is not one of the contract's codes (DATA_CONTRACT.md 3-5).",
+    NUMBER: "Value is not a number written with digits, or is outside the column's range (DATA_CONTRACT.md 2-5).",
     ID_FORMAT: "Id starts like a spreadsheet formula (= + - @) or holds a control character (DATA_CONTRACT.md 3).",
     REQUIRED_IF: "Cell must be filled exactly when its companion cell is (DATA_CONTRACT.md 4, 5).",
     DATE_ORDER: "Dates are in the wrong order (DATA_CONTRACT.md 4, 5; INDICATORS.md 2).",
@@ -147,6 +150,7 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     DATE_FORMAT: "Datumet är inte ett verkligt datum skrivet ÅÅÅÅ-MM-DD.",
     BOOL_FORMAT: "Ja/nej-värdet är inte 1 eller 0.",
     CODE: "Värdet är inte en av datakontraktets koder.",
+    NUMBER: "Värdet är inte ett tal skrivet med siffror, eller ligger utanför kolumnens tillåtna intervall.",
     ID_FORMAT: "Id:t börjar som en kalkylbladsformel (= + - @) eller innehåller ett styrtecken.",
     REQUIRED_IF: "Cellen ska vara ifylld precis när den tillhörande cellen är det.",
     DATE_ORDER: "Datumen är i fel ordning.",

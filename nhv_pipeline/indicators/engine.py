@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nhv_pipeline import labels
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, RuleContext, period_for
+from nhv_pipeline.indicators.model import Indicator, RuleContext, measure_kind, period_for
 from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
 
 RESULT_COLUMNS: list[str] = [
@@ -123,7 +123,7 @@ def _breakdown_rows(
     permit_units: list[str],
     unit_names: dict[str, str],
 ) -> list[dict]:
-    kind = MEASURE_KIND[measure]
+    kind = measure_kind(measure, indicator.condition_id)
     base = {"measure": measure, "breakdown": breakdown}
     rows: list[dict] = []
     if breakdown == "total":
@@ -145,10 +145,10 @@ def _breakdown_rows(
         raise ValueError(f"{indicator.key}: missing values in breakdown column {breakdown!r}")
     # One-way breakdown rows only for values that occur in the population.
     for value, members in population.groupby(breakdown, sort=True):
-        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value)}
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id)}
         rows.append({**labelled, **_riket(), **_summary(kind, members, indicator, "riket")})
     for (unit_id, value), members in population.groupby(["unit_id", breakdown], sort=True):
-        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value)}
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id)}
         rows.append({**labelled, **_enhet(unit_id, unit_names), **_summary(kind, members, indicator, "enhet")})
     return rows
 

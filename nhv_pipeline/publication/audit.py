@@ -71,6 +71,7 @@ from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import connected_components
 
 from nhv_pipeline.condition import EqualPopulation, registered
+from nhv_pipeline.indicators.model import is_proportion
 
 from .disclosure import DEFAULT_THRESHOLD, _relations, _repair, suppress
 from .export import RESULT_COLUMNS, sort_results
@@ -117,9 +118,7 @@ class _Problem:
 
 
 def _has_numerator(df: pd.DataFrame) -> np.ndarray:
-    return df["numerator"].notna().to_numpy() | df["measure"].astype(str).isin(
-        ["proportion", "response_rate", "positive_share"]
-    ).to_numpy()
+    return df["numerator"].notna().to_numpy() | df["measure"].astype(str).map(is_proportion).to_numpy(dtype=bool)
 
 
 def _problem(df: pd.DataFrame, equal_populations) -> tuple[_Problem, np.ndarray]:

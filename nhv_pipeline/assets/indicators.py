@@ -12,6 +12,7 @@ runs in a handful of steps instead of seventeen; every indicator is still its
 own asset, with its own lineage, code version and metadata.
 """
 
+import unicodedata
 from collections.abc import Callable
 
 import pandas as pd
@@ -35,12 +36,20 @@ from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 
-CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
+#: The catalogue's categories (INDICATORS.md 1) as tags (ASCII): taken from the indicator's declared category,
+#: never from its id's first letter (a newcomer's ids need not follow B/T/R/P/Ö).
+CATEGORY_TAGS = {
+    "Bakgrundsmått": "background",
+    "Tillgänglighetsmått": "access",
+    "Resultatmått": "results",
+    "Patientrapporterat mått": "patient_reported",
+    "Överrapporteringsmått": "handover",
+}
 
 
 def key_name(indicator_id: str) -> str:
-    """Asset key parts allow only ASCII letters: Ö1 is stored as O1."""
-    return indicator_id.replace("Ö", "O")
+    """Asset key parts allow only ASCII letters: Ö1 is stored as O1 (Å and Ä as A)."""
+    return unicodedata.normalize("NFKD", indicator_id).encode("ascii", "ignore").decode("ascii")
 
 
 def indicator_key(condition_id: str, indicator_id: str) -> AssetKey:
@@ -153,7 +162,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 "layer": "results",
                 "condition": condition_id,
                 "indicator": key_name(indicator.indicator_id),
-                "category": CATEGORY_TAGS[indicator.indicator_id[0]],
+                "category": CATEGORY_TAGS[indicator.category],
             },
             metadata={
                 "indicator_id": indicator.indicator_id,

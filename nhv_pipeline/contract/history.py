@@ -91,7 +91,7 @@ def neutral_change_message(column: str, key: str, may_fill: bool) -> str:
 
 
 def changed_since_earlier(
-    now: pd.DataFrame, earlier: pd.DataFrame, key: str, fields: Iterable[str], rule: str,
+    now: pd.DataFrame, earlier: pd.DataFrame, key: str, fields: Iterable[str], rule: str = rules.CHANGED_SINCE_EARLIER,
     may_fill: Iterable[str] = (), message: Callable[[str, str, bool], str] = neutral_change_message,
 ) -> pd.DataFrame:
     """Failures for rows of this delivery whose kept `fields` differ from the latest earlier delivery.

@@ -70,6 +70,8 @@ EARLIER_DELIVERY = "earlier_delivery"
 """A followup row names no transplant of the unit in D(R), D(R-1) or D(R-2), or another patient than the transplant's (section 4.5)."""
 TRANSPLANT_CHANGED = "transplant_changed"
 """A transplant delivered earlier changed its patient or dates; only an empty discharge_date may be filled in (section 4.3)."""
+CHANGED_SINCE_EARLIER = "changed_since_earlier"
+"""A row delivered earlier (same key, same unit) changed a field the contract keeps across deliveries (section 1)."""
 FOLLOWUP_MISSING = "followup_missing"
 """A transplant of the R1 or R2 cohort has no followup row in the report year's delivery (section 4.5)."""
 FOLLOWUP_INCOMPLETE = "followup_incomplete"
@@ -121,6 +123,7 @@ RULES: dict[str, str] = {
     NOT_CHECKED: "Rule across tables not checked: a table it reads could not be read (DATA_CONTRACT.md 6).",
     EARLIER_DELIVERY: "Followup row names no transplant of the unit in D(R)..D(R-2), or another patient (DATA_CONTRACT.md 4.5).",
     TRANSPLANT_CHANGED: "Earlier delivered transplant changed patient or dates (DATA_CONTRACT.md 4.3).",
+    CHANGED_SINCE_EARLIER: "A row delivered earlier changed a field kept across deliveries (DATA_CONTRACT.md 1).",
     FOLLOWUP_MISSING: "R1/R2 cohort transplant has no followup row (DATA_CONTRACT.md 4.5).",
     FOLLOWUP_INCOMPLETE: "Followup does not reach the R1/R2 horizon (INDICATORS.md 2).",
     UNKNOWN_UNIT: "Unit folder is not in the registry for the condition (DATA_CONTRACT.md 1).",
@@ -161,6 +164,7 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     NOT_CHECKED: "En regel över flera tabeller kunde inte kontrolleras: en fil den läser gick inte att läsa.",
     EARLIER_DELIVERY: "Uppföljningsraden anger ingen transplantation från enhetens tre senaste leveranser, eller fel patient.",
     TRANSPLANT_CHANGED: "En tidigare levererad transplantation har ändrat patient eller datum.",
+    CHANGED_SINCE_EARLIER: "En rad som levererats tidigare har ändrat ett värde som ska behållas mellan leveranserna.",
     FOLLOWUP_MISSING: "En transplantation i R1/R2-kohorten saknar uppföljningsrad.",
     FOLLOWUP_INCOMPLETE: "Uppföljningen når inte fram till R1/R2-indikatorns tidsgräns.",
     UNKNOWN_UNIT: "Enhetsmappen finns inte i registret för tillståndsområdet.",

@@ -231,3 +231,17 @@ def test_version_2_of_the_third_area_computes_its_new_indicator_from_2027(area):
     riket = rows[rows["level"] == "riket"].iloc[0]
     assert (riket["numerator"], riket["denominator"], riket["value"]) == (1, 2, 50.0)
     assert rows[(rows["level"] == "enhet") & (rows["unit_id"] == "beta")].iloc[0]["n"] == 0
+
+
+def test_a_second_specification_version_leaves_unchanged_indicators_code_versions_alone(area):
+    """Adding version 2.0 (which adds F1 and carries the rest over) makes no other asset stale."""
+    from nhv_pipeline.assets.indicators import _code_version
+    from nhv_pipeline.condition import Specification
+
+    assert {_code_version(area, i) for i in area.indicator_ids} == {"1"}
+    v1, v2 = area.specifications
+    changed = Specification("2.0", v2.date, v2.from_report_year, tuple(
+        dataclasses.replace(i, rule_version="2") if i.indicator_id == "B1" else i for i in v2.indicators))
+    rule_changed = dataclasses.replace(area, specifications=(v1, changed))
+    assert _code_version(rule_changed, "B1") == "1.0:1|2.0:2"
+    assert _code_version(rule_changed, "B2") == "1"

@@ -218,12 +218,19 @@ def sample_deliveries(condition, seed_parts, unit, unit_no, scale):
             "birth_date": births,
             "home_region": rng.choice(np.array(unit.catchment), n),
         })
+        # Every patient once, a third of them twice; about a quarter of the visits without a score.
+        visiting = np.concatenate([ids, ids[: max(1, n // 3)]])
+        m = len(visiting)
+        scores = rng.integers(0, 21, m) / 2
         visits = pd.DataFrame({
-            "visit_id": tools.ids(f"V{report_year}", unit_no, n),
-            "patient_id": ids,
-            "visit_date": tools.between(rng, tools.jan1(report_year - 1), tools.dec31(report_year - 1), n),
-            "improved": tools.flag(rng.integers(0, 2, n)),
-            "score": [f"{value:.1f}".replace(".", ",") if value % 1 else f"{value:.0f}" for value in rng.integers(0, 21, n) / 2],
+            "visit_id": tools.ids(f"V{report_year}", unit_no, m),
+            "patient_id": visiting,
+            "visit_date": tools.between(rng, tools.jan1(report_year - 1), tools.dec31(report_year - 1), m),
+            "improved": tools.flag(rng.integers(0, 2, m)),
+            "score": [
+                "" if skip else (f"{value:.1f}".replace(".", ",") if value % 1 else f"{value:.0f}")
+                for value, skip in zip(scores, rng.random(m) < 0.25, strict=True)
+            ],
         })
         followup = pd.DataFrame({"followup_id": [], "patient_id": [], "followup_date": [], "still_improved": []})
         if report_year > 2025:

@@ -92,9 +92,13 @@ def _versions(condition: Condition, indicator_id: str) -> str:
 
 
 def _code_version(condition: Condition, indicator_id: str) -> str:
-    """The rule version, qualified by specification version once a condition has several."""
+    """The rule version; qualified by specification version only once a version changed the indicator's rule.
+
+    A specification version that carries an indicator over unchanged leaves its code version as it
+    was, so adding a version (or an indicator in it) makes no other asset stale.
+    """
     versions = condition.versions_of(indicator_id)
-    if len(condition.specifications) == 1:
+    if len({indicator.rule_version for indicator in versions}) == 1:
         return versions[0].rule_version
     return "|".join(f"{indicator.spec_version}:{indicator.rule_version}" for indicator in versions)
 

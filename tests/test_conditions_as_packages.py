@@ -30,6 +30,7 @@ from pipeline_helpers import tree_digest
 PACKAGE = Path(__file__).resolve().parents[1] / "nhv_pipeline"
 
 
+@pytest.mark.conformance
 def test_no_module_outside_the_condition_packages_names_a_condition():
     """A condition id appears only under nhv_pipeline/conditions/ (plus the registry's import of the packages)."""
     ids = condition_ids()
@@ -44,18 +45,6 @@ def test_no_module_outside_the_condition_packages_names_a_condition():
             if pattern.search(line):
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
-
-
-@pytest.fixture
-def area_registered():
-    """The third condition registered for the test (left registered when the session registers it)."""
-    already = third_condition.CONDITION_ID in condition_ids()
-    register(third_condition.CONDITION)
-    try:
-        yield third_condition.CONDITION
-    finally:
-        if not already:
-            unregister(third_condition.CONDITION_ID)
 
 
 def _workspace(tmp_path: Path, sample_data: Path, extra_files: dict[str, str], units_rows: str = "") -> dict[str, Path]:

@@ -15,7 +15,7 @@ import pytest
 
 import third_condition
 from nhv_pipeline import labels
-from nhv_pipeline.condition import DeliveryContext, condition_ids, register, unregister
+from nhv_pipeline.condition import DeliveryContext, condition_ids, register
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.checks import model_failures
 from nhv_pipeline.contract.staging import staged_select, to_staged
@@ -25,14 +25,8 @@ from nhv_pipeline.periods import RelativeWindow
 
 
 @pytest.fixture
-def area():
-    already = third_condition.CONDITION_ID in condition_ids()
-    register(third_condition.CONDITION)
-    try:
-        yield third_condition.CONDITION
-    finally:
-        if not already:
-            unregister(third_condition.CONDITION_ID)
+def area(area_registered):
+    return area_registered
 
 
 # --- an indicator's own window ---------------------------------------------------------------------

@@ -61,6 +61,9 @@ class DeliveryContext:
 class EqualPopulation:
     """Two indicators whose rows count the same population (INDICATORS.md), for the disclosure audit.
 
+    Derived from the populations the indicators' `counts` name (`Condition.equal_populations`),
+    never listed by hand.
+
     The n of ``indicator_id``/``measure`` in report year R equals the n of
     ``other_indicator_id``/``other_measure`` in report year R - ``year_lag``, for every row
     the two share by level, unit, breakdown and breakdown value (PUBLICATION.md 3: the audit

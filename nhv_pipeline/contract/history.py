@@ -111,15 +111,10 @@ def changed_since_earlier(
         known = (before["_merge"] == "both") & before[column].notna()
         if column in may_fill:
             changed = known & (current[column].isna() | (current[column] != before[column]))
-        elif model_id_like(column):
+        elif column.endswith("_id"):  # a redacted or unusable id is another rule's failure, not a change
             changed = known & usable(current[column]) & (current[column] != before[column])
         else:
             changed = known & current[column].notna() & (current[column] != before[column])
         rows = current[changed.fillna(False).astype(bool)]
         parts.append(rules.failures_at(rows, column, rule, message(column, key, column in may_fill)))
     return rules.concat(parts)
-
-
-def model_id_like(column: str) -> bool:
-    """An id column (a redacted or unusable id is another rule's failure, not a change)."""
-    return column.endswith("_id")

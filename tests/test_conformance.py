@@ -156,27 +156,53 @@ def _n_by_key(frame: pd.DataFrame) -> dict[tuple, pd.Series]:
     return out
 
 
-@pytest.mark.parametrize("condition", CONDITIONS, ids=IDS)
-def test_measures_always_equal_on_the_sample_count_one_declared_population(condition, sample_results):
-    """PUBLICATION.md 3: two published n that are equal in every row they share, every year, on the sample
-    are most likely one population; the audit knows it only when the catalogue says so."""
+def undeclared_equal_pairs(condition, results: pd.DataFrame) -> list[str]:
+    """Pairs of the condition's measures whose n are equal in every row they share (3 rows or more, not all
+    zero), every year, while they name no common population (of the same report year)."""
     declared = {}
     for indicator, measure in _declarations(condition):
         counts = condition.counted_population(indicator, measure)
         if counts is not None:
             declared.setdefault((indicator.indicator_id, measure), set()).add((counts.population, counts.year))
-    series = _n_by_key(sample_results[sample_results["condition_id"] == condition.condition_id])
+    series = _n_by_key(results[results["condition_id"] == condition.condition_id])
     suspicious = []
     for a, b in itertools.combinations(sorted(series), 2):
         joined = pd.concat([series[a], series[b]], axis=1, join="inner").dropna()
-        # Compared only where there is something to compare: several rows, not all zero.
         if len(joined) < 3 or (joined == 0).all().all() or not (joined.iloc[:, 0] == joined.iloc[:, 1]).all():
             continue
-        same = {(p, y) for p, y in declared.get(a, set())} & {(p, y) for p, y in declared.get(b, set())}
-        if not same:
+        if not declared.get(a, set()) & declared.get(b, set()):
             suspicious.append(f"{a[0]}/{a[1]} and {b[0]}/{b[1]} ({len(joined)} rows)")
+    return suspicious
+
+
+@pytest.mark.parametrize("condition", CONDITIONS, ids=IDS)
+def test_measures_always_equal_on_the_sample_count_one_declared_population(condition, sample_results):
+    """PUBLICATION.md 3: two published n that are equal in every row they share, every year, on the sample
+    are most likely one population; the audit knows it only when the catalogue says so."""
+    suspicious = undeclared_equal_pairs(condition, sample_results)
     assert suspicious == [], (
         f"{condition.condition_id}: these n are equal in every row of the sample but count populations not "
         f"declared the same; if they are one population, let both name it in `counts` (the audit then knows it), "
         f"else make the sample tell them apart: {suspicious}"
     )
+
+
+def test_the_equality_finder_flags_undeclared_and_passes_declared_populations():
+    """On hand-made rows: sct B3 and T2 count one declared population (not flagged); B3 and B4 are made
+    equal everywhere though B4 counts the stays ended in P(R) (flagged); a difference in one row clears it."""
+    from nhv_pipeline.condition import get_condition
+
+    condition = get_condition("sct_ssc")
+    rows = []
+    for indicator_id, measure in (("B3", "count"), ("T2", "distribution"), ("B4", "distribution")):
+        for year in (2024, 2025):
+            for level, unit, n in (("riket", None, 7), ("enhet", "a", 3), ("enhet", "b", 4)):
+                rows.append({"condition_id": "sct_ssc", "indicator_id": indicator_id, "measure": measure,
+                             "report_year": year, "level": level, "unit_id": unit, "breakdown": "total",
+                             "breakdown_value": "total", "n": n})
+    results = pd.DataFrame(rows)
+    assert undeclared_equal_pairs(condition, results) == [
+        "B3/count and B4/distribution (6 rows)", "B4/distribution and T2/distribution (6 rows)",
+    ]
+    results.loc[(results["indicator_id"] == "B4") & (results["unit_id"] == "b") & (results["report_year"] == 2025), "n"] = 5
+    assert undeclared_equal_pairs(condition, results) == []

@@ -139,49 +139,45 @@ _TEXTS = {
     "data_source": "Test",
 }
 
+#: What every indicator of the area shares: its texts, rule version 1, no pooling.
+_COMMON = {"condition_id": CONDITION_ID, "rule_version": "1", "pooled_years": 1, **_TEXTS}
+#: B1 and B2 both count the patients seen in P(R), from the same two tables.
+_PATIENTS_SEEN = {"inputs": (current("visits"), current("patients")), "counts": (Counts("patients_seen"),),
+                  "first_report_year": 2025, "cohort_lag": 0, "category": "Bakgrundsmått", "direction": "descriptive"}
+
 _B1 = Indicator(
-    condition_id=CONDITION_ID, indicator_id="B1", name="Antal patienter", measures=("count",),
-    breakdowns=("total", "sex", "age_group"), first_report_year=2025, cohort_lag=0, pooled_years=1,
-    inputs=(current("visits"), current("patients")), rule_version="1", rule=b1_patients,
-    counts=(Counts("patients_seen"),),
-    measure_text="Antal patienter med besök.", category="Bakgrundsmått", direction="descriptive", **_TEXTS,
+    **_COMMON, **_PATIENTS_SEEN, indicator_id="B1", name="Antal patienter", measures=("count",),
+    breakdowns=("total", "sex", "age_group"), rule=b1_patients, measure_text="Antal patienter med besök.",
 )
 _B2 = Indicator(
-    condition_id=CONDITION_ID, indicator_id="B2", name="Ålder", measures=("distribution",),
-    breakdowns=("total",), first_report_year=2025, cohort_lag=0, pooled_years=1,
-    inputs=(current("visits"), current("patients")), rule_version="1", rule=b2_age,
-    counts=(Counts("patients_seen"),),
-    measure_text="Ålder vid första besöket.", category="Bakgrundsmått", direction="descriptive", **_TEXTS,
+    **_COMMON, **_PATIENTS_SEEN, indicator_id="B2", name="Ålder", measures=("distribution",),
+    breakdowns=("total",), rule=b2_age, measure_text="Ålder vid första besöket.",
 )
 _S1 = Indicator(
-    condition_id=CONDITION_ID, indicator_id="S1", name="Poäng efter besök", measures=("score",),
-    breakdowns=("total",), first_report_year=2025, cohort_lag=0, pooled_years=1,
-    inputs=(current("visits"),), rule_version="1", rule=s1_score, counts=(Counts("scored_visits"),),
-    measure_text="Enkätpoäng (0-10) efter besöket.", category="Patientrapporterat mått", direction="higher_is_better",
-    **_TEXTS,
+    **_COMMON, indicator_id="S1", name="Poäng efter besök", measures=("score",), breakdowns=("total",),
+    first_report_year=2025, cohort_lag=0, inputs=(current("visits"),), rule=s1_score,
+    counts=(Counts("scored_visits"),), measure_text="Enkätpoäng (0-10) efter besöket.",
+    category="Patientrapporterat mått", direction="higher_is_better",
 )
 _R1 = Indicator(
-    condition_id=CONDITION_ID, indicator_id="R1", name="Andel förbättrade", measures=("proportion",),
-    breakdowns=("total",), first_report_year=2026, cohort_lag=2, pooled_years=1,
+    **_COMMON, indicator_id="R1", name="Andel förbättrade", measures=("proportion",), breakdowns=("total",),
+    first_report_year=2026, cohort_lag=2,
     # The cohort year R-2 is the measurement year of the previous delivery D(R-1).
-    inputs=(TableInput("visits", (-1, -1)),), rule_version="1", rule=r1_improved, counts=(Counts("cohort_visits"),),
+    inputs=(TableInput("visits", (-1, -1)),), rule=r1_improved, counts=(Counts("cohort_visits"),),
     measure_text="Andel besök följda av förbättring.", category="Resultatmått", direction="higher_is_better",
-    **_TEXTS,
 )
 _W1 = Indicator(
-    condition_id=CONDITION_ID, indicator_id="W1", name="Besök december-november", measures=("count",),
-    breakdowns=("total",), first_report_year=2026, cohort_lag=0, pooled_years=1,
-    inputs=(TableInput("visits", (-1, 0)),), rule_version="1", rule=w1_window_visits,
+    **_COMMON, indicator_id="W1", name="Besök december-november", measures=("count",), breakdowns=("total",),
+    first_report_year=2026, cohort_lag=0, inputs=(TableInput("visits", (-1, 0)),), rule=w1_window_visits,
     window=RelativeWindow((-2, 12, 1), (-1, 11, 30)), counts=(Counts("window_visits"),),
     measure_text="Antal besök från 1 december två år före inrapporteringsåret till 30 november året före.",
-    category="Bakgrundsmått", direction="descriptive", **_TEXTS,
+    category="Bakgrundsmått", direction="descriptive",
 )
 _F1 = Indicator(
-    condition_id=CONDITION_ID, indicator_id="F1", name="Bestående förbättring", measures=("proportion",),
-    breakdowns=("total",), first_report_year=2027, cohort_lag=0, pooled_years=1,
-    inputs=(current("followup"),), rule_version="1", rule=f1_still_improved, counts=(Counts("followups"),),
-    measure_text="Andel uppföljningar där förbättringen består.", category="Resultatmått",
-    direction="higher_is_better", **_TEXTS,
+    **_COMMON, indicator_id="F1", name="Bestående förbättring", measures=("proportion",), breakdowns=("total",),
+    first_report_year=2027, cohort_lag=0, inputs=(current("followup"),), rule=f1_still_improved,
+    counts=(Counts("followups"),), measure_text="Andel uppföljningar där förbättringen består.",
+    category="Resultatmått", direction="higher_is_better",
 )
 
 INDICATORS = (_B1, _B2, _S1, _R1, _W1)

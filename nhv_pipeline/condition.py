@@ -77,6 +77,10 @@ class EqualPopulation:
     other_measure: str
     year_lag: int = 0
     why: str = ""
+    #: which figure of each row is equal: its "n", or the "numerator" of a proportion (a P1 score's N
+    #: may equal the response rate's numerator, PUBLICATION.md 3).
+    part: str = "n"
+    other_part: str = "n"
 
 
 @dataclass(frozen=True)
@@ -100,16 +104,20 @@ class Counts:
     ``population`` is a ``Population.population_id`` of the condition; ``year`` shifts it to the
     population of report year R + ``year`` (sct R2's denominator is the B3 population of R-2:
     ``Counts("transplants", year=-2)``); ``measure`` names one measure of the indicator (None:
-    every measure it has).
+    every measure it has); ``part="numerator"`` says what a proportion's numerator counts (the
+    respondents of a response rate, whom a score's N may count too).
     """
 
     population: str
     year: int = 0
     measure: str | None = None
+    part: str = "n"
 
     def __post_init__(self) -> None:
         if self.year > 0:
             raise ValueError(f"population {self.population!r}: a count never reads a later report year's population")
+        if self.part not in ("n", "numerator"):
+            raise ValueError(f"population {self.population!r}: part is 'n' or 'numerator', not {self.part!r}")
 
 
 @dataclass(frozen=True)
@@ -191,10 +199,10 @@ class Condition:
                             f"the measure {counts.measure!r}, which it does not have"
                         )
 
-    def counted_population(self, indicator: "Indicator", measure: str) -> Counts | None:
-        """The population the n of an indicator's measure counts, as its declaration names it (None: undeclared)."""
+    def counted_population(self, indicator: "Indicator", measure: str, part: str = "n") -> Counts | None:
+        """The population the n (or numerator) of an indicator's measure counts, as declared (None: undeclared)."""
         for counts in indicator.counts:
-            if counts.measure in (None, measure):
+            if counts.measure in (None, measure) and counts.part == part:
                 return counts
         return None
 
@@ -208,24 +216,26 @@ class Condition:
         Pairs between two non-reference measures follow from these two and are not repeated.
         """
         text = {population.population_id: population.text for population in self.populations}
-        members: dict[str, list[tuple[str, str, int]]] = {}
+        members: dict[str, list[tuple[str, str, int, str]]] = {}
         for indicator_id in self.indicator_ids:
             for indicator in self.versions_of(indicator_id):
                 for measure in indicator.measures:
-                    counts = self.counted_population(indicator, measure)
-                    if counts is not None:
-                        member = (indicator_id, measure, counts.year)
-                        if member not in members.setdefault(counts.population, []):
-                            members[counts.population].append(member)
+                    for part in ("n", "numerator"):
+                        counts = self.counted_population(indicator, measure, part)
+                        if counts is not None:
+                            member = (indicator_id, measure, counts.year, part)
+                            if member not in members.setdefault(counts.population, []):
+                                members[counts.population].append(member)
         out: list[EqualPopulation] = []
         for population, counted in members.items():
             reference = counted[0]
             for other in counted[1:]:
-                # n of `shifted` in R = the population of R + a = n of `base` in R - (b - a), a <= b.
+                # `shifted` in R = the population of R + a = `base` in R - (b - a), a <= b.
                 shifted, base = (other, reference) if other[2] <= reference[2] else (reference, other)
                 lag = base[2] - shifted[2]
                 why = f"both count {text[population]}" + (f", {base[0]} that of report year R-{lag}" if lag else "")
-                out.append(EqualPopulation(self.condition_id, shifted[0], shifted[1], base[0], base[1], lag, why))
+                out.append(EqualPopulation(self.condition_id, shifted[0], shifted[1], base[0], base[1], lag, why,
+                                           part=shifted[3], other_part=base[3]))
         return tuple(out)
 
     @property

@@ -61,3 +61,27 @@ def test_counts_per_measure_and_undeclared_populations():
         _condition(_indicator("A", ("count",), (Counts("p", measure="proportion"),)))
     with pytest.raises(ValueError, match="later report year"):
         Counts("p", year=1)
+
+
+def test_a_score_n_equal_to_a_response_rate_numerator_is_known_to_the_audit():
+    """PUBLICATION.md 3's example: a mean over N = 3 respondents, withheld, reads back from the published
+    response rate's numerator (3 of 7) unless the audit knows the two count one population."""
+    from nhv_pipeline.publication import protect
+    from result_fixtures import frame, row
+
+    condition = _condition(
+        _indicator("S", ("distribution",), (Counts("p"),)),
+        _indicator("P", ("response_rate",), (Counts("q"), Counts("p", part="numerator"))),
+    )
+    assert [(e.indicator_id, e.part, e.other_indicator_id, e.other_part) for e in condition.equal_populations] == [
+        ("P", "numerator", "S", "n"),
+    ]
+    score = row(n=3, indicator="S", measure="distribution", mean=4.0)
+    rate = row(n=7, indicator="P", measure="response_rate", numerator=3, denominator=7, value=42.9)
+    df = frame([score, rate]).assign(condition_id="pop_test")
+    unknown, report = protect(df, equal_populations=())
+    assert report.passed and not unknown.loc[unknown["indicator_id"] == "P", "suppressed"].any()
+    known, report = protect(df, equal_populations=condition.equal_populations)
+    assert report.passed and known["suppressed"].all(), "the rate that gives the score's N back is withheld too"
+    with pytest.raises(ValueError, match="part"):
+        Counts("p", part="denominator")

@@ -194,10 +194,15 @@ def _problem(df: pd.DataFrame, equal_populations) -> tuple[_Problem, np.ndarray]
             if j is None:
                 continue
             j = int(j)
-            if abs(n_true[i] - n_true[j]) < _TOLERANCE:
-                pair = np.array([i, j], dtype=np.int64)
-                equations.append((pair, np.array([1.0, -1.0])))
-                edges.append((pair, True))
+            # The equal figures: each row's n, or a proportion's numerator (EqualPopulation.part).
+            mine_cell = i if eq.part == "n" else int(num_cell[i])
+            other_cell = j if eq.other_part == "n" else int(num_cell[j])
+            if mine_cell < 0 or other_cell < 0:
+                continue
+            if abs(truth[mine_cell] - truth[other_cell]) < _TOLERANCE:
+                equations.append((np.array([mine_cell, other_cell], dtype=np.int64), np.array([1.0, -1.0])))
+                # Only an equality of both rows' n makes one row's n public through the other (already_public).
+                edges.append((np.array([i, j], dtype=np.int64), eq.part == eq.other_part == "n"))
     return _Problem(n_cells, equations, inequalities, lower, edges), truth
 
 

@@ -61,6 +61,9 @@ class DeliveryContext:
 class EqualPopulation:
     """Two indicators whose rows count the same population (INDICATORS.md), for the disclosure audit.
 
+    Derived from the populations the indicators' `counts` name (`Condition.equal_populations`),
+    never listed by hand.
+
     The n of ``indicator_id``/``measure`` in report year R equals the n of
     ``other_indicator_id``/``other_measure`` in report year R - ``year_lag``, for every row
     the two share by level, unit, breakdown and breakdown value (PUBLICATION.md 3: the audit
@@ -74,6 +77,47 @@ class EqualPopulation:
     other_measure: str
     year_lag: int = 0
     why: str = ""
+    #: which figure of each row is equal: its "n", or the "numerator" of a proportion (a P1 score's N
+    #: may equal the response rate's numerator, PUBLICATION.md 3).
+    part: str = "n"
+    other_part: str = "n"
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population the condition's indicators count, declared once (INDICATORS.md 1; PUBLICATION.md 3).
+
+    ``text`` says, relative to the report year R, who is in it ("the patients with a referral
+    assessed in P(R)"). Indicators name it in ``Indicator.counts``; two measures counting the same
+    population (of the same or another report year) are the equal populations the disclosure
+    audit uses.
+    """
+
+    population_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the n of an indicator's measure counts (the denominator of a proportion).
+
+    ``population`` is a ``Population.population_id`` of the condition; ``year`` shifts it to the
+    population of report year R + ``year`` (sct R2's denominator is the B3 population of R-2:
+    ``Counts("transplants", year=-2)``); ``measure`` names one measure of the indicator (None:
+    every measure it has); ``part="numerator"`` says what a proportion's numerator counts (the
+    respondents of a response rate, whom a score's N may count too).
+    """
+
+    population: str
+    year: int = 0
+    measure: str | None = None
+    part: str = "n"
+
+    def __post_init__(self) -> None:
+        if self.year > 0:
+            raise ValueError(f"population {self.population!r}: a count never reads a later report year's population")
+        if self.part not in ("n", "numerator"):
+            raise ValueError(f"population {self.population!r}: part is 'n' or 'numerator', not {self.part!r}")
 
 
 @dataclass(frozen=True)
@@ -126,8 +170,13 @@ class Condition:
     sample_data: Callable[..., Any] | None = None
     #: the sample registry rows of this condition (nhv_pipeline.sample_data.SampleUnit).
     sample_units: tuple[Any, ...] = ()
-    #: populations its specification defines as equal (the disclosure audit uses them).
-    equal_populations: tuple[EqualPopulation, ...] = ()
+    #: the populations its indicators count (each indicator's ``counts`` names one of them).
+    populations: tuple[Population, ...] = ()
+    #: measure id -> kind (count, distribution, proportion), for measures of this condition only
+    #: (the shared ones are in nhv_pipeline.indicators.model.MEASURE_KIND).
+    measure_kinds: Mapping[str, str] = field(default_factory=dict)
+    #: measure id -> Swedish name, for measures of this condition only.
+    measure_names: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.specifications:
@@ -135,6 +184,59 @@ class Condition:
         years = [spec.from_report_year for spec in self.specifications]
         if years != sorted(years) or len(set(years)) != len(years):
             raise ValueError(f"{self.condition_id}: specification versions must apply from increasing report years")
+        declared = {population.population_id for population in self.populations}
+        for spec in self.specifications:
+            for indicator in spec.indicators:
+                for counts in indicator.counts:
+                    if counts.population not in declared:
+                        raise ValueError(
+                            f"{self.condition_id}/{indicator.indicator_id}: counts the population "
+                            f"{counts.population!r}, which the condition does not declare"
+                        )
+                    if counts.measure is not None and counts.measure not in indicator.measures:
+                        raise ValueError(
+                            f"{self.condition_id}/{indicator.indicator_id}: counts {counts.population!r} for "
+                            f"the measure {counts.measure!r}, which it does not have"
+                        )
+
+    def counted_population(self, indicator: "Indicator", measure: str, part: str = "n") -> Counts | None:
+        """The population the n (or numerator) of an indicator's measure counts, as declared (None: undeclared)."""
+        for counts in indicator.counts:
+            if counts.measure in (None, measure) and counts.part == part:
+                return counts
+        return None
+
+    @property
+    def equal_populations(self) -> tuple[EqualPopulation, ...]:
+        """The equalities of n the disclosure audit uses, derived from the populations the indicators count.
+
+        For each population, the first measure counting it (in catalogue order, over every version)
+        is its reference; every other measure counting it is declared equal to the reference,
+        the one counting the earlier report year's population first (``year_lag`` >= 0).
+        Pairs between two non-reference measures follow from these two and are not repeated.
+        """
+        text = {population.population_id: population.text for population in self.populations}
+        members: dict[str, list[tuple[str, str, int, str]]] = {}
+        for indicator_id in self.indicator_ids:
+            for indicator in self.versions_of(indicator_id):
+                for measure in indicator.measures:
+                    for part in ("n", "numerator"):
+                        counts = self.counted_population(indicator, measure, part)
+                        if counts is not None:
+                            member = (indicator_id, measure, counts.year, part)
+                            if member not in members.setdefault(counts.population, []):
+                                members[counts.population].append(member)
+        out: list[EqualPopulation] = []
+        for population, counted in members.items():
+            reference = counted[0]
+            for other in counted[1:]:
+                # `shifted` in R = the population of R + a = `base` in R - (b - a), a <= b.
+                shifted, base = (other, reference) if other[2] <= reference[2] else (reference, other)
+                lag = base[2] - shifted[2]
+                why = f"both count {text[population]}" + (f", {base[0]} that of report year R-{lag}" if lag else "")
+                out.append(EqualPopulation(self.condition_id, shifted[0], shifted[1], base[0], base[1], lag, why,
+                                           part=shifted[3], other_part=base[3]))
+        return tuple(out)
 
     @property
     def table_names(self) -> tuple[str, ...]:

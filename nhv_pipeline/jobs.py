@@ -63,3 +63,21 @@ def execute_in_process(defs, name: str, report_year: int, tags: dict[str, str] |
         tags={**run_tags(name, report_year), **(tags or {})},
         **kwargs,
     )
+
+
+def materialize_report_year(assets, selection, report_year: int, *, resources, instance, raise_on_error: bool = True):
+    """`dagster.materialize` for one report year, over assets that begin in different report years.
+
+    `materialize(..., partition_key=)` asks every selected asset for one partitions definition,
+    which a run over conditions (or indicators) beginning in different years never has; this runs
+    the implicit asset job instead, with the report year as the partition tag (as `execute_in_process`).
+    """
+    from dagster import Definitions
+
+    defs = Definitions(assets=list(assets), resources=resources)
+    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=list(selection),
+        tags={"dagster/partition": str(report_year)},
+        instance=instance,
+        raise_on_error=raise_on_error,
+    )

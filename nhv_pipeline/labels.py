@@ -96,12 +96,45 @@ MEASURE_NAMES: dict[str, str] = {
 }
 
 
-def breakdown_label(breakdown: str, value: str) -> str:
+def _registered_or_none(condition_id: str | None):
+    """The registered condition of that id; None for no id or one not registered (a hand-made table)."""
+    if condition_id is None:
+        return None
+    try:
+        return get_condition(str(condition_id))
+    except KeyError:
+        return None
+
+
+def measure_name(measure: str) -> str:
+    """The Swedish name of a measure: the shared ones, then a registered condition's own (`Condition.measure_names`)."""
+    if measure in MEASURE_NAMES:
+        return MEASURE_NAMES[measure]
+    for condition in registered():
+        if measure in condition.measure_names:
+            return condition.measure_names[measure]
+    return measure
+
+
+def breakdown_name(breakdown: str, condition_id: str | None = None) -> str:
+    """The Swedish heading of a breakdown: the condition's own name first, then the shared one."""
+    own = _registered_or_none(condition_id)
+    if own is not None and breakdown in own.breakdown_names:
+        return own.breakdown_names[breakdown]
+    return breakdown_names().get(breakdown, breakdown)
+
+
+def breakdown_label(breakdown: str, value: str, condition_id: str | None = None) -> str:
     """The Swedish display text of one breakdown value.
 
-    An unknown value cannot pass validation; it raises rather than publishing
-    a raw code (the message names the breakdown only, never row data).
+    A condition's own labels win over the shared ones (an area's `age_group` is worded as its
+    specification words it, whatever another area calls its age groups). An unknown value cannot
+    pass validation; it raises rather than publishing a raw code (the message names the
+    breakdown only, never row data).
     """
+    own = _registered_or_none(condition_id)
+    if own is not None and value in own.breakdown_labels.get(breakdown, {}):
+        return own.breakdown_labels[breakdown][value]
     shared = SHARED_BREAKDOWN_LABELS.get(breakdown)
     if shared is not None and value in shared:
         return shared[value]

@@ -13,7 +13,9 @@ publication) at the earliest of them. So the UI shows neither a year that stays
 from __future__ import annotations
 
 import functools
+import os
 import warnings
+from datetime import date
 
 from dagster import BetaWarning, PreviewWarning, TimeWindowPartitionMapping, TimeWindowPartitionsDefinition
 
@@ -28,30 +30,57 @@ FIRST_REPORT_YEAR = 2024
 No asset has a report year before it, whenever its condition started."""
 
 
+AS_OF_ENV = "NHV_AS_OF"
+"""The date the pipeline takes as today (YYYY-MM-DD; default: today): its year is the last report year
+that exists. A later date lets a specification version applying from a future report year be run in
+tests and in a dress rehearsal; it is read when the definitions are loaded."""
+
+
+def as_of() -> date:
+    """NHV_AS_OF, or today's date when it is unset."""
+    raw = os.environ.get(AS_OF_ENV, "").strip()
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{AS_OF_ENV} must be a date written YYYY-MM-DD (got {raw!r})") from None
+
+
+def last_report_year() -> int:
+    """The last report year that exists: the as-of date's year (its March run happens within the year)."""
+    return as_of().year
+
+
 def report_years_from(first_report_year: int) -> TimeWindowPartitionsDefinition:
-    """The report years from `first_report_year` (never before FIRST_REPORT_YEAR) through the current year."""
-    return _report_years(max(first_report_year, FIRST_REPORT_YEAR))
+    """The report years from `first_report_year` (never before FIRST_REPORT_YEAR) through the as-of year."""
+    return _report_years(max(first_report_year, FIRST_REPORT_YEAR), last_report_year())
 
 
 @functools.cache
-def _report_years(first_report_year: int) -> TimeWindowPartitionsDefinition:
-    """One object per start: assets that begin in the same year share their partitions definition."""
+def _report_years(first_report_year: int, last: int) -> TimeWindowPartitionsDefinition:
+    """One object per start: assets that begin in the same year share their partitions definition.
+
+    `end` stops the years after `last`; `end_offset` reaches it when it is after the clock's year
+    (Dagster otherwise ends the partitions at the current time).
+    """
     return TimeWindowPartitionsDefinition(
         cron_schedule="0 0 1 1 *",
         start=str(first_report_year),
         fmt="%Y",
-        end_offset=1,  # include the current year: its March run happens within the year
+        end=str(last + 1),
+        end_offset=max(1, last - date.today().year + 1),
     )
 
 
-report_year_partitions = _report_years(FIRST_REPORT_YEAR)
+report_year_partitions = report_years_from(FIRST_REPORT_YEAR)
 """Every report year of the pipeline: the partitions of the assets over all conditions."""
 
 
 def has_report_year(partitions_def: TimeWindowPartitionsDefinition | None, report_year: int) -> bool:
     """Whether an asset with these partitions has the report year: it has begun by then.
 
-    Only the start counts: the last report year is the current one, and a schedule's tick
+    Only the start counts: the last report year is the as-of year, and a schedule's tick
     or a test may ask for a year before the clock has reached it.
     """
     return partitions_def is None or partitions_def.start.year <= report_year

@@ -7,6 +7,7 @@ started has no measurement period at all.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -61,3 +62,45 @@ def indicator_window(start: date, report_year: int, cohort_lag: int, pooled_year
     if window is None:
         raise ValueError(f"report year {report_year} has no window: the condition started on {start}")
     return window
+
+
+@dataclass(frozen=True)
+class RelativeWindow:
+    """A window an indicator's specification sets relative to the report year R (INDICATORS.md 1).
+
+    Each end is (year offset from R, month, day): 1 December R-2 to 30 November R-1 is
+    ``RelativeWindow((-2, 12, 1), (-1, 11, 30))``. Both ends are included; the window is cut at
+    the condition start like every other.
+    """
+
+    first: tuple[int, int, int]
+    last: tuple[int, int, int]
+
+    def __post_init__(self) -> None:
+        probe = 2000  # a leap year: 29 February is a valid end
+        if self.bounds(probe)[0] > self.bounds(probe)[1]:
+            raise ValueError(f"window {self.first}..{self.last}: its first day is after its last")
+
+    def bounds(self, report_year: int) -> tuple[date, date]:
+        (first_offset, first_month, first_day), (last_offset, last_month, last_day) = self.first, self.last
+        return (
+            date(report_year + first_offset, first_month, first_day),
+            _day_or_month_end(report_year + last_offset, last_month, last_day),
+        )
+
+    def for_report_year(self, start: date, report_year: int) -> tuple[date, date]:
+        """The window of report year R, cut at the condition start; an error when nothing is left."""
+        first, last = self.bounds(report_year)
+        first = max(first, start)
+        if first > last:
+            raise ValueError(f"report year {report_year} has no window: the condition started on {start}")
+        return first, last
+
+
+def _day_or_month_end(year: int, month: int, day: int) -> date:
+    """The date, or the last day of its month when the day does not exist that year (29 February)."""
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1

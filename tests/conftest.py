@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = REPO_ROOT / "data_raw"
 
 
+SAMPLE_SEED = 20260331
+"""The seed the committed sample was made with (`make sample-data`)."""
+
+
 @pytest.fixture(scope="session")
-def sample_data() -> Path:
+def sample_data(tmp_path_factory) -> Path:
+    """The committed sample deliveries; with more conditions registered for the session
+    (NHV_CONDITION_MODULES), the same sample made for every registered condition (the shipped
+    ones' files are byte-identical). A condition one test registers for itself does not count."""
+    from nhv_pipeline.condition import EXTRA_MODULES_ENV, registered
+    from nhv_pipeline.sample_data import generate
+
     assert (SAMPLE_DATA / "units.csv").is_file(), "the committed sample deliveries are missing"
-    return SAMPLE_DATA
+    registered()  # the session's conditions are loaded before any test registers one of its own
+    if not os.environ.get(EXTRA_MODULES_ENV, "").strip():
+        return SAMPLE_DATA
+    out = tmp_path_factory.mktemp("sample_all_conditions") / "data_raw"
+    generate(out, seed=SAMPLE_SEED)
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +40,19 @@ def full_run(tmp_path_factory, sample_data) -> tuple[Workspace, object]:
     workspace = make_workspace(tmp_path_factory.mktemp("full_run"), sample_data)
     completed = workspace.cli("run", "--all")
     return workspace, completed
+
+
+@pytest.fixture
+def area_registered():
+    """The test-only third condition (tests/third_condition.py) registered for the test; left registered
+    when the session registers it (NHV_CONDITION_MODULES=register_third_condition)."""
+    import third_condition
+    from nhv_pipeline.condition import condition_ids, register, unregister
+
+    already = third_condition.CONDITION_ID in condition_ids()
+    register(third_condition.CONDITION)
+    try:
+        yield third_condition.CONDITION
+    finally:
+        if not already:
+            unregister(third_condition.CONDITION_ID)

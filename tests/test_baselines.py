@@ -24,6 +24,8 @@ from nhv_pipeline.indicators import CATALOGUE, compute
 REPO = Path(__file__).resolve().parent.parent
 DATA_RAW = REPO / "data_raw"
 KEY = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown", "breakdown_value"]
+#: The baselines reimplement the shipped areas only.
+SHIPPED = ("sct_ssc", "skeletal_dysplasia")
 VALUES = ["n", "value", "numerator", "denominator", "mean", "sd", "p10", "median", "p90"]
 
 
@@ -41,7 +43,7 @@ def pipeline_results() -> pd.DataFrame:
     years = sorted(int(p.name) for p in DATA_RAW.iterdir() if p.is_dir() and p.name.isdigit())
     staged: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for year in years:
-        for condition in registered():
+        for condition in (c for c in registered() if c.condition_id in SHIPPED):
             validation = validate_delivery(DATA_RAW, year, condition.condition_id, units)
             assert validation.passed, validation.failures.head()
             for table, frame in validation.tables.items():
@@ -51,7 +53,7 @@ def pipeline_results() -> pd.DataFrame:
     all_staged = {key: pd.concat(parts, ignore_index=True) for key, parts in staged.items()}
     results = []
     for year in years:
-        for indicator in CATALOGUE:
+        for indicator in (i for i in CATALOGUE if i.condition_id in SHIPPED):
             tables = {}
             for spec in indicator.inputs:
                 frame = all_staged[(indicator.condition_id, spec.table)]
@@ -93,7 +95,7 @@ def _mismatches(expected: dict[tuple, dict], got: dict[tuple, dict]) -> list[str
 
 
 @pytest.mark.parametrize("name", ["baseline_plain", "baseline_pandas"])
-def test_baseline_gives_the_pipelines_unsuppressed_results(name, pipeline_results):
+def test_baseline_gives_the_pipelines_unsuppressed_results_of_the_shipped_areas(name, pipeline_results):
     expected = _indexed(pipeline_results[KEY + VALUES].to_dict("records"))
     got = _indexed(_baseline(name).compute_all(DATA_RAW))
     assert len(expected) > 400  # every indicator of 2024-2026, both conditions

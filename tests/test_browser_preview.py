@@ -19,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from nhv_pipeline.indicators import CATALOGUE
+from nhv_pipeline.indicators import catalogue_for
 from tests.browser import (
     ARTIFACTS,
     axe_violations,
@@ -35,6 +35,8 @@ from tests.browser import (
 )
 
 REPORT_YEAR = 2026
+#: The indicators in force for the previewed year (a version applying from a later year is not on its page).
+CATALOGUE = catalogue_for(REPORT_YEAR)
 SCREENSHOT = ARTIFACTS / f"preview-{REPORT_YEAR}.png"
 
 #: PUBLICATION.md section 3 (issue 14): one mark for every suppressed cell, whatever the reason.

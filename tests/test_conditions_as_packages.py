@@ -31,6 +31,7 @@ from pipeline_helpers import tree_digest
 PACKAGE = Path(__file__).resolve().parents[1] / "nhv_pipeline"
 
 
+@pytest.mark.conformance
 def test_no_module_outside_the_condition_packages_names_a_condition():
     """A condition id appears only under nhv_pipeline/conditions/ (plus the registry's import of the packages)."""
     ids = condition_ids()
@@ -45,15 +46,6 @@ def test_no_module_outside_the_condition_packages_names_a_condition():
             if pattern.search(line):
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
-
-
-@pytest.fixture
-def area_registered():
-    register(third_condition.CONDITION)
-    try:
-        yield third_condition.CONDITION
-    finally:
-        unregister(third_condition.CONDITION_ID)
 
 
 def _workspace(tmp_path: Path, sample_data: Path, extra_files: dict[str, str], units_rows: str = "") -> dict[str, Path]:
@@ -125,9 +117,28 @@ def test_a_third_condition_flows_from_raw_to_published_with_no_core_change(
     assert str(national["period_start"])[:10] == "2024-01-01" and str(national["period_end"])[:10] == "2024-12-31"
     assert _row(r1, level="enhet", unit_id="alpha")["numerator"] == 1
 
+    # B1 by its own age groups, in its own words (another area words its age_group otherwise).
+    b1_2026 = _results(paths, "condition_id = 'test_area' and indicator_id = 'B1' and report_year = 2026")
+    young = _row(b1_2026, level="riket", breakdown="age_group", breakdown_value="young")
+    assert (young["n"], young["breakdown_label"]) == (1, "Yngre än 18 år")
+
+    # S1: the area's own measure kind `score` over a number column (decimal comma, both ends of 0-10, empty skipped).
+    s1 = _row(_results(paths, "condition_id = 'test_area' and indicator_id = 'S1' and report_year = 2025"), level="riket")
+    assert (s1["measure"], s1["n"], s1["mean"]) == ("score", 3, pytest.approx((0 + 3.5 + 10) / 3))
+
+    # W1 counts 1 December 2024 - 30 November 2025 (its own window) and publishes that period:
+    # V3 (31 December 2024, from D(2025)), V9, W9; V10 on 1 December 2025 is one day after.
+    w1 = _results(paths, "condition_id = 'test_area' and indicator_id = 'W1'")
+    assert set(w1["report_year"]) == {2026}
+    national = _row(w1, level="riket")
+    assert national["n"] == 3 and _row(w1, level="enhet", unit_id="alpha")["n"] == 2
+    assert str(national["period_start"])[:10] == "2024-12-01" and str(national["period_end"])[:10] == "2025-11-30"
+
     published = pd.read_csv(paths["warehouse"] / "published" / "2026" / "indicator_results.csv", dtype=str)
     ours = published[published["condition_id"] == "test_area"]
-    assert set(ours["indicator_id"]) == {"B1", "B2", "R1"}
+    assert set(ours["indicator_id"]) == {"B1", "B2", "S1", "R1", "W1"}, "F1 begins with version 2.0 in 2027"
+    w1_published = ours[ours["indicator_id"] == "W1"]
+    assert set(w1_published["period_start"]) == {"2024-12-01"} and set(w1_published["period_end"]) == {"2025-11-30"}
     assert (ours.loc[ours["indicator_id"] == "R1", "suppressed"] == "true").all(), "n < 5 is withheld"
     assert set(published["condition_id"]) == {"sct_ssc", "skeletal_dysplasia", "test_area"}
 
@@ -139,19 +150,22 @@ def test_a_third_condition_flows_from_raw_to_published_with_no_core_change(
         assert instance.get_materialized_partitions(AssetKey(["staged", "test_area", "visits"])) == {"2025", "2026"}
         assert instance.get_materialized_partitions(AssetKey(["results", "test_area", "B1"])) == {"2025", "2026"}
         assert instance.get_materialized_partitions(AssetKey(["results", "test_area", "R1"])) == {"2026"}
+        assert instance.get_materialized_partitions(AssetKey(["results", "test_area", "W1"])) == {"2026"}
+        assert instance.get_materialized_partitions(AssetKey(["staged", "test_area", "followup"])) == {"2025", "2026"}
 
 
 def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
     area_registered, tmp_path, sample_data, monkeypatch, capsys
 ):
     files = dict(third_condition.FILES)
-    files["2025/test_area/beta/visits.csv"] = "visit_id;patient_id;visit_date;improved\nW1;B1;2024-13-01;1\n"
+    files["2025/test_area/beta/visits.csv"] = "visit_id;patient_id;visit_date;improved;score\nW1;B1;2024-13-01;1;11\n"
     paths = _workspace(tmp_path, sample_data, files, third_condition.UNITS_CSV_ROWS)
     code, err = _run(paths, monkeypatch, capsys)
     assert code == 1
     assert re.search(r"FAILED 2025 test_area beta 2025/test_area/beta/visits\.csv line 2, column visit_date: \[date_format\]", err), err[-3000:]
     report = read_unit_report(paths["warehouse"] / "validation" / "2025" / "test_area" / "beta.csv")
-    assert report[["line", "column", "rule"]].values.tolist() == [["2", "visit_date", "date_format"]]
+    assert report[["line", "column", "rule"]].values.tolist() == [["2", "score", "number"], ["2", "visit_date", "date_format"]]
+    assert "score ska vara ett tal från 0 till 10" in " ".join(report["message"])
     # A failed check stops this area's part only (PUBLICATION.md, top): it had none, so it is absent,
     # and the other conditions' 2025 is published.
     manifest = json.loads((paths["warehouse"] / "published" / "2025" / "manifest.json").read_text(encoding="utf-8"))

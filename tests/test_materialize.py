@@ -1,4 +1,9 @@
-"""The asset graph materialised in this process (`dagster.materialize`), one report year at a time.
+"""The asset graph materialised in this process, one report year at a time.
+
+`dagster.materialize(partition_key=)` wants one partitions definition for every selected asset,
+and the areas of one run begin in different report years (a third area from 2025 beside one
+from 2024): `materialize_report_year` runs Dagster's implicit asset job with the year as the
+partition tag instead.
 
 No subprocess, no Dagster home: an ephemeral instance and a temporary warehouse, the way
 Dagster's own guides test assets. The CLI tests cover the command line; these cover the
@@ -14,9 +19,10 @@ import sys
 
 import duckdb
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance
 
 from nhv_pipeline.definitions import all_assets
+from nhv_pipeline.jobs import materialize_report_year
 from nhv_pipeline.partitions import has_report_year
 from nhv_pipeline.resources import PipelinePaths, warehouse_resources
 from nhv_pipeline.settings import NhvSettings
@@ -50,8 +56,8 @@ def _selection(assets, *prefixes: str, year: int = 2025):
 def test_registry_raw_and_staged_of_one_report_year(tmp_path, data_raw):
     assets = all_assets()
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(
-            assets, selection=_selection(assets, "registry", "raw", "staged"), partition_key="2025",
+        result = materialize_report_year(
+            assets, _selection(assets, "registry", "raw", "staged"), 2025,
             resources=_resources(data_raw, tmp_path / "warehouse"), instance=instance,
         )
     assert result.success
@@ -71,8 +77,8 @@ def test_a_failed_contract_check_stops_the_staged_layer_in_process(tmp_path, dat
     patients.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assets = all_assets()
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(
-            assets, selection=_selection(assets, "registry", "raw", "staged"), partition_key="2025",
+        result = materialize_report_year(
+            assets, _selection(assets, "registry", "raw", "staged"), 2025,
             resources=_resources(data_raw, tmp_path / "warehouse"), instance=instance, raise_on_error=False,
         )
         failed = {
@@ -109,8 +115,8 @@ def test_a_run_opens_the_warehouse_once_and_every_step_shares_that_connection(tm
     monkeypatch.setattr(resources.duckdb, "connect", counting_connect)
     assets = all_assets()
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(
-            assets, selection=_selection(assets, "registry", "raw", "staged", "results", year=2024), partition_key="2024",
+        result = materialize_report_year(
+            assets, _selection(assets, "registry", "raw", "staged", "results", year=2024), 2024,
             resources=_resources(data_raw, warehouse), instance=instance,
         )
     assert result.success

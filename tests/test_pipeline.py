@@ -42,6 +42,7 @@ def test_each_delivered_report_year_has_a_complete_publication(full_run, report_
     assert any(f["path"] == f"{report_year}/sct_ssc/akademiska/patients.csv" for f in manifest["raw_files"])
 
 
+@pytest.mark.conformance
 def test_every_indicator_is_published_from_its_first_report_year(full_run):
     workspace, _ = full_run
     for report_year in (2024, 2025, 2026):
@@ -146,6 +147,7 @@ def _events(workspace, event_type):
         instance.dispose()
 
 
+@pytest.mark.conformance
 def test_every_check_evaluation_carries_the_report_year_of_its_run(full_run):
     """The UI tells a failed 2025 check from a passed 2026 one: each evaluation has its partition."""
     from dagster import DagsterEventType

@@ -200,9 +200,9 @@ def upstream(node: dict) -> dict[str, dict | None]:
     return {"/".join(d["asset"]["assetKey"]["path"]): d["partitionMapping"] for d in node["dependencies"]}
 
 
-def test_asset_graph_holds_every_layer_and_all_17_indicators_in_their_groups(asset_nodes):
+def test_asset_graph_holds_every_layer_and_every_indicator_in_their_groups(asset_nodes):
     expected = expected_groups()
-    assert len(CATALOGUE) == 17
+    assert len([i for i in CATALOGUE if i.condition_id in ("sct_ssc", "skeletal_dysplasia")]) == 17, "the shipped areas' 17"
     assert sorted(asset_nodes) == sorted(expected)
     assert {k: n["groupName"] for k, n in asset_nodes.items()} == expected
     # Every layer is per report year (the partition key is the report year).

@@ -12,6 +12,7 @@ runs in a handful of steps instead of seventeen; every indicator is still its
 own asset, with its own lineage, code version and metadata.
 """
 
+import unicodedata
 from collections.abc import Callable
 
 import duckdb
@@ -38,7 +39,15 @@ from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, rea
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE
 from nhv_pipeline.verdicts import contract_failure, indicator_stage, record_verdict, verdicts_of
 
-CATEGORY_TAGS = {"B": "background", "T": "access", "R": "results", "P": "patient_reported", "Ö": "handover"}
+#: The catalogue's categories (INDICATORS.md 1) as tags (ASCII): taken from the indicator's declared category,
+#: never from its id's first letter (a newcomer's ids need not follow B/T/R/P/Ö).
+CATEGORY_TAGS = {
+    "Bakgrundsmått": "background",
+    "Tillgänglighetsmått": "access",
+    "Resultatmått": "results",
+    "Patientrapporterat mått": "patient_reported",
+    "Överrapporteringsmått": "handover",
+}
 
 
 def submitting_units(con, report_year: int) -> dict[str, set[str]]:
@@ -52,8 +61,8 @@ def submitting_units(con, report_year: int) -> dict[str, set[str]]:
 
 
 def key_name(indicator_id: str) -> str:
-    """Asset key parts allow only ASCII letters: Ö1 is stored as O1."""
-    return indicator_id.replace("Ö", "O")
+    """Asset key parts allow only ASCII letters: Ö1 is stored as O1 (Å and Ä as A)."""
+    return unicodedata.normalize("NFKD", indicator_id).encode("ascii", "ignore").decode("ascii")
 
 
 def indicator_key(condition_id: str, indicator_id: str) -> AssetKey:
@@ -96,9 +105,13 @@ def _versions(condition: Condition, indicator_id: str) -> str:
 
 
 def _code_version(condition: Condition, indicator_id: str) -> str:
-    """The rule version, qualified by specification version once a condition has several."""
+    """The rule version; qualified by specification version only once a version changed the indicator's rule.
+
+    A specification version that carries an indicator over unchanged leaves its code version as it
+    was, so adding a version (or an indicator in it) makes no other asset stale.
+    """
     versions = condition.versions_of(indicator_id)
-    if len(condition.specifications) == 1:
+    if len({indicator.rule_version for indicator in versions}) == 1:
         return versions[0].rule_version
     return "|".join(f"{indicator.spec_version}:{indicator.rule_version}" for indicator in versions)
 
@@ -167,7 +180,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 "layer": "results",
                 "condition": condition_id,
                 "indicator": key_name(indicator.indicator_id),
-                "category": CATEGORY_TAGS[indicator.indicator_id[0]],
+                "category": CATEGORY_TAGS[indicator.category],
             },
             metadata={
                 "indicator_id": indicator.indicator_id,

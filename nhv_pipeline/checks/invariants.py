@@ -8,6 +8,16 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nhv_pipeline.indicators.model import is_proportion, measure_kind
+
+def is_count(measure: str) -> bool:
+    """Whether a measure is a count (additive over breakdown values and units), shared or a condition's own."""
+    try:
+        return measure_kind(str(measure)) == "count"
+    except KeyError:
+        return False
+
+
 KEY = ["report_year", "condition_id", "indicator_id", "measure"]
 ADDITIVE_MEASURES = ("count",)
 """Measures whose `value` adds up over units and breakdown values (INDICATORS.md 1: national counts are sums)."""
@@ -38,7 +48,7 @@ def breakdowns_sum_to_total(results: pd.DataFrame) -> pd.DataFrame:
     Only for counts: a patient may appear in several contact types, but every
     breakdown of a count indicator partitions its population (INDICATORS.md 2-3).
     """
-    frame = results[results["measure"].isin(ADDITIVE_MEASURES)].assign(n=_int(results["n"]))
+    frame = results[results["measure"].map(is_count).astype(bool)].assign(n=_int(results["n"]))
     group = KEY + ["level", "unit_id"]
     totals = frame[frame["breakdown"] == "total"].set_index(group)["n"].rename("total_n")
     parts = (
@@ -70,9 +80,7 @@ def implausible_moves(
     joined = national(current).join(national(previous), rsuffix="_previous", how="inner")
     joined = joined[(joined["n"] >= min_n) & (joined["n_previous"] >= min_n)].dropna(subset=["value", "value_previous"])
     measures = joined.index.get_level_values("measure")
-    is_share = pd.Series(
-        [m in ("proportion", "response_rate", "positive_share") for m in measures], index=joined.index
-    )
+    is_share = pd.Series([is_proportion(m) for m in measures], index=joined.index)
     change = (joined["value"] - joined["value_previous"]).abs()
     relative = change / joined["value_previous"].abs().where(joined["value_previous"] != 0)
     flagged = (is_share & (change > 25)) | (~is_share & (relative > max_relative_change))

@@ -47,7 +47,16 @@ def _cell_message(rule: str, column: str, model: type[pa.DataFrameModel]) -> str
         statistics = model_schema(model).columns[column].checks[0].statistics
         allowed = statistics.get("allowed") or condition_ids()
         return f"{column} ska vara en av {', '.join(allowed)} (exakt så skriven); rätta koden."
+    if rule == rules.NUMBER:
+        statistics = model_schema(model).columns[column].checks[0].statistics
+        low, high = (_number_text(statistics[bound]) for bound in ("minimum", "maximum"))
+        return f"{column} ska vara ett tal från {low} till {high}, skrivet med siffror (decimaler med punkt eller komma); rätta cellen."
     return f"{column} bryter mot datakontraktets regel för kolumnen; rätta cellen."
+
+
+def _number_text(value: float) -> str:
+    """A range bound as the unit reads it: 10 rather than 10.0, a decimal comma."""
+    return (str(int(value)) if float(value).is_integer() else str(value)).replace(".", ",")
 
 
 def model_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:

@@ -43,6 +43,8 @@ BOOL_FORMAT = "bool_format"
 """A boolean is not 1 or 0 (section 2)."""
 CODE = "code"
 """A coded value is not in the contract's list: sex, home_region, diagnosis, contact type, visit mode, respondent, answer (sections 3-5)."""
+NUMBER = "number"
+"""A number is not written with digits (an optional minus, a decimal point or comma), or lies outside the column's range (sections 2-5)."""
 ID_FORMAT = "id_format"
 """An id starts with = + - @ (a spreadsheet formula) or holds a character outside printable ASCII: a control character
 such as a newline, or an invisible or look-alike one (zero-width space, BOM, fullwidth or Cyrillic letters) (section 3)."""
@@ -69,6 +71,8 @@ EARLIER_DELIVERY = "earlier_delivery"
 """A followup row names no transplant of the unit in D(R), D(R-1) or D(R-2), or another patient than the transplant's (section 4.5)."""
 TRANSPLANT_CHANGED = "transplant_changed"
 """A transplant delivered earlier changed its patient or dates; only an empty discharge_date may be filled in (section 4.3)."""
+CHANGED_SINCE_EARLIER = "changed_since_earlier"
+"""A row delivered earlier (same key, same unit) changed a field the contract keeps across deliveries (section 1)."""
 FOLLOWUP_MISSING = "followup_missing"
 """A transplant of the R1 or R2 cohort has no followup row in the report year's delivery (section 4.5)."""
 FOLLOWUP_INCOMPLETE = "followup_incomplete"
@@ -145,6 +149,7 @@ RULES: dict[str, str] = {
     DATE_FORMAT: "Date is not a real calendar date written YYYY-MM-DD (DATA_CONTRACT.md 2).",
     BOOL_FORMAT: "Boolean is not 1 or 0 (DATA_CONTRACT.md 2).",
     CODE: "Value is not one of the contract's codes (DATA_CONTRACT.md 3-5).",
+    NUMBER: "Value is not a number written with digits, or is outside the column's range (DATA_CONTRACT.md 2-5).",
     ID_FORMAT: "Id starts like a spreadsheet formula (= + - @) or holds a character outside printable ASCII (DATA_CONTRACT.md 3).",
     REQUIRED_IF: "Cell must be filled exactly when its companion cell is (DATA_CONTRACT.md 4, 5).",
     DATE_ORDER: "Dates are in the wrong order (DATA_CONTRACT.md 4, 5; INDICATORS.md 2).",
@@ -155,6 +160,7 @@ RULES: dict[str, str] = {
     NOT_CHECKED: "Rule across tables not checked: a table it reads could not be read (DATA_CONTRACT.md 6).",
     EARLIER_DELIVERY: "Followup row names no transplant of the unit in D(R)..D(R-2), or another patient (DATA_CONTRACT.md 4.5).",
     TRANSPLANT_CHANGED: "Earlier delivered transplant changed patient or dates (DATA_CONTRACT.md 4.3).",
+    CHANGED_SINCE_EARLIER: "A row delivered earlier changed a field kept across deliveries (DATA_CONTRACT.md 1).",
     FOLLOWUP_MISSING: "R1/R2 cohort transplant has no followup row (DATA_CONTRACT.md 4.5).",
     FOLLOWUP_INCOMPLETE: "Followup does not reach the R1/R2 horizon (INDICATORS.md 2).",
     UNKNOWN_CONDITION: "Entry of the report-year folder is no registered condition's folder; not read (DATA_CONTRACT.md 1).",
@@ -199,6 +205,7 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     DATE_FORMAT: "Datumet är inte ett verkligt datum skrivet ÅÅÅÅ-MM-DD.",
     BOOL_FORMAT: "Ja/nej-värdet är inte 1 eller 0.",
     CODE: "Värdet är inte en av datakontraktets koder.",
+    NUMBER: "Värdet är inte ett tal skrivet med siffror, eller ligger utanför kolumnens tillåtna intervall.",
     ID_FORMAT: "Id:t börjar som en kalkylbladsformel (= + - @) eller innehåller ett tecken utanför printbar ASCII (ett styrtecken, ett osynligt tecken eller en förväxlingsbar bokstav).",
     REQUIRED_IF: "Cellen ska vara ifylld precis när den tillhörande cellen är det.",
     DATE_ORDER: "Datumen är i fel ordning.",
@@ -209,6 +216,7 @@ RULE_SUMMARIES_SV: dict[str, str] = {
     NOT_CHECKED: "En regel över flera tabeller kunde inte kontrolleras: en fil den läser gick inte att läsa.",
     EARLIER_DELIVERY: "Uppföljningsraden anger ingen transplantation från enhetens tre senaste leveranser, eller fel patient.",
     TRANSPLANT_CHANGED: "En tidigare levererad transplantation har ändrat patient eller datum.",
+    CHANGED_SINCE_EARLIER: "En rad som levererats tidigare har ändrat ett värde som ska behållas mellan leveranserna.",
     FOLLOWUP_MISSING: "En transplantation i R1/R2-kohorten saknar uppföljningsrad.",
     FOLLOWUP_INCOMPLETE: "Uppföljningen når inte fram till R1/R2-indikatorns tidsgräns.",
     UNKNOWN_CONDITION: "Posten i inrapporteringsårets mapp är ingen av tillståndsområdenas mappar; lästes inte.",

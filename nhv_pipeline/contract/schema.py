@@ -149,6 +149,24 @@ def code(values: pd.Series, *, allowed) -> pd.Series:
     return values.isin(list(allowed))
 
 
+NUMBER_PATTERN = r"-?[0-9]+([.,][0-9]+)?"
+"""A number as delivered: ASCII digits, an optional minus, a decimal point or comma (Swedish Excel writes a comma)."""
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Numbers (float64) from their text; NaN where a cell is empty or no number of NUMBER_PATTERN."""
+    text = values.astype(object).astype("string")
+    ok = text.str.fullmatch(NUMBER_PATTERN).fillna(False).astype(bool)
+    return pd.to_numeric(text.where(ok).str.replace(",", ".", regex=False), errors="coerce").astype("float64")
+
+
+@_register(statistics=["minimum", "maximum"])
+def number(values: pd.Series, *, minimum, maximum) -> pd.Series:
+    """A number written with digits (NUMBER_PATTERN), from `minimum` to `maximum` (both included)."""
+    parsed = parse_numbers(values)
+    return parsed.between(minimum, maximum, inclusive="both").fillna(False).astype(bool)
+
+
 def _id(description: str, required: bool = True):
     return pa.Field(nullable=not required, id_text=(), description=description, metadata={"kind": "id"})
 
@@ -193,6 +211,17 @@ def bool_field(description: str, required: bool = True):
 def code_field(description: str, allowed, required: bool = True):
     """A coded value, one of `allowed` exactly as written (sections 3-5)."""
     return _code(description, allowed, required)
+
+
+def number_field(description: str, minimum: float, maximum: float, required: bool = True):
+    """A number from `minimum` to `maximum`, both included (a score, a dose): digits, an optional minus and
+    a decimal point or comma (rule `number`); staged as a float."""
+    if minimum > maximum:
+        raise ValueError(f"number_field: minimum {minimum} is above maximum {maximum}")
+    return pa.Field(
+        nullable=not required, number={"minimum": minimum, "maximum": maximum}, description=description,
+        metadata={"kind": "number"},
+    )
 
 
 def home_region_field(description: str = "Two-digit county (län) code of the folkbokföring; 99 = not registered in Sweden."):
@@ -319,6 +348,7 @@ CHECK_RULES = {
     "code": ("code", None),
     "registered_condition": ("code", None),
     "id_text": ("id_format", None),
+    "number": ("number", None),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .schema import column_kinds, parse_dates
+from .schema import NUMBER_PATTERN, column_kinds, parse_dates, parse_numbers
 
 # The text frame's lineage columns and what they become.
 LINEAGE_TYPES = {"report_year": "int64", "unit_id": object, "source_file": object, "source_line": "int64"}
@@ -13,7 +13,8 @@ LINEAGE_TYPES = {"report_year": "int64", "unit_id": object, "source_file": objec
 def to_staged(condition_id: str, table: str, raw_df: pd.DataFrame) -> pd.DataFrame:
     """Type a raw text frame that passed validation.
 
-    dates -> datetime64[ns] (NaT when empty), booleans -> nullable `boolean`, ids, codes and
+    dates -> datetime64[ns] (NaT when empty), booleans -> nullable `boolean`, numbers -> float64
+    (NaN when empty), ids, codes and
     text -> str objects (None when empty); lineage columns are kept.
     """
     staged = {}
@@ -23,6 +24,8 @@ def to_staged(condition_id: str, table: str, raw_df: pd.DataFrame) -> pd.DataFra
             staged[column] = parse_dates(values).astype("datetime64[ns]")
         elif kind == "bool":
             staged[column] = values.map({"1": True, "0": False}).astype("boolean")
+        elif kind == "number":
+            staged[column] = parse_numbers(values)
         else:
             staged[column] = values.astype(object).where(values.notna(), None)
     for column, dtype in LINEAGE_TYPES.items():
@@ -40,6 +43,9 @@ _SQL_DATE = (
     "then try_strptime({c}, '%Y-%m-%d')::timestamp_ns end"
 )
 _SQL_BOOL = "case {c} when '1' then true when '0' then false end"
+_SQL_NUMBER = (
+    "case when regexp_full_match({c}, '" + NUMBER_PATTERN + "') then try_cast(replace({c}, ',', '.') as double) end"
+)
 _SQL_LINEAGE = {"report_year": "bigint", "unit_id": "varchar", "source_file": "varchar", "source_line": "bigint"}
 
 
@@ -47,7 +53,7 @@ def staged_select(condition_id: str, table: str, source: str) -> str:
     """A DuckDB `select` over the raw table `source` (quoted) that types it as `to_staged` does.
 
     The result has `to_staged`'s columns, in its order, with the types its frame is stored with
-    (TIMESTAMP_NS, BOOLEAN, VARCHAR, BIGINT lineage); filter and order it by appending to it.
+    (TIMESTAMP_NS, BOOLEAN, DOUBLE, VARCHAR, BIGINT lineage); filter and order it by appending to it.
     """
     columns = []
     for column, kind in column_kinds(condition_id, table).items():
@@ -56,6 +62,8 @@ def staged_select(condition_id: str, table: str, source: str) -> str:
             columns.append(f"{_SQL_DATE.format(c=name)} as {name}")
         elif kind == "bool":
             columns.append(f"{_SQL_BOOL.format(c=name)} as {name}")
+        elif kind == "number":
+            columns.append(f"{_SQL_NUMBER.format(c=name)} as {name}")
         else:
             columns.append(f"{name}::varchar as {name}")
     columns += [f"{_identifier(column)}::{type_} as {_identifier(column)}" for column, type_ in _SQL_LINEAGE.items()]

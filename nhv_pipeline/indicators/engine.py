@@ -15,7 +15,7 @@ import pandas as pd
 
 from nhv_pipeline import labels, periods
 from nhv_pipeline.condition import get_condition
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, RuleContext, period_for
+from nhv_pipeline.indicators.model import Indicator, RuleContext, measure_kind, period_for
 from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
 from nhv_pipeline.submission import combine
 
@@ -149,7 +149,7 @@ def _with_submitted_figures(
     unit_rows = [row for row in rows if row["level"] == "enhet"]
     unit_rows += combine.submitted_records(submission, indicator, unit_names)
     frame = pd.DataFrame.from_records(unit_rows, columns=RESULT_COLUMNS)
-    return combine.riket_records(frame) + unit_rows
+    return combine.riket_records(frame, indicator.condition_id) + unit_rows
 
 
 def _check_deliveries(indicator: Indicator, report_year: int, tables: dict[str, pd.DataFrame]) -> None:
@@ -193,7 +193,7 @@ def _breakdown_rows(
     permit_units: list[str],
     unit_names: dict[str, str],
 ) -> list[dict]:
-    kind = MEASURE_KIND[measure]
+    kind = measure_kind(measure, indicator.condition_id)
     base = {"measure": measure, "breakdown": breakdown}
     rows: list[dict] = []
     if breakdown == "total":
@@ -215,10 +215,10 @@ def _breakdown_rows(
         raise ValueError(f"{indicator.key}: missing values in breakdown column {breakdown!r}")
     # One-way breakdown rows only for values that occur in the population.
     for value, members in population.groupby(breakdown, sort=True):
-        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value)}
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id)}
         rows.append({**labelled, **_riket(), **_summary(kind, members, indicator, "riket")})
     for (unit_id, value), members in population.groupby(["unit_id", breakdown], sort=True):
-        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value)}
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id)}
         rows.append({**labelled, **_enhet(unit_id, unit_names), **_summary(kind, members, indicator, "enhet")})
     return rows
 

@@ -18,10 +18,12 @@ import pandas as pd
 from pandas.errors import MergeError
 
 from nhv_pipeline import periods
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.condition import Counts, get_condition, registered
+from nhv_pipeline.periods import RelativeWindow
 from nhv_pipeline.indicators.stats import as_datetime
 
-#: The statistic each published measure is computed with (section 1).
+#: The statistic each published measure is computed with (section 1): the measures every condition
+#: may use. A condition adds its own in `Condition.measure_kinds` (see `measure_kind`).
 MEASURE_KIND: dict[str, str] = {
     "count": "count",
     "distribution": "distribution",
@@ -29,6 +31,32 @@ MEASURE_KIND: dict[str, str] = {
     "response_rate": "proportion",
     "positive_share": "proportion",
 }
+
+#: The statistics a measure can be computed with (section 1).
+KINDS = ("count", "distribution", "proportion")
+
+
+def measure_kind(measure: str, condition_id: str | None = None) -> str:
+    """The statistic of a measure: the condition's own declaration first, then the shared ones, then any
+    registered condition's (for callers that see only the measure, like the preview's formatting)."""
+    if condition_id is not None:
+        own = get_condition(condition_id).measure_kinds.get(measure)
+        if own is not None:
+            return own
+    if measure in MEASURE_KIND:
+        return MEASURE_KIND[measure]
+    for condition in registered():
+        if measure in condition.measure_kinds:
+            return condition.measure_kinds[measure]
+    raise KeyError(f"measure {measure!r} has no kind: declare it in its condition's measure_kinds")
+
+
+def is_proportion(measure: str) -> bool:
+    """Whether a measure is a proportion (it has a numerator; its value is a percentage)."""
+    try:
+        return measure_kind(str(measure)) == "proportion"
+    except KeyError:
+        return False
 
 DIRECTIONS = ("higher_is_better", "lower_is_better", "descriptive")
 
@@ -125,6 +153,12 @@ class Indicator:
     pooling_configurable: bool = False
     #: Målnivå, a target level where the specification sets one (the seeds set none yet).
     target_level: float | None = None
+    #: The populations its n count (the denominator of a proportion): `Counts` naming the condition's
+    #: declared populations; the disclosure audit's equal populations are derived from them.
+    counts: tuple[Counts, ...] = ()
+    #: Its own window relative to R where the specification sets one (e.g. 1 December R-2 to
+    #: 30 November R-1); None: the calendar windows of section 1 (lag, pooled years).
+    window: RelativeWindow | None = None
     #: Filled in by the Specification that declares the indicator (PUBLICATION.md section 4).
     spec_version: str = ""
     spec_date: str = ""
@@ -183,8 +217,11 @@ def period_for(indicator: Indicator, report_year: int) -> tuple[date, date]:
     Ordinary indicators (lag 0): P(R) = max(1 Jan R-1, start)..31 Dec R-1.
     Lag k > 0: the cohort year R-k, cut at the condition start. Pooled over
     p years (sct B2): the p measurement years ending with R-1, cut at the start.
+    An indicator declaring its own `window` (relative to R) has that one, cut at the start.
     """
     start = get_condition(indicator.condition_id).start
+    if indicator.window is not None:
+        return indicator.window.for_report_year(start, report_year)
     return periods.indicator_window(start, report_year, indicator.cohort_lag, indicator.pooled_years)
 
 

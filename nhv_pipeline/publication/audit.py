@@ -74,6 +74,7 @@ from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import connected_components
 
 from nhv_pipeline.condition import EqualPopulation, registered
+from nhv_pipeline.indicators.model import is_proportion
 
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
 from .export import RESULT_COLUMNS, sort_results
@@ -122,9 +123,7 @@ class _Problem:
 
 
 def _has_numerator(df: pd.DataFrame) -> np.ndarray:
-    return df["numerator"].notna().to_numpy() | df["measure"].astype(str).isin(
-        ["proportion", "response_rate", "positive_share"]
-    ).to_numpy()
+    return df["numerator"].notna().to_numpy() | df["measure"].astype(str).map(is_proportion).to_numpy(dtype=bool)
 
 
 def _problem(df: pd.DataFrame, equal_populations, open_rows: np.ndarray | None = None) -> tuple[_Problem, np.ndarray]:
@@ -206,10 +205,15 @@ def _problem(df: pd.DataFrame, equal_populations, open_rows: np.ndarray | None =
             if j is None:
                 continue
             j = int(j)
-            if abs(n_true[i] - n_true[j]) < _TOLERANCE:
-                pair = np.array([i, j], dtype=np.int64)
-                equations.append((pair, np.array([1.0, -1.0])))
-                edges.append((pair, True))
+            # The equal figures: each row's n, or a proportion's numerator (EqualPopulation.part).
+            mine_cell = i if eq.part == "n" else int(num_cell[i])
+            other_cell = j if eq.other_part == "n" else int(num_cell[j])
+            if mine_cell < 0 or other_cell < 0:
+                continue
+            if abs(truth[mine_cell] - truth[other_cell]) < _TOLERANCE:
+                equations.append((np.array([mine_cell, other_cell], dtype=np.int64), np.array([1.0, -1.0])))
+                # Only an equality of both rows' n makes one row's n public through the other (already_public).
+                edges.append((np.array([i, j], dtype=np.int64), eq.part == eq.other_part == "n"))
     return _Problem(n_cells, equations, inequalities, lower, edges), truth
 
 

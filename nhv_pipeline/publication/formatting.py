@@ -9,7 +9,19 @@ from typing import Any
 
 import pandas as pd
 
-PROPORTION_MEASURES = ("proportion", "response_rate", "positive_share")
+from nhv_pipeline.indicators.model import is_proportion
+
+
+
+class _ProportionMeasures:
+    """The measures that are proportions: the shared ones and those a registered condition declares
+    (`measure in PROPORTION_MEASURES`)."""
+
+    def __contains__(self, measure: object) -> bool:
+        return is_proportion(str(measure))
+
+
+PROPORTION_MEASURES = _ProportionMeasures()
 
 NO_RESULTS = "Inga resultat för detta år"
 MISSING_MARK = "."

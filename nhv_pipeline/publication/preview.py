@@ -54,9 +54,9 @@ __all__ = ["format_integer", "format_number", "render_preview"]
 MEASURE_LABELS = labels.MEASURE_NAMES
 
 
-def _breakdown_name(breakdown: str) -> str:
-    """The Swedish heading of a breakdown (shared ones in labels, the rest from their condition's package)."""
-    return labels.breakdown_names().get(breakdown, breakdown)
+def _breakdown_name(breakdown: str, condition_id: str | None = None) -> str:
+    """The Swedish heading of a breakdown (its condition's own name first, then the shared one, in labels)."""
+    return labels.breakdown_name(breakdown, condition_id)
 
 DIRECTION_LABELS = {
     "higher_is_better": "Högre värde är bättre",
@@ -179,12 +179,13 @@ def _breakdown_table(
             else:
                 cells.append(_value(*headline(r, measure)))
         body.append({"riket": False, "header": label, "cells": cells})
-    heading = f"{MEASURE_LABELS.get(measure, measure)} efter {_breakdown_name(breakdown).lower()}"
+    condition_id = rows[0]["condition_id"] if rows else None
+    heading = f"{labels.measure_name(measure)} efter {_breakdown_name(breakdown, condition_id).lower()}"
     return {
         "heading": heading,
         "caption": "",
         "label": heading,
-        "head": [{"text": _breakdown_name(breakdown), "num": False}]
+        "head": [{"text": _breakdown_name(breakdown, condition_id), "num": False}]
         + [{"text": name, "num": True} for _, name in columns],
         "rows": body,
     }
@@ -226,7 +227,7 @@ def _catalogue_items(entry: Mapping[str, Any], results_period: str) -> list[tupl
     def years(v: Any) -> str:
         return f"{_int_or_0(v)} år" if _int_or_0(v) > 0 else ""
 
-    breakdowns = [_breakdown_name(b) for b in _as_list(entry.get("breakdowns")) if b != "total"]
+    breakdowns = [_breakdown_name(b, entry.get("condition_id")) for b in _as_list(entry.get("breakdowns")) if b != "total"]
     pooled = entry.get("pooled_years")
     spec = ", ".join(s for s in (str(entry.get("spec_version") or ""), str(entry.get("spec_date") or "")) if s)
     target = _target_level(entry)
@@ -325,7 +326,7 @@ def _figures(
     report_year: int,
     entry: Mapping[str, Any],
 ) -> list[dict]:
-    label = MEASURE_LABELS.get(measure, measure)
+    label = labels.measure_name(measure)
     target = _target_level(entry)
     figures = []
     if units:
@@ -381,7 +382,7 @@ def _measure_block(
     riket_name: str,
 ) -> dict:
     name = str(entry.get("name") or indicator_id)
-    label = MEASURE_LABELS.get(measure, measure)
+    label = labels.measure_name(measure)
     # One conversion to records, then plain filtering: the page has a block per indicator and measure.
     records = _records(rows)
     totals = [r for r in records if r["breakdown"] == "total"]

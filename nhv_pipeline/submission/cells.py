@@ -17,7 +17,7 @@ import pandas as pd
 
 from nhv_pipeline import labels
 from nhv_pipeline.condition import Condition
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, period_for
+from nhv_pipeline.indicators.model import Indicator, measure_kind, period_for
 
 #: SUBMISSION.md 2: the header of submission.csv, in this order.
 SUBMISSION_COLUMNS: tuple[str, ...] = (
@@ -59,11 +59,11 @@ def breakdown_values(condition: Condition, breakdown: str) -> tuple[str, ...] | 
     The shared lists (region and sex codes) are those of `nhv_pipeline.labels`, a condition's own
     those it labels (`Condition.breakdown_labels`): a value with a label is a value it can publish.
     """
+    own = condition.breakdown_labels.get(breakdown)  # an area's own list wins, as its labels do
+    if own is not None:
+        return tuple(own)
     shared = labels.SHARED_BREAKDOWN_LABELS.get(breakdown)
-    if shared is not None:
-        return tuple(shared)
-    own = condition.breakdown_labels.get(breakdown)
-    return tuple(own) if own is not None else None
+    return tuple(shared) if shared is not None else None
 
 
 def indicators_in_force(condition: Condition, report_year: int) -> tuple[Indicator, ...]:
@@ -91,7 +91,7 @@ def required_cells(condition: Condition, report_year: int) -> tuple[Cell, ...]:
     for indicator in indicators_in_force(condition, report_year):
         period_start, period_end = period_for(indicator, report_year)
         for measure in indicator.measures:
-            kind = MEASURE_KIND[measure]
+            kind = measure_kind(measure, condition.condition_id)
             for breakdown in _breakdown_order(indicator, measure):
                 for value in breakdown_values(condition, breakdown) or ():
                     cells.append(Cell(indicator, measure, kind, breakdown, value, period_start, period_end))

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from nhv_pipeline import labels
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator
+from nhv_pipeline.indicators.model import Indicator, measure_kind
 from nhv_pipeline.indicators.stats import proportion_summary
 
 #: The figures a submission cell carries (SUBMISSION.md 2), as they become result columns.
@@ -86,11 +86,11 @@ def submitted_records(
                 "measure": measure,
                 "breakdown": breakdown,
                 "breakdown_value": value,
-                "breakdown_label": labels.breakdown_label(breakdown, value),
+                "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id),
                 "level": "enhet",
                 "unit_id": unit_id,
                 "unit_name": unit_names.get(unit_id, unit_id),
-                **cell_summary(MEASURE_KIND[measure], cell),
+                **cell_summary(measure_kind(measure, indicator.condition_id), cell),
             }
         )
     return records
@@ -115,7 +115,7 @@ def pooled_distribution(parts: Iterable[tuple[int, float, float]]) -> dict:
     return {"n": total, "mean": mean, "sd": math.sqrt((within + between) / (total - 1))}
 
 
-def riket_records(unit_records: pd.DataFrame) -> list[dict]:
+def riket_records(unit_records: pd.DataFrame, condition_id: str | None = None) -> list[dict]:
     """`riket` records combined from the `enhet` rows of every unit of one indicator (SUBMISSION.md 4).
 
     `unit_records` holds the unrounded `enhet` rows, of extract and submitting units alike
@@ -126,7 +126,7 @@ def riket_records(unit_records: pd.DataFrame) -> list[dict]:
     records: list[dict] = []
     groups = unit_records.groupby(["measure", "breakdown", "breakdown_value"], sort=False, dropna=False)
     for (measure, breakdown, value), rows in groups:
-        kind = MEASURE_KIND[measure]
+        kind = measure_kind(measure, condition_id)
         if kind == "count":
             count = int(pd.to_numeric(rows["n"]).fillna(0).sum())
             summary = {"n": count, "value": float(count)}
@@ -145,7 +145,7 @@ def riket_records(unit_records: pd.DataFrame) -> list[dict]:
                 "measure": measure,
                 "breakdown": breakdown,
                 "breakdown_value": value,
-                "breakdown_label": labels.breakdown_label(breakdown, value),
+                "breakdown_label": labels.breakdown_label(breakdown, value, condition_id),
                 "level": "riket",
                 "unit_id": "",
                 "unit_name": labels.RIKET_NAME,

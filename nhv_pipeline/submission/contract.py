@@ -55,7 +55,7 @@ from nhv_pipeline.contract.reader import (
     read_bytes_limited,
     too_large_failure,
 )
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator
+from nhv_pipeline.indicators.model import Indicator, measure_kind
 
 from .cells import (
     DECIMAL_COLUMNS,
@@ -500,7 +500,7 @@ def _check_totals(condition: Condition, figures: Mapping, clean: Mapping, lines:
             fixed = breakdown_values(condition, breakdown)
             if fixed is not None and len(keys) != len(fixed):
                 continue  # a row is missing: that is the failure to fix first
-            for column in _PARTITIONED[MEASURE_KIND[measure]]:
+            for column in _PARTITIONED[measure_kind(measure, condition.condition_id)]:
                 if column not in clean[total] or any(column not in clean[key] for key in keys):
                     continue
                 summed = sum(int(figures[key][column]) for key in keys)

@@ -29,7 +29,7 @@ from nhv_pipeline import labels
 from nhv_pipeline.condition import Condition
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.reader import max_file_bytes, too_large_failure
-from nhv_pipeline.indicators.model import MEASURE_KIND, Indicator, period_for
+from nhv_pipeline.indicators.model import Indicator, measure_kind, period_for
 from nhv_pipeline.submission.cells import (
     DECIMAL_COLUMNS,
     INTEGER_COLUMNS,
@@ -111,9 +111,9 @@ def _period_name(indicator: Indicator) -> str:
 
 def _cell_label(indicator: Indicator, measure: str, breakdown: str, value: str) -> str:
     group = labels.TOTAL_LABEL if breakdown == "total" else (
-        f"{labels.breakdown_names().get(breakdown, breakdown)}: {labels.breakdown_label(breakdown, value)}"
+        f"{labels.breakdown_name(breakdown, indicator.condition_id)}: {labels.breakdown_label(breakdown, value, indicator.condition_id)}"
     )
-    return f"{indicator.indicator_id} {indicator.name} – {labels.MEASURE_NAMES.get(measure, measure)} – {group}"
+    return f"{indicator.indicator_id} {indicator.name} – {labels.measure_name(measure)} – {group}"
 
 
 def _instruction_rows(condition: Condition, report_year: int, unit: str | None) -> list[tuple[str, str]]:
@@ -149,7 +149,7 @@ def _instruction_rows(condition: Condition, report_year: int, unit: str | None) 
             (_period_name(indicator), f"{start.isoformat()} – {end.isoformat()}"),
         ]
         for measure in indicator.measures:
-            name = labels.MEASURE_NAMES.get(measure, measure)
+            name = labels.measure_name(measure)
             label = "N räknar" if len(indicator.measures) == 1 else f"N räknar ({name.lower()})"
             rows.append((label, indicator.n_counts_for(measure)))
         rows += [
@@ -240,7 +240,7 @@ def write_template(condition: Condition, report_year: int, path, unit: str | Non
     open_cells: dict[str, list[str]] = {code: [] for code in SUBMISSION_COLUMNS[len(KEY_COLUMNS):]}
     for row, cell in enumerate(cells, start=FIRST_ROW):
         record = given.get(cell.key, {})
-        fillable = VALUE_COLUMNS_OF_KIND[MEASURE_KIND[cell.measure]]
+        fillable = VALUE_COLUMNS_OF_KIND[measure_kind(cell.measure, cell.indicator.condition_id)]
         for position, code in enumerate(LAYOUT, start=1):
             if code is None:
                 target = sheet.cell(row, position, _cell_label(cell.indicator, cell.measure, cell.breakdown,

@@ -8,7 +8,7 @@ from datetime import date
 from nhv_pipeline.condition import Condition, DeliveryRule
 
 from . import labels, sample_data
-from .catalogue import CONDITION_ID, EQUAL_POPULATIONS, SPECIFICATIONS
+from .catalogue import CONDITION_ID, POPULATIONS, SPECIFICATIONS
 from .contract import TABLES
 from .history import transplant_history
 
@@ -25,5 +25,5 @@ CONDITION = Condition(
     breakdown_names=labels.BREAKDOWN_NAMES,
     sample_data=sample_data.deliveries,
     sample_units=sample_data.UNITS,
-    equal_populations=EQUAL_POPULATIONS,
+    populations=POPULATIONS,
 )

@@ -10,7 +10,7 @@ preview and the tests.
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import EqualPopulation, Specification
+from nhv_pipeline.condition import Counts, Population, Specification
 from nhv_pipeline.indicators.model import Indicator, TableInput, current, paragraphs, pooled_input
 
 from . import indicators as rules
@@ -42,6 +42,7 @@ VERSION_1_0 = (
         inputs=(current("referrals"), current("patients")),
         rule_version="1",
         rule=rules.b1_patients,
+        counts=(Counts("assessed_patients"),),
         measure_text="Antal patienter som bedömts inför eventuell behandling inom NHV-definitionen för SCT vid systemisk skleros.",
         unit_of_measure="Antal",
         purpose=(
@@ -71,6 +72,7 @@ VERSION_1_0 = (
         inputs=(pooled_input("transplants", DEFAULT_B2_POOLED_YEARS), pooled_input("patients", DEFAULT_B2_POOLED_YEARS)),
         rule_version="1",
         rule=rules.b2_age,
+        counts=(Counts("transplanted_patients_pooled"),),
         riket_percentiles=False,
         pooling_configurable=True,
         measure_text="Ålder hos patienter med systemisk skleros som genomgått stamcellstransplantation.",
@@ -105,6 +107,7 @@ VERSION_1_0 = (
         inputs=(current("transplants"), current("patients")),
         rule_version="1",
         rule=rules.b3_transplants,
+        counts=(Counts("transplants"),),
         measure_text="Antal stamcellstransplantationer utförda på patienter med systemisk skleros",
         unit_of_measure="Antal",
         purpose=(
@@ -130,6 +133,7 @@ VERSION_1_0 = (
         inputs=(current("transplants"),),
         rule_version="1",
         rule=rules.b4_length_of_stay,
+        counts=(Counts("discharged_stays"),),
         measure_text="Vårdtid på NHV-enheten per inneliggande behandlingstillfälle för patienter inom definitionen för viss vård vid SCT.",
         unit_of_measure="Tid i antal dygn (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)",
         purpose="Att ge en bild av hur länge patienter inom NHV-definitionen vårdas vid NHV-enheten.",
@@ -158,6 +162,7 @@ VERSION_1_0 = (
         inputs=(current("referrals"),),
         rule_version="1",
         rule=rules.t1_time_to_decision,
+        counts=(Counts("decided_referrals"),),
         measure_text="Tid från remiss till beslut om stamcellstransplantation",
         unit_of_measure=_DISTRIBUTION_UNIT_DAYS,
         purpose=(
@@ -188,6 +193,7 @@ VERSION_1_0 = (
         inputs=(current("transplants"),),
         rule_version="1",
         rule=rules.t2_time_to_treatment,
+        counts=(Counts("transplants"),),
         measure_text="Tid från beslut om stamcellstransplantation till påbörjad stamcellsbehandling",
         unit_of_measure=_DISTRIBUTION_UNIT_DAYS,
         purpose="Att säkerställa att patienter får vård i tid.",
@@ -216,6 +222,7 @@ VERSION_1_0 = (
         inputs=(TableInput("transplants", (-1, -1)), current("followup")),
         rule_version="1",
         rule=rules.r1_survival_100_days,
+        counts=(Counts("r1_cohort"),),
         measure_text="Andel patienter som är vid liv 100 dagar efter återföring av stamceller.",
         unit_of_measure="Andel i procent",
         purpose=(
@@ -248,6 +255,7 @@ VERSION_1_0 = (
         inputs=(TableInput("transplants", (-2, -2)), current("followup")),
         rule_version="1",
         rule=rules.r2_progression_free_survival,
+        counts=(Counts("transplants", year=-2),),
         measure_text="Andel patienter som är vid liv utan att deras sjukdom förvärrats inom två år efter återföring av celler",
         unit_of_measure="Andel patienter",
         purpose="Måttet avser att mäta kvaliteten på behandlingen av SCT.",
@@ -284,6 +292,7 @@ VERSION_1_0 = (
         inputs=(current("survey"),),
         rule_version="1",
         rule=rules.p1_response_rate,
+        counts=(Counts("survey_recipients"),),
         # The seed leaves Mått and Mätenhet empty (development indicator); the
         # published measure is the response rate its "Om redovisningsnivåer" names.
         measure_text=(
@@ -311,6 +320,7 @@ VERSION_1_0 = (
         inputs=(current("referrals"),),
         rule_version="1",
         rule=rules.o1_care_plan,
+        counts=(Counts("assessed_patients"),),
         measure_text="Andel bedömda patienter som erhåller en individuell vårdplan",
         unit_of_measure="Andel i procent",
         purpose=(
@@ -334,19 +344,14 @@ VERSION_1_0 = (
 
 SPECIFICATIONS = (Specification(version="1.0", date="2023-01-03", from_report_year=2024, indicators=VERSION_1_0),)
 
-#: Populations INDICATORS.md section 2 defines as equal: a reader can difference one against the other.
-EQUAL_POPULATIONS = (
-    EqualPopulation(
-        CONDITION_ID, "Ö1", "proportion", "B1", "count",
-        why="Ö1's denominator is the B1 population (INDICATORS.md section 2)",
-    ),
-    EqualPopulation(
-        CONDITION_ID, "T2", "distribution", "B3", "count",
-        why="both are the transplants with reinfusion_date in P(R) (INDICATORS.md section 2)",
-    ),
-    EqualPopulation(
-        CONDITION_ID, "R2", "proportion", "B3", "count", year_lag=2,
-        why="R2's denominator is the whole cohort: the transplants of D(R-2) reinfused in year R-3, "
-        "which is B3 of report year R-2 (INDICATORS.md section 2)",
-    ),
+#: The populations the indicators count (INDICATORS.md section 2), each declared once; the
+#: disclosure audit's equal populations are derived from the indicators' `counts`.
+POPULATIONS = (
+    Population("assessed_patients", "the B1 population: patients with a referral assessed in P(R)"),
+    Population("transplanted_patients_pooled", "patients with a reinfusion in the pooled window, each once"),
+    Population("transplants", "the transplants with reinfusion_date in P(R)"),
+    Population("discharged_stays", "the transplants' inpatient stays ended (discharge_date) in P(R)"),
+    Population("decided_referrals", "referrals assessed in P(R) with a decision"),
+    Population("r1_cohort", "the R1 cohort: transplants of cohort year R-2 with their follow-up in D(R)"),
+    Population("survey_recipients", "patients sent the survey in P(R)"),
 )

@@ -10,62 +10,34 @@ rule of their own file are simply not found.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from nhv_pipeline.condition import DeliveryContext
 from nhv_pipeline.contract import rules
-from nhv_pipeline.contract.checks import date_columns, model_failures, table_rule_failures
-from nhv_pipeline.contract.reader import is_inside_root, is_regular_file, parse_contract_csv, read_bytes_limited
-from nhv_pipeline.contract.schema import model_columns, usable, with_dates
+from nhv_pipeline.contract.history import changed_since_earlier, earlier_rows, latest_earlier
+from nhv_pipeline.contract.schema import usable
 from nhv_pipeline.periods import cohort_window
 
-from .contract import Transplants
 from .indicators import ORGAN_FAILURE_DATES, R1_DAYS, R2_DAYS
 
 TRANSPLANT_FIELDS = ["patient_id", "decision_date", "mobilization_date", "reinfusion_date", "discharge_date"]
 
 
-def earlier_transplants(data_root: Path, condition_id: str, year: int, unit_ids: set[str]) -> pd.DataFrame:
-    """The valid rows of transplants.csv in D(year) of the given units.
-
-    Text columns as delivered, plus `reinfusion` (parsed) and `delivery_year`. A row that
-    breaks a rule of its own file, or whose id is ambiguous or redacted, is not found.
-    """
-    frames = []
-    for unit_id in sorted(unit_ids):
-        path = data_root / str(year) / condition_id / unit_id / "transplants.csv"
-        if not is_regular_file(path) or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
-            continue
-        data = read_bytes_limited(path)  # read-only, section 1; a too large file was reported in its own year
-        if data is None:
-            continue
-        frames.append(_valid_transplants(data, path.relative_to(data_root).as_posix(), unit_id, year))
-    return pd.concat([_no_transplants(), *frames], ignore_index=True) if frames else _no_transplants()
+def earlier_transplants(data_root: Path, condition, year: int, unit_ids: set[str]) -> pd.DataFrame:
+    """The valid rows of transplants.csv in D(year) of the given units, with `reinfusion` parsed and `delivery_year`."""
+    return earlier_rows(data_root, condition, "transplants", year, unit_ids, key="transplant_id",
+                        parsed={"reinfusion": "reinfusion_date"})
 
 
-@lru_cache(maxsize=64)
-def _valid_transplants(data: bytes, rel: str, unit_id: str, year: int) -> pd.DataFrame:
-    """Content-keyed: every validation of later years re-reads the same immutable deliveries (section 1)."""
-    columns = model_columns(Transplants)
-    read = parse_contract_csv(data, rel, columns, ["transplant_id", "patient_id"])
-    if read.frame is None:
-        return _no_transplants()
-    frame = read.frame.assign(unit_id=unit_id, source_file=rel)
-    dated = with_dates(frame, date_columns(Transplants))
-    broken = rules.concat([model_failures(Transplants, frame), table_rule_failures(Transplants, frame, year, dated)])
-    ok = ~frame["source_line"].isin(broken["line"].dropna().astype("int64"))
-    ok &= ~frame.duplicated("transplant_id", keep=False)
-    ok &= usable(frame["transplant_id"]) & usable(frame["patient_id"])
-    return frame.loc[ok, [*columns, "unit_id"]].assign(reinfusion=dated.loc[ok, "reinfusion_date"], delivery_year=year).reset_index(drop=True)
-
-
-def _no_transplants() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*model_columns(Transplants), "unit_id"]}).assign(
-        reinfusion=pd.Series([], dtype="datetime64[ns]"), delivery_year=pd.Series([], dtype="int64")
-    )
+def _change_message(column: str, key: str, may_fill: bool) -> str:
+    """The transplant wording of a changed field (DATA_CONTRACT.md 4.3)."""
+    if may_fill:  # discharge_date: the one field that may go from empty to filled, never back or to another date
+        return "discharge_date skiljer sig från det som levererades tidigare för transplantationen; bara ett tomt discharge_date får fyllas i senare."
+    if column == "patient_id":
+        return "Detta transplant_id levererades tidigare för en annan patient; en transplantation behåller sin patient och ett id återanvänds aldrig."
+    return f"{column} skiljer sig från det som levererades tidigare för transplantationen; en transplantation behåller sina datum mellan leveranserna."
 
 
 def _reported(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str, message: str) -> pd.DataFrame:
@@ -79,28 +51,15 @@ def transplant_history(ctx: DeliveryContext) -> pd.DataFrame:
     units = read_units.get("transplants", set()) | read_units.get("followup", set())
     condition_id, start = ctx.condition.condition_id, ctx.condition.start
     first_year = start.year + 1
-    delivered = {year: earlier_transplants(data_root, condition_id, year, units) for year in range(first_year, report_year)}
+    delivered = {year: earlier_transplants(data_root, ctx.condition, year, units) for year in range(first_year, report_year)}
     parts = []
 
     # Section 4.3: compare with the latest earlier delivery that holds the transplant.
-    latest = pd.concat([_no_transplants(), *delivered.values()], ignore_index=True)
-    latest = latest.sort_values("delivery_year", ascending=False).drop_duplicates(["unit_id", "transplant_id"])
+    latest = latest_earlier(delivered.values(), "transplant_id")
     now = transplants[usable(transplants["transplant_id"])]
-    before = now[["unit_id", "transplant_id"]].merge(
-        latest[["unit_id", "transplant_id", *TRANSPLANT_FIELDS]], on=["unit_id", "transplant_id"], how="left", indicator=True
-    ).set_axis(now.index)
-    for column in TRANSPLANT_FIELDS:
-        known = (before["_merge"] == "both") & before[column].notna()
-        if column == "discharge_date":  # the one field that may go from empty to filled, never back or to another date
-            changed = known & (now[column].isna() | (now[column] != before[column]))
-            message = "discharge_date skiljer sig från det som levererades tidigare för transplantationen; bara ett tomt discharge_date får fyllas i senare."
-        elif column == "patient_id":
-            changed = known & usable(now[column]) & (now[column] != before[column])
-            message = "Detta transplant_id levererades tidigare för en annan patient; en transplantation behåller sin patient och ett id återanvänds aldrig."
-        else:  # an empty required date is the `required` rule's failure, not a change
-            changed = known & now[column].notna() & (now[column] != before[column])
-            message = f"{column} skiljer sig från det som levererades tidigare för transplantationen; en transplantation behåller sina datum mellan leveranserna."
-        parts.append(_reported(now, changed, column, rules.TRANSPLANT_CHANGED, message))
+    if not latest.empty:
+        parts.append(changed_since_earlier(now, latest, "transplant_id", TRANSPLANT_FIELDS, rules.TRANSPLANT_CHANGED,
+                                           may_fill=("discharge_date",), message=_change_message))
 
     # Section 4.5: a followup row names a transplant of D(R), D(R-1) or D(R-2) of the unit, and its patient.
     current = now.assign(reinfusion=dated["transplants"].loc[now.index, "reinfusion_date"])

@@ -9,7 +9,7 @@ what N is ("Vid inrapportering anges också totalantalet (N) …").
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import EqualPopulation, Specification
+from nhv_pipeline.condition import Counts, Population, Specification
 from nhv_pipeline.indicators.model import Indicator, current, paragraphs
 
 from . import indicators as rules
@@ -44,6 +44,7 @@ VERSION_1_0 = (
         breakdowns=("total", "home_region", "sex"),
         inputs=(current("contacts"), current("patients")),
         rule=rules.b1_patients,
+        counts=(Counts("assessed_patients"),),
         measure_text="Antal unika patienter som bedömts inom definitionen vid NHV-enhet.",
         unit_of_measure="Antal patienter",
         purpose=(
@@ -72,6 +73,7 @@ VERSION_1_0 = (
         breakdowns=("total", "contact_type"),
         inputs=(current("contacts"),),
         rule=rules.b2_contacts,
+        counts=(Counts("contacts"),),
         measure_text="Antal åtgärder inom definitionen som är utförda på NHV-enhet.",
         unit_of_measure="Antal besök eller bedömningar",
         purpose=(
@@ -100,6 +102,7 @@ VERSION_1_0 = (
         breakdowns=("total", "age_group"),
         inputs=(current("contacts"), current("patients")),
         rule=rules.b3_age,
+        counts=(Counts("assessed_patients"),),
         measure_text="Ålder hos patienter inom definitionen som bedömts vid NHV-enhet.",
         unit_of_measure="Ålder i antal år",
         purpose=(
@@ -129,6 +132,7 @@ VERSION_1_0 = (
         breakdowns=("total",),
         inputs=(current("contacts"), current("referrals")),
         rule=rules.t1_referral_to_visit,
+        counts=(Counts("answered_referrals"),),
         measure_text="Tid från remiss till besök på NHV-enhet.",
         unit_of_measure="Tid i antal dagar",
         purpose="Att följa utveckling av väntetid.",
@@ -155,6 +159,7 @@ VERSION_1_0 = (
         breakdowns=("total",),
         inputs=(current("contacts"), current("patients")),
         rule=rules.r1_specific_diagnosis,
+        counts=(Counts("unclear_diagnosis_patients"),),
         measure_text="Andel patienter som fått en specifik skelettdysplasi-diagnos efter bedömning på NHV-enhet.",
         unit_of_measure="Andel i procent",
         purpose="Måttet avser att visa på resultatet av den vård som ges inom definitionen.",
@@ -187,6 +192,7 @@ VERSION_1_0 = (
         ),
         inputs=(current("survey"),),
         rule=rules.p1_patient_experience,
+        counts=(Counts("respondents", measure="positive_share"), Counts("survey_recipients", measure="response_rate")),
         measure_text="Andel närstående eller patienter som upplevt att de fått tillräcklig information om vården.",
         unit_of_measure="Andel i procent",
         purpose="Att följa upp närståendes/patientens upplevelse av information om vården.",
@@ -230,6 +236,7 @@ VERSION_1_0 = (
         breakdowns=("total",),
         inputs=(current("contacts"), current("patients")),
         rule=rules.o1_care_plan,
+        counts=(Counts("specific_diagnosis_patients"),),
         measure_text="Andel patienter som vid besök på NHV-enhet fått en individuell vårdplan.",
         unit_of_measure="Andel i procent",
         purpose=(
@@ -262,7 +269,14 @@ VERSION_1_0 = (
 
 SPECIFICATIONS = (Specification(version="1.0", date="2025-05-27", from_report_year=2026, indicators=VERSION_1_0),)
 
-#: Populations INDICATORS.md section 3 defines as equal: a reader can difference one against the other.
-EQUAL_POPULATIONS = (
-    EqualPopulation(CONDITION_ID, "B3", "distribution", "B1", "count", why="B3 is the B1 population (INDICATORS.md section 3)"),
+#: The populations the indicators count (INDICATORS.md section 3), each declared once; the
+#: disclosure audit's equal populations are derived from the indicators' `counts`.
+POPULATIONS = (
+    Population("assessed_patients", "the B1 population: distinct patients with an assessment in P(R)"),
+    Population("contacts", "MDK assessments, new visits and treatment conferences in P(R)"),
+    Population("answered_referrals", "approved referrals answered by a visit in P(R)"),
+    Population("unclear_diagnosis_patients", "the B1 patients with an unclear or no diagnosis at referral"),
+    Population("respondents", "respondents with an answer in P(R), each once"),
+    Population("survey_recipients", "patients sent the survey in P(R)"),
+    Population("specific_diagnosis_patients", "the B1 patients with a specific diagnosis by the end of P(R)"),
 )

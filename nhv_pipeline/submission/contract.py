@@ -524,15 +524,16 @@ def _check_equal_populations(
     (breakdown, value) the two share.
     """
     for equal in condition.equal_populations:
-        own = _n_of(figures, clean, equal.indicator_id, equal.measure)
+        own = _n_of(figures, clean, equal.indicator_id, equal.measure, equal.part)
         if not own:
             continue
         if equal.year_lag == 0:
-            other = _n_of(figures, clean, equal.other_indicator_id, equal.other_measure)
+            other = _n_of(figures, clean, equal.other_indicator_id, equal.other_measure, equal.other_part)
             where = "i denna inrapportering (rad {line})"
         else:
             year = report_year - equal.year_lag
-            if earlier is None or year < condition.first_report_year:
+            # The unit's earlier figures give each cell's n (`earlier_figures`).
+            if earlier is None or year < condition.first_report_year or equal.other_part != "n":
                 continue
             other = earlier(unit_id, year, equal.other_indicator_id, equal.other_measure)
             where = f"i enhetens leverans för inrapporteringsår {year}"
@@ -549,11 +550,14 @@ def _check_equal_populations(
                      "rätta den siffra som är fel.")
 
 
-def _n_of(figures: Mapping, clean: Mapping, indicator_id: str, measure: str) -> dict[tuple[str, str], int]:
+def _n_of(
+    figures: Mapping, clean: Mapping, indicator_id: str, measure: str, part: str = "n"
+) -> dict[tuple[str, str], int]:
+    """The `part` ("n", or a proportion's "numerator") of a measure's rows, per (breakdown, value)."""
     return {
-        key[2:]: int(row["n"])
+        key[2:]: int(row[part])
         for key, row in figures.items()
-        if key[:2] == (indicator_id, measure) and "n" in clean[key]
+        if key[:2] == (indicator_id, measure) and part in clean[key]
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import zipfile
@@ -321,7 +322,6 @@ def test_a_hostile_submission_fails_its_checks_and_stages_nothing(case, tmp_path
 
     result, materialized = _run_2026(data_raw, warehouse)
 
-    assert not result.success
     failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
     assert ("raw/sct_ssc/delivery", "delivery_contract") in failed
     if file.endswith(("submission.csv", "submission.xlsx")) and unit_id == UNIT:
@@ -332,8 +332,12 @@ def test_a_hostile_submission_fails_its_checks_and_stages_nothing(case, tmp_path
     assert match.iloc[0]["line"] == ("" if line is None else str(line))
     assert match.iloc[0]["column"] == column
     assert (warehouse / "validation" / "2026" / "sct_ssc" / f"{unit_id}.html").is_file()
-    # Nothing of 2026 was staged: neither the tables nor the submissions.
-    assert {key for key in materialized if key.path[0] == "staged"} == set()
+    # Nothing of 2026 was staged, neither the tables nor the submissions: the condition's staged step
+    # wrote nothing and says why (it does not fail the run, so that another condition goes on;
+    # PUBLICATION.md, top).
+    staged = {key: value for key, value in result.materialization_metadata.items() if key.startswith("staged/")}
+    assert set(staged) == {f"staged/sct_ssc/{table}" for table in (*get_condition("sct_ssc").table_names, "submission")}
+    assert all(value["staged"].value is False and value["not_staged_because"].value for value in staged.values()), staged
     with duckdb.connect(str(warehouse / "nhv.duckdb"), read_only=True) as con:
         staged = con.execute("select count(*) from information_schema.tables where table_schema = 'staged' "
                              "and table_name <> '_loads'").fetchone()[0]
@@ -342,21 +346,28 @@ def test_a_hostile_submission_fails_its_checks_and_stages_nothing(case, tmp_path
     assert "19121212" not in raw_text  # an identity number never reaches the warehouse
 
 
-def test_a_run_with_a_hostile_submission_publishes_nothing_and_keeps_earlier_publications(tmp_path, sample_data, submissions):
-    """The whole pipeline: 2024 and 2025 publish; 2026 with a submission that does not add up fails and
-    publishes nothing; the earlier publications are byte for byte as they were."""
+def test_a_run_with_a_hostile_submission_publishes_nothing_of_its_area_and_keeps_earlier_publications(
+    tmp_path, sample_data, submissions
+):
+    """The whole pipeline: 2024 and 2025 publish; 2026 with a submission that does not add up fails, and
+    its area has no part of 2026 (none published before) while the other area's is published
+    (PUBLICATION.md, top); the earlier publications are byte for byte as they were."""
     workspace = make_workspace(tmp_path, sample_data)
     for year in ("2024", "2025"):
         assert workspace.cli("run", "--report-year", year, "--quiet").returncode == 0
     published = workspace.warehouse / "published"
-    before = tree_digest(published)
+    before = {year: tree_digest(published / year) for year in ("2024", "2025")}
     _replace(workspace.data_raw / FOLDER, submissions[2026])
     _totals(workspace.data_raw)
     completed = workspace.cli("run", "--report-year", "2026", "--quiet")
     assert completed.returncode == 1
     assert f"{FILE} line" in completed.stderr and "[submission_total]" in completed.stderr
-    assert not (published / "2026").exists()
-    assert tree_digest(published) == before
+    conditions = json.loads((published / "2026" / "manifest.json").read_text(encoding="utf-8"))["conditions"]
+    assert conditions["sct_ssc"]["status"] == "withheld" and "submission_total" in conditions["sct_ssc"]["reason"]
+    assert conditions["skeletal_dysplasia"]["status"] == "updated"
+    rows = (published / "2026" / "indicator_results.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert rows and {row.split(",")[1] for row in rows} == {"skeletal_dysplasia"}
+    assert {year: tree_digest(published / year) for year in ("2024", "2025")} == before
 
 
 # ---------------------------------------------------------------- valid submissions in the warehouse

@@ -268,7 +268,7 @@ def test_published_riket_row_combined_from_an_extract_unit_and_a_submission_unit
         Σ(nᵢ−1)sᵢ² = 5·14 + 8·16 = 198; Σnᵢ(mᵢ−m)² = 6·3.6² + 9·2.4² = 77.76 + 51.84 = 129.6;
         sd = sqrt((198 + 129.6) / 14) = sqrt(23.4) = 4.837355 -> 4.8; p10, median, p90 empty.
     """
-    from nhv_pipeline.assets.published import publish_results
+    from nhv_pipeline.publication import format_results, protect
 
     ages = [20, 22, 24, 26, 28, 30]
     tables = _assessed([
@@ -287,7 +287,8 @@ def test_published_riket_row_combined_from_an_extract_unit_and_a_submission_unit
               p90=36.0),
     )
     results = concat(*(_compute(i, submission, **tables) for i in ("B1", "Ö1", "B3")))
-    published, _, audit = publish_results(results, threshold=5)
+    protected, audit = protect(results, threshold=5)  # disclosure control and its audit (PUBLICATION.md 3)
+    published = format_results(protected)  # rounding and order (PUBLICATION.md 2)
     assert audit.passed
     riket = published[(published["level"] == "riket") & (published["breakdown"] == "total")].set_index("indicator_id")
 

@@ -51,9 +51,11 @@ def test_no_module_outside_the_condition_packages_names_a_condition():
 def _workspace(tmp_path: Path, sample_data: Path, extra_files: dict[str, str], units_rows: str = "") -> dict[str, Path]:
     data_raw = tmp_path / "data_raw"
     shutil.copytree(sample_data, data_raw)
-    if units_rows:
-        with (data_raw / "units.csv").open("a", encoding="utf-8", newline="") as handle:
-            handle.write(units_rows)
+    registry = (data_raw / "units.csv").read_text(encoding="utf-8")
+    new_rows = "".join(line + "\n" for line in units_rows.splitlines() if line.split(",")[:2] not in
+                       [known.split(",")[:2] for known in registry.splitlines()])  # a session's sample may list them
+    with (data_raw / "units.csv").open("a", encoding="utf-8", newline="") as handle:
+        handle.write(new_rows)
     for relative, text in extra_files.items():
         target = data_raw / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +161,8 @@ def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
 ):
     files = dict(third_condition.FILES)
     files["2025/test_area/beta/visits.csv"] = "visit_id;patient_id;visit_date;improved;score\nW1;B1;2024-13-01;1;11\n"
+    # A1 was born 1980-05-01 in D(2025): another birth date in D(2026) breaks a rule over earlier deliveries.
+    files["2026/test_area/alpha/patients.csv"] = "patient_id,sex,birth_date,home_region\nA1,K,1980-05-02,01\n"
     paths = _workspace(tmp_path, sample_data, files, third_condition.UNITS_CSV_ROWS)
     code, err = _run(paths, monkeypatch, capsys)
     assert code == 1
@@ -166,6 +170,9 @@ def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
     report = read_unit_report(paths["warehouse"] / "validation" / "2025" / "test_area" / "beta.csv")
     assert report[["line", "column", "rule"]].values.tolist() == [["2", "score", "number"], ["2", "visit_date", "date_format"]]
     assert "score ska vara ett tal från 0 till 10" in " ".join(report["message"])
+    later = read_unit_report(paths["warehouse"] / "validation" / "2026" / "test_area" / "alpha.csv")
+    assert later[["line", "column", "rule"]].values.tolist() == [["2", "birth_date", "changed_since_earlier"]]
+    assert later["message"].iloc[0].startswith("birth_date skiljer sig från det som levererades tidigare för samma patient_id")
     # A failed check stops this area's part only (PUBLICATION.md, top): it had none, so it is absent,
     # and the other conditions' 2025 is published.
     manifest = json.loads((paths["warehouse"] / "published" / "2025" / "manifest.json").read_text(encoding="utf-8"))

@@ -23,7 +23,9 @@ def test_the_definitions_load_with_every_run_selection_schedule_and_sensor():
     assert set(SELECTIONS) == {"nhv_full", "nhv_deliveries", "nhv_validate"}
     for name in SELECTIONS:
         assert run_selection(graph, name, 2026), name
-    assert set(run_selection(graph, "nhv_full", 2026)) == set(graph.materializable_asset_keys)
+    # Every asset that has report year 2026; one of a version applying from a later year has none yet.
+    later = {key for key in graph.materializable_asset_keys if graph.get(key).partitions_def.start.year > 2026}
+    assert set(run_selection(graph, "nhv_full", 2026)) == set(graph.materializable_asset_keys) - later
     assert defs.resolve_schedule_def("march_run")
     assert defs.resolve_sensor_def("delivery_sensor")
 

@@ -15,7 +15,7 @@ import pytest
 
 import third_condition
 from nhv_pipeline import labels
-from nhv_pipeline.condition import DeliveryContext, condition_ids, register
+from nhv_pipeline.condition import DeliveryContext, register
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.checks import model_failures
 from nhv_pipeline.contract.staging import staged_select, to_staged
@@ -184,11 +184,10 @@ def test_the_as_of_date_decides_which_report_years_exist():
     assert wrong.returncode != 0 and "NHV_AS_OF must be a date written YYYY-MM-DD" in wrong.stderr
 
 
-def test_a_future_specification_version_runs_in_a_dress_rehearsal(tmp_path):
+def test_a_future_specification_version_runs_in_a_dress_rehearsal(area, tmp_path):
     """Version 2.0 of the third area applies from 2027: with NHV_AS_OF in 2027 the CLI runs that year."""
     from nhv_pipeline.sample_data import generate
 
-    register(third_condition.CONDITION) if third_condition.CONDITION_ID not in condition_ids() else None
     data_raw = tmp_path / "data_raw"
     generate(data_raw, seed=3)
     # D(2027): the 2026 deliveries again, dated a year later (a dress rehearsal's made-up round).

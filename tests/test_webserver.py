@@ -49,8 +49,12 @@ def asset_key(indicator) -> str:
 
 def expected_groups() -> dict[str, str]:
     """Asset key -> group, as the operations issue lists them."""
+    from nhv_pipeline.condition import registered
+
     groups = {"registry/units": "registry", "results/indicator_results": "indicators"}
-    for condition, tables in TABLES.items():
+    declared = {condition.condition_id: condition.table_names for condition in registered()}
+    assert {c: declared[c] for c in TABLES} == TABLES, "the shipped areas' tables"
+    for condition, tables in declared.items():  # and those of any other registered area
         groups[f"raw/{condition}/delivery"] = "raw"
         groups[f"raw/{condition}/submission"] = "raw"  # the units' own figures (SUBMISSION.md)
         groups[f"staged/{condition}/submission"] = "staged"

@@ -258,7 +258,7 @@ def test_breakdown_rows_must_add_up_to_the_total():
     find(rows, "Ö1").update(n="5", numerator="0", denominator="5")
     failures = only(check(rows), rules.SUBMISSION_TOTAL)
     assert failures[["line", "column"]].values.tolist() == [[line_of(rows, total), "n"]]
-    assert "home_region" in failures.iloc[0]["message"] and "till 4 " in failures.iloc[0]["message"]
+    assert "home_region" in failures.iloc[0]["message"] and "till 4, inte" in failures.iloc[0]["message"]
     assert "5" not in failures.iloc[0]["message"]  # the file's own value is not repeated
 
 

@@ -52,6 +52,8 @@ def expected_groups() -> dict[str, str]:
     groups = {"registry/units": "registry", "results/indicator_results": "indicators"}
     for condition, tables in TABLES.items():
         groups[f"raw/{condition}/delivery"] = "raw"
+        groups[f"raw/{condition}/submission"] = "raw"  # the units' own figures (SUBMISSION.md)
+        groups[f"staged/{condition}/submission"] = "staged"
         for table in tables:
             groups[f"raw/{condition}/{table}"] = "raw"
             groups[f"staged/{condition}/{table}"] = "staged"

@@ -506,11 +506,11 @@ def _check_totals(condition: Condition, figures: Mapping, clean: Mapping, lines:
                 summed = sum(int(figures[key][column]) for key in keys)
                 if summed != int(figures[total][column]):
                     # The sum is the pipeline's own figure; no cell value of the file is repeated (DATA_CONTRACT.md 3).
-                    shown = f"till {summed}" if summed < 10**9 else "till ett annat värde"
+                    shown = (f"till {summed}, inte till total-radens värde" if summed < 10**9
+                             else "till ett annat värde än total-radens")
                     fail(lines[total], column, rules.SUBMISSION_TOTAL,
-                         f"Raderna för uppdelningen {breakdown} av {indicator_id} {measure} summerar {column} {shown} "
-                         "än total-radens; uppdelningen delar upp hela populationen, så raderna ska summera till "
-                         "total-raden.")
+                         f"Raderna för uppdelningen {breakdown} av {indicator_id} {measure} summerar {column} {shown}; "
+                         "uppdelningen delar upp hela populationen, så raderna ska summera till total-raden.")
 
 
 def _check_equal_populations(

@@ -7,14 +7,17 @@ its inputs declare, and the unit's unrounded `enhet` rows turned into submission
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
+from openpyxl import load_workbook
 
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.contract import read_registry, to_staged, validate_delivery
 from nhv_pipeline.indicators import compute
-from nhv_pipeline.submission.cells import indicators_in_force, submission_frame, write_submission_csv
+from nhv_pipeline.submission.cells import INTEGER_COLUMNS, indicators_in_force, submission_frame, write_submission_csv
+from nhv_pipeline.submission.workbook import FIRST_ROW, SUBMISSION_SHEET
 
 
 def unit_result_rows(data_raw: Path, condition_id: str, report_year: int, unit_id: str) -> pd.DataFrame:
@@ -56,3 +59,23 @@ def replace_with_submission(data_raw: Path, condition_id: str, report_year: int,
     path = folder / "submission.csv"
     write_submission_csv(frame, path)
     return path
+
+
+#: The value columns of the template's sheet Inrapportering, by their letter (SUBMISSION.md 7).
+LETTERS = dict(zip(("n", "numerator", "denominator", "mean", "sd", "p10", "median", "p90"), "FGHIJKLM"))
+
+
+def type_by_hand(path, figures: pd.DataFrame, overrides: dict[str, object] | None = None) -> None:
+    """Type every value into the template, one cell at a time; empty figures are left empty."""
+    workbook = load_workbook(path)
+    sheet = workbook[SUBMISSION_SHEET]
+    for row, record in enumerate(figures.to_dict("records"), start=FIRST_ROW):
+        assert sheet[f"A{row}"].value == record["indicator_id"] and sheet[f"D{row}"].value == record["breakdown_value"]
+        for column, letter in LETTERS.items():
+            value = record[column]
+            if value is pd.NA or value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            sheet[f"{letter}{row}"] = int(value) if column in INTEGER_COLUMNS else float(value)
+    for coordinate, value in (overrides or {}).items():
+        sheet[coordinate] = value
+    workbook.save(path)

@@ -9,7 +9,9 @@ all-extract run (the `full_run` fixture):
 - sct_ssc: karolinska reports 2025 and 2026 by submission (2024 as an extract), akademiska and
   sus by extract: 2025 and 2026 mix both kinds in one condition. karolinska's R1 and R2 of 2026
   come from its submission, and its R2 of 2026 is checked against its B3 of 2024, an extract.
-- skeletal_dysplasia 2026: sahlgrenska_sd by submission, karolinska_sd by extract.
+- skeletal_dysplasia 2026: sahlgrenska_sd by submission, karolinska_sd by extract. sahlgrenska_sd
+  sends the Excel template (SUBMISSION.md 7) filled in with openpyxl one cell at a time, as a person
+  would, as `submission.xlsx`: a workbook publishes the same rows as the extract too.
 - 2024 has extracts only: its published results are byte-identical to the all-extract run's.
 """
 
@@ -25,10 +27,14 @@ import pandas as pd
 import pytest
 
 from pipeline_helpers import Workspace, make_workspace
-from submission_fixtures import unit_submission
+from submission_fixtures import type_by_hand, unit_submission
 from nhv_pipeline.publication.aggregated import COMBINED_KEY, PERCENTILES_KEY
+from nhv_pipeline.condition import get_condition
 from nhv_pipeline.submission.cells import write_submission_csv
+from nhv_pipeline.submission.workbook import write_template
 
+#: The units that fill in the Excel template instead of writing submission.csv.
+BY_WORKBOOK = {("skeletal_dysplasia", 2026, "sahlgrenska_sd")}
 SUBMITTING = {
     ("sct_ssc", 2025, "karolinska"),
     ("sct_ssc", 2026, "karolinska"),
@@ -45,6 +51,10 @@ def _submit(sample: Path, data_raw: Path, condition_id: str, report_year: int, u
     folder = data_raw / str(report_year) / condition_id / unit_id
     shutil.rmtree(folder)
     folder.mkdir()
+    if (condition_id, report_year, unit_id) in BY_WORKBOOK:
+        path = write_template(get_condition(condition_id), report_year, folder / "submission.xlsx", unit=unit_id)
+        type_by_hand(path, frame)
+        return path
     path = folder / "submission.csv"
     write_submission_csv(frame, path)
     return path

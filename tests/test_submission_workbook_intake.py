@@ -7,25 +7,23 @@ typed for the staged layer are the figures of the same submission sent as submis
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import duckdb
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
 
 from pipeline_helpers import make_workspace
+from submission_fixtures import type_by_hand
 
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.contract import read_registry, validate_delivery
-from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, INTEGER_COLUMNS, write_submission_csv
+from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, write_submission_csv
 from nhv_pipeline.submission.contract import staged_submission_frame, staged_submission_select
 from nhv_pipeline.submission.make import make_submission
 from nhv_pipeline.submission.workbook import FIRST_ROW, SUBMISSION_SHEET, write_template
 
 CONDITION, UNIT, YEAR = "skeletal_dysplasia", "karolinska_sd", 2026
-LETTERS = dict(zip(("n", "numerator", "denominator", "mean", "sd", "p10", "median", "p90"), "FGHIJKLM"))
 
 
 @pytest.fixture
@@ -45,22 +43,6 @@ def _placed(tmp_path, sample_data, name: str):
     return workspace.data_raw, folder
 
 
-def _typed_by_hand(path, figures: pd.DataFrame, overrides: dict[str, object] | None = None) -> None:
-    """Type every value into the template, one cell at a time; empty figures are left empty."""
-    workbook = load_workbook(path)
-    sheet = workbook[SUBMISSION_SHEET]
-    for row, record in enumerate(figures.to_dict("records"), start=FIRST_ROW):
-        assert sheet[f"A{row}"].value == record["indicator_id"] and sheet[f"D{row}"].value == record["breakdown_value"]
-        for column, letter in LETTERS.items():
-            value = record[column]
-            if value is pd.NA or value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            sheet[f"{letter}{row}"] = int(value) if column in INTEGER_COLUMNS else float(value)
-    for coordinate, value in (overrides or {}).items():
-        sheet[coordinate] = value
-    workbook.save(path)
-
-
 def _staged(validation) -> pd.DataFrame:
     """The submission rows typed as the staged layer types them (the contract's own select)."""
     with duckdb.connect(":memory:") as con:
@@ -74,7 +56,7 @@ def test_a_template_filled_in_by_hand_passes_and_stages_the_same_figures_as_subm
 ):
     registry_root, folder = _placed(tmp_path, sample_data, "xlsx")
     template = write_template(get_condition(CONDITION), YEAR, folder / "submission.xlsx", unit=UNIT)
-    _typed_by_hand(template, unit_figures)
+    type_by_hand(template, unit_figures)
     by_hand = validate_delivery(registry_root, YEAR, CONDITION, read_registry(registry_root).units, units=[UNIT])
     assert by_hand.failures.empty, by_hand.failures.to_string()
     assert by_hand.kinds == {UNIT: "submission"}
@@ -97,7 +79,7 @@ def test_a_template_filled_in_by_hand_passes_and_stages_the_same_figures_as_subm
 def test_a_typed_mistake_in_the_workbook_is_named_by_its_sheet_and_cell(tmp_path, sample_data, unit_figures):
     root, folder = _placed(tmp_path, sample_data, "mistake")
     template = write_template(get_condition(CONDITION), YEAR, folder / "submission.xlsx", unit=UNIT)
-    _typed_by_hand(template, unit_figures, overrides={f"F{FIRST_ROW}": "tolv", f"F{FIRST_ROW + 1}": "=F3-1"})
+    type_by_hand(template, unit_figures, overrides={f"F{FIRST_ROW}": "tolv", f"F{FIRST_ROW + 1}": "=F3-1"})
     result = validate_delivery(root, YEAR, CONDITION, read_registry(root).units, units=[UNIT])
     failures = result.failures
     formula = failures[failures["rule"] == "formula"]
@@ -108,7 +90,7 @@ def test_a_typed_mistake_in_the_workbook_is_named_by_its_sheet_and_cell(tmp_path
 
     root2, folder2 = _placed(tmp_path, sample_data, "text")
     template = write_template(get_condition(CONDITION), YEAR, folder2 / "submission.xlsx", unit=UNIT)
-    _typed_by_hand(template, unit_figures, overrides={f"F{FIRST_ROW}": "tolv"})
+    type_by_hand(template, unit_figures, overrides={f"F{FIRST_ROW}": "tolv"})
     failures = validate_delivery(root2, YEAR, CONDITION, read_registry(root2).units, units=[UNIT]).failures
     not_a_number = failures[(failures["rule"] == "submission_range") & (failures["line"] == FIRST_ROW)]
     assert len(not_a_number) >= 1 and f"{SUBMISSION_SHEET}!F{FIRST_ROW}" in not_a_number.iloc[0]["message"]

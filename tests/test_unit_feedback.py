@@ -98,8 +98,8 @@ def test_beside_the_csv_an_html_summary_counts_failures_per_rule_and_file_and_sa
     page = (folder / f"{SCT_UNIT}.html").read_text(encoding="utf-8")
     assert '<html lang="sv">' in page
     assert "3 fel hittades" in page
-    assert "<code>missing_column</code></td><td>transplants.csv</td><td class=\"num\">1</td>" in page
-    assert "<code>date_format</code></td><td>survey.csv</td><td class=\"num\">1</td>" in page
+    assert "<code>missing_column</code></td><td data-label=\"Fil\">transplants.csv</td><td class=\"num\" data-label=\"Antal\">1</td>" in page
+    assert "<code>date_format</code></td><td data-label=\"Fil\">survey.csv</td><td class=\"num\" data-label=\"Antal\">1</td>" in page
     assert "Så här gör ni" in page and f"{SCT_UNIT}.csv" in page
     assert "http://" not in page and "https://" not in page and "<script" not in page
 

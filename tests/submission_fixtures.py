@@ -14,34 +14,23 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from nhv_pipeline.condition import get_condition
-from nhv_pipeline.contract import read_registry, to_staged, validate_delivery
-from nhv_pipeline.indicators import compute
-from nhv_pipeline.submission.cells import INTEGER_COLUMNS, indicators_in_force, submission_frame, write_submission_csv
+from nhv_pipeline.contract import read_registry, validate_delivery
+from nhv_pipeline.submission.cells import INTEGER_COLUMNS, submission_frame, write_submission_csv
+from nhv_pipeline.submission.make import delivery_years, unit_figures
 from nhv_pipeline.submission.workbook import FIRST_ROW, SUBMISSION_SHEET
 
 
 def unit_result_rows(data_raw: Path, condition_id: str, report_year: int, unit_id: str) -> pd.DataFrame:
-    """The unit's unrounded `enhet` result rows of every indicator in force for R."""
+    """The unit's unrounded `enhet` result rows of every indicator in force for R, as `nhv-pipeline
+    submission` computes them (SUBMISSION.md 6), from deliveries that must pass the contract."""
     condition = get_condition(condition_id)
     registry = read_registry(data_raw).units
-    indicators = indicators_in_force(condition, report_year)
-    years = sorted({year for i in indicators for spec in i.inputs for year in spec.report_years(report_year)})
-    staged: dict[str, list[pd.DataFrame]] = {}
-    for year in years:
+    raw_tables = {}
+    for year in delivery_years(condition, report_year):
         validation = validate_delivery(data_raw, year, condition_id, registry, units=[unit_id])
         assert validation.failures.empty, validation.failures.to_string()
-        for table, frame in validation.tables.items():
-            staged.setdefault(table, []).append(to_staged(condition_id, table, frame).assign(report_year=year))
-    parts = []
-    for indicator in indicators:
-        tables = {}
-        for spec in indicator.inputs:
-            wanted = set(spec.report_years(report_year))
-            frames = [frame for frame in staged[spec.table] if set(frame["report_year"]) <= wanted and len(frame)]
-            tables[spec.table] = pd.concat(frames, ignore_index=True) if frames else staged[spec.table][0].iloc[0:0]
-        result = compute(indicator, report_year, tables, registry)
-        parts.append(result[(result["level"] == "enhet") & (result["unit_id"] == unit_id)])
-    return pd.concat(parts, ignore_index=True)
+        raw_tables[year] = validation.tables
+    return unit_figures(condition, unit_id, report_year, raw_tables, registry)
 
 
 def unit_submission(data_raw: Path, condition_id: str, report_year: int, unit_id: str) -> pd.DataFrame:

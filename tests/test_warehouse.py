@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,16 @@ import time
 import pandas as pd
 import pytest
 
-from nhv_pipeline.resources import WarehouseLockTimeout, connect, read_rows, replace_rows, table_name
+from nhv_pipeline.resources import (
+    Warehouse,
+    WarehouseLockTimeout,
+    WarehousePermissionError,
+    connect,
+    read_rows,
+    replace_rows,
+    secure_warehouse,
+    table_name,
+)
 
 
 def test_table_name_joins_condition_and_table_inside_the_layer_schema():
@@ -185,14 +196,6 @@ def test_read_rows_shares_one_string_per_distinct_text_value(tmp_path):
 
 
 # --- who may read the warehouse (resources.py; PUBLICATION.md 5) ------------------------------------------
-
-import os  # noqa: E402
-import stat  # noqa: E402
-
-from nhv_pipeline.resources import (  # noqa: E402
-    Warehouse, WarehousePermissionError, connect, secure_warehouse,
-)
-
 
 def _mode(path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)

@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 from nhv_pipeline.assets.indicators import indicator_assets
 from nhv_pipeline.assets.published import publish_asset
 from nhv_pipeline.assets.raw import raw_assets
-from nhv_pipeline.assets.registry import units
+from nhv_pipeline.assets.units import units
 from nhv_pipeline.assets.results import results_asset
 from nhv_pipeline.assets.staged import staged_assets
 from nhv_pipeline.resources import PipelinePaths, default_data_raw, default_warehouse_dir, warehouse_resources

@@ -269,7 +269,7 @@ def test_size_limit_comes_from_nhv_max_file_mb(tmp_path, monkeypatch):
 
 def test_a_registry_of_a_million_rows_is_rejected_before_it_is_parsed(tmp_path, monkeypatch):
     """Finding: a 46 MB units.csv of a million rows was accepted with 0 problems, and the raw step held 6.3 GB."""
-    import nhv_pipeline.contract.registry as registry_module
+    import nhv_pipeline.contract.units as registry_module
 
     files = baseline()
     rows = "".join(f"{SCT},u{n},Enhet {n},2023-01-01,\n" for n in range(1_000_000))

@@ -29,7 +29,7 @@ from dagster import (
     multi_asset,
 )
 
-from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
+from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.staged import loaded_slices, staged_key
 from nhv_pipeline.condition import Condition, get_condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for

@@ -32,7 +32,7 @@ from dagster import (
 
 from nhv_pipeline.assets.indicators import submitting_units
 from nhv_pipeline.assets.raw import delivery_key
-from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
+from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.results import RESULTS_KEY
 from nhv_pipeline.condition import registered
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up

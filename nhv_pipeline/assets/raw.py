@@ -34,7 +34,7 @@ from dagster import (
     multi_asset,
 )
 
-from nhv_pipeline.assets.registry import OWNERS, REGISTRY_KEY, registry_frame
+from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.checks.contract import failure_check_metadata
 from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract.schema import model_schema

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from nhv_pipeline.assets.indicators import indicator_key
-from nhv_pipeline.assets.registry import OWNERS
+from nhv_pipeline.assets.units import OWNERS
 from nhv_pipeline.checks.invariants import (
     breakdowns_sum_to_total,
     implausible_moves,

@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from nhv_pipeline.assets.raw import column_schema, delivery_key, raw_key, submission_column_schema, submission_key
-from nhv_pipeline.assets.registry import OWNERS
+from nhv_pipeline.assets.units import OWNERS
 from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract.staging import staged_select
 from nhv_pipeline.partitions import report_years_from

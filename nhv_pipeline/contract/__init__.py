@@ -27,7 +27,7 @@ def _pandera_without_hypothesis() -> None:
 _pandera_without_hypothesis()
 
 from .delivery import DeliveryValidation, permitted_units, validate_delivery
-from .registry import RegistryResult, read_registry
+from .units import RegistryResult, read_registry
 from .reports import write_unit_reports
 from .rules import FAILURE_COLUMNS, RULES
 from .schema import (

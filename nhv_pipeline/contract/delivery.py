@@ -33,7 +33,7 @@ from .checks import date_columns, model_failures, patient_rule_failures, table_r
 from .identity import contains_identity_number
 from .names import look_alike, shown_name
 from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv
-from .registry import UNIT_ID_PATTERN, read_registry
+from .units import UNIT_ID_PATTERN, read_registry
 from .schema import column_kinds, contract_columns, measurement_period, optional_columns, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]

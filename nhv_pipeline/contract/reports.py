@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from nhv_pipeline.condition import get_condition
 
 from . import rules
-from .registry import UNIT_ID_PATTERN
+from .units import UNIT_ID_PATTERN
 
 from nhv_pipeline.faults import fault_point
 

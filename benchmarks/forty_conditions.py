@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from nhv_pipeline.condition import Specification, register, registered
+from nhv_pipeline.condition import Specification
+from nhv_pipeline.conditions import register, registered
 
 
 def copy_condition(original, new_id: str):

@@ -79,13 +79,16 @@ t0 = time.perf_counter()
 from pathlib import Path
 import duckdb
 import pandas as pd
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract import read_registry
-from nhv_pipeline.indicators import CATALOGUE, compute
+from nhv_pipeline.indicators import compute, make_catalogue
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR
+
+CATALOGUE = make_catalogue(registered())
 
 data_raw, database, years = Path(sys.argv[1]), sys.argv[2], [int(y) for y in sys.argv[3].split(",")]
 t_import = time.perf_counter()
-units = read_registry(data_raw).units
+units = read_registry(data_raw, registered()).units
 con = duckdb.connect(database, read_only=True)
 present = {(s, t) for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()}
 cache = {}

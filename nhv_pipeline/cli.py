@@ -63,7 +63,7 @@ def _add_location_options(parser: argparse.ArgumentParser) -> None:
 
 def _condition(value: str) -> str:
     """A registered condition (nhv_pipeline/conditions/), checked when given: `--help` loads no condition package."""
-    from nhv_pipeline.condition import condition_ids
+    from nhv_pipeline.conditions import condition_ids
 
     known = condition_ids()
     if value not in known:
@@ -210,9 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "queue"
     data_raw, warehouse_dir = _resolve_locations(args)
     if args.command == "sample-data":
+        from nhv_pipeline.conditions import registered
         from nhv_pipeline.sample_data import generate
 
-        summary = generate(Path(args.out), seed=args.seed, scale=args.scale)
+        summary = generate(Path(args.out), registered(), seed=args.seed, scale=args.scale)
         print(f"Wrote synthetic deliveries to {Path(args.out).resolve()}: {summary}.")
         return EXIT_OK
     if args.command == "template":

@@ -1,12 +1,14 @@
-"""What an NHV condition (permit area, tillståndsområde) is to the pipeline, and the registry of them.
+"""What an NHV condition (permit area, tillståndsområde) is to the pipeline: the model only.
 
 Everything one condition is lives in its own package, `nhv_pipeline/conditions/<condition_id>/`:
 its tables' contract (pandera models with their table rules), its cross-table and
 cross-delivery rules, its specification versions with their indicator catalogues, its
 own breakdown labels and its sample-data generator. The package describes itself with
-one `Condition`, which `nhv_pipeline.conditions` registers. The core (contract engine,
-indicator engine, Dagster assets and checks, CLI, sensor, runner, preview, sample data)
-only ever iterates `registered()`: adding an area touches nothing outside its package.
+one `Condition` (its `CONDITION`). The registry of them is `nhv_pipeline.conditions`,
+which finds the packages; only the edges (command line, runner, sensor, Dagster definitions)
+look a condition up there. The shared libraries (contract, indicators, publication,
+submission, labels, sample data) are given `Condition` objects and never import the
+registry: adding an area touches nothing outside its package.
 """
 
 from __future__ import annotations
@@ -198,6 +200,12 @@ class Condition:
                             f"{self.condition_id}/{indicator.indicator_id}: counts {counts.population!r} for "
                             f"the measure {counts.measure!r}, which it does not have"
                         )
+        # Each indicator knows the condition declaring it (its start, its own measures and labels).
+        stamped = tuple(
+            dataclasses.replace(spec, indicators=tuple(dataclasses.replace(i, condition=self) for i in spec.indicators))
+            for spec in self.specifications
+        )
+        object.__setattr__(self, "specifications", stamped)
 
     def counted_population(self, indicator: "Indicator", measure: str, part: str = "n") -> Counts | None:
         """The population the n (or numerator) of an indicator's measure counts, as declared (None: undeclared)."""
@@ -289,60 +297,3 @@ class Condition:
         return tuple(
             indicator for spec in self.specifications for indicator in spec.indicators if indicator.indicator_id == indicator_id
         )
-
-
-_REGISTRY: dict[str, Condition] = {}
-_LOADED = False
-
-
-EXTRA_MODULES_ENV = "NHV_CONDITION_MODULES"
-"""Comma-separated modules that register more conditions after the shipped ones (a deployment's own
-areas kept outside this repository, or the benchmark's generated ones)."""
-
-
-def _load_packages() -> None:
-    """Import `nhv_pipeline.conditions` (the conditions that ship with the pipeline), then NHV_CONDITION_MODULES."""
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        import importlib
-        import os
-
-        import nhv_pipeline.conditions  # noqa: F401 - registers on import
-
-        for module in filter(None, (name.strip() for name in os.environ.get(EXTRA_MODULES_ENV, "").split(","))):
-            importlib.import_module(module)
-
-
-def register(condition: Condition, *, replace: bool = False) -> Condition:
-    """Add a condition to the registry (in registration order). `replace` swaps a registered one (tests)."""
-    if condition.condition_id in _REGISTRY and not replace:
-        if _REGISTRY[condition.condition_id] is condition:
-            return condition
-        raise ValueError(f"condition {condition.condition_id!r} is registered already")
-    _REGISTRY[condition.condition_id] = condition
-    return condition
-
-
-def unregister(condition_id: str) -> None:
-    """Remove a condition (tests that register one of their own clean up with this)."""
-    _REGISTRY.pop(condition_id, None)
-
-
-def registered() -> tuple[Condition, ...]:
-    """Every registered condition, in registration order."""
-    _load_packages()
-    return tuple(_REGISTRY.values())
-
-
-def condition_ids() -> tuple[str, ...]:
-    return tuple(condition.condition_id for condition in registered())
-
-
-def get_condition(condition_id: str) -> Condition:
-    _load_packages()
-    try:
-        return _REGISTRY[condition_id]
-    except KeyError:
-        known = ", ".join(_REGISTRY) or "none"
-        raise KeyError(f"unknown condition {condition_id!r}; registered conditions: {known}") from None

@@ -9,7 +9,11 @@ its package (`Condition.breakdown_labels`).
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import get_condition, registered
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from nhv_pipeline.condition import Condition
 
 RIKET_NAME = "Riket"
 
@@ -64,26 +68,22 @@ SHARED_BREAKDOWN_NAMES: dict[str, str] = {
 }
 
 
-def breakdown_labels() -> dict[str, dict[str, str]]:
-    """breakdown id -> {value: Swedish label}: the shared breakdowns and every registered condition's own."""
+def breakdown_labels(conditions: Iterable["Condition"]) -> dict[str, dict[str, str]]:
+    """breakdown id -> {value: Swedish label}: the shared breakdowns and each of `conditions`' own."""
     merged = {name: dict(values) for name, values in SHARED_BREAKDOWN_LABELS.items()}
-    for condition in registered():
+    for condition in conditions:
         for name, values in condition.breakdown_labels.items():
             merged.setdefault(name, {}).update(values)
     return merged
 
 
-def breakdown_names() -> dict[str, str]:
-    """breakdown id -> Swedish heading, shared and per condition."""
+def breakdown_names(conditions: Iterable["Condition"]) -> dict[str, str]:
+    """breakdown id -> Swedish heading, shared and each of `conditions`' own."""
     merged = dict(SHARED_BREAKDOWN_NAMES)
-    for condition in registered():
+    for condition in conditions:
         merged.update(condition.breakdown_names)
     return merged
 
-
-def condition_name(condition_id: str) -> str:
-    """The Swedish name of a registered condition (its seed document's title)."""
-    return get_condition(condition_id).name
 
 LEVEL_NAMES: dict[str, str] = {"riket": "Riket", "enhet": "NHV-enhet"}
 
@@ -96,50 +96,40 @@ MEASURE_NAMES: dict[str, str] = {
 }
 
 
-def _registered_or_none(condition_id: str | None):
-    """The registered condition of that id; None for no id or one not registered (a hand-made table)."""
-    if condition_id is None:
-        return None
-    try:
-        return get_condition(str(condition_id))
-    except KeyError:
-        return None
-
-
-def measure_name(measure: str) -> str:
-    """The Swedish name of a measure: the shared ones, then a registered condition's own (`Condition.measure_names`)."""
+def measure_name(measure: str, conditions: Iterable["Condition"] = ()) -> str:
+    """The Swedish name of a measure: the shared ones, then one of `conditions`' own (`Condition.measure_names`)."""
     if measure in MEASURE_NAMES:
         return MEASURE_NAMES[measure]
-    for condition in registered():
+    for condition in conditions:
         if measure in condition.measure_names:
             return condition.measure_names[measure]
     return measure
 
 
-def breakdown_name(breakdown: str, condition_id: str | None = None) -> str:
-    """The Swedish heading of a breakdown: the condition's own name first, then the shared one."""
-    own = _registered_or_none(condition_id)
-    if own is not None and breakdown in own.breakdown_names:
-        return own.breakdown_names[breakdown]
-    return breakdown_names().get(breakdown, breakdown)
+def breakdown_name(breakdown: str, condition: "Condition | None" = None, conditions: Iterable["Condition"] = ()) -> str:
+    """The Swedish heading of a breakdown: the condition's own name first, then the shared one, then one of `conditions`'."""
+    if condition is not None and breakdown in condition.breakdown_names:
+        return condition.breakdown_names[breakdown]
+    return breakdown_names(conditions).get(breakdown, breakdown)
 
 
-def breakdown_label(breakdown: str, value: str, condition_id: str | None = None) -> str:
+def breakdown_label(
+    breakdown: str, value: str, condition: "Condition | None" = None, conditions: Iterable["Condition"] = ()
+) -> str:
     """The Swedish display text of one breakdown value.
 
     A condition's own labels win over the shared ones (an area's `age_group` is worded as its
     specification words it, whatever another area calls its age groups). An unknown value cannot
     pass validation; it raises rather than publishing a raw code (the message names the
-    breakdown only, never row data).
+    breakdown only, never row data). `conditions` are looked in last, for a caller that has no condition.
     """
-    own = _registered_or_none(condition_id)
-    if own is not None and value in own.breakdown_labels.get(breakdown, {}):
-        return own.breakdown_labels[breakdown][value]
+    if condition is not None and value in condition.breakdown_labels.get(breakdown, {}):
+        return condition.breakdown_labels[breakdown][value]
     shared = SHARED_BREAKDOWN_LABELS.get(breakdown)
     if shared is not None and value in shared:
         return shared[value]
-    for condition in registered():
-        own = condition.breakdown_labels.get(breakdown)
+    for other in conditions:
+        own = other.breakdown_labels.get(breakdown)
         if own is not None and value in own:
             return own[value]
     raise KeyError(f"no Swedish label for a value of breakdown {breakdown!r}")

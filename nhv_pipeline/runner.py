@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import condition_ids, get_condition, registered
+from nhv_pipeline.conditions import condition_ids, get_condition, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.names import shown_name
 from nhv_pipeline.contract.reports import failure_summary_lines, read_unit_report
@@ -28,7 +28,7 @@ def lag_years() -> int:
     """
     from nhv_pipeline.indicators import make_catalogue
 
-    return max([0, *(-spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)])
+    return max([0, *(-spec.offsets[0] for indicator in make_catalogue(registered()) for spec in indicator.inputs)])
 
 
 def _say(message: str) -> None:
@@ -38,7 +38,7 @@ def _say(message: str) -> None:
 def validate_only(
     data_raw: Path, report_year: int, condition: str | None, unit: str | None, report_dir: str | None
 ) -> int:
-    registry = read_registry(data_raw)
+    registry = read_registry(data_raw, registered())
     conditions = [condition] if condition else list(condition_ids())
     if unit:
         known = _known_units(data_raw, report_year, conditions, registry.units)
@@ -51,7 +51,8 @@ def validate_only(
     all_failures = [registry.failures.assign(report_year=report_year)] if len(registry.failures) else []
     for condition_id in conditions:
         result = validate_delivery(
-            data_raw, report_year, condition_id, registry.units, units=[unit] if unit else None
+            data_raw, report_year, get_condition(condition_id), registry.units, units=[unit] if unit else None,
+            conditions=registered(),
         )
         failures = result.failures
         if unit:
@@ -62,7 +63,7 @@ def validate_only(
             f"{_count(len(failures), 'failure')}."
         )
         if report_dir:
-            written = write_unit_reports(failures, Path(report_dir), report_year, condition_id, [unit] if unit else units)
+            written = write_unit_reports(failures, Path(report_dir), report_year, get_condition(condition_id), [unit] if unit else units)
             for path in written:
                 _say(f"  report: {path}")
         all_failures.append(failures)
@@ -81,7 +82,7 @@ def submission_command(data_raw: Path, condition_id: str, unit_id: str, report_y
     """`nhv-pipeline submission` (SUBMISSION.md 6): 0 when the submission was written, 1 when validation failed."""
     from nhv_pipeline.submission.make import make_submission
 
-    registry = read_registry(data_raw)
+    registry = read_registry(data_raw, registered())
     known = _known_units(data_raw, report_year, [condition_id], registry.units)
     if unit_id not in known:
         _say(
@@ -99,7 +100,7 @@ def submission_command(data_raw: Path, condition_id: str, unit_id: str, report_y
         )
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    made = make_submission(data_raw, condition_id, unit_id, report_year, out)
+    made = make_submission(data_raw, get_condition(condition_id), unit_id, report_year, out, conditions=registered())
     for path in made.written:
         _say(f"  wrote {path}")
     for line in failure_summary_lines(made.failures):
@@ -418,11 +419,12 @@ def _deliveries_before_start(data_raw: Path, warehouse_dir: Path, year: int) -> 
     """
     early = [c.condition_id for c in registered() if year < c.first_report_year and (data_raw / str(year) / c.condition_id).is_dir()]
     if early:
-        registry = read_registry(data_raw)
+        registry = read_registry(data_raw, registered())
         for condition_id in early:
-            failures = validate_delivery(data_raw, year, condition_id, registry.units).failures
+            condition = get_condition(condition_id)
+            failures = validate_delivery(data_raw, year, condition, registry.units, conditions=registered()).failures
             units = sorted(set(failures["unit_id"]) - {""})
-            write_unit_reports(failures, warehouse_dir / "validation", year, condition_id, units)
+            write_unit_reports(failures, warehouse_dir / "validation", year, condition, units)
     return early
 
 

@@ -8,15 +8,15 @@ The tree follows ``DATA_CONTRACT.md`` (layout §1, file format §2, identifiers 
 tables of each condition) and is shaped so that every indicator of ``INDICATORS.md`` has
 something to count, including the edge cases the rules single out. This module writes the
 registry and the files and holds the small helpers; each condition's package generates its
-own units' deliveries (``Condition.sample_data``), so ``sample-data`` writes every
-registered condition.
+own units' deliveries (``Condition.sample_data``); ``generate`` is given the conditions
+(``sample-data`` gives every registered condition).
 """
 
 from __future__ import annotations
 
 import csv
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from nhv_pipeline import labels
-from nhv_pipeline.condition import registered
+from nhv_pipeline.condition import Condition
 
 DEFAULT_SEED = 20260331
 
@@ -60,16 +60,9 @@ class SampleUnit:
     catchment: tuple[str, ...]
 
 
-def sample_units() -> tuple[SampleUnit, ...]:
-    """The sample registry: every registered condition's sample units, in registration order."""
-    return tuple(unit for condition in registered() for unit in condition.sample_units)
-
-
-def __getattr__(name: str):
-    # SAMPLE_UNITS is derived from the registry when asked for (conditions may be registered later).
-    if name == "SAMPLE_UNITS":
-        return sample_units()
-    raise AttributeError(name)
+def sample_units(conditions: Iterable[Condition]) -> tuple[SampleUnit, ...]:
+    """The sample registry: the conditions' sample units, in their order."""
+    return tuple(unit for condition in conditions for unit in condition.sample_units)
 
 
 @dataclass(frozen=True)
@@ -212,7 +205,7 @@ Re-running the command with the same seed and scale gives byte-identical files.
 
 
 def _coverage(rows: Mapping[tuple[str, int, str], int]) -> str:
-    """"`a` report years 2024-2026 and `b` report year 2026": what the tree holds, in registry order."""
+    """"`a` report years 2024-2026 and `b` report year 2026": what the tree holds, in the conditions' order."""
     years: dict[str, list[int]] = {}
     for condition_id, report_year, _table in rows:
         years.setdefault(condition_id, [])
@@ -226,8 +219,10 @@ def _coverage(rows: Mapping[tuple[str, int, str], int]) -> str:
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
-def generate(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> GenerationSummary:
-    """Write a complete synthetic ``data_raw/`` tree under ``out_dir``.
+def generate(
+    out_dir: Path, conditions: Iterable[Condition], seed: int = DEFAULT_SEED, scale: float = 1.0
+) -> GenerationSummary:
+    """Write a complete synthetic ``data_raw/`` tree under ``out_dir`` for ``conditions`` (in their order).
 
     ``scale`` multiplies the row volumes of every condition's generator (1 = the sample volume).
     Files the generator owns are overwritten; nothing else in ``out_dir`` is touched.
@@ -235,6 +230,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Gen
     if scale <= 0:
         raise ValueError("scale must be positive")
     out_dir = Path(out_dir)
+    conditions = tuple(conditions)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     rows: dict[tuple[str, int, str], int] = {}
@@ -244,7 +240,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Gen
         _write_csv(out_dir / relative, frame, delimiter)
         written.append(relative)
 
-    units = sample_units()
+    units = sample_units(conditions)
     write(Path("units.csv"), pd.DataFrame({
         "condition_id": [u.condition_id for u in units],
         "unit_id": [u.unit_id for u in units],
@@ -256,7 +252,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Gen
     # Seeds per condition (its registration order) and unit (its place in the sample registry):
     # adding a condition after the others leaves their files byte-identical.
     unit_no = 0
-    for condition_no, condition in enumerate(registered()):
+    for condition_no, condition in enumerate(conditions):
         for unit in condition.sample_units:
             unit_no += 1
             if condition.sample_data is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from nhv_pipeline.condition import condition_ids, get_condition
+from nhv_pipeline.conditions import condition_ids, get_condition
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.contract.names import shown_name
 from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags

@@ -22,7 +22,7 @@ def sample_data(tmp_path_factory) -> Path:
     """The committed sample deliveries; with more conditions registered for the session
     (NHV_CONDITION_MODULES), the same sample made for every registered condition (the shipped
     ones' files are byte-identical). A condition one test registers for itself does not count."""
-    from nhv_pipeline.condition import EXTRA_MODULES_ENV, registered
+    from nhv_pipeline.conditions import EXTRA_MODULES_ENV, registered
     from nhv_pipeline.sample_data import generate
 
     assert (SAMPLE_DATA / "units.csv").is_file(), "the committed sample deliveries are missing"
@@ -30,7 +30,7 @@ def sample_data(tmp_path_factory) -> Path:
     if not os.environ.get(EXTRA_MODULES_ENV, "").strip():
         return SAMPLE_DATA
     out = tmp_path_factory.mktemp("sample_all_conditions") / "data_raw"
-    generate(out, seed=SAMPLE_SEED)
+    generate(out, registered(), seed=SAMPLE_SEED)
     return out
 
 
@@ -47,7 +47,7 @@ def area_registered():
     """The test-only third condition (tests/third_condition.py) registered for the test; left registered
     when the session registers it (NHV_CONDITION_MODULES=register_third_condition)."""
     import third_condition
-    from nhv_pipeline.condition import condition_ids, register, unregister
+    from nhv_pipeline.conditions import condition_ids, register, unregister
 
     already = third_condition.CONDITION_ID in condition_ids()
     register(third_condition.CONDITION)

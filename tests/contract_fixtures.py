@@ -17,6 +17,7 @@ Baseline (report year 2026 unless said otherwise):
 
 from __future__ import annotations
 
+from nhv_pipeline.conditions import get_condition, registered
 import csv
 import io
 from pathlib import Path
@@ -146,7 +147,7 @@ def run(tmp_path: Path, files=None, year: int = 2026, condition: str = SCT, unit
     from nhv_pipeline.contract import read_registry, validate_delivery
 
     root = make_root(tmp_path, files)
-    return validate_delivery(root, year, condition, read_registry(root).units, units)
+    return validate_delivery(root, year, get_condition(condition), read_registry(root, registered()).units, units, conditions=registered())
 
 
 def keys(validation) -> list[tuple]:

@@ -4,7 +4,7 @@
 sees an area shaped like a newcomer's (tests/third_condition.py).
 """
 
-from nhv_pipeline.condition import register
+from nhv_pipeline.conditions import register
 
 import third_condition
 

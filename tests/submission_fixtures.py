@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import load_workbook
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import read_registry, validate_delivery
 from nhv_pipeline.submission.cells import INTEGER_COLUMNS, submission_frame, write_submission_csv
 from nhv_pipeline.submission.make import delivery_years, unit_figures
@@ -24,10 +24,10 @@ def unit_result_rows(data_raw: Path, condition_id: str, report_year: int, unit_i
     """The unit's unrounded `enhet` result rows of every indicator in force for R, as `nhv-pipeline
     submission` computes them (SUBMISSION.md 6), from deliveries that must pass the contract."""
     condition = get_condition(condition_id)
-    registry = read_registry(data_raw).units
+    registry = read_registry(data_raw, registered()).units
     raw_tables = {}
     for year in delivery_years(condition, report_year):
-        validation = validate_delivery(data_raw, year, condition_id, registry, units=[unit_id])
+        validation = validate_delivery(data_raw, year, get_condition(condition_id), registry, units=[unit_id], conditions=registered())
         assert validation.failures.empty, validation.failures.to_string()
         raw_tables[year] = validation.tables
     return unit_figures(condition, unit_id, report_year, raw_tables, registry)

@@ -16,10 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract import read_registry, validate_delivery
 from nhv_pipeline.contract.staging import to_staged
-from nhv_pipeline.indicators import CATALOGUE, compute
+from nhv_pipeline.indicators import compute, make_catalogue
+
+CATALOGUE = make_catalogue(registered())
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_RAW = REPO / "data_raw"
@@ -39,16 +41,16 @@ def _baseline(name: str):
 @pytest.fixture(scope="module")
 def pipeline_results() -> pd.DataFrame:
     """The pipeline's own unsuppressed results for every delivered report year, without Dagster."""
-    units = read_registry(DATA_RAW).units
+    units = read_registry(DATA_RAW, registered()).units
     years = sorted(int(p.name) for p in DATA_RAW.iterdir() if p.is_dir() and p.name.isdigit())
     staged: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for year in years:
         for condition in (c for c in registered() if c.condition_id in SHIPPED):
-            validation = validate_delivery(DATA_RAW, year, condition.condition_id, units)
+            validation = validate_delivery(DATA_RAW, year, condition, units, conditions=registered())
             assert validation.passed, validation.failures.head()
             for table, frame in validation.tables.items():
                 staged.setdefault((condition.condition_id, table), []).append(
-                    to_staged(condition.condition_id, table, frame)
+                    to_staged(condition, table, frame)
                 )
     all_staged = {key: pd.concat(parts, ignore_index=True) for key, parts in staged.items()}
     results = []

@@ -19,6 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.indicators import catalogue_for
 from tests.browser import (
     ARTIFACTS,
@@ -36,7 +37,7 @@ from tests.browser import (
 
 REPORT_YEAR = 2026
 #: The indicators in force for the previewed year (a version applying from a later year is not on its page).
-CATALOGUE = catalogue_for(REPORT_YEAR)
+CATALOGUE = catalogue_for(registered(), REPORT_YEAR)
 SCREENSHOT = ARTIFACTS / f"preview-{REPORT_YEAR}.png"
 
 #: PUBLICATION.md section 3 (issue 14): one mark for every suppressed cell, whatever the reason.

@@ -13,6 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from contract_fixtures import SCT_UNIT, baseline, run, sct_path, set_cell
+from nhv_pipeline.conditions import get_condition
 from nhv_pipeline.contract import write_unit_reports
 from tests.browser import (
     ARTIFACTS,
@@ -38,7 +39,7 @@ def summary(tmp_path_factory):
     set_cell(files, sct_path(2026, "survey"), 2, "sent_date", "2025-02-30")
     set_cell(files, sct_path(2026, "patients"), 2, "sex", "X")
     validation = run(root, files)
-    write_unit_reports(validation.failures, root / "validation", 2026, "sct_ssc", [SCT_UNIT])
+    write_unit_reports(validation.failures, root / "validation", 2026, get_condition("sct_ssc"), [SCT_UNIT])
     return root / "validation" / "2026" / "sct_ssc" / f"{SCT_UNIT}.html", validation
 
 

@@ -9,19 +9,21 @@ import pytest
 from indicator_fixtures import units
 
 from nhv_pipeline import labels
+from nhv_pipeline.conditions import get_condition, registered
+from nhv_pipeline.contract.schema import contract_columns
+from nhv_pipeline.contract.staging import to_staged
 from nhv_pipeline.indicators import (
-    CATALOGUE,
     MEASURE_KIND,
     RESULT_COLUMNS,
     catalogue_entries,
     compute,
     get_indicator,
     indicators_for,
+    make_catalogue,
 )
-from nhv_pipeline.condition import get_condition
-from nhv_pipeline.contract.schema import contract_columns
-from nhv_pipeline.contract.staging import to_staged
 from nhv_pipeline.indicators.model import CATEGORIES, DIRECTIONS, KINDS, measure_kind
+
+CATALOGUE = make_catalogue(registered())
 
 ENTRY_KEYS = [
     "condition_id", "condition_name", "indicator_id", "name", "measure_text", "unit_of_measure", "purpose",
@@ -63,19 +65,19 @@ EXPECTED = {
 
 def test_shipped_catalogue_has_ten_sct_and_seven_skeletal_indicators_with_seed_names():
     for condition_id, expected in EXPECTED.items():
-        declared = [(i.indicator_id, i.name, i.first_report_year) for i in indicators_for(condition_id)]
+        declared = [(i.indicator_id, i.name, i.first_report_year) for i in indicators_for(condition_id, make_catalogue(registered()))]
         assert declared == expected
         assert set(get_condition(condition_id).tables) == CONTRACT_TABLES[condition_id]
     assert len(SHIPPED_CATALOGUE) == 17
 
 
 def test_o1_id_is_a_real_o_with_diaeresis():
-    assert get_indicator("sct_ssc", "Ö1").indicator_id == "\u00d61"
+    assert get_indicator("sct_ssc", "Ö1", make_catalogue(registered())).indicator_id == "\u00d61"
 
 
 @pytest.mark.conformance
 def test_catalogue_entries_have_exactly_the_published_keys_and_are_json_ready():
-    entries = catalogue_entries()
+    entries = catalogue_entries(make_catalogue(registered()))
     assert len(entries) == len(CATALOGUE)
     for entry in entries:
         assert list(entry) == ENTRY_KEYS
@@ -85,12 +87,12 @@ def test_catalogue_entries_have_exactly_the_published_keys_and_are_json_ready():
 def test_every_catalogue_text_is_filled_from_the_seeds():
     # sct P1 has empty Mått/Mätenhet in the seed: the catalogue describes the
     # response rate the seed asks to publish instead.
-    for entry in catalogue_entries():
+    for entry in catalogue_entries(make_catalogue(registered())):
         for key in TEXT_KEYS:
             assert entry[key].strip(), f"{entry['condition_id']} {entry['indicator_id']}: empty {key}"
         assert entry["category"] in CATEGORIES
         assert entry["direction"] in DIRECTIONS
-    sct_p1 = next(e for e in catalogue_entries() if e["condition_id"] == "sct_ssc" and e["indicator_id"] == "P1")
+    sct_p1 = next(e for e in catalogue_entries(make_catalogue(registered())) if e["condition_id"] == "sct_ssc" and e["indicator_id"] == "P1")
     assert "svarsfrekvens" in sct_p1["measure_text"].lower()
 
 
@@ -134,7 +136,7 @@ def test_technical_descriptions_and_limitations_are_the_shipped_seeds_texts():
         # Paragraphs are kept apart by one blank line, never run together or padded.
         for text in (entry["technical_description"], entry["limitations"]):
             assert "\n\n\n" not in text and text == text.strip(), key
-    assert get_indicator("skeletal_dysplasia", "P1").technical_description.count("\n\n") == 7
+    assert get_indicator("skeletal_dysplasia", "P1", make_catalogue(registered())).technical_description.count("\n\n") == 7
 
 
 def test_what_n_counts_is_said_for_every_measure():
@@ -142,7 +144,7 @@ def test_what_n_counts_is_said_for_every_measure():
     for indicator in CATALOGUE:
         for measure in indicator.measures:
             assert indicator.n_counts_for(measure).strip(), (indicator.key, measure)
-    p1 = get_indicator("skeletal_dysplasia", "P1")
+    p1 = get_indicator("skeletal_dysplasia", "P1", make_catalogue(registered()))
     assert p1.n_counts_for("positive_share") != p1.n_counts_for("response_rate")
 
 
@@ -154,7 +156,7 @@ def test_spec_versions_and_dates_per_shipped_condition():
 
 def test_directions_and_categories_follow_the_seeds():
     def of(condition_id: str, indicator_id: str):
-        indicator = get_indicator(condition_id, indicator_id)
+        indicator = get_indicator(condition_id, indicator_id, make_catalogue(registered()))
         return indicator.category, indicator.direction
 
     assert of("sct_ssc", "T1") == ("Tillgänglighetsmått", "lower_is_better")
@@ -167,9 +169,9 @@ def test_directions_and_categories_follow_the_seeds():
 
 
 def test_lags_and_pooling():
-    assert get_indicator("sct_ssc", "R1").cohort_lag == 2
-    assert get_indicator("sct_ssc", "R2").cohort_lag == 3
-    assert get_indicator("sct_ssc", "B2").pooled_years == 3
+    assert get_indicator("sct_ssc", "R1", make_catalogue(registered())).cohort_lag == 2
+    assert get_indicator("sct_ssc", "R2", make_catalogue(registered())).cohort_lag == 3
+    assert get_indicator("sct_ssc", "B2", make_catalogue(registered())).pooled_years == 3
     ordinary = [i for i in SHIPPED_CATALOGUE if i.key not in {"sct_ssc/R1", "sct_ssc/R2", "sct_ssc/B2"}]
     assert all(i.cohort_lag == 0 and i.pooled_years == 1 for i in ordinary)
 
@@ -185,12 +187,12 @@ def test_inputs_measures_and_breakdowns_are_consistent(indicator):
         first, last = table_input.offsets
         assert first <= last <= 0
     assert indicator.rule_version
-    assert indicator.measures and all(measure_kind(m, indicator.condition_id) in KINDS for m in indicator.measures)
+    assert indicator.measures and all(measure_kind(m, indicator.condition) in KINDS for m in indicator.measures)
     for measure in indicator.measures:
         breakdowns = indicator.breakdowns_for(measure)
         assert breakdowns[0] == "total"
         assert set(breakdowns) <= set(indicator.breakdowns)
-        assert all(b in labels.breakdown_labels() for b in breakdowns)
+        assert all(b in labels.breakdown_labels(registered()) for b in breakdowns)
 
 
 def test_the_shared_measures_are_those_of_the_spec():
@@ -199,16 +201,16 @@ def test_the_shared_measures_are_those_of_the_spec():
 
 
 def test_skeletal_p1_breakdowns_differ_per_measure():
-    p1 = get_indicator("skeletal_dysplasia", "P1")
+    p1 = get_indicator("skeletal_dysplasia", "P1", make_catalogue(registered()))
     assert p1.measures == ("positive_share", "response_rate")
     assert p1.breakdowns_for("positive_share") == ("total", "respondent")
     assert p1.breakdowns_for("response_rate") == ("total",)
 
 
 def test_table_input_lists_the_delivery_years():
-    b2 = get_indicator("sct_ssc", "B2")
+    b2 = get_indicator("sct_ssc", "B2", make_catalogue(registered()))
     assert b2.inputs[0].report_years(2026) == (2024, 2025, 2026)
-    assert get_indicator("sct_ssc", "R2").inputs[0].report_years(2026) == (2024,)
+    assert get_indicator("sct_ssc", "R2", make_catalogue(registered())).inputs[0].report_years(2026) == (2024,)
 
 
 def test_every_region_code_of_the_contract_has_a_label():
@@ -222,8 +224,8 @@ def test_every_region_code_of_the_contract_has_a_label():
 
 def _empty_staged(condition_id: str, table: str) -> pd.DataFrame:
     """A staged table with no rows, typed from the condition's contract (as the staged layer types it)."""
-    raw = pd.DataFrame({c: pd.Series([], dtype=object) for c in [*contract_columns(condition_id, table), "unit_id", "source_file"]})
-    return to_staged(condition_id, table, raw.assign(report_year=pd.Series([], dtype="int64"),
+    raw = pd.DataFrame({c: pd.Series([], dtype=object) for c in [*contract_columns(get_condition(condition_id), table), "unit_id", "source_file"]})
+    return to_staged(get_condition(condition_id), table, raw.assign(report_year=pd.Series([], dtype="int64"),
                                                       source_line=pd.Series([], dtype="int64")))
 
 

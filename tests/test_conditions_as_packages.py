@@ -23,7 +23,8 @@ import pytest
 
 import third_condition
 from nhv_pipeline.contract.reports import read_unit_report
-from nhv_pipeline.condition import Specification, condition_ids, get_condition, register, unregister
+from nhv_pipeline.condition import Specification
+from nhv_pipeline.conditions import condition_ids, get_condition, register, registered, unregister
 from nhv_pipeline.indicators.model import Indicator, RuleContext, attach_patient
 from nhv_pipeline.runner import run_report_years
 from pipeline_helpers import tree_digest
@@ -185,14 +186,14 @@ def test_a_third_conditions_contract_failures_are_reported_like_the_real_ones(
 def test_sample_data_writes_every_registered_condition(area_registered, tmp_path):
     from nhv_pipeline.sample_data import generate
 
-    summary = generate(tmp_path / "sample", seed=7)
+    summary = generate(tmp_path / "sample", registered(), seed=7)
     written = {path.as_posix() for path in summary.files}
     assert "2026/test_area/beta/visits.csv" in written and "2025/test_area/alpha/patients.csv" in written
     assert "test_area,alpha,Alfa sjukhus" in (tmp_path / "sample" / "units.csv").read_text(encoding="utf-8")
     # Registering a condition after the others leaves their sample files byte-identical.
     unregister(third_condition.CONDITION_ID)
     before = tree_digest(tmp_path / "sample")
-    generate(tmp_path / "plain", seed=7)
+    generate(tmp_path / "plain", registered(), seed=7)
     plain = tree_digest(tmp_path / "plain")
     register(third_condition.CONDITION)
     shared = {name: digest for name, digest in before.items() if not name.startswith(("2025/test_area", "2026/test_area"))}

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from nhv_pipeline import labels
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract.rules import RULES
 from nhv_pipeline.contract.schema import model_kinds, model_schema
 from nhv_pipeline.indicators.model import CATEGORIES, DIRECTIONS, KINDS, measure_kind, period_for
@@ -56,11 +56,11 @@ def test_every_measure_names_the_population_its_n_counts(condition):
 @pytest.mark.parametrize("condition", CONDITIONS, ids=IDS)
 def test_every_measure_has_a_kind_and_a_swedish_name(condition):
     for indicator, measure in _declarations(condition):
-        assert measure_kind(measure, condition.condition_id) in KINDS, (
+        assert measure_kind(measure, condition) in KINDS, (
             f"{condition.condition_id}/{indicator.indicator_id}: measure {measure!r} needs a kind "
             "(Condition(measure_kinds={measure: 'count' | 'distribution' | 'proportion'}))"
         )
-        assert labels.measure_name(measure) != measure, (
+        assert labels.measure_name(measure, registered()) != measure, (
             f"{condition.condition_id}/{indicator.indicator_id}: measure {measure!r} needs a Swedish name "
             "(Condition(measure_names=...))"
         )
@@ -78,7 +78,7 @@ def test_every_breakdown_has_a_swedish_name_and_labels(condition):
                 f"{condition.condition_id}/{indicator.indicator_id}: breakdown {breakdown!r} has no labels; "
                 "give them in Condition(breakdown_labels={breakdown: {value: label}})"
             )
-            assert labels.breakdown_name(breakdown, condition.condition_id) != breakdown, (
+            assert labels.breakdown_name(breakdown, condition) != breakdown, (
                 f"{condition.condition_id}: breakdown {breakdown!r} needs a Swedish name (Condition(breakdown_names=...))"
             )
 
@@ -190,7 +190,7 @@ def test_measures_always_equal_on_the_sample_count_one_declared_population(condi
 def test_the_equality_finder_flags_undeclared_and_passes_declared_populations():
     """On hand-made rows: sct B3 and T2 count one declared population (not flagged); B3 and B4 are made
     equal everywhere though B4 counts the stays ended in P(R) (flagged); a difference in one row clears it."""
-    from nhv_pipeline.condition import get_condition
+    from nhv_pipeline.conditions import get_condition
 
     condition = get_condition("sct_ssc")
     rows = []

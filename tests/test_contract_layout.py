@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from contract_fixtures import SCT, SCT_UNIT, SKD, SKD_UNIT, baseline, keys, make_root, run, sct_path, set_cell, skd_path
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import FAILURE_COLUMNS, contract_columns, read_registry, validate_delivery
 
 
@@ -23,7 +24,7 @@ def test_valid_baseline_has_no_failures(tmp_path, year, condition):
 def test_tables_hold_all_contract_columns_lineage_and_rows(tmp_path):
     validation = run(tmp_path)
     followup = validation.tables["followup"]
-    assert list(followup.columns) == [*contract_columns(SCT, "followup"), "report_year", "unit_id", "source_file", "source_line"]
+    assert list(followup.columns) == [*contract_columns(get_condition(SCT), "followup"), "report_year", "unit_id", "source_file", "source_line"]
     assert followup["transplant_id"].tolist() == ["T1", "T2", "T3"]
     assert followup["source_line"].tolist() == [2, 3, 4]
     assert set(followup["source_file"]) == {"2026/sct_ssc/ks/followup.csv"}
@@ -33,7 +34,7 @@ def test_tables_hold_all_contract_columns_lineage_and_rows(tmp_path):
 
 def test_files_inventory_lists_every_file_read_with_hash(tmp_path):
     root = make_root(tmp_path)
-    validation = validate_delivery(root, 2026, SKD, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SKD), read_registry(root, registered()).units, conditions=registered())
     files = validation.files
     assert files["table"].tolist() == ["contacts", "patients", "referrals", "survey"]
     contacts = files.iloc[0]
@@ -53,7 +54,7 @@ def test_missing_delivery_names_unit_and_every_table(tmp_path):
     ]
     assert validation.failures["unit_id"].eq(SCT_UNIT).all()
     assert validation.tables["patients"].empty
-    assert list(validation.tables["patients"].columns)[:4] == contract_columns(SCT, "patients")
+    assert list(validation.tables["patients"].columns)[:4] == contract_columns(get_condition(SCT), "patients")
 
 
 def test_missing_table_names_the_file(tmp_path):
@@ -121,7 +122,7 @@ def test_symlinked_table_is_path_outside_root_and_not_read(tmp_path):
     outside.write_bytes(target.read_bytes())
     target.unlink()
     os.symlink(outside, target)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     assert keys(validation) == [("path_outside_root", "2026/sct_ssc/ks/survey.csv", None, "")]
     assert validation.tables["survey"].empty
     assert "survey" not in set(validation.files["table"])
@@ -133,7 +134,7 @@ def test_symlinked_unit_folder_is_path_outside_root(tmp_path):
     moved = tmp_path / "moved_unit"
     real.rename(moved)
     os.symlink(moved, real, target_is_directory=True)
-    validation = validate_delivery(root, 2026, SKD, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SKD), read_registry(root, registered()).units, conditions=registered())
     assert keys(validation) == [("path_outside_root", "2026/skeletal_dysplasia/sus", None, "")]
 
 
@@ -170,7 +171,7 @@ def test_data_root_is_never_modified(tmp_path):
                 for p in sorted(root.rglob("*")) if p.is_file()}
 
     before = snapshot()
-    validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     assert snapshot() == before
 
 
@@ -178,7 +179,7 @@ def test_data_root_is_never_modified(tmp_path):
 
 
 def test_registry_types_units(tmp_path):
-    registry = read_registry(make_root(tmp_path))
+    registry = read_registry(make_root(tmp_path), registered())
     assert registry.failures.empty
     units = registry.units
     assert units["unit_id"].tolist() == [SCT_UNIT, SKD_UNIT]
@@ -201,7 +202,7 @@ def test_registry_types_units(tmp_path):
 def test_registry_rule(tmp_path, column, value, rule):
     files = baseline()
     set_cell(files, "units.csv", 2, column, value)
-    registry = read_registry(make_root(tmp_path, files))
+    registry = read_registry(make_root(tmp_path, files), registered())
     assert keys(registry) == [(rule, "units.csv", 2, column)]
     assert registry.failures.loc[0, "unit_id"] == ""
     assert registry.units["unit_id"].tolist() == [SKD_UNIT]  # the broken row is left out
@@ -211,7 +212,7 @@ def test_registry_unit_unique_per_condition(tmp_path):
     files = baseline()
     files["units.csv"].append([SCT, SCT_UNIT, "Dubblett", "2023-01-01", ""])
     files["units.csv"].append([SKD, SCT_UNIT, "Samma id, annat tillstånd", "2025-09-01", ""])
-    assert keys(read_registry(make_root(tmp_path, files))) == [("unique", "units.csv", 4, "unit_id")]
+    assert keys(read_registry(make_root(tmp_path, files), registered())) == [("unique", "units.csv", 4, "unit_id")]
 
 
 def test_registry_failures_are_part_of_every_validation(tmp_path):
@@ -227,7 +228,7 @@ def test_registry_failures_are_part_of_every_validation(tmp_path):
 def test_missing_registry_is_a_registry_failure(tmp_path):
     files = baseline()
     del files["units.csv"]
-    registry = read_registry(make_root(tmp_path, files))
+    registry = read_registry(make_root(tmp_path, files), registered())
     assert keys(registry) == [("registry", "units.csv", None, "")]
     assert registry.units.empty and list(registry.units.columns) == [
         "condition_id", "unit_id", "unit_name", "permit_start", "permit_end",

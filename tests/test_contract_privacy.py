@@ -7,6 +7,7 @@ import hashlib
 import pytest
 
 from contract_fixtures import SCT, SCT_UNIT, SKD, baseline, keys, make_root, sct_path, set_cell, skd_path
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import read_registry, validate_delivery
 from nhv_pipeline.contract.reader import REDACTED
 
@@ -24,7 +25,7 @@ def test_identity_number_in_patient_id_is_failed_redacted_and_never_repeated(tmp
     root = make_root(tmp_path, files)
     on_disk = {p: sha(p) for p in root.rglob("*.csv")}
 
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
 
     # one failure per cell, nothing cascades from the redacted value (no reference, no unique)
     assert keys(validation) == [
@@ -48,7 +49,7 @@ def test_identity_number_forms(tmp_path, value):
     files = baseline()
     set_cell(files, skd_path("contacts"), 3, "contact_id", value)
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SKD, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SKD), read_registry(root, registered()).units, conditions=registered())
     assert keys(validation) == [("identity_number", skd_path("contacts"), 3, "contact_id")]
     assert value not in validation.failures.to_csv(index=False)
     assert value not in validation.tables["contacts"].to_csv(index=False)
@@ -59,14 +60,14 @@ def test_pseudonymous_ids_that_only_resemble_identity_numbers_pass(tmp_path, val
     files = baseline()
     set_cell(files, skd_path("contacts"), 3, "contact_id", value)
     root = make_root(tmp_path, files)
-    assert keys(validate_delivery(root, 2026, SKD, read_registry(root).units)) == []
+    assert keys(validate_delivery(root, 2026, get_condition(SKD), read_registry(root, registered()).units, conditions=registered())) == []
 
 
 def test_identity_number_in_earlier_delivery_is_not_found_and_not_repeated(tmp_path):
     files = baseline()
     set_cell(files, sct_path(2025, "transplants"), 2, "patient_id", PERSONNUMMER)
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     assert keys(validation) == [("earlier_delivery", sct_path(2026, "followup"), 3, "transplant_id")]
     assert PERSONNUMMER not in validation.failures.to_csv(index=False)
 
@@ -77,7 +78,7 @@ def test_messages_never_repeat_cell_values(tmp_path):
     set_cell(files, sct_path(2026, "patients"), 3, "birth_date", "1960-02-30")
     set_cell(files, sct_path(2026, "patients"), 4, "sex", "X")
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     assert [k[0] for k in keys(validation)] == ["date_format", "code"]
     assert not validation.failures["message"].str.contains("1960-02-30").any()
     assert not validation.failures["message"].str.contains("'X'|\"X\"| X ").any()
@@ -140,7 +141,7 @@ def test_identity_number_in_any_cell_is_failed_and_withheld(tmp_path, table, lin
     set_cell(files, sct_path(2026, table), line, column, value)
     root = make_root(tmp_path, files)
     on_disk = {p: sha(p) for p in root.rglob("*.csv")}
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     assert ("identity_number", sct_path(2026, table), line, column) in keys(validation)
     assert REDACTED in validation.tables[table][column].tolist()
     digits = "".join(ch for ch in value if ch.isdigit())
@@ -153,7 +154,7 @@ def test_identity_number_in_units_csv_unit_name_and_unit_id(tmp_path):
     files["units.csv"].append([SCT, "191212121212", "Akademiska sjukhuset", "2023-01-01", ""])
     files["units.csv"][2][2] = "Skånes universitetssjukhus 19121212-1212"
     root = make_root(tmp_path, files)
-    registry = read_registry(root)
+    registry = read_registry(root, registered())
     assert ("identity_number", "units.csv", 3, "unit_name") in keys(registry.failures)
     assert ("identity_number", "units.csv", 4, "unit_id") in keys(registry.failures)
     text = registry.failures.to_csv(index=False) + registry.units.to_csv(index=False)
@@ -167,7 +168,7 @@ def test_identity_number_in_a_header_name_is_named_by_position(tmp_path):
     rows = files[sct_path(2026, "patients")]
     rows[:] = [rows[0] + ["pnr_191212121212"], *(r + ["x"] for r in rows[1:])]  # the header list is shared
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     got = [k for k in keys(validation) if k[1] == sct_path(2026, "patients")]
     assert ("identity_number", sct_path(2026, "patients"), 1, "#5") in got
     assert ("extra_column", sct_path(2026, "patients"), 1, "#5") in got
@@ -179,7 +180,7 @@ def test_identity_number_in_a_folder_or_file_name_is_named_by_position(tmp_path)
     files[f"2026/{SCT}/19121212-1212/patients.csv"] = files[sct_path(2026, "patients")]
     files[f"2026/{SCT}/{SCT_UNIT}/19121272-1219.csv"] = "a,b\n1,2\n"
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     got = keys(validation)
     # sorted entries of 2026/sct_ssc: "19121212-1212", "ks"; of the unit folder: the odd file first.
     assert ("identity_number", f"entry 1 of 2 in 2026/{SCT}", None, "") in got
@@ -194,7 +195,7 @@ def test_a_withheld_cell_breaks_no_other_rule(tmp_path):
     set_cell(files, sct_path(2026, "patients"), 3, "birth_date", "191212121212")
     set_cell(files, sct_path(2026, "referrals"), 2, "care_plan", "191212121212")
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     assert keys(validation) == [
         ("identity_number", sct_path(2026, "patients"), 3, "birth_date"),
         ("identity_number", sct_path(2026, "referrals"), 2, "care_plan"),
@@ -233,7 +234,7 @@ def test_an_identity_number_in_disguise_is_failed_and_never_staged(tmp_path, val
     set_cell(files, sct_path(2026, "referrals"), 2, "care_plan", value)
     set_cell(files, sct_path(2026, "patients"), 3, "patient_id", value)
     root = make_root(tmp_path, files)
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     got = keys(validation)
     assert ("identity_number", sct_path(2026, "referrals"), 2, "care_plan") in got
     assert ("identity_number", sct_path(2026, "patients"), 3, "patient_id") in got

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from nhv_pipeline.contract import TABLES
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.definitions import build_definitions, defs
-from nhv_pipeline.indicators import CATALOGUE
+from nhv_pipeline.indicators import make_catalogue
+
+CATALOGUE = make_catalogue(registered())
 
 
 def _graph():
@@ -33,7 +35,7 @@ def test_the_definitions_load_with_every_run_selection_schedule_and_sensor():
 def test_asset_keys_are_prefixed_by_layer_and_condition():
     keys = {key.to_user_string() for key in _graph().get_all_asset_keys()}
     expected = {"registry/units", "results/indicator_results", "published/indicator_results", "published/publication"}
-    for condition_id, tables in TABLES.items():
+    for condition_id, tables in ((c.condition_id, c.table_names) for c in registered()):
         expected |= {f"raw/{condition_id}/{t}" for t in tables} | {f"staged/{condition_id}/{t}" for t in tables}
         expected.add(f"raw/{condition_id}/delivery")
         expected |= {f"raw/{condition_id}/submission", f"staged/{condition_id}/submission"}  # SUBMISSION.md

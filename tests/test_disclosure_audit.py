@@ -10,6 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.publication import EqualPopulation, protect, suppress
 
 from differencing import attack
@@ -55,7 +56,7 @@ def test_one_small_unit_and_one_other_under_riket_6_is_protected():
     before = suppress(df)
     assert ranges(before)[("B1", "enhet", "a", "home_region", "09")] == (1, 5)
 
-    out, report = protect(df)
+    out, report = protect(df, conditions=registered())
     assert report.passed and report.extra_suppressed > 0
     assert min(widths(out)) >= 5
     assert report.narrowest_range >= 5
@@ -65,7 +66,7 @@ def test_one_small_unit_and_one_other_under_riket_6_is_protected():
 def test_two_small_cells_under_riket_8_are_left_as_they_are():
     # Riket 99 = 8 = a 4 + b 4: with one mark and no reason, each is 1..7.
     df = region_table({"a": {"01": 20, "99": 4}, "b": {"01": 30, "99": 4}})
-    out, report = protect(df)
+    out, report = protect(df, conditions=registered())
     assert report.passed
     got = ranges(out)
     assert got[("B1", "enhet", "a", "home_region", "99")][1] - got[("B1", "enhet", "a", "home_region", "99")][0] >= 5
@@ -80,7 +81,7 @@ def test_riket_minus_a_published_unit_over_two_small_cells_is_protected():
     # totals may be 0, so b, c are in 0..2: narrow.
     assert max(widths(before)) == 2
 
-    out, report = protect(df)
+    out, report = protect(df, conditions=registered())
     assert report.passed and report.extra_suppressed >= 1
     assert min(widths(out)) >= 5
     assert bool(out.loc[out["unit_id"] == "a", "suppressed"].item())
@@ -89,7 +90,7 @@ def test_riket_minus_a_published_unit_over_two_small_cells_is_protected():
 def test_the_audit_never_reads_the_reason():
     # The same table with reasons swapped gives the same suppression.
     df = region_table({"a": {"01": 7, "09": 1}, "b": {"01": 9, "09": 5}})
-    out, _ = protect(df)
+    out, _ = protect(df, conditions=registered())
     relabelled = out.copy()
     relabelled["suppression_reason"] = relabelled["suppressed"].map({True: "x", False: ""})
     assert ranges(out) == ranges(relabelled)
@@ -107,9 +108,9 @@ def test_an_equal_population_partner_is_withheld_with_the_cell():
     df = frame(x + y)
     same = (EqualPopulation("sct_ssc", "Y", "count", "X", "count"),)
 
-    out, report = protect(df, equal_populations=())
+    out, report = protect(df, equal_populations=(), conditions=registered())
     assert not out.loc[out["indicator_id"] == "Y", "suppressed"].any()
-    out, report = protect(df, equal_populations=same)
+    out, report = protect(df, equal_populations=same, conditions=registered())
     assert report.passed
     withheld_y = out.loc[(out["indicator_id"] == "Y") & out["suppressed"], "unit_id"].tolist()
     assert sorted(withheld_y) == ["a", "b"]
@@ -124,7 +125,7 @@ def test_default_declarations_tie_o1_to_b1():
             value=50.0, ci_low=1.0, ci_high=99.0)
         for level, unit, n in [("riket", "", 30), ("enhet", "a", 12), ("enhet", "b", 18)]
     ]
-    out, report = protect(frame(b1 + o1))
+    out, report = protect(frame(b1 + o1), conditions=registered())
     assert report.passed
     assert out.loc[out["indicator_id"] == "Ö1", "suppressed"].tolist() == [False, True, True]
     assert min(widths(out)) >= 5
@@ -140,9 +141,9 @@ def test_an_earlier_year_is_audited_but_never_changed():
             value=80.0, ci_low=1.0, ci_high=99.0)
         for level, unit, n in [("riket", "", 21), ("enhet", "a", 6), ("enhet", "b", 15)]
     ])
-    alone, _ = protect(r2)
+    alone, _ = protect(r2, conditions=registered())
     assert not alone["suppressed"].any()
-    out, report = protect(r2, context=b3)
+    out, report = protect(r2, context=b3, conditions=registered())
     assert report.passed
     assert out["suppressed"].tolist() == [False, True, True]
 
@@ -154,14 +155,14 @@ def test_an_earlier_cell_is_held_to_the_width_its_own_publication_left():
     ctx["report_year"] = 2024
     ctx.loc[ctx["unit_id"] == "a", ["suppressed", "suppression_reason"]] = [True, "small_n"]
     now = frame([row(n=50, indicator="B1"), row("enhet", "a", n=2, indicator="B1"), row("enhet", "b", n=48, indicator="B1")])
-    out, report = protect(now, context=ctx)
+    out, report = protect(now, context=ctx, conditions=registered())
     assert report.passed and report.unmet == []
     assert out["suppressed"].tolist() == [False, True, True]
 
 
 def test_an_unmet_audit_fails_and_names_cells_without_figures():
     df = frame([row(n=39), row("enhet", "a", n=37), row("enhet", "b", n=1), row("enhet", "c", n=1)])
-    out, report = protect(df, max_rounds=0, withhold_breakdowns=False)
+    out, report = protect(df, max_rounds=0, withhold_breakdowns=False, conditions=registered())
     assert not report.passed
     assert report.unmet == ["2026 sct_ssc B1 count b total=total", "2026 sct_ssc B1 count c total=total"]
     assert report.narrowest_range == 2
@@ -205,7 +206,7 @@ def additive_tables(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=additive_tables(), threshold=st.sampled_from([3, 5]))
 def test_property_no_suppressed_cell_narrower_than_the_threshold(df, threshold):
-    out, report = protect(df, threshold=threshold)
+    out, report = protect(df, threshold=threshold, conditions=registered())
     assert report.passed
     before = suppress(df, threshold=threshold)
 
@@ -265,13 +266,14 @@ def test_a_breakdown_more_cells_cannot_protect_is_withheld_as_a_whole_instead_of
     # withheld, but a breakdown row is >= 1, so K is pinned to 1..5; no cell of this year can widen
     # it (the total is public whatever is withheld now).
     this, last = _cohort_under_a_total_published_last_year({"K": 1, "M": 5})
-    _, cells_only = protect(this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last, withhold_breakdowns=False)
+    _, cells_only = protect(this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last, withhold_breakdowns=False,
+                            conditions=registered())
     assert not cells_only.passed
     assert cells_only.unmet == ["2026 sct_ssc R1 count riket sex=K", "2026 sct_ssc R1 count riket sex=M"]
 
     out, report = protect(
         this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last,
-        breakdown_values={"sex": {"K": "Kvinnor", "M": "Män", "X": "Annat"}},
+        breakdown_values={"sex": {"K": "Kvinnor", "M": "Män", "X": "Annat"}}, conditions=registered(),
     )
     assert report.passed and report.unmet == []
     assert report.withheld_breakdowns == ["sct_ssc R1 riket sex"]
@@ -300,7 +302,7 @@ def test_a_breakdown_withheld_as_a_whole_that_still_cannot_be_protected_fails_th
     this, last = _cohort_under_a_total_published_last_year({"K": 1, "M": 3})
     _, report = protect(
         this, equal_populations=COHORT_IS_LAST_YEARS_B1, context=last,
-        breakdown_values={"sex": {"K": "Kvinnor", "M": "Män"}},
+        breakdown_values={"sex": {"K": "Kvinnor", "M": "Män"}}, conditions=registered(),
     )
     assert not report.passed
     assert report.withheld_breakdowns == ["sct_ssc R1 riket sex"]

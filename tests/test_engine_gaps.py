@@ -15,7 +15,8 @@ import pytest
 
 import third_condition
 from nhv_pipeline import labels
-from nhv_pipeline.condition import DeliveryContext, register
+from nhv_pipeline.condition import DeliveryContext
+from nhv_pipeline.conditions import get_condition, register, registered
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.checks import model_failures
 from nhv_pipeline.contract.staging import staged_select, to_staged
@@ -69,8 +70,8 @@ def test_the_published_period_follows_the_indicators_window(area):
 
 
 def test_an_area_adds_a_measure_kind_and_its_name(area):
-    assert measure_kind("score", "test_area") == "distribution" and not is_proportion("score")
-    assert labels.measure_name("score") == "Poäng"
+    assert measure_kind("score", get_condition("test_area")) == "distribution" and not is_proportion("score")
+    assert labels.measure_name("score", registered()) == "Poäng"
     assert is_proportion("response_rate") and measure_kind("count") == "count"
     with pytest.raises(KeyError, match="measure_kinds"):
         measure_kind("no_such_measure")
@@ -78,15 +79,15 @@ def test_an_area_adds_a_measure_kind_and_its_name(area):
 
 def test_a_conditions_own_breakdown_labels_win_over_another_areas(area):
     """Both the skeletal area and the third area have an `age_group`; each is worded as its own specification words it."""
-    assert labels.breakdown_label("age_group", "young", "test_area") == "Yngre än 18 år"
-    assert labels.breakdown_label("age_group", "child", "skeletal_dysplasia") == "Barn (0–17 år)"
-    assert labels.breakdown_name("age_group", "test_area") == "Ålder vid första besöket"
-    assert labels.breakdown_name("age_group", "skeletal_dysplasia") == "Åldersgrupp"
+    assert labels.breakdown_label("age_group", "young", get_condition("test_area")) == "Yngre än 18 år"
+    assert labels.breakdown_label("age_group", "child", get_condition("skeletal_dysplasia")) == "Barn (0–17 år)"
+    assert labels.breakdown_name("age_group", get_condition("test_area")) == "Ålder vid första besöket"
+    assert labels.breakdown_name("age_group", get_condition("skeletal_dysplasia")) == "Åldersgrupp"
     shadowing = dataclasses.replace(area, breakdown_labels={"sex": {"K": "Flickor och kvinnor", "M": "Pojkar och män"}})
     register(shadowing, replace=True)
     try:
-        assert labels.breakdown_label("sex", "K", "test_area") == "Flickor och kvinnor"
-        assert labels.breakdown_label("sex", "K", "skeletal_dysplasia") == "Kvinnor"
+        assert labels.breakdown_label("sex", "K", get_condition("test_area")) == "Flickor och kvinnor"
+        assert labels.breakdown_label("sex", "K", get_condition("skeletal_dysplasia")) == "Kvinnor"
     finally:
         register(area, replace=True)
 
@@ -120,12 +121,12 @@ def test_a_number_column_is_staged_as_a_float_in_pandas_and_in_duckdb(area):
     import duckdb
 
     raw = _visits(["0", "3,5", "10", None])
-    staged = to_staged("test_area", "visits", raw)
+    staged = to_staged(get_condition("test_area"), "visits", raw)
     assert staged["score"].dtype == "float64"
     assert staged["score"].tolist()[:3] == [0.0, 3.5, 10.0] and pd.isna(staged["score"].iloc[3])
     with duckdb.connect() as con:
         con.register("raw_visits", raw)
-        typed = con.execute(staged_select("test_area", "visits", '"raw_visits"')).df()
+        typed = con.execute(staged_select(get_condition("test_area"), "visits", '"raw_visits"')).df()
     assert typed["score"].tolist()[:3] == [0.0, 3.5, 10.0] and pd.isna(typed["score"].iloc[3])
 
 
@@ -189,7 +190,7 @@ def test_a_future_specification_version_runs_in_a_dress_rehearsal(area, tmp_path
     from nhv_pipeline.sample_data import generate
 
     data_raw = tmp_path / "data_raw"
-    generate(data_raw, seed=3)
+    generate(data_raw, registered(), seed=3)
     # D(2027): the 2026 deliveries again, dated a year later (a dress rehearsal's made-up round).
     for path in sorted((data_raw / "2026").rglob("*.csv")):
         target = data_raw / "2027" / path.relative_to(data_raw / "2026")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from nhv_pipeline.conditions import get_condition, registered
 import nhv_pipeline.contract.reader as reader_module
 from contract_fixtures import (
     SCT, SCT_UNIT, SKD, SKD_UNIT, baseline, keys, render, sct_path, set_cell, skd_path, write_root,
@@ -43,7 +44,7 @@ def validate(tmp_path: Path, files=None, year: int = 2026, condition: str = SCT,
     if prepare is not None:
         prepare(root)
     before = snapshot(tmp_path)
-    validation = validate_delivery(root, year, condition, read_registry(root).units)
+    validation = validate_delivery(root, year, get_condition(condition), read_registry(root, registered()).units, conditions=registered())
     assert snapshot(tmp_path) == before
     return validation
 
@@ -76,7 +77,7 @@ def test_windows_1252_unit_names_in_registry_are_encoding_failure_on_first_bad_l
     rows[1][2] = "Region Sörmland"  # line 2
     rows[2][2] = "Västra Götalandsregionen"  # line 3
     root = write_root(tmp_path / "data_raw", with_file("units.csv", render(rows).encode("cp1252")))
-    assert keys(read_registry(root)) == [("encoding", "units.csv", 2, "")]
+    assert keys(read_registry(root, registered())) == [("encoding", "units.csv", 2, "")]
 
 
 def test_cp1252_with_crlf_names_the_physical_line(tmp_path):
@@ -141,7 +142,7 @@ def test_quoted_delimiter_and_newline_in_unit_name_keep_later_lines_physical(tmp
     rows[1][2] = "Karolinska universitetssjukhuset,\nHuddinge; plan 2"  # lines 2-3
     rows.append([SKD, "ny_enhet", 'Ny "enhet", Lund', "2025-13-01", ""])  # line 5: bad date
     root = write_root(tmp_path / "data_raw", with_file("units.csv", render(rows)))
-    registry = read_registry(root)
+    registry = read_registry(root, registered())
     assert keys(registry) == [("date_format", "units.csv", 5, "permit_start")]
     assert registry.units["unit_name"].tolist() == ["Karolinska universitetssjukhuset,\nHuddinge; plan 2",
                                                     "Skånes universitetssjukhus"]
@@ -245,7 +246,7 @@ def test_200_mb_file_is_rejected_by_size_before_it_is_read(tmp_path, monkeypatch
     monkeypatch.setattr(reader_module, "open", counting, raising=False)
 
     started = time.perf_counter()
-    validation = validate_delivery(root, 2026, SCT, read_registry(root).units)
+    validation = validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered())
     elapsed = time.perf_counter() - started
 
     assert keys(validation) == [("file_too_large", SURVEY, None, "")]
@@ -282,7 +283,7 @@ def test_a_registry_of_a_million_rows_is_rejected_before_it_is_parsed(tmp_path, 
     monkeypatch.setattr(registry_module, "parse_contract_csv", never)
     registry_module._registry_of.cache_clear()
     started = time.monotonic()
-    registry = read_registry(root)
+    registry = read_registry(root, registered())
     assert time.monotonic() - started < 5
     assert keys(registry) == [("registry", "units.csv", None, "")]
     assert "NHV_MAX_UNITS_PER_CONDITION" in registry.failures["message"].item()
@@ -294,20 +295,20 @@ def test_units_per_condition_limit_comes_from_configuration(tmp_path, monkeypatc
     files["units.csv"] += [[SCT, "ks2", "Andra enheten", "2023-01-01", ""], [SCT, "ks3", "Tredje enheten", "2023-01-01", ""]]
     root = write_root(tmp_path / "data_raw", files)  # 3 units of sct_ssc, 1 of the other
     monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "2")  # 4 rows pass the line count, sct_ssc's 3 units do not
-    registry = read_registry(root)
+    registry = read_registry(root, registered())
     assert keys(registry) == [("registry", "units.csv", None, "")]
     assert SCT in registry.failures["message"].item()
     monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "1")
-    assert "4 rader" in read_registry(root).failures["message"].item()  # caught by the line count
+    assert "4 rader" in read_registry(root, registered()).failures["message"].item()  # caught by the line count
     monkeypatch.setenv("NHV_MAX_UNITS_PER_CONDITION", "3")
-    assert keys(read_registry(root)) == []
+    assert keys(read_registry(root, registered())) == []
 
 
 def test_too_large_registry_is_file_too_large(tmp_path, monkeypatch):
     monkeypatch.setenv("NHV_MAX_FILE_MB", "0.001")  # 1048 bytes
     rows = baseline()["units.csv"] + [[SKD, f"enhet_{i}", "Enhet", "2025-09-01", ""] for i in range(40)]
     root = write_root(tmp_path / "data_raw", with_file("units.csv", rows))
-    assert keys(read_registry(root)) == [("file_too_large", "units.csv", None, "")]
+    assert keys(read_registry(root, registered())) == [("file_too_large", "units.csv", None, "")]
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "nan"])
@@ -390,7 +391,7 @@ def test_a_hostile_unit_folder_name_is_unknown_unit_shown_escaped_and_never_a_re
     lines = failure_summary_lines(validation.failures)
     assert lines and all(_no_control(line) for line in lines)
     assert "\n" not in "".join(lines) and "succeeded" not in lines[0].split("\\n")[0]
-    written = write_unit_reports(validation.failures, tmp_path / "validation", 2026, SKD, [SKD_UNIT, name])
+    written = write_unit_reports(validation.failures, tmp_path / "validation", 2026, get_condition(SKD), [SKD_UNIT, name])
     assert sorted(p.name for p in written) == ["_registry.csv", f"{SKD_UNIT}.csv", f"{SKD_UNIT}.html"]
 
 
@@ -502,7 +503,7 @@ def test_symlink_to_another_file_inside_the_root_is_not_read_either(tmp_path):
 def test_data_root_given_through_dotdot_is_the_same_root(tmp_path):
     root = write_root(tmp_path / "data_raw", baseline())
     detour = root / "2026" / ".." / ".." / "data_raw"
-    validation = validate_delivery(detour, 2026, SKD, read_registry(detour).units)
+    validation = validate_delivery(detour, 2026, get_condition(SKD), read_registry(detour, registered()).units, conditions=registered())
     assert keys(validation) == []
     assert validation.tables["patients"]["source_file"].tolist() == [skd_path("patients")] * 2
 
@@ -561,7 +562,7 @@ def test_formula_like_unit_name_is_accepted_as_text_and_neutralised_in_published
     files = baseline()
     set_cell(files, "units.csv", 3, "unit_name", HYPERLINK)  # display text: the contract allows any text
     root = write_root(tmp_path / "data_raw", files)
-    registry = read_registry(root)
+    registry = read_registry(root, registered())
     assert keys(registry) == []
     unit_name = registry.units.loc[registry.units["unit_id"] == SKD_UNIT, "unit_name"].item()
     assert unit_name == HYPERLINK
@@ -695,7 +696,7 @@ def test_a_table_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, 
     make(target)
     counting = _CountingOpen()
     monkeypatch.setattr(reader_module, "open", counting, raising=False)
-    validation = _finishes(lambda: validate_delivery(root, 2026, SCT, read_registry(root).units), 20, [target])
+    validation = _finishes(lambda: validate_delivery(root, 2026, get_condition(SCT), read_registry(root, registered()).units, conditions=registered()), 20, [target])
     assert ("not_a_file", sct_path(2026, "patients"), None, "") in keys(validation)
     # Besides not_a_file, the rules that read patients.csv say once that they could not be checked (issue 10).
     assert {rule for rule, path, *_ in keys(validation) if path == sct_path(2026, "patients")} == {"not_a_file", "not_checked"}
@@ -707,7 +708,7 @@ def test_a_table_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, 
 def test_a_registry_that_is_no_plain_file_is_not_a_file_and_never_opened(tmp_path, make):
     root = write_root(tmp_path / "data_raw", baseline())
     make(root / "units.csv")
-    registry = _finishes(lambda: read_registry(root), 20, [root / "units.csv"])
+    registry = _finishes(lambda: read_registry(root, registered()), 20, [root / "units.csv"])
     assert keys(registry) == [("not_a_file", "units.csv", None, "")]
     assert registry.units.empty
 
@@ -800,7 +801,7 @@ def test_validation_reports_its_progress_unit_by_unit(tmp_path):
             files[f"2026/{SKD}/extra_{n}/{table}.csv"] = files[skd_path(table)]
     root = write_root(tmp_path / "data_raw", files)
     seen = []
-    validation = validate_delivery(root, 2026, SKD, read_registry(root).units, progress=lambda done, total: seen.append((done, total)))
+    validation = validate_delivery(root, 2026, get_condition(SKD), read_registry(root, registered()).units, progress=lambda done, total: seen.append((done, total)), conditions=registered())
     assert keys(validation) == []
     assert seen == [(1, 4), (2, 4), (3, 4)]
 

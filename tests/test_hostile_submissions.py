@@ -25,7 +25,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 from openpyxl import load_workbook
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import read_registry, rules, validate_delivery
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
@@ -271,7 +271,7 @@ def test_the_unbroken_submissions_pass(tmp_path, sample_data, submissions):
     _replace(data_raw / f"2025/sct_ssc/{UNIT}", submissions[2025])
     _replace(data_raw / FOLDER, submissions[2026])
     for year in (2025, 2026):
-        assert validate_delivery(data_raw, year, "sct_ssc", read_registry(data_raw).units).failures.empty
+        assert validate_delivery(data_raw, year, get_condition("sct_ssc"), read_registry(data_raw, registered()).units, conditions=registered()).failures.empty
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -280,7 +280,7 @@ def test_every_hostile_submission_tells_the_unit_in_swedish(case, tmp_path, samp
     shutil.copytree(sample_data, data_raw)
     unit_id, file, line, column = _prepare(case, data_raw, submissions)
     before = tree_digest(data_raw)
-    failures = validate_delivery(data_raw, 2026, "sct_ssc", read_registry(data_raw).units).failures
+    failures = validate_delivery(data_raw, 2026, get_condition("sct_ssc"), read_registry(data_raw, registered()).units, conditions=registered()).failures
     assert tree_digest(data_raw) == before
     match = failures[(failures["rule"] == case.rule) & (failures["unit_id"] == unit_id) & (failures["file"] == file)]
     assert len(match) >= 1, failures.to_string()
@@ -427,8 +427,8 @@ def test_r2_is_checked_against_b3_of_2024_in_the_warehouse_whatever_its_kind(kin
     assert b3 is not None and b3[("total", "total")] == int(_get(workspace.data_raw, "R2", "n"))
 
     def validate():
-        return validate_delivery(workspace.data_raw, 2026, "sct_ssc", read_registry(workspace.data_raw).units,
-                                 earlier=earlier).failures
+        return validate_delivery(workspace.data_raw, 2026, get_condition("sct_ssc"), read_registry(workspace.data_raw, registered()).units,
+                                 earlier=earlier, conditions=registered()).failures
 
     assert validate().empty
     line = _r2_off_by_one(workspace.data_raw)

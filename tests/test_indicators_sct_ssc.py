@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.indicators import RESULT_COLUMNS, compute, get_indicator, make_catalogue, period_for
 from nhv_pipeline.indicators.stats import wilson_interval
 from hypothesis import given, settings
@@ -22,7 +23,7 @@ from indicator_fixtures import concat, keyed, row, sct, unit_rows, units
 
 
 def _compute(indicator_id: str, report_year: int, **tables: pd.DataFrame) -> pd.DataFrame:
-    return compute(get_indicator("sct_ssc", indicator_id), report_year, tables, units())
+    return compute(get_indicator("sct_ssc", indicator_id, make_catalogue(registered())), report_year, tables, units())
 
 
 # --- B1 Antal patienter ------------------------------------------------------------
@@ -233,12 +234,12 @@ def test_b2_riket_pools_units_and_publishes_only_n_mean_sd():
 
 
 def test_b2_window_is_cut_at_condition_start_and_pooling_is_configuration():
-    catalogue = make_catalogue(pooled_years=2)
+    catalogue = make_catalogue(registered(), pooled_years=2)
     b2 = next(i for i in catalogue if i.condition_id == "sct_ssc" and i.indicator_id == "B2")
     assert b2.pooled_years == 2
     assert [(i.table, i.offsets) for i in b2.inputs] == [("transplants", (-1, 0)), ("patients", (-1, 0))]
     assert period_for(b2, 2027) == (date(2025, 1, 1), date(2026, 12, 31))
-    default_b2 = get_indicator("sct_ssc", "B2")
+    default_b2 = get_indicator("sct_ssc", "B2", make_catalogue(registered()))
     # R = 2024: R-3 = 2021 is before the start 2023-01-01.
     assert period_for(default_b2, 2024) == (date(2023, 1, 1), date(2023, 12, 31))
     assert period_for(default_b2, 2027) == (date(2024, 1, 1), date(2026, 12, 31))
@@ -467,7 +468,7 @@ def test_r1_a_cohort_of_a_unit_whose_permit_ended_needs_no_followup_row():
 
 
 def test_r1_reads_transplants_of_previous_delivery_and_followup_of_current():
-    r1 = get_indicator("sct_ssc", "R1")
+    r1 = get_indicator("sct_ssc", "R1", make_catalogue(registered()))
     assert [(i.table, i.offsets) for i in r1.inputs] == [("transplants", (-1, -1)), ("followup", (0, 0))]
     assert r1.cohort_lag == 2 and r1.first_report_year == 2025
     assert _compute("R1", 2024, **_r1_tables()).empty
@@ -529,7 +530,7 @@ def test_r2_progression_free_survival_at_exactly_two_years():
     # t5 (failure h+1) = 3. t2 (death on h), t4 (heart failure on h), t6, t7 are not.
     assert (u_a["numerator"], u_a["denominator"]) == (3, 7)
     assert u_a["value"] == pytest.approx(300 / 7)
-    assert get_indicator("sct_ssc", "R2").inputs[0].offsets == (-2, -2)
+    assert get_indicator("sct_ssc", "R2", make_catalogue(registered())).inputs[0].offsets == (-2, -2)
 
 
 def test_r2_first_report_year_is_2026():

@@ -14,15 +14,16 @@ import pandas as pd
 import pytest
 
 from indicator_fixtures import concat, keyed, row, skel, unit_rows, units
-from nhv_pipeline.indicators import compute, get_indicator, period_for
+from nhv_pipeline.conditions import registered
+from nhv_pipeline.indicators import compute, get_indicator, make_catalogue, period_for
 
 
 def _compute(indicator_id: str, report_year: int, **tables: pd.DataFrame) -> pd.DataFrame:
-    return compute(get_indicator("skeletal_dysplasia", indicator_id), report_year, tables, units())
+    return compute(get_indicator("skeletal_dysplasia", indicator_id, make_catalogue(registered())), report_year, tables, units())
 
 
 def test_first_period_starts_at_condition_start_then_full_years():
-    b1 = get_indicator("skeletal_dysplasia", "B1")
+    b1 = get_indicator("skeletal_dysplasia", "B1", make_catalogue(registered()))
     assert period_for(b1, 2026) == (date(2025, 9, 1), date(2025, 12, 31))
     assert period_for(b1, 2027) == (date(2026, 1, 1), date(2026, 12, 31))
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nhv_pipeline.indicators import CATALOGUE
+from nhv_pipeline.conditions import registered
+from nhv_pipeline.indicators import make_catalogue
 from nhv_pipeline.publication.manifest import (
     git_tree_clean,
     indicators_by_input,
@@ -21,6 +22,8 @@ from nhv_pipeline.publication.manifest import (
     raw_file_entries,
     spec_versions,
 )
+
+CATALOGUE = make_catalogue(registered())
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 YEARS = [2024, 2025, 2026]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.graph import build_definitions
 
 

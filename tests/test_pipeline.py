@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from nhv_pipeline.indicators import CATALOGUE
+from nhv_pipeline.conditions import registered
+from nhv_pipeline.indicators import make_catalogue
 from pipeline_helpers import make_workspace, tree_digest
+
+CATALOGUE = make_catalogue(registered())
 
 PUBLICATION_FILES = {
     "indicator_results.csv",

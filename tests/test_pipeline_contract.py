@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
-from nhv_pipeline.condition import get_condition
-from nhv_pipeline.contract import RULES, TABLES
+from nhv_pipeline.conditions import get_condition, registered
+from nhv_pipeline.contract import RULES
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
 from nhv_pipeline.jobs import DELIVERIES, run_tags
@@ -387,7 +387,7 @@ def _run_deliveries(data_raw: Path, warehouse: Path, report_year: int, condition
     job = defs.resolve_implicit_global_asset_job_def()
     # The raw and staged steps are whole: every table and the units' submissions (SUBMISSION.md) with them.
     selection = [AssetKey(["registry", "units"]), AssetKey(["raw", condition_id, "delivery"])] + [
-        key for table in (*TABLES[condition_id], "submission")
+        key for table in (*get_condition(condition_id).table_names, "submission")
         for key in (AssetKey(["raw", condition_id, table]), AssetKey(["staged", condition_id, table]))
     ]
     with DagsterInstance.ephemeral() as instance:
@@ -477,7 +477,7 @@ def test_a_broken_delivery_fails_its_check_and_stops_everything_downstream(case,
     staged = {key: metadata for key, metadata in materialized.items() if key.path[0] == "staged"}
     assert all(metadata["staged"] is False and metadata["not_staged_because"] for metadata in staged.values()), staged
     if case.rule != "registry":
-        assert set(staged) == {AssetKey(["staged", case.condition_id, table]) for table in (*TABLES[case.condition_id], "submission")}
+        assert set(staged) == {AssetKey(["staged", case.condition_id, table]) for table in (*get_condition(case.condition_id).table_names, "submission")}
     with duckdb.connect(str(warehouse / "nhv.duckdb"), read_only=True) as con:
         # A condition whose first report year is 2026 has no staged table before one succeeds.
         exists = con.execute(
@@ -506,7 +506,7 @@ def test_every_rule_tells_the_unit_in_swedish_what_to_fix(case, tmp_path, sample
     data_raw = tmp_path / "data_raw"
     shutil.copytree(sample_data, data_raw, symlinks=True)
     case.break_delivery(data_raw)
-    validation = validate_delivery(data_raw, 2026, case.condition_id, read_registry(data_raw).units)
+    validation = validate_delivery(data_raw, 2026, get_condition(case.condition_id), read_registry(data_raw, registered()).units, conditions=registered())
     messages = validation.failures.loc[validation.failures["rule"] == case.rule, "message"].unique().tolist()
     assert messages, validation.failures
     for message in messages:

@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from nhv_pipeline.condition import Condition, Counts, EqualPopulation, Population, Specification, get_condition
-from nhv_pipeline.publication.audit import registered_equal_populations
+from nhv_pipeline.condition import Condition, Counts, EqualPopulation, Population, Specification
+from nhv_pipeline.conditions import get_condition, registered
+from nhv_pipeline.publication.audit import equal_populations_of
 
 
 def _shape(equalities):
@@ -24,7 +25,7 @@ def test_the_shipped_conditions_derive_the_equalities_listed_by_hand_before():
     assert _shape(get_condition("skeletal_dysplasia").equal_populations) == [
         ("skeletal_dysplasia", "B3", "distribution", "B1", "count", 0),
     ]
-    assert all(isinstance(e, EqualPopulation) and e.why for e in registered_equal_populations())
+    assert all(isinstance(e, EqualPopulation) and e.why for e in equal_populations_of(registered()))
 
 
 def _indicator(indicator_id, measures, counts):
@@ -79,9 +80,9 @@ def test_a_score_n_equal_to_a_response_rate_numerator_is_known_to_the_audit():
     score = row(n=3, indicator="S", measure="distribution", mean=4.0)
     rate = row(n=7, indicator="P", measure="response_rate", numerator=3, denominator=7, value=42.9)
     df = frame([score, rate]).assign(condition_id="pop_test")
-    unknown, report = protect(df, equal_populations=())
+    unknown, report = protect(df, equal_populations=(), conditions=registered())
     assert report.passed and not unknown.loc[unknown["indicator_id"] == "P", "suppressed"].any()
-    known, report = protect(df, equal_populations=condition.equal_populations)
+    known, report = protect(df, equal_populations=condition.equal_populations, conditions=registered())
     assert report.passed and known["suppressed"].all(), "the rate that gives the score's N back is withheld too"
     with pytest.raises(ValueError, match="part"):
         Counts("p", part="denominator")

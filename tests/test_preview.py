@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.publication import RESULT_COLUMNS, format_results, render_preview, suppress
 
 NAN = math.nan
@@ -138,6 +139,7 @@ def render(results=None, hist=None, catalogue=None) -> str:
         history() if hist is None else hist,
         CATALOGUE if catalogue is None else catalogue,
         GENERATED,
+        conditions=registered(),
     )
 
 

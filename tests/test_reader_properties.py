@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_fixtures import SKD, SKD_UNIT, baseline, keys, skd_path, write_root
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import read_registry, validate_delivery
 from nhv_pipeline.contract.reader import parse_contract_csv
 from nhv_pipeline.contract.schema import HOME_REGIONS
@@ -117,7 +118,7 @@ def _validate(tables: dict[str, list[list[str]]], delimiter: str = ","):
     out[skd_path("survey")] = "patient_id,respondent,sent_date,response_date,answer\n"
     with tempfile.TemporaryDirectory() as folder:
         root = write_root(Path(folder) / "data_raw", {**files, **out})
-        return validate_delivery(root, REPORT_YEAR, SKD, read_registry(root).units)
+        return validate_delivery(root, REPORT_YEAR, get_condition(SKD), read_registry(root, registered()).units, conditions=registered())
 
 
 @SLOW

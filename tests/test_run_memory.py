@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetKey, DagsterInstance
 
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract.schema import parse_dates, with_dates
 from nhv_pipeline.definitions import build_definitions
 from nhv_pipeline.jobs import DELIVERIES, execute_in_process

@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from nhv_pipeline.contract import read_registry, validate_delivery
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.conditions.skeletal_dysplasia.contract import ANSWER_SCALES as SURVEY_ANSWERS
 from nhv_pipeline.contract.schema import model_columns
 from nhv_pipeline.labels import REGION_CODES
 from nhv_pipeline.sample_data import generate, sample_units
 
-SAMPLE_UNITS = sample_units()
+SAMPLE_UNITS = sample_units(registered())
 TABLE_COLUMNS = {
     condition.condition_id: {table: tuple(model_columns(model)) for table, model in condition.tables.items()}
     for condition in registered()
@@ -58,7 +58,7 @@ def _load(root: Path) -> dict[tuple[int, str, str, str], pd.DataFrame]:
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("data_raw")
-    generate(out)
+    generate(out, registered())
     return out
 
 
@@ -83,8 +83,8 @@ def _all_rows(tables, condition_id, table):
 
 
 def test_same_seed_and_scale_give_byte_identical_files(tmp_path):
-    first = generate(tmp_path / "a", seed=7, scale=0.5)
-    second = generate(tmp_path / "b", seed=7, scale=0.5)
+    first = generate(tmp_path / "a", registered(), seed=7, scale=0.5)
+    second = generate(tmp_path / "b", registered(), seed=7, scale=0.5)
     assert first.files == second.files
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b",
                                                [str(f) for f in first.files], shallow=False)
@@ -93,7 +93,7 @@ def test_same_seed_and_scale_give_byte_identical_files(tmp_path):
 
 
 def test_summary_counts_the_files_and_rows_it_wrote(tmp_path):
-    summary = generate(tmp_path, seed=3, scale=0.5)
+    summary = generate(tmp_path, registered(), seed=3, scale=0.5)
     on_disk = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert list(summary.files) == on_disk
     key = ("sct_ssc", 2026, "sus", "referrals")
@@ -105,8 +105,8 @@ def test_summary_counts_the_files_and_rows_it_wrote(tmp_path):
 
 
 def test_other_seed_gives_other_data(tmp_path):
-    generate(tmp_path / "a", seed=1)
-    generate(tmp_path / "b", seed=2)
+    generate(tmp_path / "a", registered(), seed=1)
+    generate(tmp_path / "b", registered(), seed=2)
     relative = "2026/skeletal_dysplasia/karolinska_sd/contacts.csv"
     assert (tmp_path / "a" / relative).read_bytes() != (tmp_path / "b" / relative).read_bytes()
 
@@ -170,8 +170,8 @@ def test_volumes_at_scale_1_are_in_the_stated_ranges(tables):
 
 
 def test_scale_10_gives_about_ten_times_the_rows(tmp_path):
-    one = generate(tmp_path / "one", seed=11, scale=1)
-    ten = generate(tmp_path / "ten", seed=11, scale=10)
+    one = generate(tmp_path / "one", registered(), seed=11, scale=1)
+    ten = generate(tmp_path / "ten", registered(), seed=11, scale=10)
     for condition_id, table in [("sct_ssc", "referrals"), ("sct_ssc", "transplants"),
                                 ("skeletal_dysplasia", "patients"), ("skeletal_dysplasia", "contacts")]:
         small = sum(n for (c, _r, t), n in one.rows.items() if (c, t) == (condition_id, table))
@@ -440,11 +440,11 @@ def test_no_patient_answers_twice_on_one_response_date(tables):
 
 
 def _validation_failures(root: Path) -> list[pd.DataFrame]:
-    registry = read_registry(root)
+    registry = read_registry(root, registered())
     found = [registry.failures] if not registry.failures.empty else []
     for condition_id, by_year in (("sct_ssc", SCT_UNITS_BY_YEAR), ("skeletal_dysplasia", SKD_UNITS_BY_YEAR)):
         for report_year in by_year:
-            result = validate_delivery(root, report_year, condition_id, registry.units)
+            result = validate_delivery(root, report_year, get_condition(condition_id), registry.units, conditions=registered())
             if not result.failures.empty:
                 found.append(result.failures)
     return found
@@ -458,6 +458,6 @@ def test_contract_validator_finds_no_failure_in_the_sample(root):
 
 @pytest.mark.parametrize(("seed", "scale"), [(5, 0.05)])
 def test_contract_validator_accepts_other_seeds_and_scales(tmp_path, seed, scale):
-    generate(tmp_path, seed=seed, scale=scale)
+    generate(tmp_path, registered(), seed=seed, scale=scale)
     found = _validation_failures(tmp_path)
     assert found == [], pd.concat(found)[["report_year", "unit_id", "file", "line", "column", "rule"]].to_string()

@@ -16,8 +16,8 @@ import pytest
 
 from indicator_fixtures import concat, skel, units
 from nhv_pipeline import labels
-from nhv_pipeline.condition import get_condition, registered
-from nhv_pipeline.indicators import compute, get_indicator
+from nhv_pipeline.conditions import get_condition, registered
+from nhv_pipeline.indicators import compute, get_indicator, make_catalogue
 from nhv_pipeline.submission.cells import (
     KEY_COLUMNS,
     OPTIONAL_COLUMNS,
@@ -179,7 +179,7 @@ def _skeletal_unit_rows() -> pd.DataFrame:
     )
     tables = {"contacts": contacts, "patients": patients}
     return pd.concat(
-        [compute(get_indicator("skeletal_dysplasia", i), 2026, tables, units()) for i in ("B1", "B3")],
+        [compute(get_indicator("skeletal_dysplasia", i, make_catalogue(registered())), 2026, tables, units()) for i in ("B1", "B3")],
         ignore_index=True,
     )
 

@@ -14,7 +14,8 @@ import pytest
 
 from indicator_fixtures import concat, keyed, row, skel, unit_rows, units
 from nhv_pipeline.checks.invariants import breakdowns_sum_to_total, riket_equals_sum_of_units
-from nhv_pipeline.indicators import RESULT_COLUMNS, compute, get_indicator
+from nhv_pipeline.conditions import registered
+from nhv_pipeline.indicators import compute, get_indicator, make_catalogue, RESULT_COLUMNS
 from nhv_pipeline.indicators.stats import wilson_interval
 from nhv_pipeline.submission.combine import pooled_distribution, riket_records, submitted_records
 
@@ -51,7 +52,7 @@ def _submission(*cells: dict) -> pd.DataFrame:
 
 
 def _compute(indicator_id: str, submission: pd.DataFrame | None, **tables: pd.DataFrame) -> pd.DataFrame:
-    return compute(get_indicator("skeletal_dysplasia", indicator_id), R, tables, units(), submission)
+    return compute(get_indicator("skeletal_dysplasia", indicator_id, make_catalogue(registered())), R, tables, units(), submission)
 
 
 def _assessed(patients: list[dict], unit_id: str = "s_a") -> dict[str, pd.DataFrame]:
@@ -89,7 +90,7 @@ def test_pooled_sd_is_empty_below_two_and_everything_empty_at_zero():
 
 
 def test_submitted_rows_drop_empty_breakdown_values_but_keep_the_total():
-    b1 = get_indicator("skeletal_dysplasia", "B1")
+    b1 = get_indicator("skeletal_dysplasia", "B1", make_catalogue(registered()))
     submission = _submission(*_b1_by_sex("s_c", 0, 0), *_b1_by_sex("s_b", 3, 0))
     records = submitted_records(submission, b1, {"s_b": "Sahlgrenska universitetssjukhuset"})
     keys = {(r["unit_id"], r["breakdown"], r["breakdown_value"]): r for r in records}
@@ -236,7 +237,7 @@ def test_a_submitting_units_extract_rows_are_not_read():
 
 
 def test_riket_records_from_unit_rows_alone():
-    b1 = get_indicator("skeletal_dysplasia", "B1")
+    b1 = get_indicator("skeletal_dysplasia", "B1", make_catalogue(registered()))
     submission = _submission(*_b1_by_sex("s_a", 2, 0), *_b1_by_sex("s_b", 0, 1))
     records = riket_records(pd.DataFrame.from_records(submitted_records(submission, b1, {})))
     by_value = {(r["breakdown"], r["breakdown_value"]): r["n"] for r in records}
@@ -287,7 +288,7 @@ def test_published_riket_row_combined_from_an_extract_unit_and_a_submission_unit
               p90=36.0),
     )
     results = concat(*(_compute(i, submission, **tables) for i in ("B1", "Ö1", "B3")))
-    protected, audit = protect(results, threshold=5)  # disclosure control and its audit (PUBLICATION.md 3)
+    protected, audit = protect(results, threshold=5, conditions=registered())  # disclosure control and its audit (PUBLICATION.md 3)
     published = format_results(protected)  # rounding and order (PUBLICATION.md 2)
     assert audit.passed
     riket = published[(published["level"] == "riket") & (published["breakdown"] == "total")].set_index("indicator_id")

@@ -14,7 +14,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import read_registry, rules, validate_delivery
 from nhv_pipeline.contract.reader import REDACTED
 from nhv_pipeline.submission import intake
@@ -373,7 +373,7 @@ def data_raw(tmp_path, sample_data):
 
 
 def _validate(root, year=2026, condition_id="sct_ssc"):
-    return validate_delivery(root, year, condition_id, read_registry(root).units)
+    return validate_delivery(root, year, get_condition(condition_id), read_registry(root, registered()).units, conditions=registered())
 
 
 def test_a_submitting_unit_beside_extract_units(data_raw):

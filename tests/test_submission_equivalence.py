@@ -29,7 +29,7 @@ import pytest
 from pipeline_helpers import Workspace, make_workspace
 from submission_fixtures import type_by_hand, unit_submission
 from nhv_pipeline.publication.aggregated import COMBINED_KEY, PERCENTILES_KEY
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition
 from nhv_pipeline.submission.cells import write_submission_csv
 from nhv_pipeline.submission.workbook import write_template
 

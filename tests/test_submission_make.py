@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from pipeline_helpers import break_sex_code, make_workspace, tree_digest
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.submission.cells import submission_frame, write_submission_csv
 from nhv_pipeline.submission.make import delivery_years, make_submission
 from nhv_pipeline.submission.workbook import SUBMISSION_SHEET, read_submission_workbook
@@ -56,7 +56,7 @@ def test_submission_gives_exactly_what_the_central_run_computes_for_the_unit(
     condition = get_condition(condition_id)
     write_submission_csv(submission_frame(central, condition, report_year), tmp_path / "central.csv")
 
-    made = make_submission(workspace.data_raw, condition_id, unit_id, report_year, tmp_path / "out")
+    made = make_submission(workspace.data_raw, get_condition(condition_id), unit_id, report_year, tmp_path / "out", conditions=registered())
     assert made.failures.empty
     assert (tmp_path / "out" / "submission.csv").read_bytes() == (tmp_path / "central.csv").read_bytes()
     # submission.xlsx holds the same rows (16 significant digits: see test_submission_workbook).

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for
 from nhv_pipeline.publication import format_results, render_preview, suppress
 from nhv_pipeline.publication.aggregated import COMBINED_KEY, PERCENTILES_KEY, mark_catalogue
@@ -15,7 +16,7 @@ GENERATED = "2027-03-31 08:00 UTC"
 
 
 def _entries(report_year: int, submitting: dict[str, set[str]]) -> dict[tuple[str, str], dict]:
-    in_force = catalogue_for(report_year)
+    in_force = catalogue_for(registered(), report_year)
     marked = mark_catalogue(catalogue_entries(in_force), in_force, submitting, report_year)
     return {(e["condition_id"], e["indicator_id"]): e for e in marked}
 
@@ -49,7 +50,7 @@ def test_an_indicator_not_yet_produced_is_not_marked():
 
 
 def test_without_submissions_the_catalogue_is_unchanged():
-    in_force = catalogue_for(2027)
+    in_force = catalogue_for(registered(), 2027)
     assert mark_catalogue(catalogue_entries(in_force), in_force, {}, 2027) == catalogue_entries(in_force)
 
 
@@ -61,7 +62,7 @@ def _page(submitting: dict[str, set[str]], submission: pd.DataFrame | None) -> s
     ])  # fmt: skip
     results = format_results(suppress(_compute("B3", submission, **tables), threshold=1))
     entries = [e for e in _entries(R, submitting).values() if e["condition_id"] == "skeletal_dysplasia"]
-    return render_preview(R, results, {}, entries, GENERATED, threshold=1)
+    return render_preview(R, results, {}, entries, GENERATED, threshold=1, conditions=registered())
 
 
 def test_preview_marks_riket_combined_from_submissions_and_says_why_percentiles_are_empty():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition
 from nhv_pipeline.contract import RULES
 from nhv_pipeline.contract.rules import RULE_SUMMARIES_SV
 from nhv_pipeline.submission.cells import SUBMISSION_COLUMNS, required_cells, write_submission_csv

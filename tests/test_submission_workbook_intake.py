@@ -16,7 +16,7 @@ import pytest
 from pipeline_helpers import make_workspace
 from submission_fixtures import type_by_hand
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract import read_registry, validate_delivery
 from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, write_submission_csv
 from nhv_pipeline.submission.contract import staged_submission_frame, staged_submission_select
@@ -29,7 +29,7 @@ CONDITION, UNIT, YEAR = "skeletal_dysplasia", "karolinska_sd", 2026
 @pytest.fixture
 def unit_figures(tmp_path, sample_data):
     """The unit's submission rows, made from its own sample extract (SUBMISSION.md 6)."""
-    made = make_submission(sample_data, CONDITION, UNIT, YEAR, tmp_path / "made")
+    made = make_submission(sample_data, get_condition(CONDITION), UNIT, YEAR, tmp_path / "made", conditions=registered())
     assert made.failures.empty
     return made.frame
 
@@ -57,7 +57,7 @@ def test_a_template_filled_in_by_hand_passes_and_stages_the_same_figures_as_subm
     registry_root, folder = _placed(tmp_path, sample_data, "xlsx")
     template = write_template(get_condition(CONDITION), YEAR, folder / "submission.xlsx", unit=UNIT)
     type_by_hand(template, unit_figures)
-    by_hand = validate_delivery(registry_root, YEAR, CONDITION, read_registry(registry_root).units, units=[UNIT])
+    by_hand = validate_delivery(registry_root, YEAR, get_condition(CONDITION), read_registry(registry_root, registered()).units, units=[UNIT], conditions=registered())
     assert by_hand.failures.empty, by_hand.failures.to_string()
     assert by_hand.kinds == {UNIT: "submission"}
     assert set(by_hand.submission["source_file"]) == {f"{YEAR}/{CONDITION}/{UNIT}/submission.xlsx"}
@@ -65,7 +65,7 @@ def test_a_template_filled_in_by_hand_passes_and_stages_the_same_figures_as_subm
 
     csv_root, csv_folder = _placed(tmp_path, sample_data, "csv")
     write_submission_csv(unit_figures, csv_folder / "submission.csv")
-    as_csv = validate_delivery(csv_root, YEAR, CONDITION, read_registry(csv_root).units, units=[UNIT])
+    as_csv = validate_delivery(csv_root, YEAR, get_condition(CONDITION), read_registry(csv_root, registered()).units, units=[UNIT], conditions=registered())
     assert as_csv.failures.empty, as_csv.failures.to_string()
 
     from_xlsx, from_csv = _staged(by_hand), _staged(as_csv)
@@ -80,7 +80,7 @@ def test_a_typed_mistake_in_the_workbook_is_named_by_its_sheet_and_cell(tmp_path
     root, folder = _placed(tmp_path, sample_data, "mistake")
     template = write_template(get_condition(CONDITION), YEAR, folder / "submission.xlsx", unit=UNIT)
     type_by_hand(template, unit_figures, overrides={f"F{FIRST_ROW}": "tolv", f"F{FIRST_ROW + 1}": "=F3-1"})
-    result = validate_delivery(root, YEAR, CONDITION, read_registry(root).units, units=[UNIT])
+    result = validate_delivery(root, YEAR, get_condition(CONDITION), read_registry(root, registered()).units, units=[UNIT], conditions=registered())
     failures = result.failures
     formula = failures[failures["rule"] == "formula"]
     assert len(formula) == 1 and formula.iloc[0]["line"] == FIRST_ROW + 1 and formula.iloc[0]["column"] == "n"
@@ -91,7 +91,7 @@ def test_a_typed_mistake_in_the_workbook_is_named_by_its_sheet_and_cell(tmp_path
     root2, folder2 = _placed(tmp_path, sample_data, "text")
     template = write_template(get_condition(CONDITION), YEAR, folder2 / "submission.xlsx", unit=UNIT)
     type_by_hand(template, unit_figures, overrides={f"F{FIRST_ROW}": "tolv"})
-    failures = validate_delivery(root2, YEAR, CONDITION, read_registry(root2).units, units=[UNIT]).failures
+    failures = validate_delivery(root2, YEAR, get_condition(CONDITION), read_registry(root2, registered()).units, units=[UNIT], conditions=registered()).failures
     not_a_number = failures[(failures["rule"] == "submission_range") & (failures["line"] == FIRST_ROW)]
     assert len(not_a_number) >= 1 and f"{SUBMISSION_SHEET}!F{FIRST_ROW}" in not_a_number.iloc[0]["message"]
     assert "tolv" not in " ".join(failures["message"])  # a message never repeats a cell value

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from contract_fixtures import SCT_UNIT, SKD, SKD_UNIT, baseline, keys, run, sct_path, skd_path
+from nhv_pipeline.conditions import get_condition
 
 TRANSPLANTS_2026 = sct_path(2026, "transplants")
 
@@ -73,7 +74,7 @@ def _failing_report(tmp_path):
     files = _without_column(baseline(), TRANSPLANTS_2026, "mobilization_date")
     set_cell(files, sct_path(2026, "survey"), 2, "sent_date", "2025-02-30")
     validation = run(tmp_path, files)
-    write_unit_reports(validation.failures, tmp_path / "validation", 2026, "sct_ssc", [SCT_UNIT])
+    write_unit_reports(validation.failures, tmp_path / "validation", 2026, get_condition("sct_ssc"), [SCT_UNIT])
     return validation, tmp_path / "validation" / "2026" / "sct_ssc"
 
 

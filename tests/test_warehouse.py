@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nhv_pipeline.conditions import get_condition
 import os
 import stat
 import subprocess
@@ -239,7 +240,7 @@ def test_validation_reports_are_owner_only_and_published_is_for_everyone(tmp_pat
     warehouse_dir = tmp_path / "warehouse"
     secure_warehouse(warehouse_dir, lambda message: None)
     with owner_only_files():  # as inside a run
-        written = write_unit_reports(empty_failures(), warehouse_dir / "validation", 2026, "sct_ssc", ["akademiska"])
+        written = write_unit_reports(empty_failures(), warehouse_dir / "validation", 2026, get_condition("sct_ssc"), ["akademiska"])
         with publish_folder(warehouse_dir / "published", 2026) as staging:
             (staging / "indicator_results.csv").write_text("x\n", encoding="utf-8")
     for folder in (warehouse_dir / "validation", warehouse_dir / "validation" / "2026", written[0].parent):

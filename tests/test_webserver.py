@@ -25,8 +25,11 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from nhv_pipeline.indicators import CATALOGUE
+from nhv_pipeline.conditions import registered
+from nhv_pipeline.indicators import make_catalogue
 from tests.browser import ARTIFACTS, REPO_ROOT, headless_chromium
+
+CATALOGUE = make_catalogue(registered())
 
 STARTUP_TIMEOUT = 90
 SCREENSHOT = ARTIFACTS / "asset-graph.png"
@@ -49,7 +52,7 @@ def asset_key(indicator) -> str:
 
 def expected_groups() -> dict[str, str]:
     """Asset key -> group, as the operations issue lists them."""
-    from nhv_pipeline.condition import registered
+    from nhv_pipeline.conditions import registered
 
     groups = {"registry/units": "registry", "results/indicator_results": "indicators"}
     declared = {condition.condition_id: condition.table_names for condition in registered()}

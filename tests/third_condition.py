@@ -14,7 +14,7 @@
   the first deliveries) where the patient is still improved.
 A patient keeps sex and birth date across deliveries: a rule over the unit's earlier deliveries
 with the shared helper. The tests register it (`register_third_condition` for a whole session
-through NHV_CONDITION_MODULES, or `nhv_pipeline.condition.register` in one test).
+through NHV_CONDITION_MODULES, or `nhv_pipeline.conditions.register` in one test).
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ from dagster import (
 
 from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.staged import loaded_slices, staged_key
-from nhv_pipeline.condition import Condition, get_condition, registered
+from nhv_pipeline.condition import Condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
@@ -234,7 +235,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     yield _not_computed(warehouse, report_year, declaration, f"not computed: {refused}")
                     continue
                 # The specification version in force for this report year (INDICATORS.md 1).
-                indicator = indicator_for(condition_id, declaration.indicator_id, report_year, pooled_years=pooled_years)
+                indicator = indicator_for(condition, declaration.indicator_id, report_year, pooled_years=pooled_years)
                 try:
                     if indicator is None or report_year < indicator.first_report_year:
                         results = empty_result()

@@ -34,12 +34,12 @@ from nhv_pipeline.assets.indicators import submitting_units
 from nhv_pipeline.assets.raw import delivery_key
 from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.results import RESULTS_KEY
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.publication import publish_folder, render_preview, write_results
-from nhv_pipeline.publication.audit import AuditReport, registered_equal_populations
+from nhv_pipeline.publication.audit import AuditReport, equal_populations_of
 from nhv_pipeline.publication.export import published_years, read_results
 from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD, Part, assemble, merged_audit, with_reasons
 from nhv_pipeline.publication.aggregated import mark_catalogue
@@ -78,7 +78,7 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
         return pd.DataFrame()
     wanted = {
         (report_year - eq.year_lag, eq.condition_id, eq.other_indicator_id, eq.other_measure)
-        for eq in registered_equal_populations()
+        for eq in equal_populations_of(registered())
         if eq.year_lag > 0
     }
     keys = list(zip(earlier_results["report_year"].astype(int), earlier_results["condition_id"],
@@ -151,7 +151,7 @@ def part_check_name(condition_id: str) -> str:
 
 def publish_asset():
     """The published layer over every registered condition's deliveries (for the manifest)."""
-    oldest = min(spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)
+    oldest = min(spec.offsets[0] for indicator in make_catalogue(registered()) for spec in indicator.inputs)
     delivery_ins = {
         f"{condition.condition_id}_deliveries": AssetIn(
             key=delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
@@ -251,7 +251,7 @@ def _publish(
     not_followed = [
         note
         for condition in registered()
-        for note in units_not_followed_up(condition.condition_id, units, report_year, catalogue_for(report_year))
+        for note in units_not_followed_up(condition, units, report_year, catalogue_for(registered(), report_year))
     ]
     for note in not_followed:
         context.log.info(note["note"])
@@ -270,7 +270,7 @@ def _publish(
     with exclusive_lock(paths.published_dir / f".{report_year}.lock", f"The publication of {report_year}"):
         previous = with_reasons(read_results(target), stored) if report_year in published_years(paths.published_dir) else pd.DataFrame()
         published, parts = assemble(
-            [(c.condition_id, c.equal_populations) for c in conditions],
+            conditions,
             results, previous, not_replaced, threshold,
             context=audit_context(report_year, earlier_results, earlier),
         )
@@ -352,7 +352,7 @@ def _write_publication(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,
     ) if any(len(f) for f in deliveries.values()) else pd.DataFrame()
-    raw_files = raw_file_entries(report_year, inventories, catalogue_for(report_year), paths.data_root)
+    raw_files = raw_file_entries(report_year, inventories, catalogue_for(registered(), report_year), paths.data_root)
     target = paths.published_dir / str(report_year)
     if any(p.status != UPDATED for p in parts):
         # What the folder publishes: a kept part was made from the files its own publication read.
@@ -366,7 +366,7 @@ def _write_publication(
     now = datetime.now(timezone.utc)
     published_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     project_version = _project_version()
-    in_force = catalogue_for(report_year)
+    in_force = catalogue_for(registered(), report_year)
     with warehouse.connection() as con:
         submitting = submitting_units(con, report_year)
     catalogue = mark_catalogue(catalogue_entries(in_force), in_force, submitting, report_year)
@@ -379,7 +379,7 @@ def _write_publication(
         (staging / "index.html").write_text(
             render_preview(
                 report_year, published, history, catalogue, now.strftime("%Y-%m-%d %H:%M UTC"),
-                threshold=threshold,
+                threshold=threshold, conditions=registered(),
             ),
             encoding="utf-8",
         )

@@ -36,7 +36,8 @@ from dagster import (
 
 from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.checks.contract import failure_check_metadata
-from nhv_pipeline.condition import Condition, registered
+from nhv_pipeline.condition import Condition
+from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract.schema import model_schema
 from nhv_pipeline.contract import (
     column_kinds,
@@ -90,8 +91,9 @@ def submission_key(condition_id: str) -> AssetKey:
 
 def column_schema(condition_id: str, table: str, typed: bool = False) -> TableSchema:
     """Column docs for the UI, straight from the pandera model of the contract."""
-    schema = model_schema(table_model(condition_id, table))
-    kinds = column_kinds(condition_id, table)
+    condition = get_condition(condition_id)
+    schema = model_schema(table_model(condition, table))
+    kinds = column_kinds(condition, table)
     columns = [
         TableColumn(name, type=(kinds[name] if typed else "text"), description=column.description)
         for name, column in schema.columns.items()
@@ -175,7 +177,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, registry: pd.DataFrame
     ):
         report_year = int(context.partition_key)
-        period = measurement_period(condition_id, report_year)
+        period = measurement_period(condition, report_year)
         context.log.info(
             "Reading %s deliveries for report year %s (measurement period %s).",
             condition_id,
@@ -183,13 +185,14 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             f"{period[0]}..{period[1]}" if period else "none: the condition had not started",
         )
         result = validate_delivery(
-            paths.data_root, report_year, condition_id, registry_frame(registry),
+            paths.data_root, report_year, condition, registry_frame(registry),
             progress=_progress_log(context, f"{condition_id} {report_year}"),
             earlier=earlier_figures(warehouse, condition),
+            conditions=registered(),
         )
-        expected_units = _units_to_report(result, registry, condition_id)
+        expected_units = _units_to_report(result, registry, condition)
         reports = write_unit_reports(
-            result.failures, paths.validation_dir, report_year, condition_id, expected_units, replace=True
+            result.failures, paths.validation_dir, report_year, condition, expected_units, replace=True
         )
         context.log.info(
             "%s %s: %d units, %d files, %d failures.",
@@ -332,9 +335,9 @@ def earlier_figures(warehouse: Warehouse, condition: Condition) -> EarlierFigure
     return figures
 
 
-def _units_to_report(result, registry: pd.DataFrame, condition_id: str) -> list[str]:
+def _units_to_report(result, registry: pd.DataFrame, condition: Condition) -> list[str]:
     """Every unit that delivered, had to, or has a failure: each gets a report, empty when all is well."""
-    _, expected = permitted_units(registry, condition_id, result.report_year)
+    _, expected = permitted_units(registry, condition, result.report_year)
     delivered = set(result.files["unit_id"]) if len(result.files) else set()
     with_failures = set(result.failures["unit_id"].dropna()) - {""}
     return sorted(delivered | expected | with_failures)

@@ -25,7 +25,7 @@ from nhv_pipeline.checks.invariants import (
 from nhv_pipeline.indicators import RESULT_COLUMNS, make_catalogue
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
-from nhv_pipeline.condition import registered
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.resources import WAREHOUSE_POOL, Warehouse, read_rows, table_name
 from nhv_pipeline.verdicts import INVARIANTS, record_verdict
 
@@ -57,7 +57,7 @@ CHECKS = {
 
 def results_asset():
     """The union of every indicator asset of the registered conditions, with the invariant checks."""
-    indicator_keys = [indicator_key(i.condition_id, i.indicator_id) for i in make_catalogue()]
+    indicator_keys = [indicator_key(i.condition_id, i.indicator_id) for i in make_catalogue(registered())]
 
     @asset(
         key=RESULTS_KEY,

@@ -26,7 +26,8 @@ from dagster import (
 
 from nhv_pipeline.assets.raw import column_schema, delivery_key, raw_key, submission_column_schema, submission_key
 from nhv_pipeline.assets.units import OWNERS
-from nhv_pipeline.condition import Condition, registered
+from nhv_pipeline.condition import Condition
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract.staging import staged_select
 from nhv_pipeline.partitions import report_years_from
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE, staged_submission_select
@@ -146,7 +147,7 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
                 select = staged_submission_select(source)
             else:
                 source = quoted(*table_name(raw_key(condition_id, table).path))
-                select = staged_select(condition_id, table, source)
+                select = staged_select(condition, table, source)
             query = f"{select} where report_year = {report_year} order by report_year, unit_id, source_file, source_line"
             with warehouse.connection() as con:
                 rows = con.execute(f"select count(*) from {source} where report_year = ?", [report_year]).fetchall()[0][0]

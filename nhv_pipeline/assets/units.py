@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from nhv_pipeline.checks.contract import failure_check_metadata
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract import read_registry
 from nhv_pipeline.partitions import report_year_partitions
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths
@@ -50,7 +51,7 @@ def units(context: AssetExecutionContext, paths: PipelinePaths):
     which units get a row in every indicator table.
     """
     report_year = int(context.partition_key)
-    registry = read_registry(paths.data_root)
+    registry = read_registry(paths.data_root, registered())
     frame = registry.units.assign(report_year=report_year)
     failures = registry.failures.assign(report_year=report_year) if len(registry.failures) else registry.failures
     context.log.info(

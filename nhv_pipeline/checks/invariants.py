@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nhv_pipeline.conditions import registered
 from nhv_pipeline.indicators.model import is_proportion, measure_kind
 
 def is_count(measure: str) -> bool:
     """Whether a measure is a count (additive over breakdown values and units), shared or a condition's own."""
     try:
-        return measure_kind(str(measure)) == "count"
+        return measure_kind(str(measure), conditions=registered()) == "count"
     except KeyError:
         return False
 
@@ -80,7 +81,7 @@ def implausible_moves(
     joined = national(current).join(national(previous), rsuffix="_previous", how="inner")
     joined = joined[(joined["n"] >= min_n) & (joined["n_previous"] >= min_n)].dropna(subset=["value", "value_previous"])
     measures = joined.index.get_level_values("measure")
-    is_share = pd.Series([is_proportion(m) for m in measures], index=joined.index)
+    is_share = pd.Series([is_proportion(m, registered()) for m in measures], index=joined.index)
     change = (joined["value"] - joined["value_previous"]).abs()
     relative = change / joined["value_previous"].abs().where(joined["value_previous"] != 0)
     flagged = (is_share & (change > 25)) | (~is_share & (relative > max_relative_change))

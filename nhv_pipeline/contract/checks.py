@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from nhv_pipeline.condition import condition_ids, get_condition
+from nhv_pipeline.condition import Condition
 
 from . import rules
 from .reader import REDACTED
@@ -45,7 +45,7 @@ def _cell_message(rule: str, column: str, model: type[pa.DataFrameModel]) -> str
                 "eller @ (ett kalkylprogram kör den då som en formel); leverera enhetens pseudonyma id som text.")
     if rule == rules.CODE:
         statistics = model_schema(model).columns[column].checks[0].statistics
-        allowed = statistics.get("allowed") or condition_ids()
+        allowed = statistics["allowed"]
         return f"{column} ska vara en av {', '.join(allowed)} (exakt så skriven); rätta koden."
     if rule == rules.NUMBER:
         statistics = model_schema(model).columns[column].checks[0].statistics
@@ -189,14 +189,14 @@ def key_lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: s
 
 
 def patient_rule_failures(
-    condition_id: str, tables: dict[str, pd.DataFrame], dated: dict[str, pd.DataFrame], read_units: dict[str, set[str]]
+    condition: Condition, tables: dict[str, pd.DataFrame], dated: dict[str, pd.DataFrame], read_units: dict[str, set[str]]
 ) -> pd.DataFrame:
     """Every table's patient_id names a row of the unit's patients table, and no event predates the birth (sections 3-5).
 
     Only units whose patients file was read are checked: when it is unreadable, its own
     failure says what to fix and every row would otherwise fail.
     """
-    patients_table = get_condition(condition_id).patients_table
+    patients_table = condition.patients_table
     if patients_table is None or patients_table not in tables:
         return rules.concat([])
     parts = []
@@ -214,7 +214,7 @@ def patient_rule_failures(
         )
         # Section 4.1/5.1: birth_date not after any event date of the patient, in any table.
         born = key_lookup(frame, births, ["unit_id", "patient_id"], "birth")
-        for column in date_columns(table_model(condition_id, table)):
+        for column in date_columns(table_model(condition, table)):
             early = dated[table][column].to_numpy() < born
             parts.append(
                 rules.failures_at(frame[early], column, rules.DATE_ORDER,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import Condition, DeliveryContext, condition_ids, get_condition
+from nhv_pipeline.condition import Condition, DeliveryContext
 from nhv_pipeline.submission import intake
 from nhv_pipeline.submission.contract import (
     SUBMISSION_FILES,
@@ -53,11 +53,13 @@ class DeliveryValidation:
     submission: pd.DataFrame = field(default_factory=empty_raw_submission)
     #: unit_id -> intake.EXTRACT, SUBMISSION or MIXED, for every unit folder read.
     kinds: dict[str, str] = field(default_factory=dict)
+    #: The condition's tables (`Condition.table_names`).
+    table_names: tuple[str, ...] = ()
 
     def _table_of_file(self) -> pd.Series:
         pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.(?:csv|xlsx)"
         table = self.failures["file"].str.extract(pattern, expand=False)
-        return table.where(table.isin([*get_condition(self.condition_id).table_names, SUBMISSION_TABLE]))
+        return table.where(table.isin([*self.table_names, SUBMISSION_TABLE]))
 
     def failures_for(self, table: str | None) -> pd.DataFrame:
         """Failures of one table's files (SUBMISSION_TABLE: of submission files); None: those tied to no
@@ -71,8 +73,8 @@ class DeliveryValidation:
         return self.failures.empty
 
 
-def _empty_table(condition_id: str, table: str) -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in contract_columns(condition_id, table)})
+def _empty_table(condition: Condition, table: str) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in contract_columns(condition, table)})
     return frame.assign(
         report_year=pd.Series([], dtype="int64"),
         unit_id=pd.Series([], dtype=object),
@@ -137,10 +139,10 @@ def _not_checked(report_year: int, condition, units: list[str], read_units: dict
     return pd.DataFrame(found, columns=rules.ROW_FAILURE_COLUMNS)
 
 
-def permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
+def permitted_units(registry: pd.DataFrame, condition: Condition, report_year: int) -> tuple[set[str], set[str]]:
     """(registered units, units whose permit overlaps P(R)) of the condition (section 1)."""
-    units = registry[registry["condition_id"] == condition_id]
-    period = measurement_period(condition_id, report_year)
+    units = registry[registry["condition_id"] == condition.condition_id]
+    period = measurement_period(condition, report_year)
     if period is None:
         return set(units["unit_id"]), set()
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
@@ -153,7 +155,9 @@ def _by_position(position: int, count: int, folder: str) -> str:
     return f"entry {position} of {count} in {folder}"
 
 
-def _year_entries(data_root: Path, report_year: int, condition_id: str) -> tuple[list[dict], list[str]]:
+def _year_entries(
+    data_root: Path, report_year: int, condition_id: str, known: set[str]
+) -> tuple[list[dict], list[str]]:
     """Entries of `<report_year>/` that are no registered condition's folder: (failures for this condition, look-alikes).
 
     Section 1: a report-year folder holds the conditions' folders and nothing else. A misnamed
@@ -162,12 +166,12 @@ def _year_entries(data_root: Path, report_year: int, condition_id: str) -> tuple
     anywhere. Each is named by its position (its name may be anything) and never followed.
     A look-alike of this condition's id is this condition's failure; any other entry is
     every condition's, since it cannot be told whose it is. The look-alikes' positions are
-    returned so that a unit told it delivered no folder is pointed at them.
+    returned so that a unit told it delivered no folder is pointed at them. `known`: every
+    registered condition's id.
     """
     year_dir = data_root / str(report_year)
     if not year_dir.is_dir() or not is_inside_root(year_dir, data_root):
         return [], []
-    known = set(condition_ids())
     entries = sorted(year_dir.iterdir())
     failures, alike = [], []
     for position, entry in enumerate(entries, start=1):
@@ -193,13 +197,18 @@ def _year_entries(data_root: Path, report_year: int, condition_id: str) -> tuple
 def validate_delivery(
     data_root: Path,
     report_year: int,
-    condition_id: str,
+    condition: Condition,
     registry: pd.DataFrame,
     units: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     earlier: EarlierFigures | None = None,
+    *,
+    conditions: Iterable[Condition],
 ) -> DeliveryValidation:
-    """Validate every unit's delivery of `condition_id` for `report_year` (or only `units`).
+    """Validate every unit's delivery of `condition` for `report_year` (or only `units`).
+
+    `conditions` are every registered condition (the year folder holds their folders only,
+    and units.csv names only them).
 
     `earlier` gives a unit's figures of an earlier report year, for the equal-population checks
     of a submission across years (SUBMISSION.md 3); without it (no warehouse) they are left out.
@@ -207,8 +216,9 @@ def validate_delivery(
     """
     data_root = Path(data_root)
     only = set(units) if units is not None else None
-    registered, permitted = permitted_units(registry, condition_id, report_year)
-    condition = get_condition(condition_id)
+    conditions = tuple(conditions)
+    condition_id = condition.condition_id
+    registered, permitted = permitted_units(registry, condition, report_year)
     tables_of = condition.table_names
     found: list[dict] = []  # layout failures, built as rows: the walk is over folders, not patients
 
@@ -230,7 +240,7 @@ def validate_delivery(
              "på nytt. Namnet har undanhållits från alla rapporter.")
 
     # --- section 1: which condition and unit folders are there, and may they be? ---
-    misnamed, alike_conditions = _year_entries(data_root, report_year, condition_id)
+    misnamed, alike_conditions = _year_entries(data_root, report_year, condition_id, {c.condition_id for c in conditions})
     found.extend(misnamed)
     delivery = data_root / str(report_year) / condition_id
     folders: dict[str, Path] = {}
@@ -355,9 +365,9 @@ def validate_delivery(
                 continue
             if not readable(unit_id, path, "Tabellen"):
                 continue
-            kinds = column_kinds(condition_id, table)
+            kinds = column_kinds(condition, table)
             ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]
-            read = read_contract_csv(path, rel(path), list(kinds), ids, optional_columns(condition_id, table))
+            read = read_contract_csv(path, rel(path), list(kinds), ids, optional_columns(condition, table))
             found.extend({**f, "unit_id": unit_id} for f in read.failures)
             inventory.append({"unit_id": unit_id, "table": table, "path": rel(path), "size_bytes": read.size_bytes,
                               "sha256": read.sha256, "rows": read.rows})
@@ -369,21 +379,21 @@ def validate_delivery(
     for table in tables_of:
         parts = frames.pop(table)  # each file's frame is let go once its table is whole
         tables[table] = (
-            pd.concat(parts, ignore_index=True)[[*contract_columns(condition_id, table), *LINEAGE_COLUMNS]]
+            pd.concat(parts, ignore_index=True)[[*contract_columns(condition, table), *LINEAGE_COLUMNS]]
             if parts
-            else _empty_table(condition_id, table)
+            else _empty_table(condition, table)
         )
         del parts
 
     # --- sections 3-5: values, rows, tables, deliveries ---
-    parts = [pd.DataFrame(found), read_registry(data_root).failures.drop(columns=["report_year", "condition_id"])]
+    parts = [pd.DataFrame(found), read_registry(data_root, conditions).failures.drop(columns=["report_year", "condition_id"])]
     dated = {}
     for table, frame in tables.items():
-        model = table_model(condition_id, table)
+        model = table_model(condition, table)
         dated[table] = with_dates(frame, date_columns(model))
         parts.append(model_failures(model, frame))
         parts.append(table_rule_failures(model, frame, report_year, dated[table]))
-    parts.append(patient_rule_failures(condition_id, tables, dated, read_units))
+    parts.append(patient_rule_failures(condition, tables, dated, read_units))
     context = DeliveryContext(data_root, report_year, condition, tables, dated, read_units)
     for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
         found_by_rule = rule.check(context)
@@ -402,4 +412,5 @@ def validate_delivery(
         files=files.sort_values(["unit_id", "table"]).reset_index(drop=True),
         submission=pd.concat(submissions, ignore_index=True) if submissions else empty_raw_submission(),
         kinds=dict(sorted(unit_kinds.items())),
+        table_names=condition.table_names,
     )

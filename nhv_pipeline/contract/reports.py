@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from nhv_pipeline.condition import get_condition
+from nhv_pipeline.condition import Condition
 
 from . import rules
 from .units import UNIT_ID_PATTERN
@@ -98,7 +98,7 @@ def render_unit_summary(
 
 
 def write_unit_reports(
-    failures: pd.DataFrame, validation_dir: Path, report_year: int, condition_id: str, unit_ids: Iterable[str],
+    failures: pd.DataFrame, validation_dir: Path, report_year: int, condition: Condition, unit_ids: Iterable[str],
     replace: bool = False,
 ) -> list[Path]:
     """Write `<validation_dir>/<report_year>/<condition_id>/<unit_id>.csv` and `.html` for every unit in unit_ids.
@@ -113,13 +113,13 @@ def write_unit_reports(
     report in its folder (of a unit folder since removed, say) is deleted, so no stale report is
     ever read as this validation's.
     """
+    condition_id, name = condition.condition_id, condition.name
     folder = Path(validation_dir) / str(report_year) / condition_id
     _private_folder(folder)
     scoped = failures[(failures["report_year"] == report_year) & (failures["condition_id"] == condition_id)]
     scoped = scoped.assign(unit_id=scoped["unit_id"].fillna("").map(lambda unit: unit if _file_safe(unit) else ""))
     scoped = scoped.sort_values(["unit_id", "file", "line", "column", "rule"], na_position="first", kind="stable")
     written = []
-    name = get_condition(condition_id).name
     for unit_id in sorted({unit for unit in unit_ids if _file_safe(unit)}):
         target = folder / f"{unit_id}.csv"
         own = scoped.loc[scoped["unit_id"] == unit_id, REPORT_COLUMNS]

@@ -24,7 +24,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from nhv_pipeline import periods
-from nhv_pipeline.condition import condition_ids, get_condition
+from nhv_pipeline.condition import Condition
 from nhv_pipeline.labels import HOME_REGION_CODES, SEX_CODES
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.reader import REDACTED
@@ -317,27 +317,28 @@ def table_rule(rule: str, column: str, message: str):
 # --- units.csv (DATA_CONTRACT.md 1) -------------------------------------------------------
 
 
-@_register(statistics=[])
-def registered_condition(values: pd.Series) -> pd.Series:
-    """A condition id of the registry (nhv_pipeline.conditions)."""
-    return values.isin(list(condition_ids()))
+@lru_cache(maxsize=None)
+def registry_units(condition_ids: tuple[str, ...]) -> type[pa.DataFrameModel]:
+    """The model of units.csv for these conditions: `condition_id` is one of their ids."""
 
+    class RegistryUnits(TextModel):
+        """units.csv: the registry of units and their NHV permits."""
 
-class RegistryUnits(TextModel):
-    """units.csv: the registry of units and their NHV permits."""
+        condition_id: Series[object] = pa.Field(
+            code={"allowed": list(condition_ids)}, description="Condition: one of the registered conditions' ids.",
+            metadata={"kind": "code"},
+        )
+        unit_id: Series[object] = pa.Field(
+            description="Unit id `[a-z0-9_]{2,40}`, unique per condition; the unit's folder name.",
+            metadata={"kind": "text"},
+        )
+        unit_name: Series[object] = _text('Display name, e.g. "Akademiska sjukhuset".')
+        permit_start: Series[object] = _date("First day the unit holds the NHV permit.")
+        permit_end: Series[object] = _date("Last day of the permit; empty = still valid.", required=False)
 
-    condition_id: Series[object] = pa.Field(
-        registered_condition=(), description="Condition: one of the registered conditions' ids.", metadata={"kind": "code"}
-    )
-    unit_id: Series[object] = pa.Field(
-        description="Unit id `[a-z0-9_]{2,40}`, unique per condition; the unit's folder name.",
-        metadata={"kind": "text"},
-    )
-    unit_name: Series[object] = _text('Display name, e.g. "Akademiska sjukhuset".')
-    permit_start: Series[object] = _date("First day the unit holds the NHV permit.")
-    permit_end: Series[object] = _date("Last day of the permit; empty = still valid.", required=False)
+        permit_order = date_order("permit_end", "permit_start", "permit_end")
 
-    permit_order = date_order("permit_end", "permit_start", "permit_end")
+    return RegistryUnits
 
 
 # pandera check name -> (rule, column override); the column comes from the failure case otherwise.
@@ -346,18 +347,17 @@ CHECK_RULES = {
     "date_format": ("date_format", None),
     "bool_format": ("bool_format", None),
     "code": ("code", None),
-    "registered_condition": ("code", None),
     "id_text": ("id_format", None),
     "number": ("number", None),
 }
 
 
-def table_model(condition_id: str, table: str) -> type[pa.DataFrameModel]:
-    """The text-layer pandera model of one table of a registered condition."""
+def table_model(condition: Condition, table: str) -> type[pa.DataFrameModel]:
+    """The text-layer pandera model of one table of a condition."""
     try:
-        return get_condition(condition_id).tables[table]
+        return condition.tables[table]
     except KeyError:
-        raise KeyError(f"no contract table {table!r} for condition {condition_id!r}") from None
+        raise KeyError(f"no contract table {table!r} for condition {condition.condition_id!r}") from None
 
 
 @lru_cache(maxsize=None)
@@ -376,25 +376,25 @@ def model_kinds(model: type[pa.DataFrameModel]) -> dict[str, str]:
     return {name: col.metadata["kind"] for name, col in model_schema(model).columns.items()}
 
 
-def contract_columns(condition_id: str, table: str) -> list[str]:
+def contract_columns(condition: Condition, table: str) -> list[str]:
     """The contract's columns of a table, in contract order."""
-    return model_columns(table_model(condition_id, table))
+    return model_columns(table_model(condition, table))
 
 
-def column_kinds(condition_id: str, table: str) -> dict[str, str]:
-    return model_kinds(table_model(condition_id, table))
+def column_kinds(condition: Condition, table: str) -> dict[str, str]:
+    return model_kinds(table_model(condition, table))
 
 
-def optional_columns(condition_id: str, table: str) -> list[str]:
+def optional_columns(condition: Condition, table: str) -> list[str]:
     """The table's columns whose cells may be empty (`required` = no in the contract)."""
-    return [name for name, column in model_schema(table_model(condition_id, table)).columns.items() if column.nullable]
+    return [name for name, column in model_schema(table_model(condition, table)).columns.items() if column.nullable]
 
 
-def measurement_period(condition_id: str, report_year: int) -> tuple[date, date] | None:
+def measurement_period(condition: Condition, report_year: int) -> tuple[date, date] | None:
     """P(R) = max(1 Jan R-1, condition start)..31 Dec R-1 (INDICATORS.md 1); None when empty."""
-    return periods.measurement_period(get_condition(condition_id).start, report_year)
+    return periods.measurement_period(condition.start, report_year)
 
 
-def cohort_window(condition_id: str, report_year: int, lag: int) -> tuple[date, date] | None:
+def cohort_window(condition: Condition, report_year: int, lag: int) -> tuple[date, date] | None:
     """Window of cohort year R-lag, cut at the condition start (INDICATORS.md 1); None when empty."""
-    return periods.cohort_window(get_condition(condition_id).start, report_year, lag)
+    return periods.cohort_window(condition.start, report_year, lag)

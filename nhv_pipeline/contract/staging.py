@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nhv_pipeline.condition import Condition
+
 from .schema import NUMBER_PATTERN, column_kinds, parse_dates, parse_numbers
 
 # The text frame's lineage columns and what they become.
 LINEAGE_TYPES = {"report_year": "int64", "unit_id": object, "source_file": object, "source_line": "int64"}
 
 
-def to_staged(condition_id: str, table: str, raw_df: pd.DataFrame) -> pd.DataFrame:
+def to_staged(condition: Condition, table: str, raw_df: pd.DataFrame) -> pd.DataFrame:
     """Type a raw text frame that passed validation.
 
     dates -> datetime64[ns] (NaT when empty), booleans -> nullable `boolean`, numbers -> float64
@@ -18,7 +20,7 @@ def to_staged(condition_id: str, table: str, raw_df: pd.DataFrame) -> pd.DataFra
     text -> str objects (None when empty); lineage columns are kept.
     """
     staged = {}
-    for column, kind in column_kinds(condition_id, table).items():
+    for column, kind in column_kinds(condition, table).items():
         values = raw_df[column]
         if kind == "date":
             staged[column] = parse_dates(values).astype("datetime64[ns]")
@@ -49,14 +51,14 @@ _SQL_NUMBER = (
 _SQL_LINEAGE = {"report_year": "bigint", "unit_id": "varchar", "source_file": "varchar", "source_line": "bigint"}
 
 
-def staged_select(condition_id: str, table: str, source: str) -> str:
+def staged_select(condition: Condition, table: str, source: str) -> str:
     """A DuckDB `select` over the raw table `source` (quoted) that types it as `to_staged` does.
 
     The result has `to_staged`'s columns, in its order, with the types its frame is stored with
     (TIMESTAMP_NS, BOOLEAN, DOUBLE, VARCHAR, BIGINT lineage); filter and order it by appending to it.
     """
     columns = []
-    for column, kind in column_kinds(condition_id, table).items():
+    for column, kind in column_kinds(condition, table).items():
         name = _identifier(column)
         if kind == "date":
             columns.append(f"{_SQL_DATE.format(c=name)} as {name}")

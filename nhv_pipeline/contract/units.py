@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -15,9 +16,9 @@ from .reader import (
     REDACTED, is_inside_root, is_regular_file, max_file_bytes, not_a_file_failure, parse_contract_csv, read_bytes_limited,
     too_large_failure,
 )  # fmt: skip
-from nhv_pipeline.condition import condition_ids
+from nhv_pipeline.condition import Condition
 
-from .schema import RegistryUnits, model_columns, parse_dates
+from .schema import model_columns, parse_dates, registry_units
 
 REGISTRY_FILE = "units.csv"
 UNIT_ID_PATTERN = r"[a-z0-9_]{2,40}"
@@ -64,9 +65,12 @@ def _no_units() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNIT_COLUMNS})
 
 
-def read_registry(data_root: Path) -> RegistryResult:
-    """Read and validate data_root/units.csv; rows with a failure are left out of `units`."""
+def read_registry(data_root: Path, conditions: Iterable[Condition]) -> RegistryResult:
+    """Read and validate data_root/units.csv; rows with a failure are left out of `units`.
+
+    `conditions` are the conditions a row may name (the registered ones)."""
     data_root = Path(data_root)
+    condition_ids = tuple(condition.condition_id for condition in conditions)
     path = data_root / REGISTRY_FILE
     empty_units = _typed_units(_no_units())
 
@@ -87,12 +91,12 @@ def read_registry(data_root: Path) -> RegistryResult:
     # Checked before the file is parsed: its lines bound its rows (a quoted line break only adds lines).
     limit_units = max_units_per_condition()
     rows = data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1
-    if rows > limit_units * len(condition_ids()):
+    if rows > limit_units * len(condition_ids):
         return only(rules.REGISTRY,
                     f"units.csv har {rows} rader, fler än {limit_units} enheter per tillståndsområde "
-                    f"({MAX_UNITS_ENV}) för {len(condition_ids())} tillståndsområden, och lästes inte; "
+                    f"({MAX_UNITS_ENV}) för {len(condition_ids)} tillståndsområden, och lästes inte; "
                     "kontrollera att rätt fil sparades som units.csv.")
-    units, failures = _registry_of(data)
+    units, failures = _registry_of(data, condition_ids)
     counts = units["condition_id"].value_counts()
     over = sorted(counts[counts > limit_units].index)
     if over:
@@ -103,11 +107,12 @@ def read_registry(data_root: Path) -> RegistryResult:
 
 
 @lru_cache(maxsize=8)
-def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _registry_of(data: bytes, condition_ids: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Content-keyed: the registry is re-read by every validation of every year and condition."""
+    model = registry_units(condition_ids)
     # unit_id is an id: a bare 10- or 12-digit number there is an identity number (section 3), and
     # any cell (unit_name too) holding one anywhere is failed and withheld by the reader.
-    read = parse_contract_csv(data, REGISTRY_FILE, model_columns(RegistryUnits), ["unit_id"])
+    read = parse_contract_csv(data, REGISTRY_FILE, model_columns(model), ["unit_id"])
     if read.frame is None:
         return _typed_units(_no_units()), rules.normalise_failures(pd.DataFrame(read.failures))
 
@@ -115,7 +120,7 @@ def _registry_of(data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     # The registry's own unit_id doubles as the failure rows' unit_id until it is blanked below:
     # a registry problem belongs to no unit's delivery report.
     lineage = frame.assign(source_file=REGISTRY_FILE)
-    parts = [pd.DataFrame(read.failures, columns=rules.ROW_FAILURE_COLUMNS), model_failures(RegistryUnits, lineage)]
+    parts = [pd.DataFrame(read.failures, columns=rules.ROW_FAILURE_COLUMNS), model_failures(model, lineage)]
     bad_pattern = frame["unit_id"].notna() & frame["unit_id"].ne(REDACTED) & ~frame["unit_id"].astype("string").str.fullmatch(UNIT_ID_PATTERN).fillna(False).astype(bool)
     parts.append(
         rules.failures_at(lineage[bad_pattern], "unit_id", rules.REGISTRY,

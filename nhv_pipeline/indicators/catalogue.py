@@ -1,4 +1,4 @@
-"""The indicator catalogue: every indicator of every registered condition, read from the conditions' packages.
+"""The indicator catalogue: every indicator of the given conditions, read from their packages.
 
 Each condition declares its indicators per specification version
 (`nhv_pipeline/conditions/<condition_id>/catalogue.py`); a report year is computed with
@@ -8,9 +8,10 @@ the version in force for it. Dagster assets, the published indicator_catalogue.j
 
 from __future__ import annotations
 
-from nhv_pipeline import labels
-from nhv_pipeline.condition import get_condition, registered
-from nhv_pipeline.indicators.model import Indicator
+from collections.abc import Iterable
+
+from nhv_pipeline.condition import Condition
+from nhv_pipeline.indicators.model import Indicator, declared_by
 
 
 def _configured(indicators, pooled_years: int | None) -> tuple[Indicator, ...]:
@@ -19,42 +20,43 @@ def _configured(indicators, pooled_years: int | None) -> tuple[Indicator, ...]:
     return tuple(indicator.with_pooled_years(pooled_years) for indicator in indicators)
 
 
-def make_catalogue(*, pooled_years: int | None = None) -> tuple[Indicator, ...]:
-    """One declaration per (condition, indicator): the newest version of each, in registry order.
+def make_catalogue(conditions: Iterable[Condition], *, pooled_years: int | None = None) -> tuple[Indicator, ...]:
+    """One declaration per (condition, indicator): the newest version of each, in the conditions' order.
 
     `pooled_years` configures the window of the indicators whose pooling is configuration
     (INDICATORS.md 2, sct B2: default 3). This is the set of indicator assets; a report
     year's figures come from `catalogue_for`.
     """
     catalogue = tuple(
-        condition.latest(indicator_id) for condition in registered() for indicator_id in condition.indicator_ids
+        condition.latest(indicator_id) for condition in conditions for indicator_id in condition.indicator_ids
     )
     return _configured(catalogue, pooled_years)
 
 
-def catalogue_for(report_year: int, *, pooled_years: int | None = None) -> tuple[Indicator, ...]:
+def catalogue_for(
+    conditions: Iterable[Condition], report_year: int, *, pooled_years: int | None = None
+) -> tuple[Indicator, ...]:
     """The indicators in force for report year R: each condition's specification version for R."""
     return _configured(
-        (indicator for condition in registered() for indicator in condition.indicators_for(report_year)), pooled_years
+        (indicator for condition in conditions for indicator in condition.indicators_for(report_year)), pooled_years
     )
 
 
-def indicator_for(condition_id: str, indicator_id: str, report_year: int, *, pooled_years: int | None = None) -> Indicator | None:
+def indicator_for(condition: Condition, indicator_id: str, report_year: int, *, pooled_years: int | None = None) -> Indicator | None:
     """The declaration of one indicator in force for R, or None when that version does not define it."""
-    for indicator in get_condition(condition_id).indicators_for(report_year):
+    for indicator in condition.indicators_for(report_year):
         if indicator.indicator_id == indicator_id:
             return _configured((indicator,), pooled_years)[0]
     return None
 
 
-def indicators_for(condition_id: str, catalogue: tuple[Indicator, ...] | None = None) -> tuple[Indicator, ...]:
+def indicators_for(condition_id: str, catalogue: tuple[Indicator, ...]) -> tuple[Indicator, ...]:
     """The indicators of one condition, in catalogue order."""
-    catalogue = make_catalogue() if catalogue is None else catalogue
     return tuple(indicator for indicator in catalogue if indicator.condition_id == condition_id)
 
 
-def get_indicator(condition_id: str, indicator_id: str, catalogue: tuple[Indicator, ...] | None = None) -> Indicator:
-    for indicator in make_catalogue() if catalogue is None else catalogue:
+def get_indicator(condition_id: str, indicator_id: str, catalogue: tuple[Indicator, ...]) -> Indicator:
+    for indicator in catalogue:
         if indicator.condition_id == condition_id and indicator.indicator_id == indicator_id:
             return indicator
     raise KeyError(f"no indicator {indicator_id!r} for condition {condition_id!r}")
@@ -64,7 +66,7 @@ def catalogue_entry(indicator: Indicator) -> dict:
     """One JSON-ready indicator_catalogue.json object (PUBLICATION.md section 4)."""
     return {
         "condition_id": indicator.condition_id,
-        "condition_name": labels.condition_name(indicator.condition_id),
+        "condition_name": declared_by(indicator).name,
         "indicator_id": indicator.indicator_id,
         "name": indicator.name,
         "measure_text": indicator.measure_text,
@@ -90,6 +92,6 @@ def catalogue_entry(indicator: Indicator) -> dict:
     }
 
 
-def catalogue_entries(catalogue: tuple[Indicator, ...] | None = None) -> list[dict]:
+def catalogue_entries(catalogue: tuple[Indicator, ...]) -> list[dict]:
     """Every catalogue entry, JSON-ready, in catalogue order."""
-    return [catalogue_entry(indicator) for indicator in (make_catalogue() if catalogue is None else catalogue)]
+    return [catalogue_entry(indicator) for indicator in catalogue]

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from nhv_pipeline import labels, periods
-from nhv_pipeline.condition import get_condition
-from nhv_pipeline.indicators.model import Indicator, RuleContext, measure_kind, period_for
+from nhv_pipeline.condition import Condition
+from nhv_pipeline.indicators.model import Indicator, RuleContext, declared_by, measure_kind, period_for
 from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
 from nhv_pipeline.submission import combine
 
@@ -62,7 +62,7 @@ def compute(
     if report_year < indicator.first_report_year:
         return empty_result()
     _check_deliveries(indicator, report_year, tables)
-    followed = followed_units(indicator.condition_id, units, report_year)
+    followed = followed_units(declared_by(indicator), units, report_year)
     if set(units.loc[units["condition_id"] == indicator.condition_id, "unit_id"]) - followed:
         # INDICATORS.md 1: a unit whose permit does not overlap P(R) has no results for R, and
         # its earlier cohorts are no longer followed up (it delivers no followup rows for them).
@@ -103,25 +103,26 @@ def compute(
     return _sorted(_typed(result))
 
 
-def followed_units(condition_id: str, units: pd.DataFrame, report_year: int) -> set[str]:
+def followed_units(condition: Condition, units: pd.DataFrame, report_year: int) -> set[str]:
     """The condition's units whose permit overlaps P(R): those with results for R (INDICATORS.md 1)."""
-    period = periods.measurement_period(get_condition(condition_id).start, report_year)
+    period = periods.measurement_period(condition.start, report_year)
     if period is None:
         return set()
-    return set(_units_in_period(condition_id, units, *period)[1])
+    return set(_units_in_period(condition.condition_id, units, *period)[1])
 
 
 def units_not_followed_up(
-    condition_id: str, units: pd.DataFrame, report_year: int, indicators
+    condition: Condition, units: pd.DataFrame, report_year: int, indicators
 ) -> list[dict[str, str]]:
     """Units whose permit ended before P(R) while a window of R's `indicators` still reaches into it.
 
     INDICATORS.md 1 ("Units in a report year"): their cohorts are no longer followed up and they
     have no rows for R; the run says so in one line each, in its log and its manifest.
     """
+    condition_id = condition.condition_id
     windows = [period_for(indicator, report_year) for indicator in indicators
                if indicator.condition_id == condition_id and report_year >= indicator.first_report_year]
-    period = periods.measurement_period(get_condition(condition_id).start, report_year)
+    period = periods.measurement_period(condition.start, report_year)
     if not windows or period is None:
         return []
     earliest = min(start for start, _ in windows)
@@ -149,7 +150,7 @@ def _with_submitted_figures(
     unit_rows = [row for row in rows if row["level"] == "enhet"]
     unit_rows += combine.submitted_records(submission, indicator, unit_names)
     frame = pd.DataFrame.from_records(unit_rows, columns=RESULT_COLUMNS)
-    return combine.riket_records(frame, indicator.condition_id) + unit_rows
+    return combine.riket_records(frame, declared_by(indicator)) + unit_rows
 
 
 def _check_deliveries(indicator: Indicator, report_year: int, tables: dict[str, pd.DataFrame]) -> None:
@@ -193,7 +194,8 @@ def _breakdown_rows(
     permit_units: list[str],
     unit_names: dict[str, str],
 ) -> list[dict]:
-    kind = measure_kind(measure, indicator.condition_id)
+    condition = declared_by(indicator)
+    kind = measure_kind(measure, condition)
     base = {"measure": measure, "breakdown": breakdown}
     rows: list[dict] = []
     if breakdown == "total":
@@ -215,10 +217,10 @@ def _breakdown_rows(
         raise ValueError(f"{indicator.key}: missing values in breakdown column {breakdown!r}")
     # One-way breakdown rows only for values that occur in the population.
     for value, members in population.groupby(breakdown, sort=True):
-        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id)}
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, condition)}
         rows.append({**labelled, **_riket(), **_summary(kind, members, indicator, "riket")})
     for (unit_id, value), members in population.groupby(["unit_id", breakdown], sort=True):
-        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id)}
+        labelled = {**base, "breakdown_value": value, "breakdown_label": labels.breakdown_label(breakdown, value, condition)}
         rows.append({**labelled, **_enhet(unit_id, unit_names), **_summary(kind, members, indicator, "enhet")})
     return rows
 

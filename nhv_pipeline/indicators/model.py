@@ -12,15 +12,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import pandas as pd
 from pandas.errors import MergeError
 
 from nhv_pipeline import periods
-from nhv_pipeline.condition import Counts, get_condition, registered
+from nhv_pipeline.condition import Counts
 from nhv_pipeline.periods import RelativeWindow
 from nhv_pipeline.indicators.stats import as_datetime
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from nhv_pipeline.condition import Condition
 
 #: The statistic each published measure is computed with (section 1): the measures every condition
 #: may use. A condition adds its own in `Condition.measure_kinds` (see `measure_kind`).
@@ -36,25 +39,26 @@ MEASURE_KIND: dict[str, str] = {
 KINDS = ("count", "distribution", "proportion")
 
 
-def measure_kind(measure: str, condition_id: str | None = None) -> str:
+def measure_kind(measure: str, condition: "Condition | None" = None, conditions: Iterable["Condition"] = ()) -> str:
     """The statistic of a measure: the condition's own declaration first, then the shared ones, then any
-    registered condition's (for callers that see only the measure, like the preview's formatting)."""
-    if condition_id is not None:
-        own = get_condition(condition_id).measure_kinds.get(measure)
+    of `conditions`' (for callers that see only the measure, like the preview's formatting)."""
+    if condition is not None:
+        own = condition.measure_kinds.get(measure)
         if own is not None:
             return own
     if measure in MEASURE_KIND:
         return MEASURE_KIND[measure]
-    for condition in registered():
-        if measure in condition.measure_kinds:
-            return condition.measure_kinds[measure]
+    for other in conditions:
+        if measure in other.measure_kinds:
+            return other.measure_kinds[measure]
     raise KeyError(f"measure {measure!r} has no kind: declare it in its condition's measure_kinds")
 
 
-def is_proportion(measure: str) -> bool:
-    """Whether a measure is a proportion (it has a numerator; its value is a percentage)."""
+def is_proportion(measure: str, conditions: Iterable["Condition"] = ()) -> bool:
+    """Whether a measure is a proportion (it has a numerator; its value is a percentage): a shared
+    measure, or one of `conditions` declares it so."""
     try:
-        return measure_kind(str(measure)) == "proportion"
+        return measure_kind(str(measure), conditions=conditions) == "proportion"
     except KeyError:
         return False
 
@@ -171,6 +175,8 @@ class Indicator:
     #: template's Anvisningar); per measure where the measures count different things (P1).
     n_counts: str = ""
     measure_n_counts: tuple[tuple[str, str], ...] = ()
+    #: The condition whose specification declares it: filled in by that `Condition` (`declared_by`).
+    condition: "Condition | None" = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -211,6 +217,13 @@ def pooled_input(table: str, pooled_years: int) -> TableInput:
     return TableInput(table, (-(pooled_years - 1), 0), pooled=True)
 
 
+def declared_by(indicator: Indicator) -> "Condition":
+    """The condition whose specification declares the indicator (set when the `Condition` is made)."""
+    if indicator.condition is None:
+        raise ValueError(f"indicator {indicator.indicator_id!r} of {indicator.condition_id!r} is declared in no Condition")
+    return indicator.condition
+
+
 def period_for(indicator: Indicator, report_year: int) -> tuple[date, date]:
     """The window every result row of (indicator, R) describes (section 1).
 
@@ -219,7 +232,7 @@ def period_for(indicator: Indicator, report_year: int) -> tuple[date, date]:
     p years (sct B2): the p measurement years ending with R-1, cut at the start.
     An indicator declaring its own `window` (relative to R) has that one, cut at the start.
     """
-    start = get_condition(indicator.condition_id).start
+    start = declared_by(indicator).start
     if indicator.window is not None:
         return indicator.window.for_report_year(start, report_year)
     return periods.indicator_window(start, report_year, indicator.cohort_lag, indicator.pooled_years)

@@ -9,7 +9,7 @@ Plain functions over pandas frames, no Dagster: the assets call them in the orde
         (staging / "index.html").write_text(render_preview(...), encoding="utf-8")
 """
 
-from .audit import REASON_AUDIT, AuditReport, EqualPopulation, protect, registered_equal_populations
+from .audit import REASON_AUDIT, AuditReport, EqualPopulation, equal_populations_of, protect
 from .disclosure import (
     DEFAULT_THRESHOLD,
     REASON_PRIMARY,
@@ -35,7 +35,7 @@ from .export import (
 from .preview import render_preview
 
 __all__ = [
-    "registered_equal_populations",
+    "equal_populations_of",
     "REASON_AUDIT",
     "AuditReport",
     "EqualPopulation",

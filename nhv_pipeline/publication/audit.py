@@ -64,7 +64,7 @@ not required to be wide, and counted as ``already_public``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,7 +73,7 @@ from scipy.optimize._highspy import _core as _highs  # the HiGHS build linprog(m
 from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import connected_components
 
-from nhv_pipeline.condition import EqualPopulation, registered
+from nhv_pipeline.condition import Condition, EqualPopulation
 from nhv_pipeline.indicators.model import is_proportion
 
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
@@ -85,9 +85,9 @@ REASON_AUDIT = "audit"
 _TOLERANCE = 1e-6
 
 
-def registered_equal_populations() -> tuple[EqualPopulation, ...]:
-    """Every registered condition's equal populations (declared in its catalogue, INDICATORS.md)."""
-    return tuple(eq for condition in registered() for eq in condition.equal_populations)
+def equal_populations_of(conditions: Iterable[Condition]) -> tuple[EqualPopulation, ...]:
+    """The conditions' equal populations (declared in their catalogues, INDICATORS.md)."""
+    return tuple(eq for condition in conditions for eq in condition.equal_populations)
 
 
 @dataclass
@@ -378,6 +378,7 @@ def protect(
     max_rounds: int = 200,
     breakdown_values: Mapping[str, Mapping[str, str]] | None = None,
     withhold_breakdowns: bool = True,
+    conditions: Iterable[Condition] = (),
 ) -> tuple[pd.DataFrame, AuditReport]:
     """Primary and secondary suppression, then the audit, repeated until every range holds.
 
@@ -393,19 +394,21 @@ def protect(
     too narrow is withheld as a whole (section 3): every cell of that breakdown, indicator
     and level (every measure and unit) is marked suppressed, and the breakdown gets a row
     for every value of its vocabulary (``breakdown_values``, breakdown -> value -> label;
-    default the shared and registered labels), with n = 0 where the value does not occur.
+    default the shared labels and those of ``conditions``), with n = 0 where the value does not occur.
     Its rows then no longer tell which values occur, so the audit bounds them by n >= 0
     instead of n >= 1. The audit is run again; only when that cannot meet it either is
     ``report.passed`` false. ``report.withheld_breakdowns`` names the breakdowns withheld so.
     ``withhold_breakdowns=False`` stops after the cells (as ``max_rounds`` limits them).
+    ``equal_populations`` default to those ``conditions`` declare (none without them).
     """
     threshold = int(threshold)
+    conditions = tuple(conditions)
     if equal_populations is None:
-        equal_populations = registered_equal_populations()
+        equal_populations = equal_populations_of(conditions)
     if breakdown_values is None:
         from nhv_pipeline.labels import breakdown_labels
 
-        breakdown_values = breakdown_labels()
+        breakdown_values = breakdown_labels(conditions)
     whole: dict[_Breakdown, bool] = {}  # breakdown withheld as a whole -> whether its vocabulary completed it
     table = results
     while True:

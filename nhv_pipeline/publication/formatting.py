@@ -4,21 +4,44 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from nhv_pipeline.indicators.model import is_proportion
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from nhv_pipeline.condition import Condition
+
+_SHOWN: ContextVar[tuple["Condition", ...]] = ContextVar("nhv_shown_conditions", default=())
+
+
+@contextmanager
+def conditions_shown(conditions: Iterable["Condition"]) -> Iterator[None]:
+    """The conditions a page is rendered for, while it is rendered (`render_preview`): their own
+    measures' kinds and names, and their breakdowns' names, for the functions below that see a
+    measure only."""
+    token = _SHOWN.set(tuple(conditions))
+    try:
+        yield
+    finally:
+        _SHOWN.reset(token)
+
+
+def shown_conditions() -> tuple["Condition", ...]:
+    """The conditions of the page being rendered (none outside `conditions_shown`)."""
+    return _SHOWN.get()
 
 
 class _ProportionMeasures:
-    """The measures that are proportions: the shared ones and those a registered condition declares
-    (`measure in PROPORTION_MEASURES`)."""
+    """The measures that are proportions: the shared ones and those a condition of the page being
+    rendered declares (`measure in PROPORTION_MEASURES`)."""
 
     def __contains__(self, measure: object) -> bool:
-        return is_proportion(str(measure))
+        return is_proportion(str(measure), shown_conditions())
 
 
 PROPORTION_MEASURES = _ProportionMeasures()

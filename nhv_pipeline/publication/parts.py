@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nhv_pipeline.condition import EqualPopulation
+from nhv_pipeline.condition import Condition
 
 from .audit import AuditReport, protect
 from .export import RESULT_COLUMNS, SORT_COLUMNS, format_results
@@ -62,7 +62,7 @@ def with_reasons(previous: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
 
 
 def assemble(
-    conditions: Iterable[tuple[str, tuple[EqualPopulation, ...]]],
+    conditions: Iterable[Condition],
     results: pd.DataFrame,
     previous: pd.DataFrame,
     not_replaced: Mapping[str, str | None],
@@ -71,7 +71,7 @@ def assemble(
 ) -> tuple[pd.DataFrame, list[Part]]:
     """The year's published rows, condition by condition, and what became of each part.
 
-    ``conditions``: (condition id, its equal populations) of every condition the year has.
+    ``conditions``: every condition the year has (their equal populations and labels go to the audit).
     ``results``: the year's unsuppressed rows. ``previous``: the rows of the publication being
     replaced (``with_reasons``), empty when there is none. ``not_replaced``: condition -> why its
     part may not be replaced (a failed check, an indicator not computed), None when it may.
@@ -79,7 +79,8 @@ def assemble(
     """
     frames: list[pd.DataFrame] = []
     parts: list[Part] = []
-    for condition_id, equal_populations in conditions:
+    for condition in conditions:
+        condition_id = condition.condition_id
         reason = not_replaced.get(condition_id)
         audit = None
         if reason is None:
@@ -88,7 +89,8 @@ def assemble(
                 parts.append(Part(condition_id, UPDATED))
                 continue
             protected, audit = protect(
-                mine, threshold=threshold, equal_populations=equal_populations, context=_of(context, condition_id)
+                mine, threshold=threshold, equal_populations=condition.equal_populations, context=_of(context, condition_id),
+                conditions=(condition,),
             )
             if audit.passed:
                 frames.append(protected)

@@ -30,6 +30,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from nhv_pipeline import labels
+from nhv_pipeline.condition import Condition
 
 from . import charts
 from .aggregated import COMBINED_KEY, PERCENTILES_KEY
@@ -41,11 +42,13 @@ from .formatting import (
     NO_RESULTS,
     PROPORTION_MEASURES,
     SUPPRESSED_MARK,
+    conditions_shown,
     format_integer,
     format_number,
     headline,
     iso,
     missing,
+    shown_conditions,
 )
 
 __all__ = ["format_integer", "format_number", "render_preview"]
@@ -56,7 +59,9 @@ MEASURE_LABELS = labels.MEASURE_NAMES
 
 def _breakdown_name(breakdown: str, condition_id: str | None = None) -> str:
     """The Swedish heading of a breakdown (its condition's own name first, then the shared one, in labels)."""
-    return labels.breakdown_name(breakdown, condition_id)
+    shown = shown_conditions()
+    own = next((condition for condition in shown if condition.condition_id == condition_id), None)
+    return labels.breakdown_name(breakdown, own, shown)
 
 DIRECTION_LABELS = {
     "higher_is_better": "Högre värde är bättre",
@@ -180,7 +185,7 @@ def _breakdown_table(
                 cells.append(_value(*headline(r, measure)))
         body.append({"riket": False, "header": label, "cells": cells})
     condition_id = rows[0]["condition_id"] if rows else None
-    heading = f"{labels.measure_name(measure)} efter {_breakdown_name(breakdown, condition_id).lower()}"
+    heading = f"{labels.measure_name(measure, shown_conditions())} efter {_breakdown_name(breakdown, condition_id).lower()}"
     return {
         "heading": heading,
         "caption": "",
@@ -326,7 +331,7 @@ def _figures(
     report_year: int,
     entry: Mapping[str, Any],
 ) -> list[dict]:
-    label = labels.measure_name(measure)
+    label = labels.measure_name(measure, shown_conditions())
     target = _target_level(entry)
     figures = []
     if units:
@@ -382,7 +387,7 @@ def _measure_block(
     riket_name: str,
 ) -> dict:
     name = str(entry.get("name") or indicator_id)
-    label = labels.measure_name(measure)
+    label = labels.measure_name(measure, shown_conditions())
     # One conversion to records, then plain filtering: the page has a block per indicator and measure.
     records = _records(rows)
     totals = [r for r in records if r["breakdown"] == "total"]
@@ -482,6 +487,7 @@ def render_preview(
     catalogue: list[dict],
     generated_at: str,
     threshold: int = DEFAULT_THRESHOLD,
+    conditions: Iterable[Condition] = (),
 ) -> str:
     """The complete ``index.html`` of one publication (section 6), as a string.
 
@@ -489,11 +495,17 @@ def render_preview(
     (``format_results(suppress(...))``); ``history`` maps earlier report years
     to their published frames, for the trend; ``catalogue`` lists the
     indicators in display order (section 4 keys, ``target_level`` optional);
-    ``threshold`` only words the legend. Every catalogue indicator gets a
+    ``threshold`` only words the legend; ``conditions`` (the registered ones) name their own
+    measures and breakdowns and tell which of their measures are proportions. Every catalogue indicator gets a
     ``<section id="<condition_id>-<indicator_id>" data-indicator="<indicator_id>"
     data-condition="<condition_id>">``, with "Inga resultat för detta år" when
     it has no rows.
     """
+    with conditions_shown(conditions):
+        return _render(report_year, results, history, catalogue, generated_at, threshold)
+
+
+def _render(report_year, results, history, catalogue, generated_at, threshold) -> str:
     report_year = int(report_year)
     results = results if results is not None else pd.DataFrame()
     if not results.empty:
@@ -505,13 +517,13 @@ def render_preview(
         names.setdefault(str(e["condition_id"]), str(e.get("condition_name") or e["condition_id"]))
     # Each indicator's rows, in section 2 order (groupby keeps the order of the rows within a group).
     by_indicator = dict(iter(results.groupby(["condition_id", "indicator_id"], sort=False))) if not results.empty else {}
-    conditions = []
+    sections_of_conditions = []
     for condition_id, condition_name in names.items():
         sections = []
         for e in (e for e in catalogue if str(e["condition_id"]) == condition_id):
             rows = by_indicator.get((condition_id, str(e["indicator_id"])), pd.DataFrame())
             sections.append(_indicator_section(e, rows, report_year, trends))
-        conditions.append({"id": condition_id, "name": condition_name, "indicators": sections})
+        sections_of_conditions.append({"id": condition_id, "name": condition_name, "indicators": sections})
 
     orphans: list[str] = []
     if not results.empty:
@@ -529,7 +541,7 @@ def render_preview(
         n_suppressed=int(results["suppressed"].astype(bool).sum()) if n_rows else 0,
         threshold=int(threshold),
         orphans=orphans,
-        conditions=conditions,
+        conditions=sections_of_conditions,
         supp_mark=SUPPRESSED_MARK,
         supp_text=suppressed_text(threshold),
         missing_mark=MISSING_MARK,

@@ -91,7 +91,7 @@ def required_cells(condition: Condition, report_year: int) -> tuple[Cell, ...]:
     for indicator in indicators_in_force(condition, report_year):
         period_start, period_end = period_for(indicator, report_year)
         for measure in indicator.measures:
-            kind = measure_kind(measure, condition.condition_id)
+            kind = measure_kind(measure, condition)
             for breakdown in _breakdown_order(indicator, measure):
                 for value in breakdown_values(condition, breakdown) or ():
                     cells.append(Cell(indicator, measure, kind, breakdown, value, period_start, period_end))

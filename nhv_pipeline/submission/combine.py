@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from nhv_pipeline import labels
-from nhv_pipeline.indicators.model import Indicator, measure_kind
+from nhv_pipeline.condition import Condition
+from nhv_pipeline.indicators.model import Indicator, declared_by, measure_kind
 from nhv_pipeline.indicators.stats import proportion_summary
 
 #: The figures a submission cell carries (SUBMISSION.md 2), as they become result columns.
@@ -86,11 +87,11 @@ def submitted_records(
                 "measure": measure,
                 "breakdown": breakdown,
                 "breakdown_value": value,
-                "breakdown_label": labels.breakdown_label(breakdown, value, indicator.condition_id),
+                "breakdown_label": labels.breakdown_label(breakdown, value, declared_by(indicator)),
                 "level": "enhet",
                 "unit_id": unit_id,
                 "unit_name": unit_names.get(unit_id, unit_id),
-                **cell_summary(measure_kind(measure, indicator.condition_id), cell),
+                **cell_summary(measure_kind(measure, declared_by(indicator)), cell),
             }
         )
     return records
@@ -115,7 +116,7 @@ def pooled_distribution(parts: Iterable[tuple[int, float, float]]) -> dict:
     return {"n": total, "mean": mean, "sd": math.sqrt((within + between) / (total - 1))}
 
 
-def riket_records(unit_records: pd.DataFrame, condition_id: str | None = None) -> list[dict]:
+def riket_records(unit_records: pd.DataFrame, condition: Condition | None = None) -> list[dict]:
     """`riket` records combined from the `enhet` rows of every unit of one indicator (SUBMISSION.md 4).
 
     `unit_records` holds the unrounded `enhet` rows, of extract and submitting units alike
@@ -126,7 +127,7 @@ def riket_records(unit_records: pd.DataFrame, condition_id: str | None = None) -
     records: list[dict] = []
     groups = unit_records.groupby(["measure", "breakdown", "breakdown_value"], sort=False, dropna=False)
     for (measure, breakdown, value), rows in groups:
-        kind = measure_kind(measure, condition_id)
+        kind = measure_kind(measure, condition)
         if kind == "count":
             count = int(pd.to_numeric(rows["n"]).fillna(0).sum())
             summary = {"n": count, "value": float(count)}
@@ -145,7 +146,7 @@ def riket_records(unit_records: pd.DataFrame, condition_id: str | None = None) -
                 "measure": measure,
                 "breakdown": breakdown,
                 "breakdown_value": value,
-                "breakdown_label": labels.breakdown_label(breakdown, value, condition_id),
+                "breakdown_label": labels.breakdown_label(breakdown, value, condition),
                 "level": "riket",
                 "unit_id": "",
                 "unit_name": labels.RIKET_NAME,

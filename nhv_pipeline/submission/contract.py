@@ -500,7 +500,7 @@ def _check_totals(condition: Condition, figures: Mapping, clean: Mapping, lines:
             fixed = breakdown_values(condition, breakdown)
             if fixed is not None and len(keys) != len(fixed):
                 continue  # a row is missing: that is the failure to fix first
-            for column in _PARTITIONED[measure_kind(measure, condition.condition_id)]:
+            for column in _PARTITIONED[measure_kind(measure, condition)]:
                 if column not in clean[total] or any(column not in clean[key] for key in keys):
                     continue
                 summed = sum(int(figures[key][column]) for key in keys)

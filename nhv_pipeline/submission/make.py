@@ -12,12 +12,13 @@ Socialstyrelsen, which applies it at publication). Pure: no Dagster.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import Condition, get_condition
+from nhv_pipeline.condition import Condition
 from nhv_pipeline.contract import read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.staging import staged_select
 from nhv_pipeline.indicators import compute
@@ -47,13 +48,13 @@ def delivery_years(condition: Condition, report_year: int) -> list[int]:
     return sorted(year for year in years if year >= condition.first_report_year)
 
 
-def _typed(condition_id: str, table: str, raw: pd.DataFrame) -> pd.DataFrame:
+def _typed(condition: Condition, table: str, raw: pd.DataFrame) -> pd.DataFrame:
     """A validated text table typed as the staged step types it (the same DuckDB `select`)."""
     import duckdb
 
     with duckdb.connect(":memory:") as con:
         con.register("raw_rows", raw)
-        select = staged_select(condition_id, table, '"raw_rows"')
+        select = staged_select(condition, table, '"raw_rows"')
         # The order the warehouse reads a staged table in (resources.read_rows): a delivery's own order.
         return con.execute(f"{select} order by report_year, unit_id, source_file, source_line").df()
 
@@ -62,7 +63,7 @@ def unit_figures(condition: Condition, unit_id: str, report_year: int, raw_table
                  units: pd.DataFrame) -> pd.DataFrame:
     """The unit's unrounded `enhet` result rows for R, computed by the indicator engine from validated tables."""
     staged = {
-        table: pd.concat([_typed(condition.condition_id, table, tables[table]) for tables in raw_tables.values()],
+        table: pd.concat([_typed(condition, table, tables[table]) for tables in raw_tables.values()],
                          ignore_index=True)
         for table in condition.table_names
     }
@@ -77,24 +78,28 @@ def unit_figures(condition: Condition, unit_id: str, report_year: int, raw_table
     return rows[(rows["level"] == "enhet") & (rows["unit_id"] == unit_id)].reset_index(drop=True)
 
 
-def make_submission(data_raw: Path, condition_id: str, unit_id: str, report_year: int, out: Path) -> SubmissionMade:
+def make_submission(
+    data_raw: Path, condition: Condition, unit_id: str, report_year: int, out: Path, *, conditions: Iterable[Condition]
+) -> SubmissionMade:
     """Validate the unit's extracts and, when they pass, write submission.csv and submission.xlsx into `out`.
 
     The validation reports (one per delivery validated) are written either way, under
     `out/validering/<year>/<condition>/<unit>.csv` and `.html`. A failure leaves no submission file.
+    `conditions` are every registered condition (units.csv names only them).
     """
-    condition = get_condition(condition_id)
+    conditions = tuple(conditions)
+    condition_id = condition.condition_id
     out = Path(out)
-    registry = read_registry(data_raw)
+    registry = read_registry(data_raw, conditions)
     raw_tables: dict[int, dict[str, pd.DataFrame]] = {}
     found = [registry.failures.assign(report_year=report_year, condition_id=condition_id)] if len(registry.failures) else []
     made = SubmissionMade(failures=pd.DataFrame())
     for year in delivery_years(condition, report_year):
-        result = validate_delivery(data_raw, year, condition_id, registry.units, units=[unit_id])
+        result = validate_delivery(data_raw, year, condition, registry.units, units=[unit_id], conditions=conditions)
         failures = result.failures[result.failures["unit_id"].isin([unit_id, ""])]
         found.append(failures)
         raw_tables[year] = result.tables
-        made.written += write_unit_reports(failures, out / REPORT_FOLDER, year, condition_id, [unit_id])
+        made.written += write_unit_reports(failures, out / REPORT_FOLDER, year, condition, [unit_id])
     made.failures = pd.concat(found, ignore_index=True).drop_duplicates()
     for name in (CSV_FILE, SUBMISSION_FILE):
         (out / name).unlink(missing_ok=True)  # never a submission beside a report that failed

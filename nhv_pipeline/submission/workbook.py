@@ -29,7 +29,7 @@ from nhv_pipeline import labels
 from nhv_pipeline.condition import Condition
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.reader import max_file_bytes, too_large_failure
-from nhv_pipeline.indicators.model import Indicator, measure_kind, period_for
+from nhv_pipeline.indicators.model import Indicator, declared_by, measure_kind, period_for
 from nhv_pipeline.submission.cells import (
     DECIMAL_COLUMNS,
     INTEGER_COLUMNS,
@@ -110,10 +110,11 @@ def _period_name(indicator: Indicator) -> str:
 
 
 def _cell_label(indicator: Indicator, measure: str, breakdown: str, value: str) -> str:
+    condition = declared_by(indicator)
     group = labels.TOTAL_LABEL if breakdown == "total" else (
-        f"{labels.breakdown_name(breakdown, indicator.condition_id)}: {labels.breakdown_label(breakdown, value, indicator.condition_id)}"
+        f"{labels.breakdown_name(breakdown, condition)}: {labels.breakdown_label(breakdown, value, condition)}"
     )
-    return f"{indicator.indicator_id} {indicator.name} – {labels.measure_name(measure)} – {group}"
+    return f"{indicator.indicator_id} {indicator.name} – {labels.measure_name(measure, (condition,))} – {group}"
 
 
 def _instruction_rows(condition: Condition, report_year: int, unit: str | None) -> list[tuple[str, str]]:
@@ -149,7 +150,7 @@ def _instruction_rows(condition: Condition, report_year: int, unit: str | None) 
             (_period_name(indicator), f"{start.isoformat()} – {end.isoformat()}"),
         ]
         for measure in indicator.measures:
-            name = labels.measure_name(measure)
+            name = labels.measure_name(measure, (condition,))
             label = "N räknar" if len(indicator.measures) == 1 else f"N räknar ({name.lower()})"
             rows.append((label, indicator.n_counts_for(measure)))
         rows += [
@@ -240,7 +241,7 @@ def write_template(condition: Condition, report_year: int, path, unit: str | Non
     open_cells: dict[str, list[str]] = {code: [] for code in SUBMISSION_COLUMNS[len(KEY_COLUMNS):]}
     for row, cell in enumerate(cells, start=FIRST_ROW):
         record = given.get(cell.key, {})
-        fillable = VALUE_COLUMNS_OF_KIND[measure_kind(cell.measure, cell.indicator.condition_id)]
+        fillable = VALUE_COLUMNS_OF_KIND[measure_kind(cell.measure, declared_by(cell.indicator))]
         for position, code in enumerate(LAYOUT, start=1):
             if code is None:
                 target = sheet.cell(row, position, _cell_label(cell.indicator, cell.measure, cell.breakdown,

@@ -126,3 +126,14 @@ def test_progress_goes_to_the_module_logger_by_default(monkeypatch, caplog):
 def test_a_table_too_small_to_link_has_at_most_one_block(rows):
     df = frame([row(n=3)] * rows) if rows else frame([row()]).iloc[:0]
     assert len(audit._blocks(df.reset_index(drop=True), ())) == rows
+
+
+def test_each_condition_audit_in_assemble_reports_its_progress(monkeypatch):
+    from nhv_pipeline.publication.parts import assemble
+
+    monkeypatch.setattr(audit, "PROGRESS_SECONDS", 0.0)
+    lines: list[str] = []
+    published, parts = assemble([("sct_ssc", ())], _two_blocks(), pd.DataFrame(), {"sct_ssc": None}, 5,
+                                progress=lines.append)
+    assert parts[0].audit is not None and parts[0].audit.passed
+    assert lines and all(line.startswith("audit sct_ssc 2026: ") for line in lines)

@@ -244,7 +244,7 @@ def _blocks(combined: pd.DataFrame, equal_populations: tuple[EqualPopulation, ..
 
 @dataclass
 class _Turn:
-    """One block's round: its withheld rows, the ranges of those not yet wide enough, the narrow ones, its picks."""
+    """One block's round: its withheld rows, the ranges solved, narrow rows (at least one if any), its picks."""
 
     targets: np.ndarray
     ranges: dict[int, tuple[float, float]]
@@ -358,27 +358,45 @@ class _Block:
         return []
 
     def turn(self) -> _Turn:
-        """This round's ranges, narrow rows and picks; unchanged (cached) while the block is unchanged."""
+        """This round's narrow rows and picks; unchanged (cached) while the block is unchanged.
+
+        Two facts keep the linear programmes few without changing a decision. Withholding more cells
+        only takes constraints away, so a range never narrows as the rounds go on: a cell once wide
+        enough stays so (``wide``) and is not solved again until the report. And a cell whose
+        relations already received a pick this round, or that has no published cell to give up,
+        changes nothing in this round whether it is narrow or not: its range is solved only when no
+        other cell of the block is narrow (then it alone tells whether the round has a narrow cell).
+        """
         if self._turn is not None:
             return self._turn
         withheld = self._rows(self.withheld)
         targets = np.flatnonzero(withheld)
-        # Withholding more cells only takes constraints away, so a range never narrows as the rounds go
-        # on: a cell once wide enough stays so, and only the others are solved again.
-        unsettled = targets[~self.wide[targets]]
-        ranges = self.solver.ranges(self._cells_of(withheld), unsettled)
-        narrow = [int(t) for t in unsettled if is_narrow(*ranges[int(t)], self.required[t])]
-        self.wide[unsettled] = True
-        self.wide[narrow] = False
+        cells = self._cells_of(withheld)
+        ranges: dict[int, tuple[float, float]] = {}
+
+        def narrow_now(t: int) -> bool:
+            ranges[t] = self.solver.ranges(cells, np.array([t]))[t]
+            if is_narrow(*ranges[t], self.required[t]):
+                return True
+            self.wide[t] = True
+            return False
+
+        narrow: list[int] = []
+        deferred: list[int] = []
         picks: list[int] = []
         used_edges: set[int] = set()
         fallback: list[tuple[int, int]] = []
-        for t in sorted(narrow, key=lambda t: (t >= self.now, t)):
+        for t in (int(t) for t in targets[~self.wide[targets]]):  # this year's rows first, as in the table
             if used_edges & set(self.touching[t]):
+                deferred.append(t)
                 continue
             found = self._candidates(t, withheld)
             if not found:
+                deferred.append(t)
                 continue
+            if not narrow_now(t):
+                continue
+            narrow.append(t)
 
             def trial_width(candidate: int, t: int = t) -> float:
                 trial = self._rows(self._with_picks([candidate])[0])
@@ -391,6 +409,8 @@ class _Block:
                 continue
             picks.append(choice)
             used_edges |= set(self.touching[t]) | set(self.touching[choice])
+        if not narrow:
+            narrow = next(([t] for t in deferred if narrow_now(t)), [])
         self._turn = _Turn(targets, ranges, narrow, picks, fallback)
         return self._turn
 
@@ -509,14 +529,13 @@ def _protect_once(
     required = np.full(len(combined), float(threshold))
     targets_of: list[np.ndarray] = []
     for rows_of, block in blocks:
-        turn = block.turn()
         state_withheld[rows_of[: block.now]] = block.withheld
         state_reason[rows_of[: block.now]] = block.reason
         required[rows_of] = block.required
         block_targets, block_ranges = block.ranges()
         targets_of.append(rows_of[block_targets])
         ranges.update({int(rows_of[t]): r for t, r in block_ranges.items()})
-        narrow.extend(int(rows_of[t]) for t in turn.narrow)
+        narrow.extend(int(rows_of[t]) for t in block_targets if is_narrow(*block_ranges[int(t)], block.required[t]))
     targets = np.sort(np.concatenate(targets_of)) if targets_of else np.zeros(0, dtype=np.int64)
     narrow.sort()
     marked_input = truth_frame.copy()

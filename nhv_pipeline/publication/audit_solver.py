@@ -9,6 +9,8 @@ loop (``audit``).
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,13 @@ from nhv_pipeline.indicators.model import is_proportion
 
 from .disclosure import _relations
 from .disclosure_policy import TOLERANCE as _TOLERANCE
+
+
+CACHED_RANGES = 100_000
+"""Ranges kept per solver (a few megabytes): the rounds ask for the same components again and again."""
+
+CACHED_PROGRAMMES = 16
+"""Programmes kept per solver: a round asks for the cells of one component one at a time."""
 
 
 @dataclass
@@ -156,7 +165,11 @@ class _Solver:
 
     def __init__(self, problem: _Problem, truth: np.ndarray, n_rows: int):
         self.problem, self.truth, self.n_rows = problem, truth, n_rows
-        self.cache: dict[tuple[tuple[int, ...], int], tuple[float, float]] = {}
+        # (digest of the component's unknowns, cell) -> range; the least recently used dropped first. A range
+        # depends on its component alone and every solve starts afresh, so a dropped one is solved again alike.
+        self.cache: OrderedDict[tuple[bytes, int], tuple[float, float]] = OrderedDict()
+        self._state: tuple | None = None
+        self._programmes: OrderedDict[bytes, object] = OrderedDict()
         self.linear_programs = 0
         # Every constraint in the order the programmes take them (equations, then inequalities),
         # and which cells each touches: one sparse product per call finds those with an unknown.
@@ -173,15 +186,18 @@ class _Solver:
         unknown = np.flatnonzero(withheld_cells)
         if len(unknown) == 0 or len(targets) == 0:
             return {}
-        position = np.full(self.problem.n_cells, -1, dtype=np.int64)
-        position[unknown] = np.arange(len(unknown))
-        linking, component, constraint_component = self._components(unknown)
+        state = unknown.tobytes()
+        if self._state is None or self._state[0] != state:  # the same withheld cells as the last call: reused
+            position = np.full(self.problem.n_cells, -1, dtype=np.int64)
+            position[unknown] = np.arange(len(unknown))
+            self._state = (state, position, *self._components(unknown))
+        _, position, linking, component, constraint_component = self._state
 
         out: dict[int, tuple[float, float]] = {}
         target_component = component[position[targets]]
         for root in np.unique(target_component):
             members = np.flatnonzero(component == root)
-            key = tuple(int(u) for u in unknown[members])
+            key = hashlib.blake2b(unknown[members].tobytes(), digest_size=16).digest()
             wanted = [int(t) for t in targets[target_component == root]]
             missing = [t for t in wanted if (key, t) not in self.cache]
             if missing:
@@ -190,6 +206,9 @@ class _Solver:
                 self.cache.update({(key, t): r for t, r in solved.items()})
             for t in wanted:
                 out[t] = self.cache[(key, t)]
+                self.cache.move_to_end((key, t))
+        while len(self.cache) > CACHED_RANGES:
+            self.cache.popitem(last=False)
         return out
 
     def _components(self, unknown: np.ndarray):
@@ -217,7 +236,13 @@ class _Solver:
     def _solve(
         self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]
     ) -> dict[int, tuple[float, float]]:
-        programme = _programme(cells, members, constraints, self.problem.lower)
+        key = cells.tobytes()
+        programme = self._programmes.pop(key, None)
+        if programme is None:
+            programme = _programme(cells, members, constraints, self.problem.lower)
+        self._programmes[key] = programme
+        while len(self._programmes) > CACHED_PROGRAMMES:
+            self._programmes.popitem(last=False)
         out: dict[int, tuple[float, float]] = {}
         for i, cell in enumerate(cells):
             if int(cell) not in wanted:  # numerators constrain but are not audited themselves

@@ -439,6 +439,78 @@ class _Progress:
             self.log(f"{self.what}: {message}")
 
 
+@dataclass
+class _Summary:
+    """What the year's table needs of a finished block (its programme and solver dropped)."""
+
+    now: int
+    withheld: np.ndarray
+    reason: np.ndarray
+    required: np.ndarray
+
+    @classmethod
+    def of(cls, block: _Block) -> _Summary:
+        return cls(block.now, block.withheld, block.reason, block.required)
+
+
+def _rounds_in_step(steps_of: list[list[int | None]], still_narrow: list[bool], max_rounds: int) -> tuple[int, bool]:
+    """The rounds of one audit over all blocks in step, replayed from each block's own rounds.
+
+    In step, a round withholds the picks of every block whose next step is a pick; when none is,
+    the fallback of the first narrow row (in row order) of the blocks waiting with one. A block's
+    steps do not depend on the other blocks, so the replay gives the same states and count. Returns
+    the count, and whether every block's steps fit in ``max_rounds`` (else the replay is not the audit).
+    """
+    position = [0] * len(steps_of)
+    rounds = 0
+
+    def pending(b: int) -> bool:
+        return position[b] < len(steps_of[b])
+
+    while True:
+        if not any(pending(b) or still_narrow[b] for b in range(len(steps_of))) or rounds >= max_rounds:
+            break
+        rounds += 1
+        picking = [b for b in range(len(steps_of)) if pending(b) and steps_of[b][position[b]] is None]
+        if picking:
+            for b in picking:
+                position[b] += 1
+            continue
+        waiting = [(steps_of[b][position[b]], b) for b in range(len(steps_of)) if pending(b)]
+        if not waiting:
+            break
+        position[min(waiting)[1]] += 1
+    return rounds, not any(pending(b) for b in range(len(steps_of)))
+
+
+def _in_step(blocks: list[tuple[np.ndarray, _Block]], max_rounds: int, report_progress, finish) -> int:
+    """Every block in step, round by round (as one audit over all cells); returns the round count."""
+    rounds = 0
+    while True:
+        turns = []
+        for number, (_, block) in enumerate(blocks, start=1):
+            turns.append(block.turn())
+            report_progress(f"block {number}/{len(blocks)}, round {rounds + 1}, {block.cells} cells")
+        if not any(turn.narrow for turn in turns) or rounds >= max_rounds:
+            break
+        rounds += 1
+        picking = [(block, turn.picks) for (_, block), turn in zip(blocks, turns, strict=True) if turn.picks]
+        if picking:
+            for block, picks in picking:
+                block.withhold(picks)
+            continue
+        # No single cell widens any narrow range: give up the first candidate (in row order) and look again.
+        fallbacks = [(int(rows_of[t]), block, candidate)
+                     for (rows_of, block), turn in zip(blocks, turns, strict=True) for t, candidate in turn.fallback]
+        if not fallbacks:
+            break
+        _, block, candidate = min(fallbacks, key=lambda item: item[0])
+        block.withhold([candidate])
+    for rows_of, block in blocks:
+        finish(rows_of, block)
+    return rounds
+
+
 def _protect_once(
     results: pd.DataFrame,
     threshold: int,
@@ -450,11 +522,9 @@ def _protect_once(
 ) -> tuple[pd.DataFrame, AuditReport, list[_Breakdown]]:
     """``protect`` with the breakdowns ``whole`` withheld as a whole; also the breakdowns of the cells left narrow.
 
-    The cells are split into independent blocks (``_blocks``) and each is audited alone; a block
-    with no withheld cell has nothing to audit and is skipped. The rounds are kept in step across
-    the blocks (a round withholds the picks of every block that has one; when none has, the first
-    fallback in row order), so the result, the round count and ``max_rounds`` are those of one
-    audit over all cells.
+    The cells are split into independent blocks (``_blocks``) and each is audited alone, one after
+    the other; a block with no withheld cell has nothing to audit and is skipped. The result, the
+    round count and ``max_rounds`` are those of one audit over all cells (``_rounds_in_step``).
     """
     first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
     first_count = int(first["suppressed"].sum())
@@ -489,53 +559,70 @@ def _protect_once(
     what = " ".join(sorted(set(truth_frame["condition_id"].astype(str)))) or "audit"
     years = truth_frame["report_year"]
     report_progress = _Progress(f"audit {what} {int(years.max())}" if len(years) else f"audit {what}", progress)
-    row_blocks = _blocks(combined, equal_populations)
-    blocks: list[tuple[np.ndarray, _Block]] = []
-    for number, rows_of in enumerate(row_blocks, start=1):
-        if not withheld_all[rows_of].any():
-            continue  # nothing withheld: no range to compute, and nothing can become narrow
+    row_blocks = [rows_of for rows_of in _blocks(combined, equal_populations) if withheld_all[rows_of].any()]
+    # (A block with nothing withheld has no range to compute, and nothing in it can become narrow.)
+
+    def block_of(rows_of: np.ndarray) -> _Block:
         now = int((rows_of < rows_now).sum())
         mine = rows_of[:now]
-        block = _Block(combined.iloc[rows_of].reset_index(drop=True), now, opened_all[rows_of],
-                       ctx_withheld[rows_of[now:] - rows_now], state_withheld[mine].copy(),
-                       state_reason[mine].copy(), threshold, equal_populations)
-        blocks.append((rows_of, block))
-        report_progress(f"block {number}/{len(row_blocks)}, {block.cells} cells")
-
-    rounds = 0
-    while True:
-        turns = []
-        for number, (rows_of, block) in enumerate(blocks, start=1):
-            turns.append(block.turn())
-            report_progress(f"round {rounds + 1}, block {number}/{len(blocks)}, {block.cells} cells")
-        if not any(turn.narrow for turn in turns) or rounds >= max_rounds:
-            break
-        rounds += 1
-        picking = [(block, turn.picks) for (_, block), turn in zip(blocks, turns, strict=True) if turn.picks]
-        if picking:
-            for block, picks in picking:
-                block.withhold(picks)
-            continue
-        # No single cell widens any narrow range: give up the first candidate (in row order) and look again.
-        fallbacks = [(int(rows_of[t]), block, candidate)
-                     for (rows_of, block), turn in zip(blocks, turns, strict=True) for t, candidate in turn.fallback]
-        if not fallbacks:
-            break
-        _, block, candidate = min(fallbacks, key=lambda item: item[0])
-        block.withhold([candidate])
+        return _Block(combined.iloc[rows_of].reset_index(drop=True), now, opened_all[rows_of],
+                      ctx_withheld[rows_of[now:] - rows_now], state_withheld[mine].copy(), state_reason[mine].copy(),
+                      threshold, equal_populations)
 
     ranges: dict[int, tuple[float, float]] = {}
     narrow: list[int] = []
     required = np.full(len(combined), float(threshold))
     targets_of: list[np.ndarray] = []
-    for rows_of, block in blocks:
-        state_withheld[rows_of[: block.now]] = block.withheld
-        state_reason[rows_of[: block.now]] = block.reason
-        required[rows_of] = block.required
+    finished: list[tuple[np.ndarray, _Block]] = []
+
+    def finish(rows_of: np.ndarray, block: _Block) -> None:
+        """The block's final state into the year's arrays; its programme is not needed any more."""
+        finished.append((rows_of, block))
         block_targets, block_ranges = block.ranges()
         targets_of.append(rows_of[block_targets])
         ranges.update({int(rows_of[t]): r for t, r in block_ranges.items()})
         narrow.extend(int(rows_of[t]) for t in block_targets if is_narrow(*block_ranges[int(t)], block.required[t]))
+
+    # One block after the other, so that only one block's programme is held at a time. Each block's
+    # rounds are recorded, and the rounds of one audit over all cells are replayed from them
+    # (``_rounds_in_step``); only when ``max_rounds`` cuts that replay short is the audit run again with
+    # every block in step, round by round.
+    steps_of: list[list[int | None]] = []
+    still_narrow: list[bool] = []
+    for number, rows_of in enumerate(row_blocks, start=1):
+        block = block_of(rows_of)
+        steps: list[int | None] = []  # None: the block's picks; a row: a fallback for that narrow row
+        while True:
+            turn = block.turn()
+            report_progress(f"block {number}/{len(row_blocks)}, round {len(steps) + 1}, {block.cells} cells")
+            if not turn.narrow or len(steps) >= max_rounds:
+                break
+            if turn.picks:
+                block.withhold(turn.picks)
+                steps.append(None)
+            elif turn.fallback:
+                t, candidate = turn.fallback[0]
+                block.withhold([candidate])
+                steps.append(int(rows_of[t]))
+            else:
+                break
+        steps_of.append(steps)
+        still_narrow.append(bool(turn.narrow))
+        finish(rows_of, block)
+        finished[-1] = (rows_of, _Summary.of(block))
+        del block, turn  # the next block is built without this one's programme in memory
+    rounds, replayed = _rounds_in_step(steps_of, still_narrow, max_rounds)
+    if not replayed:
+        ranges.clear()
+        narrow.clear()
+        targets_of.clear()
+        finished.clear()
+        rounds = _in_step([(rows_of, block_of(rows_of)) for rows_of in row_blocks], max_rounds, report_progress,
+                          finish)
+    for rows_of, block in finished:
+        state_withheld[rows_of[: block.now]] = block.withheld
+        state_reason[rows_of[: block.now]] = block.reason
+        required[rows_of] = block.required
     targets = np.sort(np.concatenate(targets_of)) if targets_of else np.zeros(0, dtype=np.int64)
     narrow.sort()
     marked_input = truth_frame.copy()

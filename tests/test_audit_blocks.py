@@ -73,7 +73,8 @@ def test_a_fallback_round_and_the_round_limit_are_those_of_one_problem(monkeypat
         _assert_same(*_both_ways(monkeypatch, df, equal_populations=(), max_rounds=max_rounds))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(first=additive_tables(), second=additive_tables(), threshold=st.sampled_from([3, 5]))
 def test_property_blocks_decide_as_one_problem(monkeypatch, first, second, threshold):
     # Two random tables: B1 and Ö1 (tied by their declared equal population), and the same shape as

@@ -16,6 +16,12 @@ breakdown of each cell still too narrow is withheld as a whole (``protect``), an
 only when that cannot meet the audit either is it not met: the condition then
 keeps its previous part of the publication (``parts``).
 
+How it is computed: a condition's cells are split into independent blocks (cells linked by a
+relation or an equal population; ``_blocks``), and each block with a withheld cell is audited
+alone, one after the other, with its own programme (``audit_solver``); the rounds of one audit
+over all cells are replayed from the blocks' own rounds, so the result is the same. The policy
+(threshold tolerance, candidates tried, rounds) is in ``disclosure_policy``.
+
 What the reader is assumed to know (the attacker model):
 
 * Every published cell: n, and for proportions the numerator.
@@ -52,8 +58,8 @@ population partner first, then by smallest n (n > 0 before n = 0, as in
 ``disclosure``), then row order. If no relation touching it has a published
 cell, the search goes one relation further, through the withheld cells, and so
 on. The first candidate whose withholding widens the narrow cell's range is
-taken (else the first candidate). Within one round a narrow cell whose
-relations already received an extra cell waits for the next round, so two
+taken (else the first candidate); at most ``CANDIDATES_TRIED`` are tried.
+Within one round a narrow cell whose relations already received an extra cell waits for the next round, so two
 narrow cells of one relation do not each take one. Cells of earlier report
 years (context) are audited too, since this year's publication must not undo
 theirs, but are never changed: each must keep the width its own publication

@@ -98,3 +98,24 @@ def test_relations_the_published_figures_cannot_satisfy_stop_the_audit():
     truth = np.array([0.0, 2.0, 3.0])
     with pytest.raises(RuntimeError, match="inconsistent"):
         _Solver(problem, truth, 3).ranges(np.array([True, False, False]), np.array([0]))
+
+
+def test_the_private_highs_binding_is_only_trusted_on_the_pinned_scipy():
+    """The solver calls SciPy's private HiGHS binding (``scipy.optimize._highspy._core``), measured faster
+    than ``linprog``; a private module may change in any release, so only the pinned SciPy is trusted."""
+    import re
+    from pathlib import Path
+
+    import scipy
+    from scipy.optimize._highspy import _core
+
+    lock = (Path(__file__).resolve().parents[1] / "requirements.lock").read_text(encoding="utf-8")
+    pinned = re.search(r"^scipy==(\S+)", lock, re.MULTILINE).group(1)
+    assert scipy.__version__ == pinned, (
+        f"SciPy {scipy.__version__} is installed, but the disclosure audit's solver (audit_solver.py) uses "
+        f"SciPy's private HiGHS binding, checked on SciPy {pinned} only: run this file's tests against the new "
+        "version (the direct calls must equal linprog's ranges), then update the pin in requirements.lock."
+    )
+    missing = [name for name in ("HighsLp", "_Highs", "HighsModelStatus", "HighsOptions", "HighsDebugLevel",
+                                 "MatrixFormat", "simplex_constants") if not hasattr(_core, name)]
+    assert not missing, f"SciPy's private HiGHS binding lacks {missing}: the audit's solver cannot run"

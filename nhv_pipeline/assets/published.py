@@ -272,7 +272,7 @@ def _publish(
         published, parts = assemble(
             conditions,
             results, previous, not_replaced, threshold,
-            context=audit_context(report_year, earlier_results, earlier),
+            context=audit_context(report_year, earlier_results, earlier), progress=context.log.info,
         )
         audit = merged_audit(parts, threshold)
         context.log.info(

@@ -16,6 +16,12 @@ breakdown of each cell still too narrow is withheld as a whole (``protect``), an
 only when that cannot meet the audit either is it not met: the condition then
 keeps its previous part of the publication (``parts``).
 
+How it is computed: a condition's cells are split into independent blocks (cells linked by a
+relation or an equal population; ``_blocks``), and each block with a withheld cell is audited
+alone, one after the other, with its own programme (``audit_solver``); the rounds of one audit
+over all cells are replayed from the blocks' own rounds, so the result is the same. The policy
+(threshold tolerance, candidates tried, rounds) is in ``disclosure_policy``.
+
 What the reader is assumed to know (the attacker model):
 
 * Every published cell: n, and for proportions the numerator.
@@ -52,8 +58,8 @@ population partner first, then by smallest n (n > 0 before n = 0, as in
 ``disclosure``), then row order. If no relation touching it has a published
 cell, the search goes one relation further, through the withheld cells, and so
 on. The first candidate whose withholding widens the narrow cell's range is
-taken (else the first candidate). Within one round a narrow cell whose
-relations already received an extra cell waits for the next round, so two
+taken (else the first candidate); at most ``CANDIDATES_TRIED`` are tried.
+Within one round a narrow cell whose relations already received an extra cell waits for the next round, so two
 narrow cells of one relation do not each take one. Cells of earlier report
 years (context) are audited too, since this year's publication must not undo
 theirs, but are never changed: each must keep the width its own publication
@@ -64,25 +70,30 @@ not required to be wide, and counted as ``already_public``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize._highspy import _core as _highs  # the HiGHS build linprog(method="highs") runs
-from scipy.sparse import coo_array, csc_array, csr_array
+from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from nhv_pipeline.condition import Condition, EqualPopulation
-from nhv_pipeline.indicators.model import is_proportion
 
+from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
+from .disclosure_policy import MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, is_narrow
 from .export import RESULT_COLUMNS, sort_results
 
-REASON_AUDIT = "audit"
-"""Warehouse reason of a cell withheld by the audit (never published)."""
+__all__ = ["REASON_AUDIT", "AuditReport", "EqualPopulation", "protect", "equal_populations_of",
+           "_Problem", "_Solver"]
 
-_TOLERANCE = 1e-6
+logger = logging.getLogger(__name__)
+
+PROGRESS_SECONDS = 5.0
+"""The audit logs its progress (blocks, rounds, counts of cells) at most this often."""
 
 
 def equal_populations_of(conditions: Iterable[Condition]) -> tuple[EqualPopulation, ...]:
@@ -110,262 +121,6 @@ class AuditReport:
     """Per withheld cell of the audited year(s): key columns, ``low``, ``high`` (warehouse only)."""
 
 
-@dataclass
-class _Problem:
-    """The linear relations over one table's cells, as sparse rows over cell ids."""
-
-    n_cells: int
-    equations: list[tuple[np.ndarray, np.ndarray]]  # (cell ids, coefficients): sum = 0
-    inequalities: list[tuple[np.ndarray, np.ndarray]]  # sum <= 0
-    lower: np.ndarray
-    # hyperedges for the choice of an extra cell: row ids, and whether an equality of populations
-    edges: list[tuple[np.ndarray, bool]]
-
-
-def _has_numerator(df: pd.DataFrame) -> np.ndarray:
-    return df["numerator"].notna().to_numpy() | df["measure"].astype(str).map(is_proportion).to_numpy(dtype=bool)
-
-
-def _problem(df: pd.DataFrame, equal_populations, open_rows: np.ndarray | None = None) -> tuple[_Problem, np.ndarray]:
-    """Cells 0..len-1 are the rows' n; cells len.. are numerators of the rows that have one.
-
-    ``open_rows``: rows of a breakdown withheld as a whole, which lists every value of its
-    vocabulary: such a row no longer tells that its value occurs, so its n is only >= 0.
-    """
-    rows = len(df)
-    n_true = pd.to_numeric(df["n"]).fillna(0).to_numpy(dtype=np.float64)
-    has_num = _has_numerator(df)
-    num_cell = np.full(rows, -1, dtype=np.int64)
-    num_cell[has_num] = rows + np.arange(has_num.sum())
-    num_true = pd.to_numeric(df["numerator"]).fillna(0).to_numpy(dtype=np.float64)
-    n_cells = rows + int(has_num.sum())
-    truth = np.concatenate([n_true, num_true[has_num]])
-
-    lower = np.zeros(n_cells)
-    not_total = (df["breakdown"].astype(str) != "total").to_numpy()
-    lower[:rows] = np.where(not_total & (n_true >= 1), 1.0, 0.0)
-    if open_rows is not None:
-        lower[:rows][open_rows] = 0.0
-
-    equations: list[tuple[np.ndarray, np.ndarray]] = []
-    inequalities: list[tuple[np.ndarray, np.ndarray]] = []
-    edges: list[tuple[np.ndarray, bool]] = []
-
-    def add(cells: np.ndarray, coefs: np.ndarray) -> None:
-        total = float(np.dot(truth[cells], coefs))
-        if abs(total) < _TOLERANCE:
-            equations.append((cells, coefs))
-        elif total > 0:  # total holds more than its parts: total - sum >= 0, i.e. sum - total <= 0
-            inequalities.append((cells, -coefs))
-
-    for kind in _relations(df, n_true.astype(np.int64)):
-        if len(kind.part_row) == 0:
-            continue
-        order = np.argsort(kind.part_rel, kind="stable")
-        part_rel, part_row = kind.part_rel[order], kind.part_row[order]
-        bounds = np.flatnonzero(np.diff(part_rel)) + 1
-        for rel_ids, rel_rows in zip(np.split(part_rel, bounds), np.split(part_row, bounds), strict=True):
-            total_row = int(kind.total_row[rel_ids[0]])
-            members = np.concatenate([[total_row], rel_rows]).astype(np.int64)
-            coefs = np.concatenate([[1.0], -np.ones(len(rel_rows))])
-            add(members, coefs)
-            if has_num[members].all():
-                add(num_cell[members], coefs)
-            edges.append((members, False))
-
-    for i in np.flatnonzero(has_num):  # numerator <= n
-        inequalities.append((np.array([num_cell[i], i]), np.array([1.0, -1.0])))
-
-    key = (
-        df["level"].astype(str) + "\x1f" + df["unit_id"].fillna("").astype(str) + "\x1f"
-        + df["breakdown"].astype(str) + "\x1f" + df["breakdown_value"].fillna("").astype(str)
-    )
-    index = pd.Series(
-        np.arange(rows),
-        index=pd.MultiIndex.from_arrays(
-            [
-                df["report_year"].astype("int64").to_numpy(),
-                df["condition_id"].astype(str).to_numpy(),
-                df["indicator_id"].astype(str).to_numpy(),
-                df["measure"].astype(str).to_numpy(),
-                key.to_numpy(),
-            ]
-        ),
-    )
-    for eq in equal_populations:
-        mine = (
-            (df["condition_id"] == eq.condition_id)
-            & (df["indicator_id"] == eq.indicator_id)
-            & (df["measure"] == eq.measure)
-        ).to_numpy()
-        for i in np.flatnonzero(mine):
-            other = (int(df["report_year"].iat[i]) - eq.year_lag, eq.condition_id, eq.other_indicator_id,
-                     eq.other_measure, key.iat[i])
-            j = index.get(other)
-            if j is None:
-                continue
-            j = int(j)
-            # The equal figures: each row's n, or a proportion's numerator (EqualPopulation.part).
-            mine_cell = i if eq.part == "n" else int(num_cell[i])
-            other_cell = j if eq.other_part == "n" else int(num_cell[j])
-            if mine_cell < 0 or other_cell < 0:
-                continue
-            if abs(truth[mine_cell] - truth[other_cell]) < _TOLERANCE:
-                equations.append((np.array([mine_cell, other_cell], dtype=np.int64), np.array([1.0, -1.0])))
-                # Only an equality of both rows' n makes one row's n public through the other (already_public).
-                edges.append((np.array([i, j], dtype=np.int64), eq.part == eq.other_part == "n"))
-    return _Problem(n_cells, equations, inequalities, lower, edges), truth
-
-
-class _Solver:
-    """Ranges of withheld cells, one component (unknowns linked by constraints) at a time, cached."""
-
-    def __init__(self, problem: _Problem, truth: np.ndarray, n_rows: int):
-        self.problem, self.truth, self.n_rows = problem, truth, n_rows
-        self.cache: dict[tuple[tuple[int, ...], int], tuple[float, float]] = {}
-        self.linear_programs = 0
-        # Every constraint in the order the programmes take them (equations, then inequalities),
-        # and which cells each touches: one sparse product per call finds those with an unknown.
-        self.constraints = [(True, *c) for c in problem.equations] + [(False, *c) for c in problem.inequalities]
-        lengths = [len(cells) for _, cells, _ in self.constraints]
-        self.touches = csr_array(
-            (np.ones(sum(lengths)), np.concatenate([cells for _, cells, _ in self.constraints] or [np.zeros(0, np.int64)]),
-             np.concatenate([[0], np.cumsum(lengths)])),
-            shape=(len(self.constraints), problem.n_cells),
-        )
-
-    def ranges(self, withheld_cells: np.ndarray, targets: np.ndarray) -> dict[int, tuple[float, float]]:
-        """Min and max of each target row's n, given every published cell."""
-        unknown = np.flatnonzero(withheld_cells)
-        if len(unknown) == 0 or len(targets) == 0:
-            return {}
-        position = np.full(self.problem.n_cells, -1, dtype=np.int64)
-        position[unknown] = np.arange(len(unknown))
-        linking, component, constraint_component = self._components(unknown)
-
-        out: dict[int, tuple[float, float]] = {}
-        target_component = component[position[targets]]
-        for root in np.unique(target_component):
-            members = np.flatnonzero(component == root)
-            key = tuple(int(u) for u in unknown[members])
-            wanted = [int(t) for t in targets[target_component == root]]
-            missing = [t for t in wanted if (key, t) not in self.cache]
-            if missing:
-                constraints = [self._constraint(int(k), position) for k in linking[constraint_component == root]]
-                solved = self._solve(unknown[members], members, constraints, set(missing))
-                self.cache.update({(key, t): r for t, r in solved.items()})
-            for t in wanted:
-                out[t] = self.cache[(key, t)]
-        return out
-
-    def _components(self, unknown: np.ndarray):
-        """The constraints with an unknown, and the component of each unknown and of each such constraint.
-
-        Unknowns are linked through the constraints they share: the graph has a node per unknown
-        and per such constraint, an edge where a constraint holds an unknown.
-        """
-        free = self.touches[:, unknown]
-        linking = np.flatnonzero(free.sum(axis=1) > 0)
-        edges = free[linking].tocoo()
-        n_unknown = len(unknown)
-        size = n_unknown + len(linking)
-        graph = coo_array((np.ones(edges.nnz), (n_unknown + edges.row, edges.col)), shape=(size, size))
-        labels = connected_components(graph, directed=False)[1]
-        return linking, labels[:n_unknown], labels[n_unknown:]
-
-    def _constraint(self, k: int, position: np.ndarray) -> tuple[bool, np.ndarray, np.ndarray, float]:
-        """Constraint k over the unknowns: (is equality, their positions, coefficients, right-hand side)."""
-        is_eq, cells, coefs = self.constraints[k]
-        pos = position[cells]
-        free = pos >= 0
-        return is_eq, pos[free], coefs[free], -float(np.dot(self.truth[cells[~free]], coefs[~free]))
-
-    def _solve(
-        self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]
-    ) -> dict[int, tuple[float, float]]:
-        programme = _programme(cells, members, constraints, self.problem.lower)
-        out: dict[int, tuple[float, float]] = {}
-        for i, cell in enumerate(cells):
-            if int(cell) not in wanted:  # numerators constrain but are not audited themselves
-                continue
-            objective = np.zeros(len(members))
-            objective[i] = 1.0
-            low_status, low = _optimum(programme, objective)
-            high_status, high = _optimum(programme, -objective)
-            self.linear_programs += 2
-            if low_status != _highs.HighsModelStatus.kOptimal or high_status not in _HIGH_ANSWERS:
-                status = low_status if low_status != _highs.HighsModelStatus.kOptimal else high_status
-                raise RuntimeError(
-                    "The disclosure audit found the published relations inconsistent (linear program status "
-                    f"{status.name}); the results break an additive relation."
-                )
-            out[int(cell)] = (low, np.inf if high_status == _highs.HighsModelStatus.kUnbounded else -high)
-        return out
-
-
-_HIGH_ANSWERS = (_highs.HighsModelStatus.kOptimal, _highs.HighsModelStatus.kUnbounded)
-"""A maximum is a number or unbounded (+inf); anything else means the relations do not hold."""
-
-
-def _linprog_options() -> _highs.HighsOptions:
-    """The options ``linprog(method="highs")`` passes to HiGHS (its other options are HiGHS defaults)."""
-    options = _highs.HighsOptions()
-    options.presolve = "on"
-    options.highs_debug_level = _highs.HighsDebugLevel.kHighsDebugLevelNone
-    options.log_to_console = False
-    options.output_flag = False
-    options.simplex_strategy = _highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual
-    return options
-
-
-_OPTIONS = _linprog_options()
-
-
-def _programme(cells: np.ndarray, members: np.ndarray, constraints: list, lower: np.ndarray) -> _highs.HighsLp:
-    """One component's relations as a HiGHS model, built once for all its minima and maxima.
-
-    Built exactly as ``linprog`` builds it (inequality rows first, then equalities; the dense
-    rows compressed by column), so that every solve is the one ``linprog`` ran, figure for figure.
-    """
-    local = {int(m): i for i, m in enumerate(members)}
-    rows = {True: [], False: []}  # is_equality -> (row, rhs)
-    for is_eq, pos, coefs, rhs in constraints:
-        line = np.zeros(len(members))
-        for p, c in zip(pos, coefs, strict=True):
-            line[local[int(p)]] += c
-        rows[is_eq].append((line, rhs))
-    lines = [line for line, _ in rows[False] + rows[True]]
-    matrix = csc_array(np.array(lines) if lines else np.zeros((0, len(members))))
-    b_ub = [rhs for _, rhs in rows[False]]
-    b_eq = [rhs for _, rhs in rows[True]]
-    lp = _highs.HighsLp()
-    lp.num_col_ = lp.a_matrix_.num_col_ = len(members)
-    lp.num_row_ = lp.a_matrix_.num_row_ = len(lines)
-    lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    lp.row_lower_ = np.array([-np.inf] * len(b_ub) + b_eq, dtype=np.float64)
-    lp.row_upper_ = np.array(b_ub + b_eq, dtype=np.float64)
-    lp.col_lower_ = lower[cells].astype(np.float64)
-    lp.col_upper_ = np.full(len(members), np.inf)
-    return lp
-
-
-def _optimum(programme: _highs.HighsLp, objective: np.ndarray) -> tuple[_highs.HighsModelStatus, float]:
-    """Minimum of ``objective`` over the programme: HiGHS's model status and objective value.
-
-    A fresh solver per objective, as ``linprog`` starts one: a solver warm-started from the
-    previous optimum may end at another optimal vertex, whose rounding could differ.
-    """
-    programme.col_cost_ = objective
-    highs = _highs._Highs()
-    highs.passOptions(_OPTIONS)
-    highs.passModel(programme)
-    highs.run()
-    return highs.getModelStatus(), float(highs.getInfo().objective_function_value)
-
-
 _Breakdown = tuple[str, str, str, str]
 """(condition_id, indicator_id, level, breakdown): a breakdown of one indicator at one level."""
 
@@ -375,10 +130,11 @@ def protect(
     threshold: int = DEFAULT_THRESHOLD,
     equal_populations: tuple[EqualPopulation, ...] | None = None,
     context: pd.DataFrame | None = None,
-    max_rounds: int = 200,
+    max_rounds: int = MAX_ROUNDS,
     breakdown_values: Mapping[str, Mapping[str, str]] | None = None,
     withhold_breakdowns: bool = True,
     conditions: Iterable[Condition] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, AuditReport]:
     """Primary and secondary suppression, then the audit, repeated until every range holds.
 
@@ -400,6 +156,10 @@ def protect(
     ``report.passed`` false. ``report.withheld_breakdowns`` names the breakdowns withheld so.
     ``withhold_breakdowns=False`` stops after the cells (as ``max_rounds`` limits them).
     ``equal_populations`` default to those ``conditions`` declare (none without them).
+
+    ``progress(message)`` receives a line (blocks, rounds, counts of cells; never a figure) at most
+    every ``PROGRESS_SECONDS`` while the audit runs; by default the lines go to this module's logger
+    at INFO.
     """
     threshold = int(threshold)
     conditions = tuple(conditions)
@@ -412,7 +172,8 @@ def protect(
     whole: dict[_Breakdown, bool] = {}  # breakdown withheld as a whole -> whether its vocabulary completed it
     table = results
     while True:
-        marked, report, narrow = _protect_once(table, threshold, equal_populations, context, max_rounds, whole)
+        marked, report, narrow = _protect_once(table, threshold, equal_populations, context, max_rounds, whole,
+                                               progress)
         new = [key for key in narrow if key not in whole]
         if report.passed or not new or not withhold_breakdowns:
             break
@@ -461,6 +222,304 @@ def _complete(
     return pd.concat([frame, pd.DataFrame(added)], ignore_index=True)
 
 
+def _blocks(combined: pd.DataFrame, equal_populations: tuple[EqualPopulation, ...]) -> list[np.ndarray]:
+    """The independent blocks of rows: rows linked by a relation or a (holding) equal population.
+
+    Two rows of different blocks share no constraint, so each block's ranges, and so its audit,
+    depend on its own cells alone. Each block's rows in row order; blocks by their first row.
+    Only the links are built here (two rows per link), never a programme over all cells.
+    """
+    rows = len(combined)
+    n_true = pd.to_numeric(combined["n"]).fillna(0).to_numpy(dtype=np.float64)
+    num_true = pd.to_numeric(combined["numerator"]).fillna(0).to_numpy(dtype=np.float64)
+    has_num, num_cell = numerator_cells(combined)
+    truth = np.concatenate([n_true, num_true[has_num]])
+    sources, targets = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for kind in _relations(combined, n_true.astype(np.int64)):
+        sources.append(kind.total_row[kind.part_rel].astype(np.int64))
+        targets.append(kind.part_row.astype(np.int64))
+    pairs = [(i, j) for i, j, mine, other, _ in equal_population_pairs(combined, equal_populations, num_cell)
+             if abs(truth[mine] - truth[other]) < TOLERANCE]
+    if pairs:
+        sources.append(np.array([i for i, _ in pairs], dtype=np.int64))
+        targets.append(np.array([j for _, j in pairs], dtype=np.int64))
+    source, target = np.concatenate(sources), np.concatenate(targets)
+    graph = coo_array((np.ones(len(source)), (source, target)), shape=(rows, rows))
+    labels = connected_components(graph, directed=False)[1]
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    return sorted(np.split(order, bounds), key=lambda block: int(block[0])) if rows else []
+
+
+@dataclass
+class _Turn:
+    """One block's round: its withheld rows, the ranges solved, narrow rows (at least one if any), its picks."""
+
+    targets: np.ndarray
+    ranges: dict[int, tuple[float, float]]
+    narrow: list[int]
+    picks: list[int]
+    fallback: list[tuple[int, int]]  # (narrow row, its first candidate), in the narrow rows' order
+
+
+class _Block:
+    """The audit of one independent block of rows (``_blocks``), all in the block's own row numbers.
+
+    Rows 0..now-1 are this year's, in the order of the year's table; rows now.. are earlier years'
+    (context). The block's relations, programme and solver hold its cells only.
+    """
+
+    def __init__(self, frame: pd.DataFrame, now: int, opened: np.ndarray, ctx_withheld: np.ndarray,
+                 withheld: np.ndarray, reason: np.ndarray, threshold: int,
+                 equal_populations: tuple[EqualPopulation, ...]):
+        self.frame, self.now, self.ctx_withheld = frame, now, ctx_withheld
+        self.withheld, self.reason = withheld, reason
+        self.kinds = _relations(frame.iloc[:now], frame["n"].iloc[:now].fillna(0).to_numpy(dtype=np.int64))
+        self.problem, self.truth = _problem(frame, equal_populations, opened)
+        self.solver = _Solver(self.problem, self.truth, len(frame))
+        rows = len(frame)
+        self.has_num, self.num_cell = numerator_cells(frame)
+        self.order_key = candidate_order(self.truth[:rows])
+        self.required = self._required(threshold, equal_populations)
+        self.touching: list[list[int]] = [[] for _ in range(rows)]  # row -> relations and equalities touching it
+        for e, (members, _) in enumerate(self.problem.edges):
+            for m in members:
+                self.touching[int(m)].append(e)
+        self.wide = np.zeros(rows, dtype=bool)  # withheld rows whose range was already wide enough
+        self._turn: _Turn | None = None
+
+    @property
+    def cells(self) -> int:
+        return self.problem.n_cells
+
+    def _required(self, threshold: int, equal_populations) -> np.ndarray:
+        """The width each withheld row must keep.
+
+        This year's rows: the threshold, except a row equal to a cell an earlier year published (its
+        figure is public already). Earlier years' rows: the width their own publication left them, up to
+        the threshold (this year must not narrow them further).
+        """
+        rows, now = len(self.frame), self.now
+        required = np.full(rows, float(threshold))
+        withheld_before = np.concatenate([np.zeros(now, dtype=bool), self.ctx_withheld])
+        for members, is_equality in self.problem.edges:
+            if is_equality:
+                a, b = (int(m) for m in members)
+                for mine, other in ((a, b), (b, a)):
+                    if mine < now <= other and not withheld_before[other]:
+                        required[mine] = 0.0
+        if self.ctx_withheld.any():
+            earlier = self.frame.iloc[now:].reset_index(drop=True)
+            ctx_problem, ctx_truth = _problem(earlier, equal_populations)
+            ctx_cells = np.zeros(ctx_problem.n_cells, dtype=bool)
+            ctx_cells[: rows - now] = self.ctx_withheld
+            ctx_has_num = _has_numerator(earlier)
+            ctx_cells[(rows - now) + np.flatnonzero(self.ctx_withheld[ctx_has_num])] = True
+            alone = _Solver(ctx_problem, ctx_truth, rows - now).ranges(ctx_cells, np.flatnonzero(self.ctx_withheld))
+            for t, (lo, hi) in alone.items():
+                required[now + t] = min(float(threshold), hi - lo)
+        return required
+
+    def _with_picks(self, picks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Mark the picks and let the secondary rule repair the relations again."""
+        withheld, reason = self.withheld.copy(), self.reason.copy()
+        withheld[picks] = True
+        reason[picks] = REASON_AUDIT
+        _repair(self.kinds, withheld, reason)
+        return withheld, reason
+
+    def _rows(self, withheld_now: np.ndarray) -> np.ndarray:
+        return np.concatenate([withheld_now, self.ctx_withheld])
+
+    def _cells_of(self, withheld: np.ndarray) -> np.ndarray:
+        cells = np.zeros(self.problem.n_cells, dtype=bool)
+        cells[: len(withheld)] = withheld
+        cells[self.num_cell[self.has_num & withheld]] = True
+        return cells
+
+    def _candidates(self, r: int, withheld: np.ndarray) -> list[int]:
+        """Published current-year cells nearest to row r through the relations, best first."""
+        seen_edges: set[int] = set()
+        frontier = [r]
+        visited = {r}
+        while frontier:
+            partners, others = [], []
+            next_frontier = []
+            for f in frontier:
+                for e in self.touching[f]:
+                    if e in seen_edges:
+                        continue
+                    seen_edges.add(e)
+                    members, is_equality = self.problem.edges[e]
+                    for m in members:
+                        m = int(m)
+                        if m in visited:
+                            continue
+                        visited.add(m)
+                        if withheld[m]:
+                            next_frontier.append(m)
+                        elif m < self.now:
+                            (partners if is_equality else others).append(m)
+            found = partners + sorted(set(others) - set(partners), key=self.order_key)
+            if found:
+                return found
+            frontier = next_frontier
+        return []
+
+    def turn(self) -> _Turn:
+        """This round's narrow rows and picks; unchanged (cached) while the block is unchanged.
+
+        Two facts keep the linear programmes few without changing a decision. Withholding more cells
+        only takes constraints away, so a range never narrows as the rounds go on: a cell once wide
+        enough stays so (``wide``) and is not solved again until the report. And a cell whose
+        relations already received a pick this round, or that has no published cell to give up,
+        changes nothing in this round whether it is narrow or not: its range is solved only when no
+        other cell of the block is narrow (then it alone tells whether the round has a narrow cell).
+        """
+        if self._turn is not None:
+            return self._turn
+        withheld = self._rows(self.withheld)
+        targets = np.flatnonzero(withheld)
+        cells = self._cells_of(withheld)
+        ranges: dict[int, tuple[float, float]] = {}
+
+        def narrow_now(t: int) -> bool:
+            ranges[t] = self.solver.ranges(cells, np.array([t]))[t]
+            if is_narrow(*ranges[t], self.required[t]):
+                return True
+            self.wide[t] = True
+            return False
+
+        narrow: list[int] = []
+        deferred: list[int] = []
+        picks: list[int] = []
+        used_edges: set[int] = set()
+        fallback: list[tuple[int, int]] = []
+        for t in (int(t) for t in targets[~self.wide[targets]]):  # this year's rows first, as in the table
+            if used_edges & set(self.touching[t]):
+                deferred.append(t)
+                continue
+            found = self._candidates(t, withheld)
+            if not found:
+                deferred.append(t)
+                continue
+            if not narrow_now(t):
+                continue
+            narrow.append(t)
+
+            def trial_width(candidate: int, t: int = t) -> float:
+                trial = self._rows(self._with_picks([candidate])[0])
+                lo, hi = self.solver.ranges(self._cells_of(trial), np.array([t]))[t]
+                return hi - lo
+
+            choice = choose(found, ranges[t][1] - ranges[t][0], trial_width)
+            if choice is None:
+                fallback.append((t, found[0]))
+                continue
+            picks.append(choice)
+            used_edges |= set(self.touching[t]) | set(self.touching[choice])
+        if not narrow:
+            narrow = next(([t] for t in deferred if narrow_now(t)), [])
+        self._turn = _Turn(targets, ranges, narrow, picks, fallback)
+        return self._turn
+
+    def ranges(self) -> tuple[np.ndarray, dict[int, tuple[float, float]]]:
+        """Every withheld row of the block and its range, in the current state (for the report)."""
+        withheld = self._rows(self.withheld)
+        targets = np.flatnonzero(withheld)
+        return targets, self.solver.ranges(self._cells_of(withheld), targets)
+
+    def withhold(self, picks: list[int]) -> None:
+        self.withheld, self.reason = self._with_picks(picks)
+        self._turn = None
+
+
+class _Progress:
+    """Logs a line at most every ``PROGRESS_SECONDS`` (counts of blocks and cells only, never a figure)."""
+
+    def __init__(self, what: str, log: Callable[[str], None] | None):
+        self.what, self.log = what, log or (lambda message: logger.info("%s", message))
+        self.last = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            self.log(f"{self.what}: {message}")
+
+
+@dataclass
+class _Summary:
+    """What the year's table needs of a finished block (its programme and solver dropped)."""
+
+    now: int
+    withheld: np.ndarray
+    reason: np.ndarray
+    required: np.ndarray
+
+    @classmethod
+    def of(cls, block: _Block) -> _Summary:
+        return cls(block.now, block.withheld, block.reason, block.required)
+
+
+def _rounds_in_step(steps_of: list[list[int | None]], still_narrow: list[bool], max_rounds: int) -> tuple[int, bool]:
+    """The rounds of one audit over all blocks in step, replayed from each block's own rounds.
+
+    In step, a round withholds the picks of every block whose next step is a pick; when none is,
+    the fallback of the first narrow row (in row order) of the blocks waiting with one. A block's
+    steps do not depend on the other blocks, so the replay gives the same states and count. Returns
+    the count, and whether every block's steps fit in ``max_rounds`` (else the replay is not the audit).
+    """
+    position = [0] * len(steps_of)
+    rounds = 0
+
+    def pending(b: int) -> bool:
+        return position[b] < len(steps_of[b])
+
+    while True:
+        if not any(pending(b) or still_narrow[b] for b in range(len(steps_of))) or rounds >= max_rounds:
+            break
+        rounds += 1
+        picking = [b for b in range(len(steps_of)) if pending(b) and steps_of[b][position[b]] is None]
+        if picking:
+            for b in picking:
+                position[b] += 1
+            continue
+        waiting = [(steps_of[b][position[b]], b) for b in range(len(steps_of)) if pending(b)]
+        if not waiting:
+            break
+        position[min(waiting)[1]] += 1
+    return rounds, not any(pending(b) for b in range(len(steps_of)))
+
+
+def _in_step(blocks: list[tuple[np.ndarray, _Block]], max_rounds: int, report_progress, finish) -> int:
+    """Every block in step, round by round (as one audit over all cells); returns the round count."""
+    rounds = 0
+    while True:
+        turns = []
+        for number, (_, block) in enumerate(blocks, start=1):
+            turns.append(block.turn())
+            report_progress(f"block {number}/{len(blocks)}, round {rounds + 1}, {block.cells} cells")
+        if not any(turn.narrow for turn in turns) or rounds >= max_rounds:
+            break
+        rounds += 1
+        picking = [(block, turn.picks) for (_, block), turn in zip(blocks, turns, strict=True) if turn.picks]
+        if picking:
+            for block, picks in picking:
+                block.withhold(picks)
+            continue
+        # No single cell widens any narrow range: give up the first candidate (in row order) and look again.
+        fallbacks = [(int(rows_of[t]), block, candidate)
+                     for (rows_of, block), turn in zip(blocks, turns, strict=True) for t, candidate in turn.fallback]
+        if not fallbacks:
+            break
+        _, block, candidate = min(fallbacks, key=lambda item: item[0])
+        block.withhold([candidate])
+    for rows_of, block in blocks:
+        finish(rows_of, block)
+    return rounds
+
+
 def _protect_once(
     results: pd.DataFrame,
     threshold: int,
@@ -468,15 +527,20 @@ def _protect_once(
     context: pd.DataFrame | None,
     max_rounds: int,
     whole: Mapping[_Breakdown, bool],
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, AuditReport, list[_Breakdown]]:
-    """``protect`` with the breakdowns ``whole`` withheld as a whole; also the breakdowns of the cells left narrow."""
+    """``protect`` with the breakdowns ``whole`` withheld as a whole; also the breakdowns of the cells left narrow.
+
+    The cells are split into independent blocks (``_blocks``) and each is audited alone, one after
+    the other; a block with no withheld cell has nothing to audit and is skipped. The result, the
+    round count and ``max_rounds`` are those of one audit over all cells (``_rounds_in_step``).
+    """
     first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
     first_count = int(first["suppressed"].sum())
     truth_frame = sort_results(results[RESULT_COLUMNS]).reset_index(drop=True)
     for c in ["n", "numerator", "denominator"]:
         truth_frame[c] = pd.to_numeric(truth_frame[c]).astype("Int64")
     rows_now = len(truth_frame)
-    kinds = _relations(truth_frame, truth_frame["n"].fillna(0).to_numpy(dtype=np.int64))
     state_withheld = first["suppressed"].to_numpy(dtype=bool).copy()
     state_reason = first["suppression_reason"].to_numpy(dtype=object).copy()
     breakdown_of = list(zip(truth_frame["condition_id"].astype(str), truth_frame["indicator_id"].astype(str),
@@ -486,7 +550,8 @@ def _protect_once(
     if in_whole.any():
         state_reason[in_whole & ~state_withheld] = REASON_AUDIT
         state_withheld[in_whole] = True
-        _repair(kinds, state_withheld, state_reason)
+        _repair(_relations(truth_frame, truth_frame["n"].fillna(0).to_numpy(dtype=np.int64)), state_withheld,
+                state_reason)
 
     if context is not None and len(context):
         ctx = sort_results(context[RESULT_COLUMNS]).reset_index(drop=True)
@@ -497,133 +562,78 @@ def _protect_once(
     else:
         ctx_withheld = np.zeros(0, dtype=bool)
         combined = truth_frame
-    problem, truth = _problem(combined, equal_populations, np.concatenate([opened, np.zeros(len(ctx_withheld), dtype=bool)]))
-    solver = _Solver(problem, truth, len(combined))
-    rows = len(combined)
-    has_num = _has_numerator(combined)
-    num_cell = np.full(rows, -1, dtype=np.int64)
-    num_cell[has_num] = rows + np.arange(has_num.sum())
-    n_true = truth[:rows]
+    opened_all = np.concatenate([opened, np.zeros(len(ctx_withheld), dtype=bool)])
+    withheld_all = np.concatenate([state_withheld, ctx_withheld])
 
-    # The width each withheld row must keep. This year's rows: the threshold, except a row equal to a
-    # cell an earlier year published (its figure is public already). Earlier years' rows: the width
-    # their own publication left them, up to the threshold (this year must not narrow them further).
-    required = np.full(rows, float(threshold))
-    withheld_before = np.concatenate([np.zeros(rows_now, dtype=bool), ctx_withheld])
-    for members, is_equality in problem.edges:
-        if is_equality:
-            a, b = (int(m) for m in members)
-            for mine, other in ((a, b), (b, a)):
-                if mine < rows_now <= other and not withheld_before[other]:
-                    required[mine] = 0.0
-    if ctx_withheld.any():
-        ctx_problem, ctx_truth = _problem(combined.iloc[rows_now:].reset_index(drop=True), equal_populations)
-        ctx_cells = np.zeros(ctx_problem.n_cells, dtype=bool)
-        ctx_cells[: rows - rows_now] = ctx_withheld
-        ctx_has_num = _has_numerator(combined.iloc[rows_now:])
-        ctx_cells[(rows - rows_now) + np.flatnonzero(ctx_withheld[ctx_has_num])] = True
-        alone = _Solver(ctx_problem, ctx_truth, rows - rows_now).ranges(ctx_cells, np.flatnonzero(ctx_withheld))
-        for t, (lo, hi) in alone.items():
-            required[rows_now + t] = min(float(threshold), hi - lo)
+    what = " ".join(sorted(set(truth_frame["condition_id"].astype(str)))) or "audit"
+    years = truth_frame["report_year"]
+    report_progress = _Progress(f"audit {what} {int(years.max())}" if len(years) else f"audit {what}", progress)
+    row_blocks = [rows_of for rows_of in _blocks(combined, equal_populations) if withheld_all[rows_of].any()]
+    # (A block with nothing withheld has no range to compute, and nothing in it can become narrow.)
 
-    # Row -> hyperedges touching it.
-    touching: list[list[int]] = [[] for _ in range(rows)]
-    for e, (members, _) in enumerate(problem.edges):
-        for m in members:
-            touching[int(m)].append(e)
+    def block_of(rows_of: np.ndarray) -> _Block:
+        now = int((rows_of < rows_now).sum())
+        mine = rows_of[:now]
+        return _Block(combined.iloc[rows_of].reset_index(drop=True), now, opened_all[rows_of],
+                      ctx_withheld[rows_of[now:] - rows_now], state_withheld[mine].copy(), state_reason[mine].copy(),
+                      threshold, equal_populations)
 
-    rounds = 0
+    ranges: dict[int, tuple[float, float]] = {}
+    narrow: list[int] = []
+    required = np.full(len(combined), float(threshold))
+    targets_of: list[np.ndarray] = []
+    finished: list[tuple[np.ndarray, _Block]] = []
 
-    def with_picks(withheld_now: np.ndarray, reason_now: np.ndarray, picks: list[int]):
-        """Mark the picks and let the secondary rule repair the relations again."""
-        withheld_now, reason_now = withheld_now.copy(), reason_now.copy()
-        withheld_now[picks] = True
-        reason_now[picks] = REASON_AUDIT
-        _repair(kinds, withheld_now, reason_now)
-        return withheld_now, reason_now
+    def finish(rows_of: np.ndarray, block: _Block) -> None:
+        """The block's final state into the year's arrays; its programme is not needed any more."""
+        finished.append((rows_of, block))
+        block_targets, block_ranges = block.ranges()
+        targets_of.append(rows_of[block_targets])
+        ranges.update({int(rows_of[t]): r for t, r in block_ranges.items()})
+        narrow.extend(int(rows_of[t]) for t in block_targets if is_narrow(*block_ranges[int(t)], block.required[t]))
 
-    def withheld_rows(withheld_now: np.ndarray) -> np.ndarray:
-        return np.concatenate([withheld_now, ctx_withheld])
-
-    def cells_of(withheld: np.ndarray) -> np.ndarray:
-        cells = np.zeros(problem.n_cells, dtype=bool)
-        cells[:rows] = withheld
-        cells[num_cell[has_num & withheld]] = True
-        return cells
-
-    def order_key(r: int) -> tuple:
-        return (n_true[r] == 0, n_true[r], r)
-
-    def candidates(r: int, withheld: np.ndarray) -> list[int]:
-        """Published current-year cells nearest to row r through the relations, best first."""
-        seen_edges: set[int] = set()
-        frontier = [r]
-        visited = {r}
-        while frontier:
-            partners, others = [], []
-            next_frontier = []
-            for f in frontier:
-                for e in touching[f]:
-                    if e in seen_edges:
-                        continue
-                    seen_edges.add(e)
-                    members, is_equality = problem.edges[e]
-                    for m in members:
-                        m = int(m)
-                        if m in visited:
-                            continue
-                        visited.add(m)
-                        if withheld[m]:
-                            next_frontier.append(m)
-                        elif m < rows_now:
-                            (partners if is_equality else others).append(m)
-            found = partners + sorted(set(others) - set(partners), key=order_key)
-            if found:
-                return found
-            frontier = next_frontier
-        return []
-
-    while True:
-        withheld = withheld_rows(state_withheld)
-        targets = np.flatnonzero(withheld)
-        ranges = solver.ranges(cells_of(withheld), targets)
-        narrow = [t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < required[t] - _TOLERANCE]
-        if not narrow or rounds >= max_rounds:
-            break
-        rounds += 1
-        picks: list[int] = []
-        used_edges: set[int] = set()
-        fallback: list[int] = []
-        for t in sorted(narrow, key=lambda t: (t >= rows_now, t)):
-            if used_edges & set(touching[int(t)]):
-                continue
-            found = candidates(int(t), withheld)
-            if not found:
-                continue
-            width = ranges[int(t)][1] - ranges[int(t)][0]
-            choice = None
-            for cand in found[:8]:
-                trial = withheld_rows(with_picks(state_withheld, state_reason, [cand])[0])
-                lo, hi = solver.ranges(cells_of(trial), np.array([int(t)]))[int(t)]
-                if hi - lo > width + _TOLERANCE:  # widens the narrow cell
-                    choice = cand
-                    break
-            if choice is None:
-                fallback.append(found[0])
-                continue
-            picks.append(choice)
-            used_edges |= set(touching[int(t)]) | set(touching[choice])
-        if not picks and fallback:
-            # No single cell widens any narrow range: give up the first candidate and look again.
-            picks = fallback[:1]
-        if not picks:
-            break
-        state_withheld, state_reason = with_picks(state_withheld, state_reason, picks)
-
-    withheld = withheld_rows(state_withheld)
-    targets = np.flatnonzero(withheld)
-    ranges = solver.ranges(cells_of(withheld), targets)
-    narrow = sorted(t for t in targets if ranges[int(t)][1] - ranges[int(t)][0] < required[t] - _TOLERANCE)
+    # One block after the other, so that only one block's programme is held at a time. Each block's
+    # rounds are recorded, and the rounds of one audit over all cells are replayed from them
+    # (``_rounds_in_step``); only when ``max_rounds`` cuts that replay short is the audit run again with
+    # every block in step, round by round.
+    steps_of: list[list[int | None]] = []
+    still_narrow: list[bool] = []
+    for number, rows_of in enumerate(row_blocks, start=1):
+        block = block_of(rows_of)
+        steps: list[int | None] = []  # None: the block's picks; a row: a fallback for that narrow row
+        while True:
+            turn = block.turn()
+            report_progress(f"block {number}/{len(row_blocks)}, round {len(steps) + 1}, {block.cells} cells")
+            if not turn.narrow or len(steps) >= max_rounds:
+                break
+            if turn.picks:
+                block.withhold(turn.picks)
+                steps.append(None)
+            elif turn.fallback:
+                t, candidate = turn.fallback[0]
+                block.withhold([candidate])
+                steps.append(int(rows_of[t]))
+            else:
+                break
+        steps_of.append(steps)
+        still_narrow.append(bool(turn.narrow))
+        finish(rows_of, block)
+        finished[-1] = (rows_of, _Summary.of(block))
+        del block, turn  # the next block is built without this one's programme in memory
+    rounds, replayed = _rounds_in_step(steps_of, still_narrow, max_rounds)
+    if not replayed:
+        ranges.clear()
+        narrow.clear()
+        targets_of.clear()
+        finished.clear()
+        rounds = _in_step([(rows_of, block_of(rows_of)) for rows_of in row_blocks], max_rounds, report_progress,
+                          finish)
+    for rows_of, block in finished:
+        state_withheld[rows_of[: block.now]] = block.withheld
+        state_reason[rows_of[: block.now]] = block.reason
+        required[rows_of] = block.required
+    targets = np.sort(np.concatenate(targets_of)) if targets_of else np.zeros(0, dtype=np.int64)
+    narrow.sort()
     marked_input = truth_frame.copy()
     marked_input["suppressed"] = state_withheld
     marked_input["suppression_reason"] = state_reason

@@ -10,7 +10,7 @@ condition's audit runs on its own rows and never holds back another condition's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +68,7 @@ def assemble(
     not_replaced: Mapping[str, str | None],
     threshold: int,
     context: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, list[Part]]:
     """The year's published rows, condition by condition, and what became of each part.
 
@@ -75,7 +76,8 @@ def assemble(
     ``results``: the year's unsuppressed rows. ``previous``: the rows of the publication being
     replaced (``with_reasons``), empty when there is none. ``not_replaced``: condition -> why its
     part may not be replaced (a failed check, an indicator not computed), None when it may.
-    ``context``: earlier years' rows for the audit (``protect``).
+    ``context``: earlier years' rows for the audit (``protect``). ``progress``: where each
+    condition's audit logs its progress (blocks, rounds, counts of cells; ``protect``).
     """
     frames: list[pd.DataFrame] = []
     parts: list[Part] = []
@@ -90,7 +92,7 @@ def assemble(
                 continue
             protected, audit = protect(
                 mine, threshold=threshold, equal_populations=condition.equal_populations, context=_of(context, condition_id),
-                conditions=(condition,),
+                conditions=(condition,), progress=progress,
             )
             if audit.passed:
                 frames.append(protected)

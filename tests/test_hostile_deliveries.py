@@ -1,6 +1,9 @@
 """Hostile deliveries as they really arrive (DATA_CONTRACT.md 1-3): each is rejected with file, line,
 column and rule, or accepted as the contract says; validate_delivery never raises, and no file
 anywhere under the test folder (data root or outside it) changes: sha256 before == after.
+
+Every case then goes through the pipeline (`validate` below): an unhandled exception inside a step
+is a defect in itself, since every error a delivery can cause is a contract failure with its rule.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from contract_fixtures import (
 )  # fmt: skip
 from nhv_pipeline.contract import RULES, read_registry, validate_delivery
 from nhv_pipeline.contract.reader import max_file_bytes
+from nhv_pipeline.jobs import DELIVERIES, FULL
 from nhv_pipeline.publication import RESULT_COLUMNS, write_results
+from pipeline_helpers import run_in_process
 
 SURVEY = sct_path(2026, "survey")  # header + P3,2025-05-01,2025-05-10
 SURVEY_HEADER = b"patient_id,sent_date,response_date\n"
@@ -45,7 +50,17 @@ def validate(tmp_path: Path, files=None, year: int = 2026, condition: str = SCT,
     before = snapshot(tmp_path)
     validation = validate_delivery(root, year, condition, read_registry(root).units)
     assert snapshot(tmp_path) == before
+    assert through_the_pipeline(root, tmp_path / "warehouse", year, accepted=validation.failures.empty) == []
     return validation
+
+
+def through_the_pipeline(root: Path, warehouse: Path, year: int, accepted: bool) -> list[str]:
+    """The unhandled errors of the steps that read the case: the raw and staged steps of its year; for an
+    accepted delivery the whole run of its year too, after the earlier deliveries its indicators read."""
+    if not accepted:
+        return run_in_process(root, warehouse, [(DELIVERIES, year)])
+    earlier = sorted(int(p.name) for p in root.iterdir() if p.name.isdigit() and int(p.name) < year)
+    return run_in_process(root, warehouse, [*((DELIVERIES, y) for y in earlier), (FULL, year)])
 
 
 def with_file(path: str, content, files=None):
@@ -817,3 +832,22 @@ def test_a_name_is_shown_with_every_unprintable_character_escaped_and_a_long_one
     assert look_alike("AKADEMISKA", "akademiska") and look_alike("akademiska ", "akademiska")
     assert look_alike("\u0430kademiska", "akademiska") and look_alike("akademiska\u200b", "akademiska")
     assert not look_alike("akademiska", "akademiska") and not look_alike("karolinska", "akademiska")
+
+
+# --- the pipeline's own rule: no unhandled exception inside a step (SECURITY item 4) -----------------------
+
+
+@pytest.mark.parametrize("where", ["raw_step", "indicator"])
+def test_an_unhandled_error_inside_a_step_is_found_by_the_pipeline_pass(tmp_path, monkeypatch, where):
+    """The pass every case above goes through finds what it looks for: a step that raised, and an
+    indicator whose code raised (confined to its condition, but still a defect)."""
+    import nhv_pipeline.assets.indicators as indicator_assets
+    import nhv_pipeline.assets.raw as raw_assets
+
+    def broken(*args, **kwargs):
+        raise ValueError("a defect")
+
+    monkeypatch.setattr(*(raw_assets, "write_unit_reports") if where == "raw_step" else (indicator_assets, "compute"), broken)
+    root = write_root(tmp_path / "data_raw", baseline())
+    found = through_the_pipeline(root, tmp_path / "warehouse", 2026, accepted=where == "indicator")
+    assert found and all("ValueError" in line for line in found), found

@@ -434,6 +434,7 @@ def test_a_misnamed_condition_folder_is_unknown_condition_by_position_and_units_
     missing = validation.failures[validation.failures["rule"] == "missing_delivery"]
     assert len(missing) == 4 and missing["message"].str.contains(f"liknar tillståndsområdets mapp {SKD} finns ({where})", regex=False).all()
     assert name == f"{SKD} " or name not in all_text(validation)  # named by its position, not repeated
+    assert validation.strays == [] and ("unknown_condition", where, None, "") in keys(validation.refusing_failures)
     # The look-alike is skeletal_dysplasia's failure, not every condition's.
     other = validate(tmp_path / "again", prepare=prepare, condition=SCT)
     assert not any(k[0] == "unknown_condition" for k in keys(other))
@@ -441,6 +442,8 @@ def test_a_misnamed_condition_folder_is_unknown_condition_by_position_and_units_
 
 @pytest.mark.parametrize("make", ["link_to_root", "file", "stray_folder"])
 def test_any_other_entry_beside_the_condition_folders_fails_every_condition_by_position(tmp_path, make):
+    """Named by position in every condition's failures, but no condition's delivery is refused for it
+    (whose would it be?): the run fails, each part is published on its own checks (test_areas_fail_alone)."""
     def prepare(root: Path) -> None:
         entry = root / "2026" / "zz_other"
         if make == "link_to_root":
@@ -453,6 +456,8 @@ def test_any_other_entry_beside_the_condition_folders_fails_every_condition_by_p
     for condition in (SCT, SKD):
         validation = validate(tmp_path / condition, prepare=prepare, condition=condition)
         assert ("unknown_condition", "entry 3 of 3 in 2026", None, "") in keys(validation)
+        assert validation.strays == ["entry 3 of 3 in 2026"]
+        assert "unknown_condition" not in set(validation.refusing_failures["rule"])
 
 
 def test_a_unit_folder_named_almost_right_is_pointed_at_from_missing_delivery(tmp_path):

@@ -197,3 +197,62 @@ def test_the_sensor_and_schedule_requests_resolve_as_the_daemon_resolves_them(tm
         (request,) = data.run_requests
         assert request.tags["dagster/partition"] == "2025"
         assert all(repository.asset_graph.get(key).partitions_def.start.year <= 2025 for key in request.asset_selection)
+
+
+# --- `nhv-pipeline queue`: a request the run-queue sensor turns into runs (public APIs only) ------------------
+
+
+def test_queue_leaves_a_request_that_the_queue_sensor_turns_into_one_run_per_year_in_order(tmp_path, sample_data, monkeypatch):
+    from nhv_pipeline.graph import build_definitions
+    from nhv_pipeline.jobs import run_selection
+    from nhv_pipeline.runner import queue_runs
+
+    warehouse = tmp_path / "warehouse"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert queue_runs(sample_data, warehouse, [2026, 2024, 2025], False, "nhv_validate") == 0
+    (request,) = (warehouse / "run_queue").iterdir()
+    assert oct(request.stat().st_mode & 0o777) == "0o600"
+
+    defs = build_definitions(str(sample_data), str(warehouse))
+    sensor = defs.resolve_sensor_def("run_queue_sensor")
+    graph = defs.resolve_asset_graph()
+    with DagsterInstance.ephemeral() as instance:
+        assert instance.get_runs() == []  # nothing is created by the command itself
+        data = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+        assert [r.partition_key for r in data.run_requests] == ["2024", "2025", "2026"]  # oldest first
+        for r in data.run_requests:
+            assert r.tags["nhv/trigger"] == "cli_queue" and r.tags["nhv/run"] == "nhv_validate"
+            assert r.tags["nhv/warehouse"] == "writer"
+            assert list(r.asset_selection) == run_selection(graph, "nhv_validate", int(r.partition_key))
+        assert len({r.run_key for r in data.run_requests}) == 3
+
+        # The next tick starts nothing again and clears the request (its runs were requested with the
+        # cursor of the tick before); a tick that started from an old cursor asks for the same run keys,
+        # which Dagster starts once.
+        again = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs, cursor=data.cursor))
+        assert again.run_requests == [] and again.skip_message
+        assert list((warehouse / "run_queue").iterdir()) == []
+        assert queue_runs(sample_data, warehouse, [2026], False, "nhv_full") == 0
+        later = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs, cursor=again.cursor))
+        assert [(r.partition_key, r.tags["nhv/run"]) for r in later.run_requests] == [("2026", "nhv_full")]
+        assert later.run_requests[0].run_key not in {r.run_key for r in data.run_requests}
+
+
+def test_queue_says_what_it_queued_and_where_the_daemon_takes_it(tmp_path, sample_data, monkeypatch, capsys):
+    from nhv_pipeline.runner import queue_runs
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert queue_runs(sample_data, tmp_path / "warehouse", [2025], False, "nhv_full") == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Queued nhv_full for report year 2025 (request ")
+    assert "run_queue_sensor" in lines[0]
+
+
+def test_the_run_queue_uses_no_private_dagster_module():
+    """Issue 25: run creation through `dagster._core` broke on upgrades at run time; only public APIs here."""
+    import inspect
+
+    import nhv_pipeline.run_queue as run_queue
+
+    assert "dagster._" not in inspect.getsource(run_queue)
+    assert "create_run" not in inspect.getsource(run_queue)

@@ -256,3 +256,77 @@ def test_the_run_queue_uses_no_private_dagster_module():
 
     assert "dagster._" not in inspect.getsource(run_queue)
     assert "create_run" not in inspect.getsource(run_queue)
+
+
+# --- after a corrected earlier year is republished: the later years that draw on it (SECURITY item 9) -------
+
+
+def _publish_fake(warehouse, year: int, text: str) -> None:
+    folder = warehouse / "published" / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "indicator_results.csv").write_text(text, encoding="utf-8")
+
+
+def test_the_sensor_reruns_the_later_published_years_once_per_correction_when_turned_on(tmp_path, monkeypatch):
+    from dagster import job, op
+
+    from nhv_pipeline.graph import build_definitions
+    from nhv_pipeline.jobs import run_selection
+    from nhv_pipeline.settings import RERUN_LATER_YEARS_ENV
+
+    root, warehouse = tmp_path / "data_raw", tmp_path / "warehouse"
+    root.mkdir()
+    for year in (2024, 2025, 2026):
+        _publish_fake(warehouse, year, f"figures of {year}\n")
+
+    def tick(cursor):
+        defs = build_definitions(str(root), str(warehouse))
+        data = defs.resolve_sensor_def("delivery_sensor").evaluate_tick(
+            build_sensor_context(instance=instance, definitions=defs, cursor=cursor)
+        )
+        return data, defs
+
+    with DagsterInstance.ephemeral() as instance:
+        # Off by default: a changed publication starts nothing (the run that changed it said what to re-run).
+        first, _ = tick(None)
+        _publish_fake(warehouse, 2024, "corrected figures of 2024\n")
+        off, _ = tick(first.cursor)
+        assert off.run_requests == []
+
+        monkeypatch.setenv(RERUN_LATER_YEARS_ENV, "1")
+        _publish_fake(warehouse, 2024, "figures of 2024\n")
+        start, _ = tick(None)  # the first look only records what is published
+        assert start.run_requests == []
+        _publish_fake(warehouse, 2024, "corrected figures of 2024\n")
+        corrected, defs = tick(start.cursor)
+        assert [r.partition_key for r in corrected.run_requests] == ["2025", "2026"]
+        graph = defs.resolve_asset_graph()
+        for request in corrected.run_requests:
+            assert request.tags["nhv/run"] == "nhv_full" and request.tags["nhv/trigger"] == "rerun_after_correction"
+            assert request.tags["nhv/corrected_year"] == "2024"
+            assert list(request.asset_selection) == run_selection(graph, "nhv_full", int(request.partition_key))
+        retried, _ = tick(start.cursor)  # a tick retried from the old cursor asks for the same runs
+        assert [r.run_key for r in retried.run_requests] == [r.run_key for r in corrected.run_requests]
+        assert tick(corrected.cursor)[0].run_requests == []  # once per correction
+
+        # The re-run of 2025 changed its publication too: its later years were already asked for.
+        @op
+        def rerun():
+            pass
+
+        @job
+        def republished():
+            rerun()
+
+        republished.execute_in_process(
+            instance=instance, tags={"dagster/partition": "2025", "nhv/trigger": "rerun_after_correction"}
+        )
+        _publish_fake(warehouse, 2025, "figures of 2025 after the correction of 2024\n")
+        assert tick(corrected.cursor)[0].run_requests == []
+
+        # A correction of 2025 of its own: 2026 is asked for again, with a run key of its own.
+        _publish_fake(warehouse, 2025, "corrected figures of 2025\n")
+        republished.execute_in_process(instance=instance, tags={"dagster/partition": "2025", "nhv/trigger": "cli"})
+        again, _ = tick(corrected.cursor)
+        assert [r.partition_key for r in again.run_requests] == ["2026"]
+        assert again.run_requests[0].run_key not in {r.run_key for r in corrected.run_requests}

@@ -202,13 +202,20 @@ def test_the_sensor_and_schedule_requests_resolve_as_the_daemon_resolves_them(tm
 # --- `nhv-pipeline queue`: a request the run-queue sensor turns into runs (public APIs only) ------------------
 
 
+def _queue_environment(monkeypatch, tmp_path, data_raw, warehouse) -> None:
+    """What `queue_runs` sets in the process environment, set here so that it is undone after the test."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NHV_DATA_RAW", str(data_raw))
+    monkeypatch.setenv("NHV_WAREHOUSE_DIR", str(warehouse))
+
+
 def test_queue_leaves_a_request_that_the_queue_sensor_turns_into_one_run_per_year_in_order(tmp_path, sample_data, monkeypatch):
     from nhv_pipeline.graph import build_definitions
     from nhv_pipeline.jobs import run_selection
     from nhv_pipeline.runner import queue_runs
 
     warehouse = tmp_path / "warehouse"
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    _queue_environment(monkeypatch, tmp_path, sample_data, warehouse)
     assert queue_runs(sample_data, warehouse, [2026, 2024, 2025], False, "nhv_validate") == 0
     (request,) = (warehouse / "run_queue").iterdir()
     assert oct(request.stat().st_mode & 0o777) == "0o600"
@@ -241,7 +248,7 @@ def test_queue_leaves_a_request_that_the_queue_sensor_turns_into_one_run_per_yea
 def test_queue_says_what_it_queued_and_where_the_daemon_takes_it(tmp_path, sample_data, monkeypatch, capsys):
     from nhv_pipeline.runner import queue_runs
 
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    _queue_environment(monkeypatch, tmp_path, sample_data, tmp_path / "warehouse")
     assert queue_runs(sample_data, tmp_path / "warehouse", [2025], False, "nhv_full") == 0
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Queued nhv_full for report year 2025 (request ")

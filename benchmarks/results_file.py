@@ -73,7 +73,7 @@ CURRENT_HEADING = "## 1. Current figures against the targets"
 CURRENT_INTRO = (
     "One row per target, written from `benchmarks/results.json` (`targets`): edit a row there and run "
     "`.venv/bin/python benchmarks/results_file.py`, which rewrites this table. Ratios are taken within "
-    "one session (whole processes, alternating), so they are steadier than the seconds on a shared "
+    "one sitting (whole processes, alternating), so they are steadier than the seconds on a shared "
     "2-core machine."
 )
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/against_baselines.py                         # 1x, 100x, 1000x; 2 rounds
     .venv/bin/python benchmarks/against_baselines.py --scales 1,100 --rounds 3
-    .venv/bin/python benchmarks/against_baselines.py --write                  # also replace the section in RESULTS.md
+    .venv/bin/python benchmarks/against_baselines.py --write                  # also its section of RESULTS.md and results.json
 
 Per scale and round, three whole processes run one after the other: `nhv-pipeline run
 --all --quiet` (fresh warehouse and Dagster home), `benchmarks/baseline_plain.py` and
@@ -27,17 +27,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import results_file  # noqa: E402
 from run_benchmark import REPO, cli, git_revision, machine, measure, report_years, row_counts  # noqa: E402
 
-# Targets of the issue "Performance: the validated, published run against a plain script".
-TARGET_1000_PLAIN = 0.7
-TARGET_1000_PANDAS = 2.5
+# Targets: issue 25 ("Performance at the real scale") keeps the peak memory and linear validation of
+# the issue "Performance: the validated, published run against a plain script", sets the 1000x full run
+# at most 3x the pandas baseline, and withdraws the 1x <= 6 s, 100x <= 2x plain and 1000x <= 0.7x plain
+# targets (below the floor of any Dagster run: benchmarks/stack_floor.py). Their ratios stay in the table.
+TARGET_1000_PANDAS = 3.0
 TARGET_1000_MB = 1536.0
-TARGET_100_PLAIN = 2.0
-TARGET_1X_S = 6.0
 TARGET_VALIDATION_GROWTH = 10.0
 TARGET_ONE_UNIT_S = 1.5
-SECTION = "## Against the baselines"
+SECTION = "## Detail: against the baselines (against_baselines.py)"
+JSON_KEY = "against_baselines"
 
 
 def baseline(name: str, data_raw: Path) -> list[str]:
@@ -141,11 +143,8 @@ def summarise(results: list[dict], info: dict) -> str:
         shown = "–" if value is None else (f"{value:.2f}{unit}" if unit != " MB" else f"{value:.0f} MB")
         lines.append(f"| {text} | {shown} | {verdict(None if value is None else value <= limit)} |")
 
-    target(f"1000×: full run ≤ {TARGET_1000_PLAIN}× plain baseline (median ratio)", 1000, "ratio_plain", TARGET_1000_PLAIN, "×")
     target(f"1000×: full run ≤ {TARGET_1000_PANDAS}× pandas baseline (median ratio)", 1000, "ratio_pandas", TARGET_1000_PANDAS, "×")
     target("1000×: full run peak memory ≤ 1.5 GB", 1000, "peak", TARGET_1000_MB, " MB")
-    target(f"100×: full run ≤ {TARGET_100_PLAIN}× plain baseline (median ratio)", 100, "ratio_plain", TARGET_100_PLAIN, "×")
-    target(f"1×: full run of all sample report years ≤ {TARGET_1X_S:g} s", 1, "full", TARGET_1X_S, " s")
     v100, v1000 = by_scale.get(100, {}).get("validation", {}), by_scale.get(1000, {}).get("validation", {})
     for year in sorted(set(v100) & set(v1000), key=int):
         growth = v1000[year] / v100[year]
@@ -159,17 +158,10 @@ def summarise(results: list[dict], info: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the section in RESULTS.md (up to the next `## ` heading or the data line), or add it before the data line."""
-    text = path.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start < 0:
-        marker = text.find("<!-- benchmark-data ")
-        start = end = marker if marker >= 0 else len(text)
-    else:
-        candidates = [i for i in (text.find("\n## ", start + 1), text.find("<!-- benchmark-data ", start)) if i >= 0]
-        end = min(candidates) + (1 if candidates and text[min(candidates)] == "\n" else 0) if candidates else len(text)
-    path.write_text(text[:start] + section + "\n" + text[end:], encoding="utf-8")
+def write_results(results: list[dict], info: dict, section: str) -> None:
+    """Replace this script's section of RESULTS.md and its entry (`against_baselines`) of results.json."""
+    results_file.store(JSON_KEY, {**info, "results": results})
+    results_file.replace_section(SECTION, section)
 
 
 def main(argv=None) -> int:
@@ -178,7 +170,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per scale (default 2)")
     parser.add_argument("--workdir", type=Path, help="where deliveries and warehouses go (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=1800.0)
-    parser.add_argument("--write", action="store_true", help=f"replace '{SECTION}' in benchmarks/RESULTS.md")
+    parser.add_argument("--write", action="store_true", help=f"replace '{SECTION}' in benchmarks/RESULTS.md and its entry of results.json")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nhv-baselines-"))
     info = machine()
@@ -192,7 +184,7 @@ def main(argv=None) -> int:
     section = summarise(results, info)
     print(section)
     if args.write:
-        write_section(REPO / "benchmarks" / "RESULTS.md", section)
+        write_results(results, info, section)
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

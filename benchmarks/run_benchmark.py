@@ -3,7 +3,7 @@
 Run from the repository root with the project's virtualenv:
 
     .venv/bin/python benchmarks/run_benchmark.py                    # scales 1,10,100
-    .venv/bin/python benchmarks/run_benchmark.py --scales 1000 --out /tmp/r1000.md
+    .venv/bin/python benchmarks/run_benchmark.py --scales 1000 --merge   # add 1000x to the recorded scales
 
 Every measurement runs in its own subprocess, started with `subprocess.Popen`
 and reaped with `os.wait4`, whose resource usage is that of the child and of
@@ -23,8 +23,8 @@ What is measured per scale (see README.md next to this file):
 (d) definitions   `python -c "import nhv_pipeline.definitions"`, median of 3
                   (scale-independent: measured once)
 
-The benchmark is not part of the test suite. It writes only under --workdir
-and to --out.
+The benchmark is not part of the test suite. It writes only under --workdir, its
+section of --out (benchmarks/RESULTS.md) and its entry of --json (benchmarks/results.json).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import results_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -209,24 +212,19 @@ def from_json(data: dict) -> Measurement:
     return measurement
 
 
-DATA_MARKER = "<!-- benchmark-data "
+JSON_KEY = "run_benchmark"
+"""This script's entry of benchmarks/results.json: {"scales": [one record per scale], "definitions": ...}."""
+SECTION = "## Detail: the data-volume scales (run_benchmark.py)"
 
 
-def dump_results(results: list[dict]) -> str:
-    plain = [{k: (to_json(v) if isinstance(v, Measurement) else v) for k, v in r.items()} for r in results]
-    return DATA_MARKER + json.dumps(plain, ensure_ascii=True) + " -->"
+def dump_results(results: list[dict]) -> list[dict]:
+    return [{k: (to_json(v) if isinstance(v, Measurement) else v) for k, v in r.items()} for r in results]
 
 
 def load_results(path: Path) -> list[dict]:
-    """The scales recorded in an earlier RESULTS.md (its embedded data line), for --merge."""
-    if not path.exists():
-        return []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith(DATA_MARKER):
-            plain = json.loads(line[len(DATA_MARKER):-len(" -->")])
-            return [{k: (from_json(v) if isinstance(v, dict) and "wall_s" in v else v) for k, v in r.items()}
-                    for r in plain]
-    return []
+    """The scales recorded earlier in results.json (`path`), for --merge."""
+    plain = results_file.load(path).get(JSON_KEY, {}).get("scales", [])
+    return [{k: (from_json(v) if isinstance(v, dict) and "wall_s" in v else v) for k, v in r.items()} for r in plain]
 
 
 def git_revision() -> str:
@@ -407,14 +405,15 @@ def measure_definitions(workdir: Path, timeout: float) -> Measurement:
 
 
 def write_results(out: Path, results: list[dict], definitions: Measurement, info: dict, started: datetime,
-                  elapsed: float, command: str) -> None:
+                  elapsed: float, command: str, json_path: Path = results_file.RESULTS_JSON) -> None:
+    """Replace this script's section of RESULTS.md (`out`) and its entry of results.json (`json_path`)."""
     by_scale = {r["scale"]: r for r in results}
     scales = [r["scale"] for r in results]
     lines = [
-        "# Pipeline benchmark results",
+        SECTION,
         "",
-        f"Written by `benchmarks/run_benchmark.py` (`{command}`); see `benchmarks/README.md` for what each "
-        "measurement is and how to read it.",
+        f"Written by `benchmarks/run_benchmark.py` (`{command}`), data in `results.json` (`{JSON_KEY}`); see "
+        "`benchmarks/README.md` for what each measurement is and how to read it.",
         "",
         f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')} (benchmark took {elapsed / 60:.1f} min)",
         f"- Machine: {info['cpus']} CPUs (`os.cpu_count()`), "
@@ -434,7 +433,7 @@ def write_results(out: Path, results: list[dict], definitions: Measurement, info
         "`compute()` for every indicator of every report year; the cell is the whole process, the rows below "
         "split it into imports, loading and compute.",
         "",
-        "## Measurements (wall s / peak MB)",
+        "### Measurements (wall s / peak MB)",
         "",
         "| measurement | " + " | ".join(f"{s:g}×" for s in scales) + " |",
         "|---|" + "---|" * len(scales),
@@ -460,7 +459,7 @@ def write_results(out: Path, results: list[dict], definitions: Measurement, info
                  + " |" * len(scales))
     lines += ["", "Exit codes other than 0 are shown in the cell; `–` means the measurement did not run or finish.", ""]
 
-    lines += ["## Rows per scale (data rows of all units and report years, header excluded)", ""]
+    lines += ["### Rows per scale (data rows of all units and report years, header excluded)", ""]
     keys = sorted({k for r in results for k in r.get("rows", {})})
     lines.append("| table | " + " | ".join(f"{s:g}×" for s in scales) + " |")
     lines.append("|---|" + "---|" * len(scales))
@@ -477,7 +476,8 @@ def write_results(out: Path, results: list[dict], definitions: Measurement, info
         f"{by_scale[s]['sizes']['dagster_home_mb']:.1f}" if "sizes" in by_scale[s] else "–" for s in scales) + " |")
     lines.append("")
 
-    lines += ["## Targets", "", "| target | measured | result |", "|---|---|---|"]
+    lines += ["### This script's targets (of the issue \"Hardening and performance\"; the current ones are in section 1)",
+              "", "| target | measured | result |", "|---|---|---|"]
 
     def full(scale):
         r = by_scale.get(scale)
@@ -519,7 +519,7 @@ def write_results(out: Path, results: list[dict], definitions: Measurement, info
 
     big = [s for s in scales if s >= 1000]
     if big:
-        lines += ["## 1000×", ""]
+        lines += ["### 1000×", ""]
         for s in big:
             r = by_scale[s]
             fr = r.get("full")
@@ -533,15 +533,16 @@ def write_results(out: Path, results: list[dict], definitions: Measurement, info
     failed = [(s, key, name, by_scale[s][key]) for s in scales for key, name in names
               if isinstance(by_scale[s].get(key), Measurement) and any(by_scale[s][key].exit_codes)]
     if failed:
-        lines += ["## Runs that exited non-zero", "",
+        lines += ["### Runs that exited non-zero", "",
                   "The pipeline's own summary lines (file, line, column, rule; never a value):", ""]
         for s, _key, name, m in failed:
             lines.append(f"- {s:g}× {name}: exit {m.exit_codes}")
             lines += [f"    - `{line}`" for line in (failure_lines(m) or m.detail.get("failures", []))]
         lines.append("")
-    lines += [dump_results(results), ""]
+    results_file.store(JSON_KEY, {"scales": dump_results(results), "definitions": to_json(definitions),
+                                  "written": started.strftime("%Y-%m-%d %H:%M UTC"), "command": command}, json_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
+    results_file.replace_section(SECTION, "\n".join(lines), out)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -558,7 +559,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="comma-separated volume multipliers of the sample (default: 1,10,100); "
                         "1000 is attempted only when enough memory is available")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "RESULTS.md"),
-                        help="where to write the results (default: benchmarks/RESULTS.md)")
+                        help="the markdown whose section this script replaces (default: benchmarks/RESULTS.md)")
+    parser.add_argument("--json", default=str(results_file.RESULTS_JSON),
+                        help="the data file whose run_benchmark entry this script replaces, and --merge reads "
+                        "(default: benchmarks/results.json)")
     parser.add_argument("--workdir", help="folder for generated deliveries, warehouses and Dagster homes "
                         "(default: a new temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards (default: delete it)")
@@ -568,7 +572,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=1,
                         help="full runs per scale; the median is reported, all wall times are listed (default: 1)")
     parser.add_argument("--merge", action="store_true",
-                        help="keep the scales already recorded in --out that this invocation does not measure "
+                        help="keep the scales already recorded in --json that this invocation does not measure "
                         "(e.g. add a separate 1000x attempt to the 1,10,100 results)")
     parser.add_argument("--min-free-gb-1000x", type=float, default=8.0,
                         help="skip scales >= 1000 when less memory than this is available (default: 8)")
@@ -605,11 +609,11 @@ def main(argv=None) -> int:
     finally:
         if args.merge:
             measured = {r["scale"] for r in results}
-            results = sorted([r for r in load_results(Path(args.out)) if r["scale"] not in measured] + results,
+            results = sorted([r for r in load_results(Path(args.json)) if r["scale"] not in measured] + results,
                              key=lambda r: r["scale"])
         command = "run_benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_results(Path(args.out), results, definitions if "definitions" in locals() else Measurement(),
-                      info, started, time.perf_counter() - clock, command.strip())
+                      info, started, time.perf_counter() - clock, command.strip(), Path(args.json))
         log(f"wrote {args.out}")
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

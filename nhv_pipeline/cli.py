@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     queue_help = "queue report years for the Dagster daemon (a shared instance), oldest first"
     queue_description = (
-        "Queue one run per report year on the run queue of the Dagster instance in DAGSTER_HOME, "
-        "for the daemon to start one warehouse writer at a time (the operator guide's PostgreSQL recipe). "
-        "Nothing runs in this process. A run holds the assets of the selection that have the year; unlike "
+        "Leave a request for one run per report year in the warehouse's run_queue/ folder; the daemon's "
+        "run_queue_sensor turns it into runs within seconds, which the run queue starts one warehouse writer "
+        "at a time (docs/operations.md, the PostgreSQL recipe). Nothing runs in this process. A run holds the assets of the selection that have the year; unlike "
         "`run --report-year`, earlier deliveries a lag reads are not loaded first: queue those years before it."
     )
     for name in ("queue", DEPRECATED_QUEUE):

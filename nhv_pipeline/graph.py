@@ -24,6 +24,7 @@ from nhv_pipeline.assets.units import units
 from nhv_pipeline.assets.results import results_asset
 from nhv_pipeline.assets.staged import staged_assets
 from nhv_pipeline.resources import PipelinePaths, default_data_raw, default_warehouse_dir, warehouse_resources
+from nhv_pipeline.run_queue import make_run_queue_sensor
 from nhv_pipeline.schedules import build_march_run
 from nhv_pipeline.sensors import make_delivery_sensor
 from nhv_pipeline.settings import march_run_cron, march_run_timezone, resolved_pooled_years, settings_from_environment
@@ -47,7 +48,7 @@ def build_definitions(data_raw: str | None = None, warehouse_dir: str | None = N
     return Definitions(
         assets=all_assets(resolved_pooled_years()),
         schedules=[build_march_run(march_run_cron(), march_run_timezone())],
-        sensors=[make_delivery_sensor(Path(data_raw), Path(warehouse_dir))],
+        sensors=[make_delivery_sensor(Path(data_raw), Path(warehouse_dir)), make_run_queue_sensor(Path(warehouse_dir))],
         resources={
             "paths": PipelinePaths(data_raw=data_raw, warehouse_dir=warehouse_dir),
             **warehouse_resources(warehouse_dir),

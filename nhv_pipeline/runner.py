@@ -257,8 +257,8 @@ def queue_runs(data_raw: Path, warehouse_dir: Path, report_years: list[int] | No
     if checked is None:
         return 2
     years, _ = checked
-    for year, run_id in zip(years, queue_report_years(years, selection), strict=True):
-        _say(f"Queued {selection} for report year {year} (run {run_id}).")
+    for year, key in zip(years, queue_report_years(warehouse_dir, years, selection), strict=True):
+        _say(f"Queued {selection} for report year {year} (request {key}); the daemon's run_queue_sensor starts it.")
     return 0
 
 

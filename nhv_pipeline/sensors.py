@@ -6,6 +6,12 @@ keeps the digest of every file seen, so the log can say which files changed. Its
 first tick starts from what the warehouse has loaded (the raw delivery inventories,
 with every file's SHA-256), so a sensor turned on after `make run` triggers nothing
 for the deliveries that run already validated.
+
+With `NHV_RERUN_LATER_YEARS=1` (settings.py) the sensor also watches the publications: when
+a report year's published results change (a corrected earlier year re-run), it starts a full
+run of every later published year, which draws on it (trend charts, lagged deliveries), once
+per correction (run keys from the changed results' SHA-256). A change made by such a re-run
+starts nothing more: its later years were asked for with it.
 """
 
 from __future__ import annotations
@@ -14,12 +20,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
+from dagster import DefaultSensorStatus, RunRequest, RunsFilter, SensorEvaluationContext, SkipReason, sensor
 
 from nhv_pipeline.conditions import condition_ids, get_condition
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.contract.names import shown_name
-from nhv_pipeline.jobs import SELECTIONS, VALIDATE, run_selection, run_tags
+from nhv_pipeline.jobs import FULL, SELECTIONS, VALIDATE, run_selection, run_tags
 from nhv_pipeline.periods import delivered_report_years, misnamed_year_folders
 from nhv_pipeline.resources import (
     WAREHOUSE_FILE,
@@ -30,6 +36,7 @@ from nhv_pipeline.resources import (
     quoted,
     table_exists,
 )
+from nhv_pipeline.settings import rerun_later_years
 
 MINIMUM_INTERVAL_SECONDS = 120
 WAREHOUSE_WAIT_SECONDS = 10.0
@@ -84,6 +91,64 @@ def loaded_state(warehouse_dir: Path) -> dict[str, str]:
     return state
 
 
+RERUN_TRIGGER = "rerun_after_correction"
+
+
+def published_state(warehouse_dir: Path) -> dict[str, str]:
+    """Report year -> SHA-256 of its published results (`published/<R>/indicator_results.csv`)."""
+    published = Path(warehouse_dir) / "published"
+    if not published.is_dir():
+        return {}
+    return {
+        folder.name: file_digest(folder / "indicator_results.csv")
+        for folder in sorted(published.iterdir())
+        if folder.name.isdigit() and (folder / "indicator_results.csv").is_file()
+    }
+
+
+def _read_cursor(cursor: str) -> tuple[dict[str, str], dict[str, str] | None]:
+    """(deliveries, publications or None): the cursor is the delivery state alone while the re-runs are off."""
+    state = json.loads(cursor)
+    if isinstance(state.get("deliveries"), dict):
+        return state["deliveries"], state.get("published")
+    return state, None
+
+
+def _cursor(deliveries: dict[str, str], published: dict[str, str] | None) -> str:
+    if published is None:
+        return json.dumps(deliveries, sort_keys=True)
+    return json.dumps({"deliveries": deliveries, "published": published}, sort_keys=True)
+
+
+def later_year_reruns(context: SensorEvaluationContext, before: dict[str, str] | None, now: dict[str, str], asset_graph):
+    """The full runs of the later published years after an earlier year's publication changed."""
+    if before is None:  # the first look: nothing to compare with yet
+        return []
+    requests = []
+    for year, digest in sorted(now.items()):
+        if before.get(year) in (None, digest):
+            continue
+        latest = context.instance.get_runs(filters=RunsFilter(tags={"dagster/partition": year}), limit=1)
+        if latest and latest[0].tags.get("nhv/trigger") == RERUN_TRIGGER:
+            continue  # republished by a re-run this sensor asked for: its later years were asked for with it
+        later = [other for other in sorted(now) if int(other) > int(year)]
+        if later:
+            context.log.info(
+                "Report year %s's publication changed; re-running the later published years that draw on it: %s.",
+                year, ", ".join(later),
+            )
+        for other in later:
+            requests.append(
+                RunRequest(
+                    run_key=f"rerun-{other}-after-{year}-{digest[:16]}",
+                    partition_key=other,
+                    asset_selection=run_selection(asset_graph, FULL, int(other)) if asset_graph else None,
+                    tags={**run_tags(FULL, int(other)), "nhv/trigger": RERUN_TRIGGER, "nhv/corrected_year": year},
+                )
+            )
+    return requests
+
+
 def changed_deliveries(previous: dict[str, str], current: dict[str, str]) -> dict[tuple[str, str, str], list[str]]:
     """(report_year, condition_id, unit_id) -> the files added, changed or removed there."""
     changes: dict[tuple[str, str, str], list[str]] = {}
@@ -98,7 +163,8 @@ def changed_deliveries(previous: dict[str, str], current: dict[str, str]) -> dic
 def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | None = None):
     @sensor(
         # Assets, not a job: they begin at different report years, so each request names those of its year.
-        asset_selection=SELECTIONS[VALIDATE],
+        # With the re-runs of later years on, its requests may hold every asset of a year.
+        asset_selection=SELECTIONS[FULL] if rerun_later_years() else SELECTIONS[VALIDATE],
         minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
         description="Validates a report year when a unit delivers a new or corrected folder under the data "
@@ -106,11 +172,14 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
     )
     def delivery_sensor(context: SensorEvaluationContext):
         root = data_root or Path(default_data_raw())
+        warehouse = warehouse_dir or Path(default_warehouse_dir())
+        asset_graph = context.repository_def.asset_graph if context.repository_def is not None else None
+        published_before = None
         if context.cursor:
-            previous = json.loads(context.cursor)
+            previous, published_before = _read_cursor(context.cursor)
         else:
             try:
-                previous = loaded_state(warehouse_dir or Path(default_warehouse_dir()))
+                previous = loaded_state(warehouse)
             except WarehouseLockTimeout:
                 return SkipReason("The warehouse is busy with a run; the first look at the deliveries waits for the next tick.")
         if root.is_dir():
@@ -122,11 +191,13 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
                     "its deliveries are not validated. Rename it to the report year of its delivery round.",
                     shown, root,
                 )
+        published = published_state(warehouse) if rerun_later_years() else None
+        reruns = later_year_reruns(context, published_before, published, asset_graph) if published is not None else []
         current = delivery_state(root)
         changes = changed_deliveries(previous, current)
         if not changes:
-            context.update_cursor(json.dumps(current, sort_keys=True))  # a first tick keeps what it started from
-            return SkipReason(f"No new or changed deliveries under {root}.")
+            context.update_cursor(_cursor(current, published))  # a first tick keeps what it started from
+            return reruns or SkipReason(f"No new or changed deliveries under {root}.")
         years: dict[str, list[str]] = {}
         known = set(condition_ids())
         for (year, condition, unit), files in changes.items():
@@ -149,10 +220,9 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
             context.log.info("New or changed delivery: %s %s %s: %s", year, condition, unit, ", ".join(files))
             years.setdefault(year, []).append(f"{condition}/{unit}")
         if not years:
-            context.update_cursor(json.dumps(current, sort_keys=True))
-            return SkipReason("Only folders of unregistered conditions, or of years before a condition begins, changed (see the log).")
+            context.update_cursor(_cursor(current, published))
+            return reruns or SkipReason("Only folders of unregistered conditions, or of years before a condition begins, changed (see the log).")
         requests = []
-        asset_graph = context.repository_def.asset_graph if context.repository_def is not None else None
         for year, units in sorted(years.items()):
             year_state = {k: v for k, v in current.items() if k.startswith(f"{year}/")}
             run_key = "delivery-" + hashlib.sha256(json.dumps(year_state, sort_keys=True).encode()).hexdigest()[:16]
@@ -170,8 +240,8 @@ def make_delivery_sensor(data_root: Path | None = None, warehouse_dir: Path | No
                     },
                 )
             )
-        context.update_cursor(json.dumps(current, sort_keys=True))
-        return requests
+        context.update_cursor(_cursor(current, published))
+        return requests + reruns
 
     return delivery_sensor
 

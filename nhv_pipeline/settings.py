@@ -15,6 +15,7 @@ SUPPRESSION_THRESHOLD_ENV = "NHV_SUPPRESSION_THRESHOLD"
 POOLED_YEARS_ENV = "NHV_POOLED_YEARS"
 MARCH_RUN_CRON_ENV = "NHV_MARCH_RUN_CRON"
 MARCH_RUN_TIMEZONE_ENV = "NHV_MARCH_RUN_TIMEZONE"
+RERUN_LATER_YEARS_ENV = "NHV_RERUN_LATER_YEARS"
 
 DEFAULT_SUPPRESSION_THRESHOLD = 5
 DEFAULT_MARCH_RUN_CRON = "0 6 31 3 *"
@@ -61,3 +62,10 @@ def march_run_cron() -> str:
 
 def march_run_timezone() -> str:
     return os.environ.get(MARCH_RUN_TIMEZONE_ENV, "").strip() or DEFAULT_MARCH_RUN_TIMEZONE
+
+
+def rerun_later_years() -> bool:
+    """Whether the delivery sensor re-runs the later published years after an earlier year's publication
+    changed (`NHV_RERUN_LATER_YEARS=1`). Off by default: the sensor otherwise publishes nothing, and
+    republishing a year is the operator's decision; the run that changed the earlier year names them."""
+    return os.environ.get(RERUN_LATER_YEARS_ENV, "").strip().lower() in ("1", "true", "yes", "on")

@@ -56,3 +56,65 @@ def break_sex_code(patients: Path) -> None:
     lines = patients.read_text(encoding="utf-8").split("\n")
     lines[3] = lines[3].replace(",K,", ",Q,").replace(",M,", ",Q,")
     patients.write_text("\n".join(lines), encoding="utf-8")
+
+
+# --- the rule of SECURITY item 4: an unhandled exception inside a step is a defect in itself ---------
+
+
+def _error_chain(error) -> str:
+    names = []
+    while error is not None:
+        names.append(f"{error.cls_name}: {error.message.strip().splitlines()[0] if error.message.strip() else ''}")
+        error = error.cause
+    return " <- ".join(names)
+
+
+def unhandled_errors(events, warehouse: Path) -> list[str]:
+    """What in a run's events is no contract failure: a failed step whose error is neither our `Failure`
+    (a rule or a refusal, said in words) nor a machine fault (`recovery.machine_fault_message`: a full
+    disk, a damaged warehouse), and an indicator that was not computed because its code raised."""
+    from dagster import DagsterEventType
+
+    from nhv_pipeline.recovery import machine_fault_message
+
+    found = []
+    for event in events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data is None and (data.error is None or machine_fault_message(data.error, warehouse) is None):
+                found.append(f"step {event.step_key}: {_error_chain(data.error) if data.error else 'no error info'}")
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            why = event.event_specific_data.materialization.metadata.get("not_computed_because")
+            if why is not None and str(why.value).startswith("the computation failed"):
+                found.append(f"{event.asset_key.to_user_string()}: {why.value}")
+    return found
+
+
+def unhandled_errors_in_home(dagster_home: Path, warehouse: Path) -> list[str]:
+    """`unhandled_errors` over every run stored in a Dagster home (the runs of `nhv-pipeline` commands)."""
+    from dagster import DagsterInstance
+
+    found = []
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        for run in instance.get_runs():
+            events = [entry.dagster_event for entry in instance.all_logs(run.run_id) if entry.dagster_event is not None]
+            found += [f"run {run.run_id}: {line}" for line in unhandled_errors(events, warehouse)]
+    return found
+
+
+def run_in_process(data_raw: Path, warehouse: Path, plan: list[tuple[str, int]]) -> list[str]:
+    """Run the selections of `plan` ((job name, report year), in order) over a data root in this
+    process with an ephemeral instance, as `nhv-pipeline run` does; the unhandled errors they met."""
+    from dagster import DagsterInstance
+
+    from nhv_pipeline.graph import build_definitions
+    from nhv_pipeline.jobs import execute_in_process
+
+    defs = build_definitions(str(data_raw), str(warehouse))
+    found = []
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    with DagsterInstance.ephemeral() as instance:
+        for name, year in plan:
+            result = execute_in_process(defs, name, year, instance=instance, run_config=quiet, raise_on_error=False)
+            found += [f"{name} {year}: {line}" for line in unhandled_errors(result.all_events, warehouse)]
+    return found

@@ -159,3 +159,40 @@ def test_an_indicator_that_cannot_be_computed_keeps_its_area_part(tmp_path, samp
     assert "must not be shown" not in json.dumps(_manifest(folder))
     assert _lines_of(folder, "skeletal_dysplasia") == skd_before
     assert _manifest(folder)["conditions"]["sct_ssc"]["status"] == "updated"
+
+
+def test_a_stray_entry_in_the_report_year_fails_the_run_by_position_while_each_area_publishes_on_its_own_checks(
+    tmp_path, sample_data, run, capfd
+):
+    """SECURITY item 7 and areas fail alone together: an entry of `2026/` that is no registered condition's
+    folder (nor a look-alike of one) cannot be told whose it is. It is a failure named by its position in
+    every condition's report, and the run exits non-zero; but it holds back no condition's part: each is
+    published on its own checks, and the manifest says why the run failed."""
+    workspace = make_workspace(tmp_path, sample_data)
+    (workspace.data_raw / str(YEAR) / "zz_19700505_1234").mkdir()  # a name that must not be repeated
+    entries = sorted(p.name for p in (workspace.data_raw / str(YEAR)).iterdir())
+    where = f"entry {entries.index('zz_19700505_1234') + 1} of {len(entries)} in {YEAR}"
+
+    assert run(workspace) == 1
+    folder = workspace.warehouse / "published" / str(YEAR)
+    manifest = _manifest(folder)
+    assert {c: p["status"] for c, p in manifest["conditions"].items()} == {
+        "sct_ssc": "updated", "skeletal_dysplasia": "updated",
+    }
+    assert _lines_of(folder, "sct_ssc") and _lines_of(folder, "skeletal_dysplasia")
+    (why,) = manifest["run_failed_because"]
+    assert where in why and "unknown_condition" in why
+    stderr = capfd.readouterr().err
+    assert f"FAILED check delivery_contract on raw/sct_ssc/delivery ({YEAR})" in stderr
+    assert f"FAILED check delivery_contract on raw/skeletal_dysplasia/delivery ({YEAR})" in stderr
+    assert where in stderr and "unknown_condition" in stderr
+    assert "part_sct_ssc" not in stderr and "part_skeletal_dysplasia" not in stderr
+    assert "19700505" not in stderr and "19700505" not in (folder / "manifest.json").read_text(encoding="utf-8")
+    for condition_id in ("sct_ssc", "skeletal_dysplasia"):
+        report = (workspace.warehouse / "validation" / str(YEAR) / condition_id / "_registry.csv").read_text(encoding="utf-8")
+        assert where in report and "unknown_condition" in report
+
+    # Moved out of the data root: the run succeeds.
+    (workspace.data_raw / str(YEAR) / "zz_19700505_1234").rmdir()
+    assert run(workspace) == 0
+    assert "run_failed_because" not in _manifest(folder)

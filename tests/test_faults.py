@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from nhv_pipeline.faults import POINTS
-from pipeline_helpers import Workspace, make_workspace
+from pipeline_helpers import Workspace, make_workspace, unhandled_errors_in_home
 
 RESULT_FILES = ("indicator_results.csv", "indicator_results.json", "indicator_results.parquet")
 YEARS = ("2024", "2025")
@@ -140,6 +140,7 @@ def test_a_run_killed_at_a_fault_point_is_recovered_by_the_next_run(tmp_path, sa
         assert any("is gone" in message for message in messages)
     assert _unfinished_runs(workspace) == []  # the one-writer queue limit is free again
     assert _leftovers(workspace) == []
+    assert unhandled_errors_in_home(workspace.dagster_home, workspace.warehouse) == []
 
     with duckdb.connect(str(workspace.warehouse / "nhv.duckdb"), read_only=True) as con:
         years = con.execute("select distinct report_year from published.indicator_results order by 1").fetchall()
@@ -237,6 +238,8 @@ def test_a_full_disk_is_one_clear_line_and_leaves_the_warehouse_and_publications
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert results_of(warehouse / "published" / "2025") == before["2025"]
     assert _leftovers(workspace) == []
+    # A full disk is a machine fault (one `error:` line), never an unhandled error of a step.
+    assert unhandled_errors_in_home(workspace.dagster_home, warehouse) == []
 
 
 def _correct_2026_referrals(data_raw: Path) -> None:
@@ -273,6 +276,7 @@ def test_a_damaged_warehouse_is_one_clear_line_and_rebuild_is_the_way_back(tmp_p
     assert errors[0].endswith("Rebuild it from the deliveries with `nhv-pipeline rebuild`; the damaged file is kept "
                               "beside it. Publications are untouched.")
     assert {year: tree_digest(published / year) for year in before} == before
+    assert unhandled_errors_in_home(workspace.dagster_home, workspace.warehouse) == []
     if damage == "garbage":
         return  # the rebuild itself is the same for every damage: run it once
 

@@ -1,6 +1,9 @@
 """Hostile deliveries as they really arrive (DATA_CONTRACT.md 1-3): each is rejected with file, line,
 column and rule, or accepted as the contract says; validate_delivery never raises, and no file
 anywhere under the test folder (data root or outside it) changes: sha256 before == after.
+
+Every case then goes through the pipeline (`validate` below): an unhandled exception inside a step
+is a defect in itself, since every error a delivery can cause is a contract failure with its rule.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from contract_fixtures import (
 )  # fmt: skip
 from nhv_pipeline.contract import RULES, read_registry, validate_delivery
 from nhv_pipeline.contract.reader import max_file_bytes
+from nhv_pipeline.jobs import DELIVERIES, FULL
 from nhv_pipeline.publication import RESULT_COLUMNS, write_results
+from pipeline_helpers import run_in_process
 
 SURVEY = sct_path(2026, "survey")  # header + P3,2025-05-01,2025-05-10
 SURVEY_HEADER = b"patient_id,sent_date,response_date\n"
@@ -46,7 +51,17 @@ def validate(tmp_path: Path, files=None, year: int = 2026, condition: str = SCT,
     before = snapshot(tmp_path)
     validation = validate_delivery(root, year, get_condition(condition), read_registry(root, registered()).units, conditions=registered())
     assert snapshot(tmp_path) == before
+    assert through_the_pipeline(root, tmp_path / "warehouse", year, accepted=validation.failures.empty) == []
     return validation
+
+
+def through_the_pipeline(root: Path, warehouse: Path, year: int, accepted: bool) -> list[str]:
+    """The unhandled errors of the steps that read the case: the raw and staged steps of its year; for an
+    accepted delivery the whole run of its year too, after the earlier deliveries its indicators read."""
+    if not accepted:
+        return run_in_process(root, warehouse, [(DELIVERIES, year)])
+    earlier = sorted(int(p.name) for p in root.iterdir() if p.name.isdigit() and int(p.name) < year)
+    return run_in_process(root, warehouse, [*((DELIVERIES, y) for y in earlier), (FULL, year)])
 
 
 def with_file(path: str, content, files=None):
@@ -420,6 +435,7 @@ def test_a_misnamed_condition_folder_is_unknown_condition_by_position_and_units_
     missing = validation.failures[validation.failures["rule"] == "missing_delivery"]
     assert len(missing) == 4 and missing["message"].str.contains(f"liknar tillståndsområdets mapp {SKD} finns ({where})", regex=False).all()
     assert name == f"{SKD} " or name not in all_text(validation)  # named by its position, not repeated
+    assert validation.strays == [] and ("unknown_condition", where, None, "") in keys(validation.refusing_failures)
     # The look-alike is skeletal_dysplasia's failure, not every condition's.
     other = validate(tmp_path / "again", prepare=prepare, condition=SCT)
     assert not any(k[0] == "unknown_condition" for k in keys(other))
@@ -427,6 +443,8 @@ def test_a_misnamed_condition_folder_is_unknown_condition_by_position_and_units_
 
 @pytest.mark.parametrize("make", ["link_to_root", "file", "stray_folder"])
 def test_any_other_entry_beside_the_condition_folders_fails_every_condition_by_position(tmp_path, make):
+    """Named by position in every condition's failures, but no condition's delivery is refused for it
+    (whose would it be?): the run fails, each part is published on its own checks (test_areas_fail_alone)."""
     def prepare(root: Path) -> None:
         entry = root / "2026" / "zz_other"
         if make == "link_to_root":
@@ -439,6 +457,8 @@ def test_any_other_entry_beside_the_condition_folders_fails_every_condition_by_p
     for condition in (SCT, SKD):
         validation = validate(tmp_path / condition, prepare=prepare, condition=condition)
         assert ("unknown_condition", "entry 3 of 3 in 2026", None, "") in keys(validation)
+        assert validation.strays == ["entry 3 of 3 in 2026"]
+        assert "unknown_condition" not in set(validation.refusing_failures["rule"])
 
 
 def test_a_unit_folder_named_almost_right_is_pointed_at_from_missing_delivery(tmp_path):
@@ -818,3 +838,22 @@ def test_a_name_is_shown_with_every_unprintable_character_escaped_and_a_long_one
     assert look_alike("AKADEMISKA", "akademiska") and look_alike("akademiska ", "akademiska")
     assert look_alike("\u0430kademiska", "akademiska") and look_alike("akademiska\u200b", "akademiska")
     assert not look_alike("akademiska", "akademiska") and not look_alike("karolinska", "akademiska")
+
+
+# --- the pipeline's own rule: no unhandled exception inside a step (SECURITY item 4) -----------------------
+
+
+@pytest.mark.parametrize("where", ["raw_step", "indicator"])
+def test_an_unhandled_error_inside_a_step_is_found_by_the_pipeline_pass(tmp_path, monkeypatch, where):
+    """The pass every case above goes through finds what it looks for: a step that raised, and an
+    indicator whose code raised (confined to its condition, but still a defect)."""
+    import nhv_pipeline.assets.indicators as indicator_assets
+    import nhv_pipeline.assets.raw as raw_assets
+
+    def broken(*args, **kwargs):
+        raise ValueError("a defect")
+
+    monkeypatch.setattr(*(raw_assets, "write_unit_reports") if where == "raw_step" else (indicator_assets, "compute"), broken)
+    root = write_root(tmp_path / "data_raw", baseline())
+    found = through_the_pipeline(root, tmp_path / "warehouse", 2026, accepted=where == "indicator")
+    assert found and all("ValueError" in line for line in found), found

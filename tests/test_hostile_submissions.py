@@ -32,7 +32,7 @@ from nhv_pipeline.definitions import build_definitions
 from nhv_pipeline.jobs import DELIVERIES, run_tags
 from nhv_pipeline.submission.cells import INTEGER_COLUMNS, KEY_COLUMNS, write_submission_csv
 from nhv_pipeline.submission.workbook import FIRST_ROW, SUBMISSION_SHEET, write_template
-from pipeline_helpers import make_workspace, tree_digest
+from pipeline_helpers import make_workspace, tree_digest, unhandled_errors, unhandled_errors_in_home
 from submission_fixtures import unit_submission
 
 UNIT = "akademiska"
@@ -321,6 +321,7 @@ def test_a_hostile_submission_fails_its_checks_and_stages_nothing(case, tmp_path
     unit_id, file, line, column = _prepare(case, data_raw, submissions)
 
     result, materialized = _run_2026(data_raw, warehouse)
+    assert unhandled_errors(result.all_events, warehouse) == []  # each error is a contract failure with its rule
 
     failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
     assert ("raw/sct_ssc/delivery", "delivery_contract") in failed
@@ -368,6 +369,7 @@ def test_a_run_with_a_hostile_submission_publishes_nothing_of_its_area_and_keeps
     rows = (published / "2026" / "indicator_results.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert rows and {row.split(",")[1] for row in rows} == {"skeletal_dysplasia"}
     assert {year: tree_digest(published / year) for year in ("2024", "2025")} == before
+    assert unhandled_errors_in_home(workspace.dagster_home, workspace.warehouse) == []
 
 
 # ---------------------------------------------------------------- valid submissions in the warehouse

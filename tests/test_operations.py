@@ -197,3 +197,143 @@ def test_the_sensor_and_schedule_requests_resolve_as_the_daemon_resolves_them(tm
         (request,) = data.run_requests
         assert request.tags["dagster/partition"] == "2025"
         assert all(repository.asset_graph.get(key).partitions_def.start.year <= 2025 for key in request.asset_selection)
+
+
+# --- `nhv-pipeline queue`: a request the run-queue sensor turns into runs (public APIs only) ------------------
+
+
+def _queue_environment(monkeypatch, tmp_path, data_raw, warehouse) -> None:
+    """What `queue_runs` sets in the process environment, set here so that it is undone after the test."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NHV_DATA_RAW", str(data_raw))
+    monkeypatch.setenv("NHV_WAREHOUSE_DIR", str(warehouse))
+
+
+def test_queue_leaves_a_request_that_the_queue_sensor_turns_into_one_run_per_year_in_order(tmp_path, sample_data, monkeypatch):
+    from nhv_pipeline.graph import build_definitions
+    from nhv_pipeline.jobs import run_selection
+    from nhv_pipeline.runner import queue_runs
+
+    warehouse = tmp_path / "warehouse"
+    _queue_environment(monkeypatch, tmp_path, sample_data, warehouse)
+    assert queue_runs(sample_data, warehouse, [2026, 2024, 2025], False, "nhv_validate") == 0
+    (request,) = (warehouse / "run_queue").iterdir()
+    assert oct(request.stat().st_mode & 0o777) == "0o600"
+
+    defs = build_definitions(str(sample_data), str(warehouse))
+    sensor = defs.resolve_sensor_def("run_queue_sensor")
+    graph = defs.resolve_asset_graph()
+    with DagsterInstance.ephemeral() as instance:
+        assert instance.get_runs() == []  # nothing is created by the command itself
+        data = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+        assert [r.partition_key for r in data.run_requests] == ["2024", "2025", "2026"]  # oldest first
+        for r in data.run_requests:
+            assert r.tags["nhv/trigger"] == "cli_queue" and r.tags["nhv/run"] == "nhv_validate"
+            assert r.tags["nhv/warehouse"] == "writer"
+            assert list(r.asset_selection) == run_selection(graph, "nhv_validate", int(r.partition_key))
+        assert len({r.run_key for r in data.run_requests}) == 3
+
+        # The next tick starts nothing again and clears the request (its runs were requested with the
+        # cursor of the tick before); a tick that started from an old cursor asks for the same run keys,
+        # which Dagster starts once.
+        again = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs, cursor=data.cursor))
+        assert again.run_requests == [] and again.skip_message
+        assert list((warehouse / "run_queue").iterdir()) == []
+        assert queue_runs(sample_data, warehouse, [2026], False, "nhv_full") == 0
+        later = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs, cursor=again.cursor))
+        assert [(r.partition_key, r.tags["nhv/run"]) for r in later.run_requests] == [("2026", "nhv_full")]
+        assert later.run_requests[0].run_key not in {r.run_key for r in data.run_requests}
+
+
+def test_queue_says_what_it_queued_and_where_the_daemon_takes_it(tmp_path, sample_data, monkeypatch, capsys):
+    from nhv_pipeline.runner import queue_runs
+
+    _queue_environment(monkeypatch, tmp_path, sample_data, tmp_path / "warehouse")
+    assert queue_runs(sample_data, tmp_path / "warehouse", [2025], False, "nhv_full") == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Queued nhv_full for report year 2025 (request ")
+    assert "run_queue_sensor" in lines[0]
+
+
+def test_the_run_queue_uses_no_private_dagster_module():
+    """Issue 25: run creation through `dagster._core` broke on upgrades at run time; only public APIs here."""
+    import inspect
+
+    import nhv_pipeline.run_queue as run_queue
+
+    assert "dagster._" not in inspect.getsource(run_queue)
+    assert "create_run" not in inspect.getsource(run_queue)
+
+
+# --- after a corrected earlier year is republished: the later years that draw on it (SECURITY item 9) -------
+
+
+def _publish_fake(warehouse, year: int, text: str) -> None:
+    folder = warehouse / "published" / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "indicator_results.csv").write_text(text, encoding="utf-8")
+
+
+def test_the_sensor_reruns_the_later_published_years_once_per_correction_when_turned_on(tmp_path, monkeypatch):
+    from dagster import job, op
+
+    from nhv_pipeline.graph import build_definitions
+    from nhv_pipeline.jobs import run_selection
+    from nhv_pipeline.settings import RERUN_LATER_YEARS_ENV
+
+    root, warehouse = tmp_path / "data_raw", tmp_path / "warehouse"
+    root.mkdir()
+    for year in (2024, 2025, 2026):
+        _publish_fake(warehouse, year, f"figures of {year}\n")
+
+    def tick(cursor):
+        defs = build_definitions(str(root), str(warehouse))
+        data = defs.resolve_sensor_def("delivery_sensor").evaluate_tick(
+            build_sensor_context(instance=instance, definitions=defs, cursor=cursor)
+        )
+        return data, defs
+
+    with DagsterInstance.ephemeral() as instance:
+        # Off by default: a changed publication starts nothing (the run that changed it said what to re-run).
+        first, _ = tick(None)
+        _publish_fake(warehouse, 2024, "corrected figures of 2024\n")
+        off, _ = tick(first.cursor)
+        assert off.run_requests == []
+
+        monkeypatch.setenv(RERUN_LATER_YEARS_ENV, "1")
+        _publish_fake(warehouse, 2024, "figures of 2024\n")
+        start, _ = tick(None)  # the first look only records what is published
+        assert start.run_requests == []
+        _publish_fake(warehouse, 2024, "corrected figures of 2024\n")
+        corrected, defs = tick(start.cursor)
+        assert [r.partition_key for r in corrected.run_requests] == ["2025", "2026"]
+        graph = defs.resolve_asset_graph()
+        for request in corrected.run_requests:
+            assert request.tags["nhv/run"] == "nhv_full" and request.tags["nhv/trigger"] == "rerun_after_correction"
+            assert request.tags["nhv/corrected_year"] == "2024"
+            assert list(request.asset_selection) == run_selection(graph, "nhv_full", int(request.partition_key))
+        retried, _ = tick(start.cursor)  # a tick retried from the old cursor asks for the same runs
+        assert [r.run_key for r in retried.run_requests] == [r.run_key for r in corrected.run_requests]
+        assert tick(corrected.cursor)[0].run_requests == []  # once per correction
+
+        # The re-run of 2025 changed its publication too: its later years were already asked for.
+        @op
+        def rerun():
+            pass
+
+        @job
+        def republished():
+            rerun()
+
+        republished.execute_in_process(
+            instance=instance, tags={"dagster/partition": "2025", "nhv/trigger": "rerun_after_correction"}
+        )
+        _publish_fake(warehouse, 2025, "figures of 2025 after the correction of 2024\n")
+        assert tick(corrected.cursor)[0].run_requests == []
+
+        # A correction of 2025 of its own: 2026 is asked for again, with a run key of its own.
+        _publish_fake(warehouse, 2025, "corrected figures of 2025\n")
+        republished.execute_in_process(instance=instance, tags={"dagster/partition": "2025", "nhv/trigger": "cli"})
+        again, _ = tick(corrected.cursor)
+        assert [r.partition_key for r in again.run_requests] == ["2026"]
+        assert again.run_requests[0].run_key not in {r.run_key for r in corrected.run_requests}

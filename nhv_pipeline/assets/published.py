@@ -35,6 +35,8 @@ from nhv_pipeline.assets.raw import delivery_key
 from nhv_pipeline.assets.units import OWNERS, REGISTRY_KEY, registry_frame
 from nhv_pipeline.assets.results import RESULTS_KEY
 from nhv_pipeline.conditions import registered
+from nhv_pipeline.contract.delivery import stray_entries
+from nhv_pipeline.contract.rules import UNKNOWN_CONDITION
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
@@ -401,6 +403,13 @@ def _write_publication(
         )
         if not_followed:
             manifest["units_not_followed_up"] = not_followed
+        strays = stray_entries(paths.data_root, report_year, registered())
+        if strays:  # they fail the run (the delivery checks), no condition's part
+            manifest["run_failed_because"] = [
+                f"{where}: {UNKNOWN_CONDITION}: no registered condition's folder; every condition's part was "
+                "published on its own checks. Move it out of the data root, or rename it to its condition's id."
+                for where in strays
+            ]
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )

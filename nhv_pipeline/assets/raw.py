@@ -245,9 +245,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                 severity=AssetCheckSeverity.ERROR,
                 metadata=failure_check_metadata(failures, report_paths=[]),
             )
-        record_verdict(
-            warehouse, report_year, condition_id, CONTRACT, result.failures.empty, contract_reason(result.failures)
-        )
+        # A stray entry beside the condition folders fails the check (and the run), not the condition's part.
+        refusing = result.refusing_failures
+        record_verdict(warehouse, report_year, condition_id, CONTRACT, refusing.empty, contract_reason(refusing))
         yield AssetCheckResult(
             asset_key=delivery_key(condition_id),
             check_name="delivery_contract",

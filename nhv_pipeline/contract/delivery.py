@@ -55,6 +55,10 @@ class DeliveryValidation:
     kinds: dict[str, str] = field(default_factory=dict)
     #: The condition's tables (`Condition.table_names`).
     table_names: tuple[str, ...] = ()
+    #: The positions ("entry 3 of 3 in 2026") of entries of the report-year folder that are no registered
+    #: condition's folder nor a look-alike of one: in `failures` (named by position), but no failure of
+    #: this condition's delivery, since they cannot be told whose they are (`refusing_failures`).
+    strays: list[str] = field(default_factory=list)
 
     def _table_of_file(self) -> pd.Series:
         pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.(?:csv|xlsx)"
@@ -71,6 +75,13 @@ class DeliveryValidation:
     @property
     def passed(self) -> bool:
         return self.failures.empty
+
+    @property
+    def refusing_failures(self) -> pd.DataFrame:
+        """The failures that refuse this condition's delivery: all but the stray entries of the report-year
+        folder, which fail the run but hold back no condition's part (PUBLICATION.md, top)."""
+        stray = self.failures["file"].isin(self.strays) & self.failures["rule"].eq(rules.UNKNOWN_CONDITION)
+        return self.failures[~stray].reset_index(drop=True)
 
 
 def _empty_table(condition: Condition, table: str) -> pd.DataFrame:
@@ -157,23 +168,25 @@ def _by_position(position: int, count: int, folder: str) -> str:
 
 def _year_entries(
     data_root: Path, report_year: int, condition_id: str, known: set[str]
-) -> tuple[list[dict], list[str]]:
-    """Entries of `<report_year>/` that are no registered condition's folder: (failures for this condition, look-alikes).
+) -> tuple[list[dict], list[str], list[str]]:
+    """Entries of `<report_year>/` that are no registered condition's folder: (failures for this condition,
+    look-alikes, strays).
 
     Section 1: a report-year folder holds the conditions' folders and nothing else. A misnamed
     one (`SCT_SSC`, `sсt_ssc` with a Cyrillic с, a trailing space) would be passed over in
     silence and its units told they delivered nothing; a link beside them could point
     anywhere. Each is named by its position (its name may be anything) and never followed.
     A look-alike of this condition's id is this condition's failure; any other entry is
-    every condition's, since it cannot be told whose it is. The look-alikes' positions are
+    every condition's, since it cannot be told whose it is; it fails the run, but no condition's
+    delivery (a stray: `DeliveryValidation.refusing_failures`). The look-alikes' positions are
     returned so that a unit told it delivered no folder is pointed at them. `known`: every
     registered condition's id.
     """
     year_dir = data_root / str(report_year)
     if not year_dir.is_dir() or not is_inside_root(year_dir, data_root):
-        return [], []
+        return [], [], []
     entries = sorted(year_dir.iterdir())
-    failures, alike = [], []
+    failures, alike, strays = [], [], []
     for position, entry in enumerate(entries, start=1):
         if entry.name in known:
             continue
@@ -187,11 +200,19 @@ def _year_entries(
                        f"ett osynligt tecken eller en bokstav ur ett annat alfabet) och lästes därför inte; byt namn på den till "
                        f"{condition_id} och leverera på nytt.")
         else:
+            strays.append(where)
             message = (f"Posten är ingen av de registrerade tillståndsområdenas mappar ({', '.join(sorted(known))}) och "
                        f"lästes inte; en inrapporteringsårsmapp innehåller bara dem. Byt namn på den till "
                        "tillståndsområdets id eller flytta den ur dataroten.")
         failures.append(rules.failure("", where, None, "", rules.UNKNOWN_CONDITION, message))
-    return failures, alike
+    return failures, alike, strays
+
+
+def stray_entries(data_root: Path, report_year: int, conditions: Iterable[Condition]) -> list[str]:
+    """The positions of the entries of `<report_year>/` that are no folder of `conditions` (every registered
+    condition) nor a look-alike of one: each fails the run (every condition's report names it), none a
+    condition's part."""
+    return _year_entries(Path(data_root), report_year, "", {c.condition_id for c in conditions})[2]
 
 
 def validate_delivery(
@@ -240,7 +261,9 @@ def validate_delivery(
              "på nytt. Namnet har undanhållits från alla rapporter.")
 
     # --- section 1: which condition and unit folders are there, and may they be? ---
-    misnamed, alike_conditions = _year_entries(data_root, report_year, condition_id, {c.condition_id for c in conditions})
+    misnamed, alike_conditions, strays = _year_entries(
+        data_root, report_year, condition_id, {c.condition_id for c in conditions}
+    )
     found.extend(misnamed)
     delivery = data_root / str(report_year) / condition_id
     folders: dict[str, Path] = {}
@@ -413,4 +436,5 @@ def validate_delivery(
         submission=pd.concat(submissions, ignore_index=True) if submissions else empty_raw_submission(),
         kinds=dict(sorted(unit_kinds.items())),
         table_names=condition.table_names,
+        strays=strays,
     )

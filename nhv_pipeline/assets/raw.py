@@ -27,6 +27,7 @@ from dagster import (
     AssetOut,
     AssetsDefinition,
     DataVersion,
+    MaterializeResult,
     MetadataValue,
     Output,
     TableColumn,
@@ -209,8 +210,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                 "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
             }
             del frame
-            # Already written: the IO manager stores nothing for None, Dagster records the materialization.
-            yield Output(None, output_name=table, data_version=content_version(result.files, table), metadata=metadata)
+            # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization.
+            yield MaterializeResult(asset_key=raw_key(condition_id, table), data_version=content_version(result.files, table),
+                                    metadata=metadata)
         kinds = MetadataValue.json(result.kinds)
         frame = result.submission
         metadata = {
@@ -218,8 +220,8 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
             "delivery_kinds": kinds,
         }
-        yield Output(None, output_name=SUBMISSION_TABLE, data_version=content_version(result.files, SUBMISSION_TABLE),
-                     metadata=metadata)
+        yield MaterializeResult(asset_key=submission_key(condition_id),
+                                data_version=content_version(result.files, SUBMISSION_TABLE), metadata=metadata)
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",

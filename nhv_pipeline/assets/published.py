@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from dagster import (
@@ -38,15 +39,11 @@ from nhv_pipeline.condition import registered
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
-from nhv_pipeline.publication import publish_folder, render_preview, write_results
-from nhv_pipeline.publication.audit import AuditReport, registered_equal_populations
-from nhv_pipeline.publication.export import published_years, read_results
-from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD, Part, assemble, merged_audit, with_reasons
-from nhv_pipeline.publication.aggregated import mark_catalogue
-from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
-from nhv_pipeline.publication.export import make_published_root
-from nhv_pipeline.publication.history import carry_history
-from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, raw_files_of_parts, unit_delivery_entries
+# The publication package (its audit loads SciPy) is imported by the step, not when the
+# definitions load: `dagster dev`, the daemon and every CLI command load them.
+if TYPE_CHECKING:
+    from nhv_pipeline.publication.audit import AuditReport
+    from nhv_pipeline.publication.parts import Part
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows, table_name
 from nhv_pipeline.submission.intake import unit_deliveries
 from nhv_pipeline.settings import NhvSettings
@@ -74,6 +71,8 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     Their true figures (``results``) with the ``suppressed`` mark they were published with. A
     (year, condition) whose stored results no longer match its published part is left out.
     """
+    from nhv_pipeline.publication.audit import registered_equal_populations
+
     if earlier_results.empty or earlier_published.empty:
         return pd.DataFrame()
     wanted = {
@@ -108,7 +107,7 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 2)
 
 
-def audit_metadata(audit: AuditReport) -> dict:
+def audit_metadata(audit: "AuditReport") -> dict:
     """Check metadata: counts and widths only, never a withheld figure."""
     return {
         "threshold": audit.threshold,
@@ -241,6 +240,9 @@ def _publish(
     context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, threshold: int, results: pd.DataFrame, deliveries: dict
 ):
     """Each condition's part replaced only when it passed (PUBLICATION.md, top); the folder swapped as a whole."""
+    from nhv_pipeline.publication.export import make_published_root, published_years, read_results
+    from nhv_pipeline.publication.parts import UPDATED, assemble, merged_audit, with_reasons
+
     report_year = int(context.partition_key)
     with warehouse.connection() as con:
         earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
@@ -318,17 +320,21 @@ def _publish(
         )
 
 
-def _status_words(part: Part) -> str:
+def _status_words(part: "Part") -> str:
+    from nhv_pipeline.publication.parts import KEPT, WITHHELD
+
     return {KEPT: "kept its previous part", WITHHELD: "has no part (none published before)"}.get(part.status, part.status)
 
 
-def _parts_markdown(parts: list[Part]) -> str:
+def _parts_markdown(parts: "list[Part]") -> str:
     frame = pd.DataFrame([{"condition_id": p.condition_id, "part": p.status, "why": p.reason} for p in parts])
     return frame_to_markdown(frame, ["condition_id", "part", "why"]) if len(frame) else "No condition has this report year."
 
 
-def _part_check(report_year: int, condition, part: Part | None) -> AssetCheckResult:
+def _part_check(report_year: int, condition, part: "Part | None") -> AssetCheckResult:
     """What became of one condition's part, as a check the operator reads per report year."""
+    from nhv_pipeline.publication.parts import UPDATED
+
     if part is None:
         return AssetCheckResult(
             asset_key=PUBLICATION_KEY, check_name=part_check_name(condition.condition_id), passed=True,
@@ -345,9 +351,18 @@ def _part_check(report_year: int, condition, part: Part | None) -> AssetCheckRes
 
 def _write_publication(
     context, paths, warehouse: Warehouse, report_year: int, threshold: int, published: pd.DataFrame,
-    parts: list[Part], deliveries: dict, earlier: pd.DataFrame, not_followed: list[dict],
+    parts: "list[Part]", deliveries: dict, earlier: pd.DataFrame, not_followed: list[dict],
 ) -> Output:
     """Write the folder in a staging folder and swap it in as a whole (the caller holds the year's lock)."""
+    from nhv_pipeline.publication import publish_folder, render_preview, write_results
+    from nhv_pipeline.publication.aggregated import mark_catalogue
+    from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
+    from nhv_pipeline.publication.history import carry_history
+    from nhv_pipeline.publication.manifest import (
+        MANIFEST_FILE, build_manifest, raw_file_entries, raw_files_of_parts, unit_delivery_entries,
+    )
+    from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD
+
     inventories = pd.concat(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,

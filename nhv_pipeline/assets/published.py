@@ -19,6 +19,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -151,9 +152,11 @@ def part_check_name(condition_id: str) -> str:
 def publish_asset():
     """The published layer over every registered condition's deliveries (for the manifest)."""
     oldest = min(spec.offsets[0] for indicator in make_catalogue() for spec in indicator.inputs)
-    delivery_ins = {
-        f"{condition.condition_id}_deliveries": AssetIn(
-            key=delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
+    # Dependencies, not inputs: the step reads each condition's inventories of the window itself, on the
+    # run's connection (an input each would cost a load and two Dagster events per condition and year).
+    delivery_deps = {
+        f"{condition.condition_id}_deliveries": AssetDep(
+            delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
         )
         for condition in registered()
     }
@@ -161,7 +164,8 @@ def publish_asset():
     @multi_asset(
         name="publish",
         pool=WAREHOUSE_POOL,
-        ins={"results": AssetIn(key=RESULTS_KEY), **delivery_ins},
+        ins={"results": AssetIn(key=RESULTS_KEY)},
+        deps=list(delivery_deps.values()),
         outs={
             "indicator_results": AssetOut(
                 key=PUBLISHED_RESULTS_KEY,
@@ -195,7 +199,7 @@ def publish_asset():
         },
         internal_asset_deps={
             "indicator_results": {RESULTS_KEY},
-            "publication": {PUBLISHED_RESULTS_KEY, *(spec.key for spec in delivery_ins.values())},
+            "publication": {PUBLISHED_RESULTS_KEY, *(dep.asset_key for dep in delivery_deps.values())},
         },
         check_specs=[
             AssetCheckSpec(
@@ -229,8 +233,14 @@ def publish_asset():
         warehouse: Warehouse,
         settings: NhvSettings,
         results: pd.DataFrame,
-        **deliveries,
     ):
+        # The inventories of D(R+oldest)..D(R); a year before a condition began has no rows.
+        report_year = int(context.partition_key)
+        years = list(range(report_year + oldest, report_year + 1))
+        with warehouse.connection() as con:
+            deliveries = {
+                name: read_rows(con, *table_name(dep.asset_key.path), years) for name, dep in delivery_deps.items()
+            }
         yield from _publish(context, paths, warehouse, settings.suppression_threshold, results, deliveries)
 
     return publish

@@ -22,7 +22,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
     AssetKey,
     AssetOut,
     AssetsDefinition,
@@ -48,7 +47,9 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.partitions import report_years_from
-from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, table_exists, table_name
+from nhv_pipeline.resources import (
+    WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, read_rows, table_exists, table_name,
+)
 from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, INTEGER_COLUMNS
 from nhv_pipeline.submission.contract import (
     COLUMN_DESCRIPTIONS,
@@ -167,15 +168,16 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         name=f"raw_{condition_id}",
         pool=WAREHOUSE_POOL,
         outs=outs,
-        ins={"registry": AssetIn(key=REGISTRY_KEY)},
+        # A dependency, not an input: the step reads the registry's year itself (no load and input events).
+        deps=[REGISTRY_KEY],
         check_specs=check_specs,
         partitions_def=report_years_from(condition.first_report_year),
         group_name="raw",
     )
-    def read_and_validate(
-        context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, registry: pd.DataFrame
-    ):
+    def read_and_validate(context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse):
         report_year = int(context.partition_key)
+        with warehouse.connection() as con:
+            registry = read_rows(con, *table_name(REGISTRY_KEY.path), [report_year])
         period = measurement_period(condition_id, report_year)
         context.log.info(
             "Reading %s deliveries for report year %s (measurement period %s).",

@@ -42,6 +42,12 @@ from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
+CHECKED_WITH_DAGSTER = "1.13.27"
+"""The Dagster version this module was written and tested against. It subclasses Dagster's private
+SQLite storages (`dagster._core...`), overrides private methods and skips their `__init__`, which a
+Dagster upgrade may change without notice: tests/test_dagster_storage.py fails on any other version
+until the module has been checked against it and this constant moved with the pin."""
+
 KEPT_ENGINES = 16
 """Databases kept open per storage: the index, the runs table and the latest runs' event logs."""
 

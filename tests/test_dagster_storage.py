@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
+import dagster
 import pytest
 import sqlalchemy
 from dagster import DagsterInstance, asset, materialize
 from sqlalchemy.pool import Pool
 
-from nhv_pipeline.dagster_storage import KeptEventLogStorage, KeptRunStorage, KeptScheduleStorage
+from nhv_pipeline.dagster_storage import CHECKED_WITH_DAGSTER, KeptEventLogStorage, KeptRunStorage, KeptScheduleStorage
 from nhv_pipeline.runner import dagster_home
+
+
+def test_the_kept_storage_runs_only_on_the_dagster_version_it_was_checked_with():
+    """The storage subclasses Dagster's private SQLite storages: an upgrade may break it at run time, not at import."""
+    lock = (Path(__file__).resolve().parents[1] / "requirements.lock").read_text(encoding="utf-8")
+    pinned = re.search(r"^dagster==(\S+)", lock, re.MULTILINE).group(1)
+    assert dagster.__version__ == pinned == CHECKED_WITH_DAGSTER, (
+        f"Dagster {dagster.__version__} is installed and requirements.lock pins {pinned}, but "
+        f"nhv_pipeline/dagster_storage.py was checked with Dagster {CHECKED_WITH_DAGSTER} only: it subclasses "
+        "Dagster's private SQLite storages (dagster._core.storage...). Compare it with the new version's "
+        "SqliteEventLogStorage, SqliteRunStorage, SqliteScheduleStorage and DagsterSqliteStorage, run this file's "
+        "tests and benchmarks/stack_floor.py, then set CHECKED_WITH_DAGSTER to the new version; or remove the "
+        "module and write `storage: sqlite` in dagster.yaml (nhv_pipeline/runner.py)."
+    )
 
 
 @asset

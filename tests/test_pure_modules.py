@@ -19,3 +19,16 @@ def test_pure_modules_do_not_import_dagster():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def test_loading_the_definitions_leaves_the_publication_and_scipy_to_the_step():
+    """`dagster dev`, the daemon and every run load the definitions: the audit's SciPy is loaded by the publish step."""
+    code = (
+        "import sys\n"
+        "from nhv_pipeline.definitions import defs\n"
+        "defs.resolve_asset_graph()\n"
+        "print(sorted(m for m in ('scipy', 'openpyxl', 'nhv_pipeline.publication') if m in sys.modules))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

@@ -21,6 +21,7 @@ from nhv_pipeline.resources import (
     read_rows,
     replace_rows,
     secure_warehouse,
+    table_exists,
     table_name,
 )
 
@@ -67,6 +68,21 @@ def test_a_new_column_rebuilds_the_table_and_keeps_other_years(tmp_path):
 def test_reading_a_table_never_written_gives_an_empty_frame(tmp_path):
     with connect(tmp_path / "nhv.duckdb") as con:
         assert read_rows(con, "staged", "missing", [2024]).empty
+
+
+def test_table_exists_knows_tables_only_and_leaves_an_open_transaction_usable(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        con.execute('create view "staged"."v" as select 1 as x')
+        assert table_exists(con, "staged", "t")
+        assert not table_exists(con, "staged", "v")  # a view is not a table
+        assert not table_exists(con, "staged", "missing")
+        assert not table_exists(con, "no_such_schema", "t")
+        con.execute("begin transaction")
+        assert not table_exists(con, "staged", "missing")
+        con.execute('insert into "staged"."t" values (2025, 2)')  # the failed lookup did not abort the transaction
+        con.execute("commit")
+        assert read_rows(con, "staged", "t", None)["x"].tolist() == [1, 2]
 
 
 HOLD_LOCK = textwrap.dedent(

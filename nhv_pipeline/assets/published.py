@@ -12,12 +12,14 @@ import json
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -40,15 +42,11 @@ from nhv_pipeline.contract.rules import UNKNOWN_CONDITION
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.markdown import frame_to_markdown
 from nhv_pipeline.partitions import delivery_window, report_year_partitions
-from nhv_pipeline.publication import publish_folder, render_preview, write_results
-from nhv_pipeline.publication.audit import AuditReport, equal_populations_of
-from nhv_pipeline.publication.export import published_years, read_results
-from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD, Part, assemble, merged_audit, with_reasons
-from nhv_pipeline.publication.aggregated import mark_catalogue
-from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
-from nhv_pipeline.publication.export import make_published_root
-from nhv_pipeline.publication.history import carry_history
-from nhv_pipeline.publication.manifest import MANIFEST_FILE, build_manifest, raw_file_entries, raw_files_of_parts, unit_delivery_entries
+# The publication package (its audit loads SciPy) is imported by the step, not when the
+# definitions load: `dagster dev`, the daemon and every CLI command load them.
+if TYPE_CHECKING:
+    from nhv_pipeline.publication.audit import AuditReport
+    from nhv_pipeline.publication.parts import Part
 from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, exclusive_lock, read_rows, table_name
 from nhv_pipeline.submission.intake import unit_deliveries
 from nhv_pipeline.settings import NhvSettings
@@ -76,6 +74,8 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     Their true figures (``results``) with the ``suppressed`` mark they were published with. A
     (year, condition) whose stored results no longer match its published part is left out.
     """
+    from nhv_pipeline.publication.audit import equal_populations_of
+
     if earlier_results.empty or earlier_published.empty:
         return pd.DataFrame()
     wanted = {
@@ -110,7 +110,7 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 2)
 
 
-def audit_metadata(audit: AuditReport) -> dict:
+def audit_metadata(audit: "AuditReport") -> dict:
     """Check metadata: counts and widths only, never a withheld figure."""
     return {
         "threshold": audit.threshold,
@@ -154,9 +154,11 @@ def part_check_name(condition_id: str) -> str:
 def publish_asset():
     """The published layer over every registered condition's deliveries (for the manifest)."""
     oldest = min(spec.offsets[0] for indicator in make_catalogue(registered()) for spec in indicator.inputs)
-    delivery_ins = {
-        f"{condition.condition_id}_deliveries": AssetIn(
-            key=delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
+    # Dependencies, not inputs: the step reads each condition's inventories of the window itself, on the
+    # run's connection (an input each would cost a load and two Dagster events per condition and year).
+    delivery_deps = {
+        f"{condition.condition_id}_deliveries": AssetDep(
+            delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
         )
         for condition in registered()
     }
@@ -164,7 +166,8 @@ def publish_asset():
     @multi_asset(
         name="publish",
         pool=WAREHOUSE_POOL,
-        ins={"results": AssetIn(key=RESULTS_KEY), **delivery_ins},
+        ins={"results": AssetIn(key=RESULTS_KEY)},
+        deps=list(delivery_deps.values()),
         outs={
             "indicator_results": AssetOut(
                 key=PUBLISHED_RESULTS_KEY,
@@ -198,7 +201,7 @@ def publish_asset():
         },
         internal_asset_deps={
             "indicator_results": {RESULTS_KEY},
-            "publication": {PUBLISHED_RESULTS_KEY, *(spec.key for spec in delivery_ins.values())},
+            "publication": {PUBLISHED_RESULTS_KEY, *(dep.asset_key for dep in delivery_deps.values())},
         },
         check_specs=[
             AssetCheckSpec(
@@ -232,8 +235,14 @@ def publish_asset():
         warehouse: Warehouse,
         settings: NhvSettings,
         results: pd.DataFrame,
-        **deliveries,
     ):
+        # The inventories of D(R+oldest)..D(R); a year before a condition began has no rows.
+        report_year = int(context.partition_key)
+        years = list(range(report_year + oldest, report_year + 1))
+        with warehouse.connection() as con:
+            deliveries = {
+                name: read_rows(con, *table_name(dep.asset_key.path), years) for name, dep in delivery_deps.items()
+            }
         yield from _publish(context, paths, warehouse, settings.suppression_threshold, results, deliveries)
 
     return publish
@@ -243,6 +252,9 @@ def _publish(
     context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, threshold: int, results: pd.DataFrame, deliveries: dict
 ):
     """Each condition's part replaced only when it passed (PUBLICATION.md, top); the folder swapped as a whole."""
+    from nhv_pipeline.publication.export import make_published_root, published_years, read_results
+    from nhv_pipeline.publication.parts import UPDATED, assemble, merged_audit, with_reasons
+
     report_year = int(context.partition_key)
     with warehouse.connection() as con:
         earlier = read_rows(con, "published", "indicator_results", list(range(2000, report_year)))
@@ -320,17 +332,21 @@ def _publish(
         )
 
 
-def _status_words(part: Part) -> str:
+def _status_words(part: "Part") -> str:
+    from nhv_pipeline.publication.parts import KEPT, WITHHELD
+
     return {KEPT: "kept its previous part", WITHHELD: "has no part (none published before)"}.get(part.status, part.status)
 
 
-def _parts_markdown(parts: list[Part]) -> str:
+def _parts_markdown(parts: "list[Part]") -> str:
     frame = pd.DataFrame([{"condition_id": p.condition_id, "part": p.status, "why": p.reason} for p in parts])
     return frame_to_markdown(frame, ["condition_id", "part", "why"]) if len(frame) else "No condition has this report year."
 
 
-def _part_check(report_year: int, condition, part: Part | None) -> AssetCheckResult:
+def _part_check(report_year: int, condition, part: "Part | None") -> AssetCheckResult:
     """What became of one condition's part, as a check the operator reads per report year."""
+    from nhv_pipeline.publication.parts import UPDATED
+
     if part is None:
         return AssetCheckResult(
             asset_key=PUBLICATION_KEY, check_name=part_check_name(condition.condition_id), passed=True,
@@ -347,9 +363,18 @@ def _part_check(report_year: int, condition, part: Part | None) -> AssetCheckRes
 
 def _write_publication(
     context, paths, warehouse: Warehouse, report_year: int, threshold: int, published: pd.DataFrame,
-    parts: list[Part], deliveries: dict, earlier: pd.DataFrame, not_followed: list[dict],
+    parts: "list[Part]", deliveries: dict, earlier: pd.DataFrame, not_followed: list[dict],
 ) -> Output:
     """Write the folder in a staging folder and swap it in as a whole (the caller holds the year's lock)."""
+    from nhv_pipeline.publication import publish_folder, render_preview, write_results
+    from nhv_pipeline.publication.aggregated import mark_catalogue
+    from nhv_pipeline.publication.datapackage import CATALOGUE_FILE, write_datapackage
+    from nhv_pipeline.publication.history import carry_history
+    from nhv_pipeline.publication.manifest import (
+        MANIFEST_FILE, build_manifest, raw_file_entries, raw_files_of_parts, unit_delivery_entries,
+    )
+    from nhv_pipeline.publication.parts import KEPT, UPDATED, WITHHELD
+
     inventories = pd.concat(
         [frame.assign(condition_id=name.removesuffix("_deliveries")) for name, frame in deliveries.items() if len(frame)],
         ignore_index=True,

@@ -22,11 +22,11 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
     AssetKey,
     AssetOut,
     AssetsDefinition,
     DataVersion,
+    MaterializeResult,
     MetadataValue,
     Output,
     TableColumn,
@@ -48,7 +48,9 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.partitions import report_years_from
-from nhv_pipeline.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, table_exists, table_name
+from nhv_pipeline.resources import (
+    WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, read_rows, table_exists, table_name,
+)
 from nhv_pipeline.submission.cells import DECIMAL_COLUMNS, INTEGER_COLUMNS
 from nhv_pipeline.submission.contract import (
     COLUMN_DESCRIPTIONS,
@@ -168,15 +170,16 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         name=f"raw_{condition_id}",
         pool=WAREHOUSE_POOL,
         outs=outs,
-        ins={"registry": AssetIn(key=REGISTRY_KEY)},
+        # A dependency, not an input: the step reads the registry's year itself (no load and input events).
+        deps=[REGISTRY_KEY],
         check_specs=check_specs,
         partitions_def=report_years_from(condition.first_report_year),
         group_name="raw",
     )
-    def read_and_validate(
-        context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, registry: pd.DataFrame
-    ):
+    def read_and_validate(context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse):
         report_year = int(context.partition_key)
+        with warehouse.connection() as con:
+            registry = read_rows(con, *table_name(REGISTRY_KEY.path), [report_year])
         period = measurement_period(condition, report_year)
         context.log.info(
             "Reading %s deliveries for report year %s (measurement period %s).",
@@ -212,8 +215,9 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
                 "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
             }
             del frame
-            # Already written: the IO manager stores nothing for None, Dagster records the materialization.
-            yield Output(None, output_name=table, data_version=content_version(result.files, table), metadata=metadata)
+            # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization.
+            yield MaterializeResult(asset_key=raw_key(condition_id, table), data_version=content_version(result.files, table),
+                                    metadata=metadata)
         kinds = MetadataValue.json(result.kinds)
         frame = result.submission
         metadata = {
@@ -221,8 +225,8 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
             "delivery_kinds": kinds,
         }
-        yield Output(None, output_name=SUBMISSION_TABLE, data_version=content_version(result.files, SUBMISSION_TABLE),
-                     metadata=metadata)
+        yield MaterializeResult(asset_key=submission_key(condition_id),
+                                data_version=content_version(result.files, SUBMISSION_TABLE), metadata=metadata)
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",

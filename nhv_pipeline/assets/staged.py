@@ -19,8 +19,8 @@ from dagster import (
     AssetOut,
     AssetsDefinition,
     DataVersion,
+    MaterializeResult,
     MetadataValue,
-    Output,
     multi_asset,
 )
 
@@ -163,10 +163,9 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
                 ]
                 # Content-based: re-staging unchanged rows leaves the indicators fresh in the UI.
                 version = DataVersion(table_digest(con, schema, name, report_year))
-            # Already written: the IO manager stores nothing for None, Dagster records the materialization.
-            yield Output(
-                None,
-                output_name=table,
+            # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization.
+            yield MaterializeResult(
+                asset_key=staged_key(condition_id, table),
                 data_version=version,
                 metadata={"row_count": rows, "units": MetadataValue.json(units), "warehouse_table": f"{schema}.{name}"},
             )
@@ -186,9 +185,8 @@ def _kept(warehouse: Warehouse, condition_id: str, tables, report_year: int, fai
                 if exists else 0
             )
         # Unchanged rows keep their version, so nothing downstream turns stale for a delivery that was refused.
-        yield Output(
-            None,
-            output_name=table,
+        yield MaterializeResult(
+            asset_key=staged_key(condition_id, table),
             data_version=version,
             metadata={"staged": False, "row_count": rows, "not_staged_because": failure},
         )

@@ -65,13 +65,6 @@ def sample_units() -> tuple[SampleUnit, ...]:
     return tuple(unit for condition in registered() for unit in condition.sample_units)
 
 
-def __getattr__(name: str):
-    # SAMPLE_UNITS is derived from the registry when asked for (conditions may be registered later).
-    if name == "SAMPLE_UNITS":
-        return sample_units()
-    raise AttributeError(name)
-
-
 @dataclass(frozen=True)
 class GenerationSummary:
     """What :func:`generate` wrote."""

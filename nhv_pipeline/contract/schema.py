@@ -241,9 +241,6 @@ class TextModel(pa.DataFrameModel):
         coerce = False
 
 
-_TextModel = TextModel
-
-
 # --- table rules: model-level checks named `<rule>.<column>`, the message as the check's error ---------
 
 

@@ -19,7 +19,8 @@ import pytest
 from nhv_pipeline.condition import registered
 from nhv_pipeline.contract import read_registry, validate_delivery
 from nhv_pipeline.contract.staging import to_staged
-from nhv_pipeline.indicators import CATALOGUE, compute
+from nhv_pipeline.indicators import compute
+from registry_views import CATALOGUE
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_RAW = REPO / "data_raw"

@@ -10,7 +10,6 @@ from indicator_fixtures import units
 
 from nhv_pipeline import labels
 from nhv_pipeline.indicators import (
-    CATALOGUE,
     MEASURE_KIND,
     RESULT_COLUMNS,
     catalogue_entries,
@@ -18,6 +17,7 @@ from nhv_pipeline.indicators import (
     get_indicator,
     indicators_for,
 )
+from registry_views import CATALOGUE
 from nhv_pipeline.condition import get_condition
 from nhv_pipeline.contract.schema import contract_columns
 from nhv_pipeline.contract.staging import to_staged

@@ -12,11 +12,8 @@ import pytest
 
 from contract_fixtures import SCT, SCT_UNIT, SKD, SKD_UNIT, baseline, make_root, run, sct_path, set_cell
 from nhv_pipeline.contract import (
-    CONDITION_START,
-    CONDITIONS,
     FAILURE_COLUMNS,
     RULES,
-    TABLES,
     contract_columns,
     measurement_period,
     read_registry,
@@ -26,6 +23,7 @@ from nhv_pipeline.contract import (
     write_unit_reports,
 )
 from nhv_pipeline.contract import rules as rule_module
+from registry_views import CONDITION_START, CONDITIONS, TABLES
 
 
 def test_to_staged_types_columns_from_the_models(tmp_path):

@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from frictionless import validate
 
-from nhv_pipeline.indicators import CATALOGUE, catalogue_entries
+from nhv_pipeline.indicators import catalogue_entries
+from registry_views import CATALOGUE
 from nhv_pipeline.publication import COLUMNS, PUBLISHED_COLUMNS, format_results, suppress, table_schema, write_results
 from nhv_pipeline.publication.datapackage import write_datapackage
 from nhv_pipeline.publication.export import BREAKDOWNS, LEVELS, MEASURES, PRIMARY_KEY

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from nhv_pipeline.contract import TABLES
 from nhv_pipeline.definitions import build_definitions, defs
-from nhv_pipeline.indicators import CATALOGUE
+from registry_views import CATALOGUE, TABLES
 
 
 def _graph():

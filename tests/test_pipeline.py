@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from nhv_pipeline.indicators import CATALOGUE
+from registry_views import CATALOGUE
 from pipeline_helpers import make_workspace, tree_digest
 
 PUBLICATION_FILES = {

@@ -55,16 +55,3 @@ __all__ = [
     "to_staged",
     "write_unit_reports",
 ]
-
-
-def __getattr__(name: str):
-    """Views of the condition registry, for callers that want plain mappings (derived, never a copy)."""
-    from nhv_pipeline.condition import registered
-
-    if name == "CONDITIONS":
-        return tuple(condition.condition_id for condition in registered())
-    if name == "TABLES":
-        return {condition.condition_id: condition.table_names for condition in registered()}
-    if name == "CONDITION_START":
-        return {condition.condition_id: condition.start for condition in registered()}
-    raise AttributeError(name)

@@ -41,10 +41,3 @@ __all__ = [
     "units_not_followed_up",
     "period_for",
 ]
-
-
-def __getattr__(name: str):
-    """`CATALOGUE`: the indicator assets of every registered condition (derived from the registry when asked)."""
-    if name == "CATALOGUE":
-        return make_catalogue()
-    raise AttributeError(name)

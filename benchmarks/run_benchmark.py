@@ -80,8 +80,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 from nhv_pipeline.contract import read_registry
-from nhv_pipeline.indicators import CATALOGUE, compute
+from nhv_pipeline.indicators import compute, make_catalogue
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR
+CATALOGUE = make_catalogue()
 
 data_raw, database, years = Path(sys.argv[1]), sys.argv[2], [int(y) for y in sys.argv[3].split(",")]
 t_import = time.perf_counter()

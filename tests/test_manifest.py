@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nhv_pipeline.indicators import CATALOGUE
+from registry_views import CATALOGUE
 from nhv_pipeline.publication.manifest import (
     git_tree_clean,
     indicators_by_input,

@@ -20,7 +20,8 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 from nhv_pipeline.condition import get_condition
-from nhv_pipeline.contract import RULES, TABLES
+from nhv_pipeline.contract import RULES
+from registry_views import TABLES
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.definitions import build_definitions
 from nhv_pipeline.jobs import DELIVERIES, run_tags

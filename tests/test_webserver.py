@@ -25,7 +25,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from nhv_pipeline.indicators import CATALOGUE
+from registry_views import CATALOGUE
 from tests.browser import ARTIFACTS, REPO_ROOT, headless_chromium
 
 STARTUP_TIMEOUT = 90

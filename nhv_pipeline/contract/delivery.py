@@ -29,7 +29,7 @@ from nhv_pipeline.submission.contract import (
 )
 
 from . import rules
-from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
+from .values import date_columns, model_failures, patient_rule_failures, table_rule_failures
 from .identity import contains_identity_number
 from .names import look_alike, shown_name
 from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv

@@ -11,7 +11,7 @@ from pandera.typing import Series
 
 from nhv_pipeline.condition import DeliveryContext
 from nhv_pipeline.contract import rules
-from nhv_pipeline.contract.checks import key_isin, key_lookup
+from nhv_pipeline.contract.values import key_isin, key_lookup
 from nhv_pipeline.contract.schema import (
     TextModel,
     bool_field,

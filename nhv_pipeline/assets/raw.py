@@ -40,7 +40,7 @@ from nhv_pipeline.condition import Condition, registered
 from nhv_pipeline.contract.schema import model_schema
 from nhv_pipeline.contract import (
     column_kinds,
-    measurement_period,
+    measurement_period_of,
     permitted_units,
     table_model,
     validate_delivery,
@@ -175,7 +175,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, registry: pd.DataFrame
     ):
         report_year = int(context.partition_key)
-        period = measurement_period(condition_id, report_year)
+        period = measurement_period_of(condition_id, report_year)
         context.log.info(
             "Reading %s deliveries for report year %s (measurement period %s).",
             condition_id,

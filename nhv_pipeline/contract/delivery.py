@@ -34,7 +34,7 @@ from .identity import contains_identity_number
 from .names import look_alike, shown_name
 from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv
 from .registry import UNIT_ID_PATTERN, read_registry
-from .schema import column_kinds, contract_columns, measurement_period, optional_columns, table_model, with_dates
+from .schema import column_kinds, contract_columns, measurement_period_of, optional_columns, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
 FILE_COLUMNS = ["unit_id", "table", "path", "size_bytes", "sha256", "rows"]
@@ -140,7 +140,7 @@ def _not_checked(report_year: int, condition, units: list[str], read_units: dict
 def permitted_units(registry: pd.DataFrame, condition_id: str, report_year: int) -> tuple[set[str], set[str]]:
     """(registered units, units whose permit overlaps P(R)) of the condition (section 1)."""
     units = registry[registry["condition_id"] == condition_id]
-    period = measurement_period(condition_id, report_year)
+    period = measurement_period_of(condition_id, report_year)
     if period is None:
         return set(units["unit_id"]), set()
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])

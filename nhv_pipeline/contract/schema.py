@@ -387,7 +387,7 @@ def optional_columns(condition_id: str, table: str) -> list[str]:
     return [name for name, column in model_schema(table_model(condition_id, table)).columns.items() if column.nullable]
 
 
-def measurement_period(condition_id: str, report_year: int) -> tuple[date, date] | None:
+def measurement_period_of(condition_id: str, report_year: int) -> tuple[date, date] | None:
     """P(R) = max(1 Jan R-1, condition start)..31 Dec R-1 (INDICATORS.md 1); None when empty."""
     return periods.measurement_period(get_condition(condition_id).start, report_year)
 

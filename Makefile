@@ -1,4 +1,5 @@
-# The two commands a new user runs: `make run` and `make test` (see README.md).
+# The two commands a new user runs: `make run` and `make test` (see README.md); `make check` is the
+# fast lane while working: the in-process tests (markers unit and contract), no browser or database.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test ui sample-data env browser axe postgres
+.PHONY: run test check ui sample-data env browser axe postgres
 
 env: $(STAMP)
 
@@ -28,6 +29,9 @@ run: $(STAMP)
 
 test: $(STAMP) browser axe postgres
 	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -m "unit or contract"
 
 # axe-core, which the browser tests inject into the preview page, pinned in package-lock.json.
 axe: $(AXE)

@@ -86,6 +86,7 @@ from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract import read_registry
 from nhv_pipeline.indicators import compute, make_catalogue
 from nhv_pipeline.partitions import FIRST_REPORT_YEAR
+CATALOGUE = make_catalogue()
 
 CATALOGUE = make_catalogue(registered())
 

@@ -31,11 +31,6 @@ SELECTIONS: dict[str, AssetSelection] = {
     DELIVERIES: AssetSelection.groups("registry", "raw", "staged"),
     VALIDATE: AssetSelection.groups("registry", "raw"),
 }
-DESCRIPTIONS = {
-    FULL: "Everything a report year needs: registry, validated deliveries, indicators, publication.",
-    DELIVERIES: "Validate and stage one report year's deliveries (no indicators, no publication).",
-    VALIDATE: "Check one report year's deliveries against the data contract; writes validation reports.",
-}
 
 
 def run_selection(asset_graph, name: str, report_year: int) -> list[AssetKey]:

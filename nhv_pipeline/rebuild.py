@@ -23,7 +23,6 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-RESULTS_CSV = "indicator_results.csv"
 KEPT_OUT = {"history", "changes.csv"}
 
 
@@ -32,7 +31,7 @@ def _say(message: str) -> None:
 
 
 def rebuild_warehouse(data_raw: Path, warehouse_dir: Path, quiet: bool = False) -> int:
-    from nhv_pipeline.publication.export import publish_folder, published_years
+    from nhv_pipeline.publication.export import RESULTS_CSV, publish_folder, published_years
     from nhv_pipeline.publication.history import carry_history
     from nhv_pipeline.resources import WAREHOUSE_FILE, exclusive_lock, make_warehouse_dir
     from nhv_pipeline.runner import run_report_years

@@ -12,10 +12,6 @@ from dagster import DefaultScheduleStatus, RunRequest, ScheduleDefinition, Sched
 from nhv_pipeline.jobs import ASSET_JOB, FULL, run_selection, run_tags
 from nhv_pipeline.settings import DEFAULT_MARCH_RUN_CRON, DEFAULT_MARCH_RUN_TIMEZONE
 
-MARCH_RUN_CRON = DEFAULT_MARCH_RUN_CRON
-MARCH_RUN_TIMEZONE = DEFAULT_MARCH_RUN_TIMEZONE
-
-
 def march_run_key(report_year: int) -> str:
     """One run key per report year: the schedule never runs a year twice."""
     return f"march-run-{report_year}"

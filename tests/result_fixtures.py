@@ -12,20 +12,22 @@ from nhv_pipeline.publication import RESULT_COLUMNS
 NAN = math.nan
 
 
-def row(level="riket", unit="", breakdown="total", bvalue="total", n=10, indicator="B1", measure="count", **figures):
+def row(level="riket", unit="", breakdown="total", bvalue="total", n=10, indicator="B1", measure="count", *,
+        condition="sct_ssc", year=2026, unit_name=None, label=None, **figures):
+    """One result row; the period is the calendar year before the report year, the figures a count of n."""
     r = {
-        "report_year": 2026,
-        "condition_id": "sct_ssc",
+        "report_year": year,
+        "condition_id": condition,
         "indicator_id": indicator,
         "measure": measure,
-        "period_start": dt.date(2025, 1, 1),
-        "period_end": dt.date(2025, 12, 31),
+        "period_start": dt.date(year - 1, 1, 1),
+        "period_end": dt.date(year - 1, 12, 31),
         "level": level,
         "unit_id": unit,
-        "unit_name": "Riket" if level == "riket" else f"Sjukhus {unit.upper()}",
+        "unit_name": "Riket" if level == "riket" else unit_name or f"Sjukhus {unit.upper()}",
         "breakdown": breakdown,
         "breakdown_value": bvalue,
-        "breakdown_label": "Totalt" if breakdown == "total" else f"Etikett {bvalue}",
+        "breakdown_label": label or ("Totalt" if breakdown == "total" else f"Etikett {bvalue}"),
         "n": n,
         "value": float(n),
         "numerator": pd.NA,

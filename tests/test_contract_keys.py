@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhv_pipeline.contract.checks import key_isin, key_lookup
+from nhv_pipeline.contract.values import key_isin, key_lookup
 
 UNITS = st.sampled_from(["u1", "u2", "u3"])
 IDS = st.one_of(st.none(), st.sampled_from(["P1", "P2", "P3", "p1", "", "<redacted>"]))

@@ -15,7 +15,7 @@ from nhv_pipeline.contract import (
     FAILURE_COLUMNS,
     RULES,
     contract_columns,
-    measurement_period,
+    measurement_period_of,
     read_registry,
     table_model,
     to_staged,
@@ -115,11 +115,11 @@ def test_missing_line_is_empty_in_report(tmp_path):
 
 
 def test_measurement_period_follows_indicators_section_1():
-    assert measurement_period(get_condition(SKD), 2026) == (date(2025, 9, 1), date(2025, 12, 31))
-    assert measurement_period(get_condition(SKD), 2027) == (date(2026, 1, 1), date(2026, 12, 31))
-    assert measurement_period(get_condition(SKD), 2025) is None
-    assert measurement_period(get_condition(SCT), 2024) == (date(2023, 1, 1), date(2023, 12, 31))
-    assert measurement_period(get_condition(SCT), 2023) is None
+    assert measurement_period_of(get_condition(SKD), 2026) == (date(2025, 9, 1), date(2025, 12, 31))
+    assert measurement_period_of(get_condition(SKD), 2027) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert measurement_period_of(get_condition(SKD), 2025) is None
+    assert measurement_period_of(get_condition(SCT), 2024) == (date(2023, 1, 1), date(2023, 12, 31))
+    assert measurement_period_of(get_condition(SCT), 2023) is None
 
 
 def test_catalogue_constants_of_the_shipped_conditions():

@@ -18,7 +18,7 @@ from nhv_pipeline import labels
 from nhv_pipeline.condition import DeliveryContext
 from nhv_pipeline.conditions import get_condition, register, registered
 from nhv_pipeline.contract import rules
-from nhv_pipeline.contract.checks import model_failures
+from nhv_pipeline.contract.values import model_failures
 from nhv_pipeline.contract.staging import staged_select, to_staged
 from nhv_pipeline.indicators.engine import compute
 from nhv_pipeline.indicators.model import is_proportion, measure_kind, period_for

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from html.parser import HTMLParser
@@ -12,43 +11,20 @@ import pytest
 
 from nhv_pipeline.conditions import registered
 from nhv_pipeline.publication import RESULT_COLUMNS, format_results, render_preview, suppress
+from result_fixtures import row as result_row
 
 NAN = math.nan
 GENERATED = "2026-03-31 08:00 UTC"
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "source", "wbr", "area", "base", "embed", "param", "track"}
 
 
+UNIT_NAMES = {"akad": "Akademiska sjukhuset", "sus": "Skånes universitetssjukhus"}
+
+
 def row(condition="sct_ssc", indicator="B1", measure="count", level="riket", unit="", breakdown="total",
         bvalue="total", label="Totalt", n=10, year=2025, **figures):
-    r = {
-        "report_year": year,
-        "condition_id": condition,
-        "indicator_id": indicator,
-        "measure": measure,
-        "period_start": dt.date(year - 1, 1, 1),
-        "period_end": dt.date(year - 1, 12, 31),
-        "level": level,
-        "unit_id": unit,
-        "unit_name": "Riket" if level == "riket" else {"akad": "Akademiska sjukhuset", "sus": "Skånes universitetssjukhus"}.get(unit, unit),
-        "breakdown": breakdown,
-        "breakdown_value": bvalue,
-        "breakdown_label": label,
-        "n": n,
-        "value": float(n),
-        "numerator": pd.NA,
-        "denominator": pd.NA,
-        "ci_low": NAN,
-        "ci_high": NAN,
-        "mean": NAN,
-        "sd": NAN,
-        "p10": NAN,
-        "median": NAN,
-        "p90": NAN,
-        "suppressed": False,
-        "suppression_reason": "",
-    }
-    r.update(figures)
-    return r
+    return result_row(level, unit, breakdown, bvalue, n, indicator, measure, condition=condition, year=year,
+                      unit_name=UNIT_NAMES.get(unit, unit), label=label, **figures)
 
 
 def published(rows) -> pd.DataFrame:

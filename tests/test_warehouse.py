@@ -249,14 +249,14 @@ def test_a_new_warehouse_and_its_database_are_owner_only_under_the_usual_umask(t
 
 def test_validation_reports_are_owner_only_and_published_is_for_everyone(tmp_path, usual_umask):
     from nhv_pipeline.contract import write_unit_reports
-    from nhv_pipeline.contract.rules import empty_failures
+    from nhv_pipeline.contract.rules import FAILURE_COLUMNS, normalise_failures
     from nhv_pipeline.publication.export import publish_folder
     from nhv_pipeline.resources import owner_only_files
 
     warehouse_dir = tmp_path / "warehouse"
     secure_warehouse(warehouse_dir, lambda message: None)
     with owner_only_files():  # as inside a run
-        written = write_unit_reports(empty_failures(), warehouse_dir / "validation", 2026, get_condition("sct_ssc"), ["akademiska"])
+        written = write_unit_reports(normalise_failures(pd.DataFrame(columns=FAILURE_COLUMNS)), warehouse_dir / "validation", 2026, get_condition("sct_ssc"), ["akademiska"])
         with publish_folder(warehouse_dir / "published", 2026) as staging:
             (staging / "indicator_results.csv").write_text("x\n", encoding="utf-8")
     for folder in (warehouse_dir / "validation", warehouse_dir / "validation" / "2026", written[0].parent):

@@ -64,8 +64,6 @@ def _project_version() -> str:
 
 
 AUDIT_CHECK = "disclosure_audit"
-_KEY_COLUMNS = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown",
-                "breakdown_value"]
 
 
 def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_published: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +73,7 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     (year, condition) whose stored results no longer match its published part is left out.
     """
     from nhv_pipeline.publication.audit import equal_populations_of
+    from nhv_pipeline.publication.export import PRIMARY_KEY
 
     if earlier_results.empty or earlier_published.empty:
         return pd.DataFrame()
@@ -88,11 +87,11 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     rows = earlier_results[[k in wanted for k in keys]].drop(columns=["suppressed"], errors="ignore")
     if rows.empty:
         return pd.DataFrame()
-    marks = earlier_published[_KEY_COLUMNS + ["suppressed", "n"]].rename(columns={"n": "published_n"})
+    marks = earlier_published[PRIMARY_KEY + ["suppressed", "n"]].rename(columns={"n": "published_n"})
     for frame in (rows, marks):
         frame["unit_id"] = frame["unit_id"].fillna("").astype(str)
         frame["report_year"] = frame["report_year"].astype("int64")
-    merged = rows.merge(marks, on=_KEY_COLUMNS, how="inner")
+    merged = rows.merge(marks, on=PRIMARY_KEY, how="inner")
     # A year whose stored results no longer match its publication (a re-run that stopped before
     # publishing) tells nothing reliable about what readers have: it is left out.
     published_n = pd.to_numeric(merged["published_n"]).astype("Float64")

@@ -41,7 +41,7 @@ from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.contract.schema import model_schema
 from nhv_pipeline.contract import (
     column_kinds,
-    measurement_period,
+    measurement_period_of,
     permitted_units,
     table_model,
     validate_delivery,
@@ -180,7 +180,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         report_year = int(context.partition_key)
         with warehouse.connection() as con:
             registry = read_rows(con, *table_name(REGISTRY_KEY.path), [report_year])
-        period = measurement_period(condition, report_year)
+        period = measurement_period_of(condition, report_year)
         context.log.info(
             "Reading %s deliveries for report year %s (measurement period %s).",
             condition_id,

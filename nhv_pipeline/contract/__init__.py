@@ -34,7 +34,7 @@ from .schema import (
     cohort_window,
     column_kinds,
     contract_columns,
-    measurement_period,
+    measurement_period_of,
     table_model,
 )
 from .staging import to_staged
@@ -42,7 +42,7 @@ from .staging import to_staged
 __all__ = [
     "FAILURE_COLUMNS",
     "RULES",
-    "measurement_period",
+    "measurement_period_of",
     "cohort_window",
     "table_model",
     "contract_columns",

@@ -29,12 +29,12 @@ from nhv_pipeline.submission.contract import (
 )
 
 from . import rules
-from .checks import date_columns, model_failures, patient_rule_failures, table_rule_failures
+from .values import date_columns, model_failures, patient_rule_failures, table_rule_failures
 from .identity import contains_identity_number
 from .names import look_alike, shown_name
 from .reader import is_inside_root, is_regular_file, not_a_file_failure, read_contract_csv
 from .units import UNIT_ID_PATTERN, read_registry
-from .schema import column_kinds, contract_columns, measurement_period, optional_columns, table_model, with_dates
+from .schema import column_kinds, contract_columns, measurement_period_of, optional_columns, table_model, with_dates
 
 LINEAGE_COLUMNS = ["report_year", "unit_id", "source_file", "source_line"]
 FILE_COLUMNS = ["unit_id", "table", "path", "size_bytes", "sha256", "rows"]
@@ -153,7 +153,7 @@ def _not_checked(report_year: int, condition, units: list[str], read_units: dict
 def permitted_units(registry: pd.DataFrame, condition: Condition, report_year: int) -> tuple[set[str], set[str]]:
     """(registered units, units whose permit overlaps P(R)) of the condition (section 1)."""
     units = registry[registry["condition_id"] == condition.condition_id]
-    period = measurement_period(condition, report_year)
+    period = measurement_period_of(condition, report_year)
     if period is None:
         return set(units["unit_id"]), set()
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
-from .checks import date_columns, model_failures, table_rule_failures
+from .values import date_columns, model_failures, table_rule_failures
 from .reader import is_inside_root, is_regular_file, parse_contract_csv, read_bytes_limited
 from .schema import model_columns, model_kinds, usable, with_dates
 

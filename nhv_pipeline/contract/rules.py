@@ -247,11 +247,6 @@ RULE_SUMMARIES_SV: dict[str, str] = {
 """The same rules as RULES, in Swedish for the units' reports (DATA_CONTRACT.md 6)."""
 
 
-def empty_failures() -> pd.DataFrame:
-    """A failure frame with no rows and the final dtypes."""
-    return normalise_failures(pd.DataFrame(columns=FAILURE_COLUMNS))
-
-
 def failure(unit_id: str, file: str, line: int | None, column: str, rule: str, message: str) -> dict:
     """One failure row without report year and condition (filled in by the caller)."""
     return {"unit_id": unit_id, "file": file, "line": line, "column": column, "rule": rule, "message": message}

@@ -241,9 +241,6 @@ class TextModel(pa.DataFrameModel):
         coerce = False
 
 
-_TextModel = TextModel
-
-
 # --- table rules: model-level checks named `<rule>.<column>`, the message as the check's error ---------
 
 
@@ -390,7 +387,7 @@ def optional_columns(condition: Condition, table: str) -> list[str]:
     return [name for name, column in model_schema(table_model(condition, table)).columns.items() if column.nullable]
 
 
-def measurement_period(condition: Condition, report_year: int) -> tuple[date, date] | None:
+def measurement_period_of(condition: Condition, report_year: int) -> tuple[date, date] | None:
     """P(R) = max(1 Jan R-1, condition start)..31 Dec R-1 (INDICATORS.md 1); None when empty."""
     return periods.measurement_period(condition.start, report_year)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import rules
-from .checks import model_failures
+from .values import model_failures
 from .reader import (
     REDACTED, is_inside_root, is_regular_file, max_file_bytes, not_a_file_failure, parse_contract_csv, read_bytes_limited,
     too_large_failure,

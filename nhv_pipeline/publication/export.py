@@ -153,6 +153,7 @@ SORT_COLUMNS: list[str] = [
 PRIMARY_KEY: list[str] = list(SORT_COLUMNS)
 
 RESULT_FILE_STEM = "indicator_results"
+RESULTS_CSV = f"{RESULT_FILE_STEM}.csv"
 
 _ARROW_SCHEMA = pa.schema(
     [pa.field(c.name, c.arrow_type, nullable=not c.required) for c in COLUMNS if c.published]

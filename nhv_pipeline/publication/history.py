@@ -19,19 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from nhv_pipeline.publication.disclosure import WITHHELD_COLUMNS
+from nhv_pipeline.publication.export import PRIMARY_KEY, RESULTS_CSV
 
 HISTORY_DIR = "history"
 CHANGES_FILE = "changes.csv"
-RESULTS_CSV = "indicator_results.csv"
-KEY = [
-    "condition_id",
-    "indicator_id",
-    "measure",
-    "level",
-    "unit_id",
-    "breakdown",
-    "breakdown_value",
-]
+#: A result row's key within one report year's folder (the published key without the year).
+KEY = [column for column in PRIMARY_KEY if column != "report_year"]
 #: The published figures compared (only what the published CSV holds: no suppression reason, PUBLICATION.md 3).
 FIGURES = [*WITHHELD_COLUMNS, "suppressed", "period_start", "period_end"]
 CHANGE_COLUMNS = KEY + ["figure", "before", "after"]

@@ -10,7 +10,7 @@ from nhv_pipeline.condition import Condition, DeliveryRule
 from . import labels, sample_data
 from .catalogue import CONDITION_ID, POPULATIONS, SPECIFICATIONS
 from .contract import TABLES
-from .history import transplant_history
+from .delivery_rules import transplant_history
 
 CONDITION = Condition(
     condition_id=CONDITION_ID,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from nhv_pipeline.condition import Counts, Population, Specification
 from nhv_pipeline.indicators.model import Indicator, TableInput, current, paragraphs, pooled_input
 
-from . import indicators as rules
+from . import indicators
 
 CONDITION_ID = "sct_ssc"
 
@@ -41,7 +41,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=1,
         inputs=(current("referrals"), current("patients")),
         rule_version="1",
-        rule=rules.b1_patients,
+        rule=indicators.b1_patients,
         counts=(Counts("assessed_patients"),),
         measure_text="Antal patienter som bedömts inför eventuell behandling inom NHV-definitionen för SCT vid systemisk skleros.",
         unit_of_measure="Antal",
@@ -71,7 +71,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=DEFAULT_B2_POOLED_YEARS,
         inputs=(pooled_input("transplants", DEFAULT_B2_POOLED_YEARS), pooled_input("patients", DEFAULT_B2_POOLED_YEARS)),
         rule_version="1",
-        rule=rules.b2_age,
+        rule=indicators.b2_age,
         counts=(Counts("transplanted_patients_pooled"),),
         riket_percentiles=False,
         pooling_configurable=True,
@@ -106,7 +106,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=1,
         inputs=(current("transplants"), current("patients")),
         rule_version="1",
-        rule=rules.b3_transplants,
+        rule=indicators.b3_transplants,
         counts=(Counts("transplants"),),
         measure_text="Antal stamcellstransplantationer utförda på patienter med systemisk skleros",
         unit_of_measure="Antal",
@@ -132,7 +132,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=1,
         inputs=(current("transplants"),),
         rule_version="1",
-        rule=rules.b4_length_of_stay,
+        rule=indicators.b4_length_of_stay,
         counts=(Counts("discharged_stays"),),
         measure_text="Vårdtid på NHV-enheten per inneliggande behandlingstillfälle för patienter inom definitionen för viss vård vid SCT.",
         unit_of_measure="Tid i antal dygn (medelvärde och standardavvikelse, 10:e percentil, median, 90:e percentil)",
@@ -161,7 +161,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=1,
         inputs=(current("referrals"),),
         rule_version="1",
-        rule=rules.t1_time_to_decision,
+        rule=indicators.t1_time_to_decision,
         counts=(Counts("decided_referrals"),),
         measure_text="Tid från remiss till beslut om stamcellstransplantation",
         unit_of_measure=_DISTRIBUTION_UNIT_DAYS,
@@ -192,7 +192,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=1,
         inputs=(current("transplants"),),
         rule_version="1",
-        rule=rules.t2_time_to_treatment,
+        rule=indicators.t2_time_to_treatment,
         counts=(Counts("transplants"),),
         measure_text="Tid från beslut om stamcellstransplantation till påbörjad stamcellsbehandling",
         unit_of_measure=_DISTRIBUTION_UNIT_DAYS,
@@ -221,7 +221,7 @@ VERSION_1_0 = (
         # Cohort year R-2 is the measurement year of D(R-1); outcomes from D(R).
         inputs=(TableInput("transplants", (-1, -1)), current("followup")),
         rule_version="1",
-        rule=rules.r1_survival_100_days,
+        rule=indicators.r1_survival_100_days,
         counts=(Counts("r1_cohort"),),
         measure_text="Andel patienter som är vid liv 100 dagar efter återföring av stamceller.",
         unit_of_measure="Andel i procent",
@@ -254,7 +254,7 @@ VERSION_1_0 = (
         # Cohort year R-3 is the measurement year of D(R-2); outcomes from D(R).
         inputs=(TableInput("transplants", (-2, -2)), current("followup")),
         rule_version="1",
-        rule=rules.r2_progression_free_survival,
+        rule=indicators.r2_progression_free_survival,
         counts=(Counts("transplants", year=-2),),
         measure_text="Andel patienter som är vid liv utan att deras sjukdom förvärrats inom två år efter återföring av celler",
         unit_of_measure="Andel patienter",
@@ -291,7 +291,7 @@ VERSION_1_0 = (
         first_report_year=2025, cohort_lag=0, pooled_years=1,
         inputs=(current("survey"),),
         rule_version="1",
-        rule=rules.p1_response_rate,
+        rule=indicators.p1_response_rate,
         counts=(Counts("survey_recipients"),),
         # The seed leaves Mått and Mätenhet empty (development indicator); the
         # published measure is the response rate its "Om redovisningsnivåer" names.
@@ -319,7 +319,7 @@ VERSION_1_0 = (
         first_report_year=2024, cohort_lag=0, pooled_years=1,
         inputs=(current("referrals"),),
         rule_version="1",
-        rule=rules.o1_care_plan,
+        rule=indicators.o1_care_plan,
         counts=(Counts("assessed_patients"),),
         measure_text="Andel bedömda patienter som erhåller en individuell vårdplan",
         unit_of_measure="Andel i procent",

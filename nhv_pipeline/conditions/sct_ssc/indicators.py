@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nhv_pipeline.indicators.model import RuleContext, attach_patient
-from nhv_pipeline.indicators.rules import survey_response_rate
+from nhv_pipeline.indicators.building_blocks import survey_response_rate
 from nhv_pipeline.indicators.stats import age_in_completed_years, day_difference
 
 #: INDICATORS.md 2: R1 counts survival 100 days after reinfusion; R2 looks two years (730 days) ahead.

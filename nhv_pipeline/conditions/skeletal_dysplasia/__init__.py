@@ -9,7 +9,8 @@ from nhv_pipeline.condition import Condition, DeliveryRule
 
 from . import labels, sample_data
 from .catalogue import CONDITION_ID, POPULATIONS, SPECIFICATIONS
-from .contract import TABLES, contact_referrals
+from .contract import TABLES
+from .delivery_rules import contact_referrals
 
 CONDITION = Condition(
     condition_id=CONDITION_ID,

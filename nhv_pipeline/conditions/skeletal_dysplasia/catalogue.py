@@ -12,7 +12,7 @@ from __future__ import annotations
 from nhv_pipeline.condition import Counts, Population, Specification
 from nhv_pipeline.indicators.model import Indicator, current, paragraphs
 
-from . import indicators as rules
+from . import indicators
 
 CONDITION_ID = "skeletal_dysplasia"
 
@@ -43,7 +43,7 @@ VERSION_1_0 = (
         measures=("count",),
         breakdowns=("total", "home_region", "sex"),
         inputs=(current("contacts"), current("patients")),
-        rule=rules.b1_patients,
+        rule=indicators.b1_patients,
         counts=(Counts("assessed_patients"),),
         measure_text="Antal unika patienter som bedömts inom definitionen vid NHV-enhet.",
         unit_of_measure="Antal patienter",
@@ -72,7 +72,7 @@ VERSION_1_0 = (
         measures=("count",),
         breakdowns=("total", "contact_type"),
         inputs=(current("contacts"),),
-        rule=rules.b2_contacts,
+        rule=indicators.b2_contacts,
         counts=(Counts("contacts"),),
         measure_text="Antal åtgärder inom definitionen som är utförda på NHV-enhet.",
         unit_of_measure="Antal besök eller bedömningar",
@@ -101,7 +101,7 @@ VERSION_1_0 = (
         measures=("distribution",),
         breakdowns=("total", "age_group"),
         inputs=(current("contacts"), current("patients")),
-        rule=rules.b3_age,
+        rule=indicators.b3_age,
         counts=(Counts("assessed_patients"),),
         measure_text="Ålder hos patienter inom definitionen som bedömts vid NHV-enhet.",
         unit_of_measure="Ålder i antal år",
@@ -131,7 +131,7 @@ VERSION_1_0 = (
         measures=("distribution",),
         breakdowns=("total",),
         inputs=(current("contacts"), current("referrals")),
-        rule=rules.t1_referral_to_visit,
+        rule=indicators.t1_referral_to_visit,
         counts=(Counts("answered_referrals"),),
         measure_text="Tid från remiss till besök på NHV-enhet.",
         unit_of_measure="Tid i antal dagar",
@@ -158,7 +158,7 @@ VERSION_1_0 = (
         measures=("proportion",),
         breakdowns=("total",),
         inputs=(current("contacts"), current("patients")),
-        rule=rules.r1_specific_diagnosis,
+        rule=indicators.r1_specific_diagnosis,
         counts=(Counts("unclear_diagnosis_patients"),),
         measure_text="Andel patienter som fått en specifik skelettdysplasi-diagnos efter bedömning på NHV-enhet.",
         unit_of_measure="Andel i procent",
@@ -191,7 +191,7 @@ VERSION_1_0 = (
             ("response_rate", ("total",)),
         ),
         inputs=(current("survey"),),
-        rule=rules.p1_patient_experience,
+        rule=indicators.p1_patient_experience,
         counts=(Counts("respondents", measure="positive_share"), Counts("survey_recipients", measure="response_rate")),
         measure_text="Andel närstående eller patienter som upplevt att de fått tillräcklig information om vården.",
         unit_of_measure="Andel i procent",
@@ -235,7 +235,7 @@ VERSION_1_0 = (
         measures=("proportion",),
         breakdowns=("total",),
         inputs=(current("contacts"), current("patients")),
-        rule=rules.o1_care_plan,
+        rule=indicators.o1_care_plan,
         counts=(Counts("specific_diagnosis_patients"),),
         measure_text="Andel patienter som vid besök på NHV-enhet fått en individuell vårdplan.",
         unit_of_measure="Andel i procent",

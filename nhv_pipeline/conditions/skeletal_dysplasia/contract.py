@@ -1,7 +1,7 @@
 """The skeletal_dysplasia tables as text-layer pandera models, with their rules (DATA_CONTRACT.md 5).
 
 Per-cell rules are in the fields; uniqueness per unit, the `iff` columns, date order and
-the answer scale are model-level checks. `contact_referrals` is the rule across tables.
+the answer scale are model-level checks. The rule across tables is in delivery_rules.py.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from pandera.typing import Series
 
-from nhv_pipeline.condition import DeliveryContext
 from nhv_pipeline.contract import rules
-from nhv_pipeline.contract.checks import key_isin, key_lookup
 from nhv_pipeline.contract.schema import (
     TextModel,
     bool_field,
@@ -158,24 +156,3 @@ class Survey(TextModel):
 
 
 TABLES = {"patients": Patients, "referrals": Referrals, "contacts": Contacts, "survey": Survey}
-
-
-def contact_referrals(ctx: DeliveryContext) -> pd.DataFrame:
-    """A contact's referral_id names a referral of the unit, and the contact is not before it (5.3)."""
-    contacts, referrals = ctx.tables["contacts"], ctx.tables["referrals"]
-    parts = []
-    named = contacts["unit_id"].isin(ctx.read_units.get("referrals", set())) & usable(contacts["referral_id"])
-    unknown = named & ~key_isin(contacts, referrals, ["unit_id", "referral_id"])
-    parts.append(
-        rules.failures_at(contacts[unknown], "referral_id", rules.REFERENCE,
-                          "Detta referral_id anger ingen remiss i enhetens referrals.csv; rätta id:t eller lägg till remissen.")
-    )
-    referral_dates = ctx.dated["referrals"].loc[usable(referrals["referral_id"]), ["unit_id", "referral_id", "referral_date"]]
-    referral_dates = referral_dates.rename(columns={"referral_date": "referral"}).drop_duplicates(["unit_id", "referral_id"])
-    answered = key_lookup(contacts, referral_dates, ["unit_id", "referral_id"], "referral")
-    early = ctx.dated["contacts"]["contact_date"].to_numpy() < answered
-    parts.append(
-        rules.failures_at(contacts[early], "contact_date", rules.DATE_ORDER,
-                          "contact_date är före referral_date för remissen som kontakten besvarar; rätta datumet eller referral_id.")
-    )
-    return rules.concat(parts)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nhv_pipeline.indicators.model import RuleContext, attach_patient
-from nhv_pipeline.indicators.rules import survey_response_rate
+from nhv_pipeline.indicators.building_blocks import survey_response_rate
 from nhv_pipeline.indicators.stats import age_in_completed_years, day_difference
 
 from .contract import ASSESSMENT_TYPES, VISIT_CONTACT_TYPES

@@ -66,7 +66,7 @@ postgres:
 	fi
 
 ui: $(STAMP)
-	@$(BIN)/python -c 'from nhv_pipeline.runner import dagster_home; dagster_home()'
+	@$(BIN)/python -c 'from nhv_pipeline.operations.runner import dagster_home; dagster_home()'
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
 sample-data: $(STAMP)

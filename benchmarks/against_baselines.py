@@ -7,7 +7,7 @@
 Per scale and round, three whole processes run one after the other: `nhv-pipeline run
 --all --quiet` (fresh warehouse and Dagster home), `benchmarks/baseline_plain.py` and
 `benchmarks/baseline_pandas.py` (the 17 indicators, no validation, no warehouse, no
-publication; tests/test_baselines.py checks they give the pipeline's figures). The order
+publication; tests/unit/test_baselines.py checks they give the pipeline's figures). The order
 rotates between rounds, and the ratios are taken within a round, so load from other work on
 a shared machine falls on all three alike. Also measured: `nhv-pipeline validate` per
 report year at 100x and 1000x (validation must grow linearly), and the validation of one

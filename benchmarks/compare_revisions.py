@@ -40,7 +40,7 @@ def _run(source: Path, data_raw: Path, out: Path) -> Path:
     }
     (out / "dagster_home").mkdir(parents=True)
     done = subprocess.run(
-        [sys.executable, "-c", "from nhv_pipeline.cli import main; raise SystemExit(main(['run', '--all', '--quiet']))"],
+        [sys.executable, "-c", "from nhv_pipeline.operations.cli import main; raise SystemExit(main(['run', '--all', '--quiet']))"],
         cwd=source, env=env, capture_output=True, text=True,
     )
     if done.returncode != 0:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             for scale in args.scale or [1.0]:
                 data_raw = root / f"data-{scale:g}"
                 subprocess.run(
-                    [sys.executable, "-m", "nhv_pipeline.cli", "sample-data", "--out", str(data_raw),
+                    [sys.executable, "-m", "nhv_pipeline.operations.cli", "sample-data", "--out", str(data_raw),
                      "--seed", str(args.seed), "--scale", str(scale)],
                     cwd=REPO, check=True, capture_output=True,
                 )

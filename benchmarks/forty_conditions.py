@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from nhv_pipeline.condition import Specification
+from nhv_pipeline.core.condition import Specification
 from nhv_pipeline.conditions import register, registered
 
 

@@ -85,7 +85,7 @@ import pandas as pd
 from nhv_pipeline.conditions import registered
 from nhv_pipeline.contract import read_registry
 from nhv_pipeline.indicators import compute, make_catalogue
-from nhv_pipeline.partitions import FIRST_REPORT_YEAR
+from nhv_pipeline.orchestration.partitions import FIRST_REPORT_YEAR
 CATALOGUE = make_catalogue()
 
 CATALOGUE = make_catalogue(registered())
@@ -287,7 +287,7 @@ def report_years(data_raw: Path) -> list[int]:
 def cli(*args: str) -> list[str]:
     if CLI:
         return [CLI, *args]
-    return [sys.executable, "-m", "nhv_pipeline.cli", *args]
+    return [sys.executable, "-m", "nhv_pipeline.operations.cli", *args]
 
 
 def median_measurement(runs: list[Measurement]) -> Measurement:

@@ -58,7 +58,7 @@ def emptied(assets_def, single_run: bool = False):
     """
     from dagster import AssetCheckResult, BackfillPolicy, Output, multi_asset
 
-    from nhv_pipeline.partitions import report_year_partitions
+    from nhv_pipeline.orchestration.partitions import report_year_partitions
 
     keys = set(assets_def.keys)
     order: list = []
@@ -99,15 +99,15 @@ def child(data_raw: Path, single_run: bool) -> int:
     With `single_run`, the plan's report years are one run over their range instead.
     """
     started = time.perf_counter()
-    from nhv_pipeline import cli as _cli  # noqa: F401  (the CLI's own imports, as `nhv-pipeline` pays them)
-    from nhv_pipeline.runner import _checked_report_years, _plan, dagster_home
+    from nhv_pipeline.operations import cli as _cli  # noqa: F401  (the CLI's own imports, as `nhv-pipeline` pays them)
+    from nhv_pipeline.operations.runner import _checked_report_years, _plan, dagster_home
 
     home = dagster_home()
     from dagster import DagsterInstance, Definitions, in_process_executor
 
-    from nhv_pipeline.graph import build_definitions
-    from nhv_pipeline.jobs import execute_in_process
-    from nhv_pipeline.resources import PipelinePaths, ensure_warehouse_pool
+    from nhv_pipeline.orchestration.graph import build_definitions
+    from nhv_pipeline.orchestration.jobs import execute_in_process
+    from nhv_pipeline.orchestration.resources import PipelinePaths, ensure_warehouse_pool
 
     warehouse = Path(tempfile.mkdtemp(prefix="nhv-floor-"))
     real = build_definitions(str(data_raw), str(warehouse))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nhv_pipeline.graph import all_assets, build_definitions
+from nhv_pipeline.orchestration.graph import all_assets, build_definitions
 
 __all__ = ["all_assets", "build_definitions", "defs"]
 

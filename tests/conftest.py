@@ -70,7 +70,7 @@ def sample_data(tmp_path_factory) -> Path:
     (NHV_CONDITION_MODULES), the same sample made for every registered condition (the shipped
     ones' files are byte-identical). A condition one test registers for itself does not count."""
     from nhv_pipeline.conditions import EXTRA_MODULES_ENV, registered
-    from nhv_pipeline.sample_data import generate
+    from nhv_pipeline.core.sample_data import generate
 
     assert (SAMPLE_DATA / "units.csv").is_file(), "the committed sample deliveries are missing"
     registered()  # the session's conditions are loaded before any test registers one of its own

@@ -26,7 +26,7 @@ class Workspace:
             **(env or {}),
         }
         return subprocess.run(
-            [sys.executable, "-m", "nhv_pipeline.cli", *args],
+            [sys.executable, "-m", "nhv_pipeline.operations.cli", *args],
             env=env,
             capture_output=True,
             text=True,
@@ -75,7 +75,7 @@ def unhandled_errors(events, warehouse: Path) -> list[str]:
     disk, a damaged warehouse), and an indicator that was not computed because its code raised."""
     from dagster import DagsterEventType
 
-    from nhv_pipeline.recovery import machine_fault_message
+    from nhv_pipeline.operations.recovery import machine_fault_message
 
     found = []
     for event in events:
@@ -107,8 +107,8 @@ def run_in_process(data_raw: Path, warehouse: Path, plan: list[tuple[str, int]])
     process with an ephemeral instance, as `nhv-pipeline run` does; the unhandled errors they met."""
     from dagster import DagsterInstance
 
-    from nhv_pipeline.graph import build_definitions
-    from nhv_pipeline.jobs import execute_in_process
+    from nhv_pipeline.orchestration.graph import build_definitions
+    from nhv_pipeline.orchestration.jobs import execute_in_process
 
     defs = build_definitions(str(data_raw), str(warehouse))
     found = []

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from pandera.typing import Series
 
-from nhv_pipeline import sample_data as tools
-from nhv_pipeline.condition import Condition, Counts, DeliveryContext, DeliveryRule, Population, Specification
+from nhv_pipeline.core import sample_data as tools
+from nhv_pipeline.core.condition import Condition, Counts, DeliveryContext, DeliveryRule, Population, Specification
 from nhv_pipeline.contract.history import changed_since_earlier, earlier_rows, latest_earlier
 from nhv_pipeline.contract.schema import (
     TextModel,
@@ -40,7 +40,7 @@ from nhv_pipeline.contract.schema import (
 )
 from nhv_pipeline.indicators.model import Indicator, RuleContext, TableInput, attach_patient, current
 from nhv_pipeline.indicators.stats import age_in_completed_years
-from nhv_pipeline.periods import RelativeWindow
+from nhv_pipeline.core.periods import RelativeWindow
 
 CONDITION_ID = "test_area"
 

@@ -1,7 +1,7 @@
 """The condition registry: the NHV conditions (permit areas) the pipeline knows, one package each.
 
 Every subpackage of this folder is a shipped area and exposes one `CONDITION`
-(a `nhv_pipeline.condition.Condition` whose id is the folder's name). They are found with
+(a `nhv_pipeline.core.condition.Condition` whose id is the folder's name). They are found with
 `pkgutil.iter_modules(__path__)`, the way PUDL's `metadata/resources/__init__.py` finds its
 resource modules, and registered in alphabetical order of their folders (sct_ssc,
 skeletal_dysplasia): the order the sample data seeds, the catalogue and the published files
@@ -24,7 +24,7 @@ import importlib
 import os
 import pkgutil
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 
 EXTRA_MODULES_ENV = "NHV_CONDITION_MODULES"
 """Comma-separated modules that register more conditions after the shipped ones (a deployment's own
@@ -42,7 +42,7 @@ def shipped_packages() -> tuple[str, ...]:
 def _shipped(name: str) -> Condition:
     condition = getattr(importlib.import_module(f"{__name__}.{name}"), "CONDITION", None)
     if not isinstance(condition, Condition):
-        raise TypeError(f"nhv_pipeline/conditions/{name}/ has no CONDITION (a nhv_pipeline.condition.Condition)")
+        raise TypeError(f"nhv_pipeline/conditions/{name}/ has no CONDITION (a nhv_pipeline.core.condition.Condition)")
     if condition.condition_id != name:
         raise ValueError(f"nhv_pipeline/conditions/{name}/ declares the condition {condition.condition_id!r}; "
                          "a condition's folder is named by its id")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import Condition, DeliveryContext
+from nhv_pipeline.core.condition import Condition, DeliveryContext
 from nhv_pipeline.submission import intake
 from nhv_pipeline.submission.contract import (
     SUBMISSION_FILES,

@@ -105,7 +105,7 @@ def may_hold_identity_number(text: str, delimiter: str | None = None, chunk: int
     as a separator (a superset: the look can only say yes more often), unless one of its
     characters is a digit after NFKC (fullwidth, another script's, a superscript): such a
     text is normalised and searched with the expression itself
-    (tests/test_identity_prefilter.py checks both ways).
+    (tests/unit/test_identity_prefilter.py checks both ways).
     """
     hide = delimiter is not None and '"' not in text
     non_ascii = not text.isascii()

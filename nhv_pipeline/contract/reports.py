@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 
 from . import rules
 from .units import UNIT_ID_PATTERN
 
-from nhv_pipeline.faults import fault_point
+from nhv_pipeline.core.faults import fault_point
 
 REPORT_COLUMNS = ["file", "line", "column", "rule", "message"]
 REPORT_HEADERS = {"file": "fil", "line": "rad", "column": "kolumn", "rule": "regel", "message": "meddelande"}

@@ -23,9 +23,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from nhv_pipeline import periods
-from nhv_pipeline.condition import Condition
-from nhv_pipeline.labels import HOME_REGION_CODES, SEX_CODES
+from nhv_pipeline.core import periods
+from nhv_pipeline.core.condition import Condition
+from nhv_pipeline.core.labels import HOME_REGION_CODES, SEX_CODES
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.reader import REDACTED
 

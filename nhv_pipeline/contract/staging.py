@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 
 from .schema import NUMBER_PATTERN, column_kinds, parse_dates, parse_numbers
 

@@ -16,7 +16,7 @@ from .reader import (
     REDACTED, is_inside_root, is_regular_file, max_file_bytes, not_a_file_failure, parse_contract_csv, read_bytes_limited,
     too_large_failure,
 )  # fmt: skip
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 
 from .schema import model_columns, parse_dates, registry_units
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 
 from . import rules
 from .reader import REDACTED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.indicators.model import Indicator, declared_by
 
 

@@ -13,8 +13,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from nhv_pipeline import labels, periods
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core import labels, periods
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.indicators.model import Indicator, RuleContext, declared_by, measure_kind, period_for
 from nhv_pipeline.indicators.stats import as_datetime, distribution_summary, proportion_summary
 from nhv_pipeline.submission import combine

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 import pandas as pd
 from pandas.errors import MergeError
 
-from nhv_pipeline import periods
-from nhv_pipeline.condition import Counts
-from nhv_pipeline.periods import RelativeWindow
+from nhv_pipeline.core import periods
+from nhv_pipeline.core.condition import Counts
+from nhv_pipeline.core.periods import RelativeWindow
 from nhv_pipeline.indicators.stats import as_datetime
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from nhv_pipeline.condition import Condition
+    from nhv_pipeline.core.condition import Condition
 
 #: The statistic each published measure is computed with (section 1): the measures every condition
 #: may use. A condition adds its own in `Condition.measure_kinds` (see `measure_kind`).

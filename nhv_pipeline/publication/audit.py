@@ -80,7 +80,7 @@ import pandas as pd
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from nhv_pipeline.condition import Condition, EqualPopulation
+from nhv_pipeline.core.condition import Condition, EqualPopulation
 
 from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
@@ -166,7 +166,7 @@ def protect(
     if equal_populations is None:
         equal_populations = equal_populations_of(conditions)
     if breakdown_values is None:
-        from nhv_pipeline.labels import breakdown_labels
+        from nhv_pipeline.core.labels import breakdown_labels
 
         breakdown_values = breakdown_labels(conditions)
     whole: dict[_Breakdown, bool] = {}  # breakdown withheld as a whole -> whether its vocabulary completed it

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nhv_pipeline.faults import fault_point
+from nhv_pipeline.core.faults import fault_point
 from nhv_pipeline.indicators.engine import key_order, result_sort_keys
 from nhv_pipeline.indicators.engine import RESULT_COLUMNS as ENGINE_RESULT_COLUMNS
 

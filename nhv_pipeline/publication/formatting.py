@@ -14,7 +14,7 @@ import pandas as pd
 from nhv_pipeline.indicators.model import is_proportion
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from nhv_pipeline.condition import Condition
+    from nhv_pipeline.core.condition import Condition
 
 _SHOWN: ContextVar[tuple["Condition", ...]] = ContextVar("nhv_shown_conditions", default=())
 

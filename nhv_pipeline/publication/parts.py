@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 
 from .audit import AuditReport, protect
 from .export import RESULT_COLUMNS, SORT_COLUMNS, format_results

@@ -29,8 +29,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from nhv_pipeline import labels
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core import labels
+from nhv_pipeline.core.condition import Condition
 
 from . import charts
 from .aggregated import COMBINED_KEY, PERCENTILES_KEY

@@ -15,8 +15,8 @@ from datetime import date
 
 import pandas as pd
 
-from nhv_pipeline import labels
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core import labels
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.indicators.model import Indicator, measure_kind, period_for
 
 #: SUBMISSION.md 2: the header of submission.csv, in this order.
@@ -56,7 +56,7 @@ class Cell:
 def breakdown_values(condition: Condition, breakdown: str) -> tuple[str, ...] | None:
     """The fixed value list of a breakdown (INDICATORS.md 4; "total" -> ("total",)); None where the list is not fixed.
 
-    The shared lists (region and sex codes) are those of `nhv_pipeline.labels`, a condition's own
+    The shared lists (region and sex codes) are those of `nhv_pipeline.core.labels`, a condition's own
     those it labels (`Condition.breakdown_labels`): a value with a label is a value it can publish.
     """
     own = condition.breakdown_labels.get(breakdown)  # an area's own list wins, as its labels do

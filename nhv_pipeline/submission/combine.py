@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from nhv_pipeline import labels
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core import labels
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.indicators.model import Indicator, declared_by, measure_kind
 from nhv_pipeline.indicators.stats import proportion_summary
 

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.reader import (
     detect_delimiter,

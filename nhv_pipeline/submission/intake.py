@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.contract.reader import is_inside_root
 

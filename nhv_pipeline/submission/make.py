@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.contract import read_registry, validate_delivery, write_unit_reports
 from nhv_pipeline.contract.staging import staged_select
 from nhv_pipeline.indicators import compute

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline import labels
-from nhv_pipeline.condition import Condition
+from nhv_pipeline.core import labels
+from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.reader import max_file_bytes, too_large_failure
 from nhv_pipeline.indicators.model import Indicator, declared_by, measure_kind, period_for

@@ -5,7 +5,7 @@ DATA_CONTRACT.md section 4, INDICATORS.md section 2.
 
 from datetime import date
 
-from nhv_pipeline.condition import Condition, DeliveryRule
+from nhv_pipeline.core.condition import Condition, DeliveryRule
 
 from . import labels, sample_data
 from .catalogue import CONDITION_ID, POPULATIONS, SPECIFICATIONS

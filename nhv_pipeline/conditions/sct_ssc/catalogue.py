@@ -10,7 +10,7 @@ preview and the tests.
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import Counts, Population, Specification
+from nhv_pipeline.core.condition import Counts, Population, Specification
 from nhv_pipeline.indicators.model import Indicator, TableInput, current, paragraphs, pooled_input
 
 from . import indicators

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhv_pipeline.condition import DeliveryContext
+from nhv_pipeline.core.condition import DeliveryContext
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.history import changed_since_earlier, earlier_rows, latest_earlier
 from nhv_pipeline.contract.schema import usable
-from nhv_pipeline.periods import cohort_window
+from nhv_pipeline.core.periods import cohort_window
 
 from .indicators import ORGAN_FAILURE_DATES, R1_DAYS, R2_DAYS
 

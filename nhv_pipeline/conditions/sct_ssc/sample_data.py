@@ -1,6 +1,6 @@
 """Synthetic sct_ssc deliveries (DATA_CONTRACT.md §4), for `nhv-pipeline sample-data`.
 
-Everything here is invented (see `nhv_pipeline.sample_data`). The world of each unit
+Everything here is invented (see `nhv_pipeline.core.sample_data`). The world of each unit
 (patients, referrals, transplants and their outcomes on one time line) is generated
 once; each delivery D(R) is a view of it as the unit would extract it in February of R,
 which keeps patients, transplants and follow-up consistent across deliveries.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nhv_pipeline import sample_data as tools
+from nhv_pipeline.core import sample_data as tools
 from nhv_pipeline.contract.schema import model_columns
 
 from .contract import TABLES

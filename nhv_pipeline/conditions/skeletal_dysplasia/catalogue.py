@@ -9,7 +9,7 @@ what N is ("Vid inrapportering anges också totalantalet (N) …").
 
 from __future__ import annotations
 
-from nhv_pipeline.condition import Counts, Population, Specification
+from nhv_pipeline.core.condition import Counts, Population, Specification
 from nhv_pipeline.indicators.model import Indicator, current, paragraphs
 
 from . import indicators

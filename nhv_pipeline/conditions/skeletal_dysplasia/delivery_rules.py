@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nhv_pipeline.condition import DeliveryContext
+from nhv_pipeline.core.condition import DeliveryContext
 from nhv_pipeline.contract import rules
 from nhv_pipeline.contract.schema import usable
 from nhv_pipeline.contract.values import key_isin, key_lookup

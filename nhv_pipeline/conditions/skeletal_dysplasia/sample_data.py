@@ -1,6 +1,6 @@
 """Synthetic skeletal_dysplasia deliveries (DATA_CONTRACT.md §5), for `nhv-pipeline sample-data`.
 
-Everything here is invented (see `nhv_pipeline.sample_data`): infants, children,
+Everything here is invented (see `nhv_pipeline.core.sample_data`): infants, children,
 17/18-year-olds at the child/adult boundary and adults, specific diagnoses dated in and
 before the period, and every survey answer including "no opinion".
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nhv_pipeline import sample_data as tools
+from nhv_pipeline.core import sample_data as tools
 from nhv_pipeline.contract.schema import model_columns
 
 from .contract import ANSWER_SCALES, TABLES

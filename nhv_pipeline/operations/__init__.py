@@ -1,0 +1,1 @@
+"""The command line (nhv-pipeline) and its operations: runs, rebuild, recovery, the run queue."""

@@ -1,0 +1,1 @@
+"""The Dagster layer: assets, checks, the graph, jobs, schedules, sensors, partitions, resources, settings, storage."""

@@ -1,0 +1,310 @@
+"""The DuckDB warehouse I/O: partition replacement, empty slices, schema changes, the writer lock."""
+
+from __future__ import annotations
+
+from nhv_pipeline.conditions import get_condition
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from nhv_pipeline.orchestration.resources import (
+    Warehouse,
+    WarehouseLockTimeout,
+    WarehousePermissionError,
+    connect,
+    read_rows,
+    replace_rows,
+    secure_warehouse,
+    table_exists,
+    table_name,
+)
+
+
+def test_table_name_joins_condition_and_table_inside_the_layer_schema():
+    assert table_name(["staged", "sct_ssc", "patients"]) == ("staged", "sct_ssc_patients")
+    assert table_name(["results", "indicator_results"]) == ("results", "indicator_results")
+
+
+def test_rerunning_a_report_year_replaces_only_its_rows(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    with connect(database) as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024, 2024], "x": [1, 2]}), 2024)
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2025], "x": [3]}), 2025)
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [9]}), 2024)
+        rows = read_rows(con, "staged", "t", None).sort_values("x")
+    assert rows["x"].tolist() == [3, 9]
+
+
+def test_an_empty_slice_is_written_and_clears_the_report_year(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    with connect(database) as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": pd.Series([], dtype="int64"), "x": pd.Series([], dtype="int64")}), 2024)
+        assert read_rows(con, "staged", "t", [2024]).empty
+
+
+def test_an_empty_first_slice_creates_the_table(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        empty = pd.DataFrame({"report_year": pd.Series([], dtype="int64"), "x": pd.Series([], dtype="float64")})
+        replace_rows(con, "results", "t", empty, 2024)
+        assert list(read_rows(con, "results", "t", [2024]).columns) == ["report_year", "x"]
+
+
+def test_a_new_column_rebuilds_the_table_and_keeps_other_years(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "results", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        replace_rows(con, "results", "t", pd.DataFrame({"report_year": [2025], "x": [2], "y": ["b"]}), 2025)
+        rows = read_rows(con, "results", "t", None).sort_values("report_year")
+    assert rows["x"].tolist() == [1, 2]
+    assert rows["y"].isna().tolist() == [True, False]
+
+
+def test_reading_a_table_never_written_gives_an_empty_frame(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        assert read_rows(con, "staged", "missing", [2024]).empty
+
+
+def test_table_exists_knows_tables_only_and_leaves_an_open_transaction_usable(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        con.execute('create view "staged"."v" as select 1 as x')
+        assert table_exists(con, "staged", "t")
+        assert not table_exists(con, "staged", "v")  # a view is not a table
+        assert not table_exists(con, "staged", "missing")
+        assert not table_exists(con, "no_such_schema", "t")
+        con.execute("begin transaction")
+        assert not table_exists(con, "staged", "missing")
+        con.execute('insert into "staged"."t" values (2025, 2)')  # the failed lookup did not abort the transaction
+        con.execute("commit")
+        assert read_rows(con, "staged", "t", None)["x"].tolist() == [1, 2]
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1])
+    con.execute("create table if not exists t(x int)")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.close()
+    """
+)
+
+
+def _hold_lock(database, seconds):
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(database), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_second_writer_waits_for_the_first_to_release_the_warehouse(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    holder = _hold_lock(database, 1.5)
+    started = time.monotonic()
+    with connect(database, wait_seconds=30) as con:
+        waited = time.monotonic() - started
+        con.execute("insert into t values (1)")
+        assert con.execute("select count(*) from t").fetchone()[0] == 1
+    holder.wait()
+    assert waited > 0.5
+
+
+def test_a_writer_that_waits_too_long_stops_with_a_message_saying_what_to_do(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    holder = _hold_lock(database, 5)
+    try:
+        with pytest.raises(WarehouseLockTimeout, match="another process"):
+            with connect(database, wait_seconds=0.5):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_text_column_without_any_value_is_stored_as_text_so_later_years_can_fill_it(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "raw", "t", pd.DataFrame({"report_year": [2024], "death_date": [None]}), 2024)
+        replace_rows(con, "raw", "t", pd.DataFrame({"report_year": [2025], "death_date": ["2024-05-01"]}), 2025)
+        rows = read_rows(con, "raw", "t", None).sort_values("report_year")
+    assert rows["death_date"].tolist()[1] == "2024-05-01"
+
+
+def test_only_a_text_column_empty_in_every_row_is_typed_as_text_first(tmp_path):
+    """An empty first cell says nothing of the rest: a column with a value further down keeps its values."""
+    frame = pd.DataFrame(
+        {
+            "report_year": [2024, 2024, 2024],
+            "empty": pd.Series([None, float("nan"), None], dtype=object),
+            "late": [None, None, "2024-05-01"],
+            "flag": [None, True, False],
+        }
+    )
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "raw", "t", frame, 2024)
+        types = dict(con.execute("select column_name, data_type from information_schema.columns where table_name = 't'").fetchall())
+        rows = read_rows(con, "raw", "t", None)
+    assert types["empty"] == "VARCHAR"
+    assert types["late"] == "VARCHAR"
+    assert types["flag"] == "BOOLEAN"  # typed from its values, not as text
+    assert rows["late"].tolist() == [None, None, "2024-05-01"]
+    assert rows["empty"].isna().all()
+
+
+def test_the_loaded_slices_of_every_condition_are_read_in_one_query(tmp_path):
+    """The CLI's plan asks for every table of every condition of each earlier year: one query, not one each."""
+    from nhv_pipeline.orchestration.assets.staged import loaded_slices, record_load
+    from nhv_pipeline.orchestration.resources import Warehouse
+
+    warehouse = Warehouse(warehouse_dir=str(tmp_path))
+    assert loaded_slices(warehouse) == {}  # nothing staged yet: no loads table
+    record_load(warehouse, "a", "patients", 2024, 3)
+    record_load(warehouse, "a", "patients", 2025, 0)  # an empty slice is loaded too
+    record_load(warehouse, "a", "visits", 2025, 2)
+    record_load(warehouse, "b", "patients", 2026, 1)
+    record_load(warehouse, "a", "patients", 2025, 4)  # re-staged: still one year
+    assert loaded_slices(warehouse) == {("a", "patients"): {2024, 2025}, ("a", "visits"): {2025}, ("b", "patients"): {2026}}
+
+
+def _every_column_type(con) -> None:
+    """A table with each stored type the layers use, NULLs included, and an all-NULL text column."""
+    con.execute("create schema if not exists staged")
+    con.execute(
+        """
+        create or replace table staged.typed as
+        select * from (values
+            (2024, 'A', 'a.csv', 2, 'x', null::varchar, '2025-01-01'::timestamp_ns, true, true, 1.5, 7::bigint,
+             '2025-03-01'::timestamp, '2025-03-01'::date, 3::integer),
+            (2024, 'A', 'a.csv', 3, null, null, null, false, null, null, null, null, null, null),
+            (2025, 'B', 'b.csv', 2, 'Ö', null, '2024-02-29'::timestamp_ns, true, false, 2.0, 8, null, '2024-02-29', 4)
+        ) as t(report_year, unit_id, source_file, source_line, code, empty_text, day, flag, maybe, share, n,
+               stamp, date_only, small)
+        """
+    )
+
+
+def test_read_rows_gives_the_frame_duckdb_gives(tmp_path):
+    """Text columns are read through arrow (one Python string per distinct value), the rest as DuckDB
+    converts them: the frame is the one `.df()` gives, column for column, type for type."""
+    with connect(tmp_path / "nhv.duckdb") as con:
+        _every_column_type(con)
+        for years in (None, [2024, 2025], [2025], [2023]):
+            # DuckDB's own types depend on the rows: a boolean column with a NULL becomes `boolean`, else `bool`.
+            where = "" if years is None else f"where report_year in ({', '.join(map(str, years))})"
+            wanted = con.execute(
+                f"select * from staged.typed {where} order by report_year, unit_id, source_file, source_line"
+            ).df()
+            pd.testing.assert_frame_equal(read_rows(con, "staged", "typed", years), wanted, check_exact=True)
+
+
+def test_read_rows_shares_one_string_per_distinct_text_value(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024] * 1000, "code": ["ab" * 3] * 1000}), 2024)
+        rows = read_rows(con, "staged", "t", None)
+    assert rows["code"].tolist() == ["ababab"] * 1000
+    assert len({id(value) for value in rows["code"]}) == 1
+
+
+# --- who may read the warehouse (resources.py; PUBLICATION.md 5) ------------------------------------------
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+@pytest.fixture
+def usual_umask():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_a_new_warehouse_and_its_database_are_owner_only_under_the_usual_umask(tmp_path, usual_umask):
+    from dagster import build_init_resource_context
+
+    warehouse_dir = tmp_path / "warehouse"
+    warehouse = Warehouse(warehouse_dir=str(warehouse_dir))
+    context = build_init_resource_context()
+    warehouse.setup_for_execution(context)
+    try:
+        warehouse.store(["staged", "c", "patients"], pd.DataFrame({"report_year": [2026], "patient_id": ["P1"]}), 2026)
+        wal = warehouse_dir / "nhv.duckdb.wal"
+        if wal.exists():
+            assert _mode(wal) == 0o600
+    finally:
+        warehouse.teardown_after_execution(context)
+    assert _mode(warehouse_dir) == 0o711  # traversable to published/, not listable
+    assert _mode(warehouse_dir / "nhv.duckdb") == 0o600
+    assert os.umask(0o022) == 0o022  # the run's umask is put back
+    with connect(warehouse_dir / "nhv.duckdb") as con:
+        con.execute("create table t as select 1 as x")
+    assert all(_mode(p) == 0o600 for p in warehouse_dir.glob("nhv.duckdb*"))
+
+
+def test_validation_reports_are_owner_only_and_published_is_for_everyone(tmp_path, usual_umask):
+    from nhv_pipeline.contract import write_unit_reports
+    from nhv_pipeline.contract.rules import FAILURE_COLUMNS, normalise_failures
+    from nhv_pipeline.publication.export import publish_folder
+    from nhv_pipeline.orchestration.resources import owner_only_files
+
+    warehouse_dir = tmp_path / "warehouse"
+    secure_warehouse(warehouse_dir, lambda message: None)
+    with owner_only_files():  # as inside a run
+        written = write_unit_reports(normalise_failures(pd.DataFrame(columns=FAILURE_COLUMNS)), warehouse_dir / "validation", 2026, get_condition("sct_ssc"), ["akademiska"])
+        with publish_folder(warehouse_dir / "published", 2026) as staging:
+            (staging / "indicator_results.csv").write_text("x\n", encoding="utf-8")
+    for folder in (warehouse_dir / "validation", warehouse_dir / "validation" / "2026", written[0].parent):
+        assert _mode(folder) == 0o700, folder
+    assert all(_mode(path) == 0o600 for path in written)
+    assert _mode(warehouse_dir / "published") == 0o755
+    assert _mode(warehouse_dir / "published" / "2026") == 0o755
+    assert _mode(warehouse_dir / "published" / "2026" / "indicator_results.csv") == 0o644
+
+
+def test_a_warehouse_found_looser_is_tightened_with_a_warning_naming_it(tmp_path, usual_umask):
+    warehouse_dir = tmp_path / "warehouse"
+    (warehouse_dir / "validation" / "2026" / "sct_ssc").mkdir(parents=True)
+    (warehouse_dir / "published" / "2026").mkdir(parents=True)
+    for name in ("nhv.duckdb", "nhv.duckdb.wal", "nhv.duckdb.replaced-20260101T000000Z"):
+        (warehouse_dir / name).write_bytes(b"x")
+    (warehouse_dir / "validation" / "2026" / "sct_ssc" / "akademiska.csv").write_bytes(b"x")
+    (warehouse_dir / "published" / "2026" / "indicator_results.csv").write_bytes(b"x")
+    os.chmod(warehouse_dir, 0o777)
+    warnings: list[str] = []
+    secure_warehouse(warehouse_dir, warnings.append)
+    assert _mode(warehouse_dir) == 0o711
+    assert [_mode(warehouse_dir / n) for n in ("nhv.duckdb", "nhv.duckdb.wal", "nhv.duckdb.replaced-20260101T000000Z")] == [0o600] * 3
+    assert _mode(warehouse_dir / "validation" / "2026") == 0o700
+    assert _mode(warehouse_dir / "validation" / "2026" / "sct_ssc" / "akademiska.csv") == 0o600
+    assert _mode(warehouse_dir / "published" / "2026") == 0o755  # published stays readable
+    assert _mode(warehouse_dir / "published" / "2026" / "indicator_results.csv") == 0o644
+    assert any(str(warehouse_dir / "nhv.duckdb") in w and "0644" in w for w in warnings)
+    assert any(str(warehouse_dir / "nhv.duckdb.wal") in w for w in warnings)
+    assert any("validation" in w and "4 validation report" in w for w in warnings), warnings
+    again: list[str] = []
+    secure_warehouse(warehouse_dir, again.append)
+    assert again == []
+
+
+def test_a_warehouse_that_cannot_be_tightened_stops_the_run_saying_what_to_do(tmp_path, usual_umask, monkeypatch):
+    import nhv_pipeline.orchestration.resources as resources
+
+    warehouse_dir = tmp_path / "warehouse"
+    warehouse_dir.mkdir()
+    os.chmod(warehouse_dir, 0o711)
+    (warehouse_dir / "nhv.duckdb").write_bytes(b"x")
+
+    def refused(path, mode):
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(resources.os, "chmod", refused)  # as for a file another account owns
+    with pytest.raises(WarehousePermissionError) as raised:
+        secure_warehouse(warehouse_dir, lambda message: None)
+    message = str(raised.value)
+    assert str(warehouse_dir / "nhv.duckdb") in message and "0644" in message and "chmod 600" in message

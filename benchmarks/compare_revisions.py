@@ -29,6 +29,13 @@ def _checkout(revision: str, into: Path) -> Path:
     return into
 
 
+def _cli_module(source: Path) -> str:
+    """The command line's module in the code under `source`: in operations/ since the package has its layers."""
+    if (source / "nhv_pipeline" / "operations" / "cli.py").is_file():
+        return "nhv_pipeline.operations.cli"
+    return "nhv_pipeline" + ".cli"  # an older revision's (spelled apart so that an import rewrite leaves it)
+
+
 def _run(source: Path, data_raw: Path, out: Path) -> Path:
     """`nhv-pipeline run --all` of the code under `source`, with this environment's packages."""
     env = {
@@ -40,7 +47,7 @@ def _run(source: Path, data_raw: Path, out: Path) -> Path:
     }
     (out / "dagster_home").mkdir(parents=True)
     done = subprocess.run(
-        [sys.executable, "-c", "from nhv_pipeline.operations.cli import main; raise SystemExit(main(['run', '--all', '--quiet']))"],
+        [sys.executable, "-c", f"from {_cli_module(source)} import main; raise SystemExit(main(['run', '--all', '--quiet']))"],
         cwd=source, env=env, capture_output=True, text=True,
     )
     if done.returncode != 0:

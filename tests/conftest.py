@@ -16,51 +16,16 @@ SAMPLE_DATA = REPO_ROOT / "data_raw"
 SAMPLE_SEED = 20260331
 """The seed the committed sample was made with (`make sample-data`)."""
 
-#: Each test file's kind, a pytest marker of the same name (registered in pyproject.toml).
-#: `make check` runs the in-process kinds, unit and contract (no browser, no database, no
-#: pipeline run in a subprocess); `make test` runs every kind.
-KINDS = {
-    "unit": (
-        "test_attach_patient.py", "test_audit_solver.py", "test_baselines.py", "test_catalogue.py",
-        "test_defs.py", "test_disclosure.py", "test_disclosure_audit.py", "test_export.py",
-        "test_identity_prefilter.py", "test_indicators_sct_ssc.py", "test_indicators_skeletal_dysplasia.py",
-        "test_invariants.py", "test_populations.py", "test_preview.py", "test_pure_modules.py",
-        "test_reader_fast_path.py", "test_reader_properties.py", "test_sample_data.py", "test_settings.py",
-        "test_stats.py", "test_submission_cells.py", "test_submission_combine.py",
-        "test_submission_contract.py", "test_submission_publication.py", "test_submission_workbook.py",
-        "test_verdicts.py", "test_warehouse.py",
-    ),
-    "contract": (
-        "test_contract_format.py", "test_contract_history.py", "test_contract_keys.py",
-        "test_contract_layout.py", "test_contract_staging.py", "test_contract_values.py",
-        "test_submission_workbook_intake.py", "test_unit_feedback.py",
-    ),
-    "pipeline": (
-        "test_areas_fail_alone.py", "test_cli.py", "test_conditions_as_packages.py", "test_conformance.py",
-        "test_corrections.py", "test_dagster_cli.py", "test_dagster_storage.py", "test_datapackage.py",
-        "test_engine_gaps.py", "test_manifest.py", "test_materialize.py", "test_operations.py",
-        "test_partitions.py", "test_pipeline.py", "test_pipeline_contract.py", "test_published_audit.py",
-        "test_staleness.py", "test_submission_make.py",
-    ),
-    "browser": (
-        "test_browser_preview.py", "test_browser_unit_report.py", "test_submission_equivalence.py",
-        "test_webserver.py",
-    ),
-    "faults": (
-        "test_contract_privacy.py", "test_faults.py", "test_hostile_deliveries.py",
-        "test_hostile_submissions.py", "test_privacy.py",
-    ),
-    "scale": (
-        "test_concurrency.py", "test_postgres.py", "test_run_memory.py",
-    ),
-}
-_KIND_OF = {name: kind for kind, names in KINDS.items() for name in names}
+#: The kinds of test, one folder each (tests/<kind>/) and a pytest marker of the same name
+#: (registered in pyproject.toml). `make check` runs the in-process kinds, unit and contract (no
+#: browser, no database, no pipeline run in a subprocess); `make test` runs every kind.
+KINDS = ("unit", "contract", "pipeline", "browser", "faults", "scale")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        kind = _KIND_OF.get(item.path.name)
-        if kind is not None:
+        kind = item.path.parent.name
+        if kind in KINDS:
             item.add_marker(kind)
 
 

@@ -29,7 +29,7 @@ from nhv_pipeline.indicators.model import Indicator, RuleContext, attach_patient
 from nhv_pipeline.operations.runner import run_report_years
 from pipeline_helpers import tree_digest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "nhv_pipeline"
+PACKAGE = Path(__file__).resolve().parents[2] / "nhv_pipeline"
 
 
 @pytest.mark.conformance
@@ -37,6 +37,7 @@ def test_no_module_outside_the_condition_packages_names_a_condition():
     """A condition id appears only under nhv_pipeline/conditions/ (plus the registry's import of the packages)."""
     ids = condition_ids()
     assert ids, "no condition registered"
+    assert (PACKAGE / "definitions.py").is_file(), PACKAGE
     pattern = re.compile("|".join(re.escape(c) for c in ids))
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):

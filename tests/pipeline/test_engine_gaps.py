@@ -198,7 +198,7 @@ def test_a_future_specification_version_runs_in_a_dress_rehearsal(area, tmp_path
         target.write_text(path.read_text(encoding="utf-8").replace("2025-", "2026-"), encoding="utf-8")
     env = {**os.environ, "NHV_AS_OF": "2027-03-31", "NHV_DATA_RAW": str(data_raw),
            "NHV_WAREHOUSE_DIR": str(tmp_path / "warehouse"), "DAGSTER_HOME": str(tmp_path / "home"),
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
            "NHV_CONDITION_MODULES": "register_third_condition"}
     (tmp_path / "home").mkdir()
     done = subprocess.run([sys.executable, "-m", "nhv_pipeline.operations.cli", "validate", "--report-year", "2027",

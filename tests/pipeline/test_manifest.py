@@ -25,7 +25,7 @@ from nhv_pipeline.publication.manifest import (
 
 CATALOGUE = make_catalogue(registered())
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 YEARS = [2024, 2025, 2026]
 
 

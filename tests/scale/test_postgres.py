@@ -24,7 +24,7 @@ import pytest
 
 from pipeline_helpers import make_workspace
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RESULT_FILES = ("indicator_results.csv", "indicator_results.json", "indicator_results.parquet")
 YEARS = ("2024", "2025", "2026")

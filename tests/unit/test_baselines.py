@@ -23,7 +23,7 @@ from nhv_pipeline.indicators import compute, make_catalogue
 
 CATALOGUE = make_catalogue(registered())
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DATA_RAW = REPO / "data_raw"
 KEY = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown", "breakdown_value"]
 #: The baselines reimplement the shipped areas only.

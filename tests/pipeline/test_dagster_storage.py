@@ -20,7 +20,7 @@ from nhv_pipeline.operations.runner import dagster_home
 
 def test_the_kept_storage_runs_only_on_the_dagster_version_it_was_checked_with():
     """The storage subclasses Dagster's private SQLite storages: an upgrade may break it at run time, not at import."""
-    lock = (Path(__file__).resolve().parents[1] / "requirements.lock").read_text(encoding="utf-8")
+    lock = (Path(__file__).resolve().parents[2] / "requirements.lock").read_text(encoding="utf-8")
     pinned = re.search(r"^dagster==(\S+)", lock, re.MULTILINE).group(1)
     assert dagster.__version__ == pinned == CHECKED_WITH_DAGSTER, (
         f"Dagster {dagster.__version__} is installed and requirements.lock pins {pinned}, but "

@@ -109,7 +109,7 @@ def test_the_private_highs_binding_is_only_trusted_on_the_pinned_scipy():
     import scipy
     from scipy.optimize._highspy import _core
 
-    lock = (Path(__file__).resolve().parents[1] / "requirements.lock").read_text(encoding="utf-8")
+    lock = (Path(__file__).resolve().parents[2] / "requirements.lock").read_text(encoding="utf-8")
     pinned = re.search(r"^scipy==(\S+)", lock, re.MULTILINE).group(1)
     assert scipy.__version__ == pinned, (
         f"SciPy {scipy.__version__} is installed, but the disclosure audit's solver (audit_solver.py) uses "

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = "nhv_pipeline"
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
 
 REGISTRY = "nhv_pipeline.conditions"
 """The condition registry; only the edges (command line, runner, Dagster layer) import it."""

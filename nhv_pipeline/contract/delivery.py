@@ -215,6 +215,234 @@ def stray_entries(data_root: Path, report_year: int, conditions: Iterable[Condit
     return _year_entries(Path(data_root), report_year, "", {c.condition_id for c in conditions})[2]
 
 
+class _Findings:
+    """The layout and file failures of one walk over a delivery, built as rows (the walk is over folders, not patients)."""
+
+    def __init__(self, data_root: Path) -> None:
+        self.data_root = data_root
+        self.rows: list[dict] = []
+
+    def rel(self, path: Path) -> str:
+        """The path below the data root, every name in it shown escaped (names.shown_name)."""
+        return "/".join(shown_name(part) for part in path.relative_to(self.data_root).parts)
+
+    @staticmethod
+    def shown_unit(name: str) -> str:
+        """A folder name as a failure's unit: only a well-formed unit id; any other goes to the layout report."""
+        return name if re.fullmatch(UNIT_ID_PATTERN, name) else ""
+
+    def note(self, unit_id: str, path: str, rule: str, message: str) -> None:
+        self.rows.append(rules.failure(unit_id, path, None, "", rule, message))
+
+    def named_by_number(self, label: str) -> None:
+        self.note("", label, rules.IDENTITY_NUMBER,
+                  "Namnet innehåller något som ser ut som ett svenskt person- eller samordningsnummer och anges därför här "
+                  "bara med sin plats; byt namn (en enhetsmapp heter som sitt unit_id, en fil som sin tabell) och leverera "
+                  "på nytt. Namnet har undanhållits från alla rapporter.")
+
+    def unexpected(self, unit_id: str, folder: Path, entries: dict[str, Path], allowed: set[str], message: str) -> None:
+        """Section 1: anything in a unit folder that is not a delivery file (a name holding an identity number by place)."""
+        names = sorted(entries)
+        for name in sorted(set(entries) - allowed):
+            if contains_identity_number(name):
+                self.named_by_number(_by_position(names.index(name) + 1, len(names), self.rel(folder)))
+                continue
+            self.note(unit_id, self.rel(entries[name]), rules.UNEXPECTED_FILE, message)
+
+    def readable(self, unit_id: str, path: Path, what: str) -> bool:
+        """Section 1: a delivery file is read only when it is a plain file inside the data root."""
+        if not is_inside_root(path, self.data_root):
+            self.note(unit_id, self.rel(path), rules.PATH_OUTSIDE_ROOT,
+                      f"{what} är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
+            return False
+        if not is_regular_file(path):
+            self.rows.append({**not_a_file_failure(self.rel(path)), "unit_id": unit_id})
+            return False
+        return True
+
+
+def _unit_folders(
+    findings: _Findings,
+    report_year: int,
+    condition: Condition,
+    known: set[str],
+    registered: set[str],
+    permitted: set[str],
+    only: set[str] | None,
+) -> tuple[dict[str, Path], list[str]]:
+    """Section 1: which condition and unit folders are there, and may they be? The unit folders to read, and the
+    strays of the report-year folder (`_year_entries`). `known`: every registered condition's id."""
+    data_root, condition_id, note, rel = findings.data_root, condition.condition_id, findings.note, findings.rel
+    misnamed, alike_conditions, strays = _year_entries(data_root, report_year, condition_id, known)
+    findings.rows.extend(misnamed)
+    delivery = data_root / str(report_year) / condition_id
+    folders: dict[str, Path] = {}
+    blocked: set[str] = set()
+    alike_units: dict[str, list[str]] = {}  # unit_id -> positions of unknown folders that look like it
+    if delivery.exists() or delivery.is_symlink():
+        if not (is_inside_root(delivery.parent, data_root) and is_inside_root(delivery, data_root)):
+            note("", rel(delivery), rules.PATH_OUTSIDE_ROOT,
+                 "Leveransmappen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
+            blocked |= registered
+        elif not delivery.is_dir():
+            note("", rel(delivery), rules.UNEXPECTED_FILE,
+                 f"{condition_id} ska vara tillståndsområdets mapp med en mapp per enhet, inte en fil; ta bort filen.")
+        else:
+            entries = sorted(delivery.iterdir())
+            for position, entry in enumerate(entries, start=1):
+                unit_id = entry.name
+                if only is not None and unit_id not in only:
+                    continue
+                where = _by_position(position, len(entries), f"{report_year}/{condition_id}")
+                if contains_identity_number(unit_id):
+                    # Section 3: the name is never repeated; the entry is named by its position.
+                    findings.named_by_number(where)
+                elif not is_inside_root(entry, data_root):
+                    blocked.add(unit_id)
+                    note(findings.shown_unit(unit_id), rel(entry), rules.PATH_OUTSIDE_ROOT,
+                         "Posten är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
+                elif not entry.is_dir():
+                    note("", rel(entry), rules.UNEXPECTED_FILE,
+                         "Bara enhetsmappar hör hemma i tillståndsområdets mapp; ta bort filen.")
+                elif unit_id not in registered:
+                    note(findings.shown_unit(unit_id), rel(entry), rules.UNKNOWN_UNIT,
+                         f"Mappen anger ingen enhet i registret units.csv för {condition_id}; byt namn på den till enhetens unit_id eller registrera enheten.")
+                    for known_unit in registered:
+                        if look_alike(unit_id, known_unit):
+                            alike_units.setdefault(known_unit, []).append(where)
+                elif unit_id not in permitted:
+                    note(unit_id, rel(entry), rules.OUTSIDE_PERMIT,
+                         f"Enhetens tillstånd täcker inte mätperioden för inrapporteringsår {report_year}; ta bort mappen eller rätta tillståndets datum i units.csv.")
+                else:
+                    folders[unit_id] = entry
+    required = permitted if only is None else permitted & only
+    for unit_id in sorted(required - set(folders) - blocked):
+        pointer = ""
+        if alike_units.get(unit_id) or alike_conditions:
+            # Section 1: the unit most likely did deliver, into a folder named almost right.
+            pointer = " En mapp som liknar " + (
+                f"enhetens mapp {unit_id} finns ({'; '.join(alike_units[unit_id])}); byt namn på den till {unit_id}."
+                if alike_units.get(unit_id) else
+                f"tillståndsområdets mapp {condition_id} finns ({'; '.join(alike_conditions)}); byt namn på den till {condition_id}."
+            )
+        for table in condition.table_names:
+            note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
+                 f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.{pointer}")
+    return folders, strays
+
+
+@dataclass
+class _Read:
+    """What the unit folders held: the tables (every unit together) and what was read of whom."""
+
+    tables: dict[str, pd.DataFrame]
+    read_units: dict[str, set[str]]
+    inventory: list[dict]
+    submissions: list[pd.DataFrame]
+    unit_kinds: dict[str, str]
+
+
+def _read_folders(
+    findings: _Findings,
+    report_year: int,
+    condition: Condition,
+    folders: dict[str, Path],
+    progress: Callable[[int, int], None] | None,
+    earlier: EarlierFigures | None,
+) -> _Read:
+    """Sections 1-2: read every table file (or the submission) of every unit folder."""
+    tables_of, note, rel = condition.table_names, findings.note, findings.rel
+    frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
+    read_units: dict[str, set[str]] = {table: set() for table in tables_of}
+    inventory: list[dict] = []
+    expected = {f"{table}.csv": table for table in tables_of}
+    submissions: list[pd.DataFrame] = []
+    unit_kinds: dict[str, str] = {}
+    for done, (unit_id, folder) in enumerate(folders.items()):
+        if progress is not None and done:
+            progress(done, len(folders))
+        entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
+        names = sorted(entries)
+        unit_kinds[unit_id] = intake.delivery_kind(names, condition)
+        if unit_kinds[unit_id] != intake.EXTRACT:
+            findings.unexpected(unit_id, folder, entries, set(expected) | set(SUBMISSION_FILES),
+                                "Det här är varken inrapporteringsfilen eller en av tillståndsområdets tabeller och kan innehålla "
+                                "uppgifter som inte får levereras; ta bort den.")
+        if unit_kinds[unit_id] == intake.MIXED:
+            held = [*intake.table_files(names, condition), *intake.submission_files(names)]
+            note(unit_id, rel(folder / intake.submission_files(names)[0]), rules.MIXED_DELIVERY,
+                 f"Enhetsmappen innehåller {', '.join(held)}: en enhet lämnar antingen uttag (tabellerna) eller en "
+                 "inrapportering av färdiga siffror (en enda fil, submission.csv eller submission.xlsx), inte båda; "
+                 "ta bort det som inte ska lämnas. Mappen har inte lästs.")
+            continue
+        if unit_kinds[unit_id] == intake.SUBMISSION:
+            name = intake.submission_files(names)[0]
+            path = folder / name
+            if not findings.readable(unit_id, path, "Filen"):
+                continue
+            read = read_submission(path, rel(path))
+            findings.rows.extend({**f, "unit_id": unit_id} for f in read.failures)
+            inventory.append({"unit_id": unit_id, "table": SUBMISSION_TABLE, "path": rel(path), "size_bytes": read.size_bytes,
+                              "sha256": read.sha256, "rows": 0 if read.rows is None else len(read.rows)})
+            if read.rows is not None:
+                checked = validate_submission(read.rows, condition, report_year, unit_id, read.locator,
+                                              decimal_comma=read.decimal_comma, earlier=earlier)
+                findings.rows.extend(checked.failures.to_dict("records"))
+                submissions.append(raw_submission_rows(read, report_year, unit_id))
+            continue
+        findings.unexpected(unit_id, folder, entries, set(expected),
+                            "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
+        for name, table in expected.items():
+            path = folder / name
+            if name not in entries:
+                note(unit_id, rel(path), rules.MISSING_TABLE,
+                     f"Enheten {unit_id}s leverans saknar {name}; lägg till den (en fil med bara rubrikraden när det inte finns några rader).")
+                continue
+            if not findings.readable(unit_id, path, "Tabellen"):
+                continue
+            kinds = column_kinds(condition, table)
+            ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]
+            read = read_contract_csv(path, rel(path), list(kinds), ids, optional_columns(condition, table))
+            findings.rows.extend({**f, "unit_id": unit_id} for f in read.failures)
+            inventory.append({"unit_id": unit_id, "table": table, "path": rel(path), "size_bytes": read.size_bytes,
+                              "sha256": read.sha256, "rows": read.rows})
+            if read.frame is not None:
+                read_units[table].add(unit_id)
+                frames[table].append(read.frame.assign(report_year=report_year, unit_id=unit_id, source_file=rel(path)))
+
+    tables = {}
+    for table in tables_of:
+        parts = frames.pop(table)  # each file's frame is let go once its table is whole
+        tables[table] = (
+            pd.concat(parts, ignore_index=True)[[*contract_columns(condition, table), *LINEAGE_COLUMNS]]
+            if parts
+            else _empty_table(condition, table)
+        )
+        del parts
+    return _Read(tables, read_units, inventory, submissions, unit_kinds)
+
+
+def _value_failures(data_root: Path, report_year: int, condition: Condition, read: _Read) -> list[pd.DataFrame]:
+    """Sections 3-5: the rules over values, rows, tables and deliveries, one frame of failures per rule set."""
+    tables, read_units = read.tables, read.read_units
+    parts = []
+    dated = {}
+    for table, frame in tables.items():
+        model = table_model(condition, table)
+        dated[table] = with_dates(frame, date_columns(model))
+        parts.append(model_failures(model, frame))
+        parts.append(table_rule_failures(model, frame, report_year, dated[table]))
+    parts.append(patient_rule_failures(condition, tables, dated, read_units))
+    context = DeliveryContext(data_root, report_year, condition, tables, dated, read_units)
+    for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
+        found_by_rule = rule.check(context)
+        parts.append(found_by_rule[found_by_rule["unit_id"].isin(context.units_with(*rule.depends_on))])
+    extract_units = {unit_id for unit_id, kind in read.unit_kinds.items() if kind == intake.EXTRACT}
+    parts.append(_not_checked(report_year, condition, sorted(extract_units), read_units))
+    parts.append(_earlier_delivery_kind(data_root, report_year, condition, extract_units))
+    return parts
+
+
 def validate_delivery(
     data_root: Path,
     report_year: int,
@@ -240,201 +468,25 @@ def validate_delivery(
     conditions = tuple(conditions)
     condition_id = condition.condition_id
     registered, permitted = permitted_units(registry, condition, report_year)
-    tables_of = condition.table_names
-    found: list[dict] = []  # layout failures, built as rows: the walk is over folders, not patients
+    findings = _Findings(data_root)
+    folders, strays = _unit_folders(findings, report_year, condition, {c.condition_id for c in conditions},
+                                    registered, permitted, only)
+    read = _read_folders(findings, report_year, condition, folders, progress, earlier)
+    failures = rules.concat([
+        pd.DataFrame(findings.rows),
+        read_registry(data_root, conditions).failures.drop(columns=["report_year", "condition_id"]),
+        *_value_failures(data_root, report_year, condition, read),
+    ])
 
-    def rel(path: Path) -> str:
-        """The path below the data root, every name in it shown escaped (names.shown_name)."""
-        return "/".join(shown_name(part) for part in path.relative_to(data_root).parts)
-
-    def shown_unit(name: str) -> str:
-        """A folder name as a failure's unit: only a well-formed unit id; any other goes to the layout report."""
-        return name if re.fullmatch(UNIT_ID_PATTERN, name) else ""
-
-    def note(unit_id: str, path: str, rule: str, message: str) -> None:
-        found.append(rules.failure(unit_id, path, None, "", rule, message))
-
-    def named_by_number(label: str) -> None:
-        note("", label, rules.IDENTITY_NUMBER,
-             "Namnet innehåller något som ser ut som ett svenskt person- eller samordningsnummer och anges därför här "
-             "bara med sin plats; byt namn (en enhetsmapp heter som sitt unit_id, en fil som sin tabell) och leverera "
-             "på nytt. Namnet har undanhållits från alla rapporter.")
-
-    # --- section 1: which condition and unit folders are there, and may they be? ---
-    misnamed, alike_conditions, strays = _year_entries(
-        data_root, report_year, condition_id, {c.condition_id for c in conditions}
-    )
-    found.extend(misnamed)
-    delivery = data_root / str(report_year) / condition_id
-    folders: dict[str, Path] = {}
-    blocked: set[str] = set()
-    alike_units: dict[str, list[str]] = {}  # unit_id -> positions of unknown folders that look like it
-    if delivery.exists() or delivery.is_symlink():
-        if not (is_inside_root(delivery.parent, data_root) and is_inside_root(delivery, data_root)):
-            note("", rel(delivery), rules.PATH_OUTSIDE_ROOT,
-                 "Leveransmappen är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
-            blocked |= registered
-        elif not delivery.is_dir():
-            note("", rel(delivery), rules.UNEXPECTED_FILE,
-                 f"{condition_id} ska vara tillståndsområdets mapp med en mapp per enhet, inte en fil; ta bort filen.")
-        else:
-            entries = sorted(delivery.iterdir())
-            for position, entry in enumerate(entries, start=1):
-                unit_id = entry.name
-                if only is not None and unit_id not in only:
-                    continue
-                where = _by_position(position, len(entries), f"{report_year}/{condition_id}")
-                if contains_identity_number(unit_id):
-                    # Section 3: the name is never repeated; the entry is named by its position.
-                    named_by_number(where)
-                elif not is_inside_root(entry, data_root):
-                    blocked.add(unit_id)
-                    note(shown_unit(unit_id), rel(entry), rules.PATH_OUTSIDE_ROOT,
-                         "Posten är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva mappen där.")
-                elif not entry.is_dir():
-                    note("", rel(entry), rules.UNEXPECTED_FILE,
-                         "Bara enhetsmappar hör hemma i tillståndsområdets mapp; ta bort filen.")
-                elif unit_id not in registered:
-                    note(shown_unit(unit_id), rel(entry), rules.UNKNOWN_UNIT,
-                         f"Mappen anger ingen enhet i registret units.csv för {condition_id}; byt namn på den till enhetens unit_id eller registrera enheten.")
-                    for known_unit in registered:
-                        if look_alike(unit_id, known_unit):
-                            alike_units.setdefault(known_unit, []).append(where)
-                elif unit_id not in permitted:
-                    note(unit_id, rel(entry), rules.OUTSIDE_PERMIT,
-                         f"Enhetens tillstånd täcker inte mätperioden för inrapporteringsår {report_year}; ta bort mappen eller rätta tillståndets datum i units.csv.")
-                else:
-                    folders[unit_id] = entry
-    required = permitted if only is None else permitted & only
-    for unit_id in sorted(required - set(folders) - blocked):
-        pointer = ""
-        if alike_units.get(unit_id) or alike_conditions:
-            # Section 1: the unit most likely did deliver, into a folder named almost right.
-            pointer = " En mapp som liknar " + (
-                f"enhetens mapp {unit_id} finns ({'; '.join(alike_units[unit_id])}); byt namn på den till {unit_id}."
-                if alike_units.get(unit_id) else
-                f"tillståndsområdets mapp {condition_id} finns ({'; '.join(alike_conditions)}); byt namn på den till {condition_id}."
-            )
-        for table in tables_of:
-            note(unit_id, f"{report_year}/{condition_id}/{unit_id}/{table}.csv", rules.MISSING_DELIVERY,
-                 f"Enheten {unit_id} har tillstånd under mätperioden men har inte levererat någon mapp; leverera {table}.csv med de andra tabellerna.{pointer}")
-
-    def unexpected(unit_id: str, folder: Path, entries: dict[str, Path], allowed: set[str], message: str) -> None:
-        """Section 1: anything in a unit folder that is not a delivery file (a name holding an identity number by place)."""
-        names = sorted(entries)
-        for name in sorted(set(entries) - allowed):
-            if contains_identity_number(name):
-                named_by_number(_by_position(names.index(name) + 1, len(names), rel(folder)))
-                continue
-            note(unit_id, rel(entries[name]), rules.UNEXPECTED_FILE, message)
-
-    def readable(unit_id: str, path: Path, what: str) -> bool:
-        """Section 1: a delivery file is read only when it is a plain file inside the data root."""
-        if not is_inside_root(path, data_root):
-            note(unit_id, rel(path), rules.PATH_OUTSIDE_ROOT,
-                 f"{what} är en symbolisk länk eller ligger utanför dataroten och lästes därför inte; lägg själva filen där.")
-            return False
-        if not is_regular_file(path):
-            found.append({**not_a_file_failure(rel(path)), "unit_id": unit_id})
-            return False
-        return True
-
-    # --- sections 1-2: read every table file of every unit folder ---
-    frames: dict[str, list[pd.DataFrame]] = {table: [] for table in tables_of}
-    read_units: dict[str, set[str]] = {table: set() for table in tables_of}
-    inventory: list[dict] = []
-    expected = {f"{table}.csv": table for table in tables_of}
-    submissions: list[pd.DataFrame] = []
-    unit_kinds: dict[str, str] = {}
-    for done, (unit_id, folder) in enumerate(folders.items()):
-        if progress is not None and done:
-            progress(done, len(folders))
-        entries = {entry.name: entry for entry in folder.iterdir()}  # exact names: matching is case-sensitive
-        names = sorted(entries)
-        unit_kinds[unit_id] = intake.delivery_kind(names, condition)
-        if unit_kinds[unit_id] != intake.EXTRACT:
-            unexpected(unit_id, folder, entries, set(expected) | set(SUBMISSION_FILES),
-                       "Det här är varken inrapporteringsfilen eller en av tillståndsområdets tabeller och kan innehålla "
-                       "uppgifter som inte får levereras; ta bort den.")
-        if unit_kinds[unit_id] == intake.MIXED:
-            held = [*intake.table_files(names, condition), *intake.submission_files(names)]
-            note(unit_id, rel(folder / intake.submission_files(names)[0]), rules.MIXED_DELIVERY,
-                 f"Enhetsmappen innehåller {', '.join(held)}: en enhet lämnar antingen uttag (tabellerna) eller en "
-                 "inrapportering av färdiga siffror (en enda fil, submission.csv eller submission.xlsx), inte båda; "
-                 "ta bort det som inte ska lämnas. Mappen har inte lästs.")
-            continue
-        if unit_kinds[unit_id] == intake.SUBMISSION:
-            name = intake.submission_files(names)[0]
-            path = folder / name
-            if not readable(unit_id, path, "Filen"):
-                continue
-            read = read_submission(path, rel(path))
-            found.extend({**f, "unit_id": unit_id} for f in read.failures)
-            inventory.append({"unit_id": unit_id, "table": SUBMISSION_TABLE, "path": rel(path), "size_bytes": read.size_bytes,
-                              "sha256": read.sha256, "rows": 0 if read.rows is None else len(read.rows)})
-            if read.rows is not None:
-                checked = validate_submission(read.rows, condition, report_year, unit_id, read.locator,
-                                              decimal_comma=read.decimal_comma, earlier=earlier)
-                found.extend(checked.failures.to_dict("records"))
-                submissions.append(raw_submission_rows(read, report_year, unit_id))
-            continue
-        unexpected(unit_id, folder, entries, set(expected),
-                   "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
-        for name, table in expected.items():
-            path = folder / name
-            if name not in entries:
-                note(unit_id, rel(path), rules.MISSING_TABLE,
-                     f"Enheten {unit_id}s leverans saknar {name}; lägg till den (en fil med bara rubrikraden när det inte finns några rader).")
-                continue
-            if not readable(unit_id, path, "Tabellen"):
-                continue
-            kinds = column_kinds(condition, table)
-            ids = [c for c, kind in kinds.items() if kind == "id" or c.endswith("_id")]
-            read = read_contract_csv(path, rel(path), list(kinds), ids, optional_columns(condition, table))
-            found.extend({**f, "unit_id": unit_id} for f in read.failures)
-            inventory.append({"unit_id": unit_id, "table": table, "path": rel(path), "size_bytes": read.size_bytes,
-                              "sha256": read.sha256, "rows": read.rows})
-            if read.frame is not None:
-                read_units[table].add(unit_id)
-                frames[table].append(read.frame.assign(report_year=report_year, unit_id=unit_id, source_file=rel(path)))
-
-    tables = {}
-    for table in tables_of:
-        parts = frames.pop(table)  # each file's frame is let go once its table is whole
-        tables[table] = (
-            pd.concat(parts, ignore_index=True)[[*contract_columns(condition, table), *LINEAGE_COLUMNS]]
-            if parts
-            else _empty_table(condition, table)
-        )
-        del parts
-
-    # --- sections 3-5: values, rows, tables, deliveries ---
-    parts = [pd.DataFrame(found), read_registry(data_root, conditions).failures.drop(columns=["report_year", "condition_id"])]
-    dated = {}
-    for table, frame in tables.items():
-        model = table_model(condition, table)
-        dated[table] = with_dates(frame, date_columns(model))
-        parts.append(model_failures(model, frame))
-        parts.append(table_rule_failures(model, frame, report_year, dated[table]))
-    parts.append(patient_rule_failures(condition, tables, dated, read_units))
-    context = DeliveryContext(data_root, report_year, condition, tables, dated, read_units)
-    for rule in condition.delivery_rules:  # the condition's own rules across tables and deliveries
-        found_by_rule = rule.check(context)
-        parts.append(found_by_rule[found_by_rule["unit_id"].isin(context.units_with(*rule.depends_on))])
-    extract_units = {unit_id for unit_id, kind in unit_kinds.items() if kind == intake.EXTRACT}
-    parts.append(_not_checked(report_year, condition, sorted(extract_units), read_units))
-    parts.append(_earlier_delivery_kind(data_root, report_year, condition, extract_units))
-    failures = rules.concat(parts)
-
-    files = pd.DataFrame(inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})
+    files = pd.DataFrame(read.inventory, columns=FILE_COLUMNS).astype({"size_bytes": "int64", "rows": "int64"})
     return DeliveryValidation(
         report_year=report_year,
         condition_id=condition_id,
-        tables=tables,
+        tables=read.tables,
         failures=rules.normalise_failures(failures, report_year, condition_id),
         files=files.sort_values(["unit_id", "table"]).reset_index(drop=True),
-        submission=pd.concat(submissions, ignore_index=True) if submissions else empty_raw_submission(),
-        kinds=dict(sorted(unit_kinds.items())),
+        submission=pd.concat(read.submissions, ignore_index=True) if read.submissions else empty_raw_submission(),
+        kinds=dict(sorted(read.unit_kinds.items())),
         table_names=condition.table_names,
         strays=strays,
     )

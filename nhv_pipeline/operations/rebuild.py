@@ -31,7 +31,9 @@ def _say(message: str) -> None:
 
 
 def rebuild_warehouse(data_raw: Path, warehouse_dir: Path, quiet: bool = False) -> int:
-    from nhv_pipeline.publication.export import RESULTS_CSV, publish_folder, published_years
+    from nhv_pipeline.publication.columns import RESULTS_CSV
+    from nhv_pipeline.publication.export import published_years
+    from nhv_pipeline.publication.swap import publish_folder
     from nhv_pipeline.publication.history import carry_history
     from nhv_pipeline.orchestration.resources import WAREHOUSE_FILE, exclusive_lock, make_warehouse_dir
     from nhv_pipeline.operations.runner import run_report_years

@@ -106,7 +106,7 @@ def remove_temporary_reports(validation_dir: Path) -> list[Path]:
 
 def recover_warehouse_folder(warehouse_dir: Path, say: Callable[[str], None]) -> None:
     """Publications whole again and no half-written report left: what a killed run left behind, cleaned."""
-    from nhv_pipeline.publication.export import recover_publications
+    from nhv_pipeline.publication.swap import recover_publications
 
     for restored in recover_publications(warehouse_dir / "published"):
         say(f"Restored the publication {restored}: a run was killed while replacing it, so the previous one is back.")

@@ -378,7 +378,7 @@ def _publication_digest(warehouse_dir: Path, year: int) -> str | None:
     """The SHA-256 of a report year's published results, None when it has none."""
     import hashlib
 
-    from nhv_pipeline.publication.export import RESULT_FILE_STEM
+    from nhv_pipeline.publication.columns import RESULT_FILE_STEM
 
     path = warehouse_dir / "published" / str(year) / f"{RESULT_FILE_STEM}.csv"
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None

@@ -17,22 +17,18 @@ from .disclosure import (
     WITHHELD_COLUMNS,
     suppress,
 )
+from .columns import COLUMNS, PUBLISHED_COLUMNS, RESULT_COLUMNS, table_schema
 from .export import (
-    COLUMNS,
-    PUBLISHED_COLUMNS,
-    RESULT_COLUMNS,
     format_results,
     load_history,
-    publish_folder,
     published_years,
     read_results,
-    recover_publications,
     round_half_away,
     sort_results,
-    table_schema,
     write_results,
 )
 from .preview import render_preview
+from .swap import publish_folder, recover_publications
 
 __all__ = [
     "equal_populations_of",

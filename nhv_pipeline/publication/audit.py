@@ -85,7 +85,8 @@ from nhv_pipeline.core.condition import Condition, EqualPopulation
 from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
 from .disclosure_policy import MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, is_narrow
-from .export import RESULT_COLUMNS, sort_results
+from .columns import RESULT_COLUMNS
+from .export import sort_results
 
 __all__ = ["REASON_AUDIT", "AuditReport", "EqualPopulation", "protect", "equal_populations_of",
            "_Problem", "_Solver"]

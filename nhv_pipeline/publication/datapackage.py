@@ -4,7 +4,7 @@ A publisher's or a portal's tools (Frictionless, CKAN, data.europa.eu
 harvesters) read the package instead of this project's prose: the Table Schema
 of ``indicator_results`` (types, the vocabularies of ``measure``, ``level`` and
 ``breakdown``, the primary key, which text means "missing"), and the catalogue
-as a resource. The schema is generated from ``export.COLUMNS``, the same
+as a resource. The schema is generated from ``columns.COLUMNS``, the same
 declaration that writes the CSV header and the Parquet schema, so the package
 and the files cannot drift apart. Each resource also records its size and
 SHA-256, which ``frictionless validate`` checks.
@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .export import RESULT_FILE_STEM, table_schema
+from .columns import RESULT_FILE_STEM, table_schema
 
 DATAPACKAGE_FILE = "datapackage.json"
 CATALOGUE_FILE = "indicator_catalogue.json"

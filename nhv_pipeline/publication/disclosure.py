@@ -57,7 +57,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .export import RESULT_COLUMNS, check_result_columns, sort_results
+from .columns import RESULT_COLUMNS
+from .export import check_result_columns, sort_results
 
 #: Section 3: "the threshold is configuration, default 5".
 DEFAULT_THRESHOLD = 5

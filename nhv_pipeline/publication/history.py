@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from nhv_pipeline.publication.disclosure import WITHHELD_COLUMNS
-from nhv_pipeline.publication.export import PRIMARY_KEY, RESULTS_CSV
+from nhv_pipeline.publication.columns import PRIMARY_KEY, RESULTS_CSV
 
 HISTORY_DIR = "history"
 CHANGES_FILE = "changes.csv"

@@ -19,7 +19,8 @@ import pandas as pd
 from nhv_pipeline.core.condition import Condition
 
 from .audit import AuditReport, protect
-from .export import RESULT_COLUMNS, SORT_COLUMNS, format_results
+from .columns import RESULT_COLUMNS, SORT_COLUMNS
+from .export import format_results
 
 UPDATED = "updated"
 KEPT = "kept"

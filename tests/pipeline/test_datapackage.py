@@ -22,7 +22,7 @@ from nhv_pipeline.conditions import registered
 from nhv_pipeline.indicators import catalogue_entries, make_catalogue
 from nhv_pipeline.publication import COLUMNS, PUBLISHED_COLUMNS, format_results, suppress, table_schema, write_results
 from nhv_pipeline.publication.datapackage import write_datapackage
-from nhv_pipeline.publication.export import BREAKDOWNS, LEVELS, MEASURES, PRIMARY_KEY
+from nhv_pipeline.publication.columns import BREAKDOWNS, LEVELS, MEASURES, PRIMARY_KEY
 from result_fixtures import frame, row
 
 CATALOGUE = make_catalogue(registered())

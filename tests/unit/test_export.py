@@ -33,7 +33,7 @@ from nhv_pipeline.publication import (
     write_results,
 )
 
-import nhv_pipeline.publication.export as export_module
+import nhv_pipeline.publication.swap as swap_module
 from result_fixtures import NAN, frame, row
 
 
@@ -276,7 +276,7 @@ def test_exception_inside_leaves_previous_publication_byte_identical(tmp_path):
 
 def test_failed_swap_rename_puts_the_old_publication_back(tmp_path, monkeypatch):
     """Where no atomic exchange exists (another OS, a network file system), two renames are used."""
-    monkeypatch.setattr(export_module, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(swap_module, "_exchange", lambda a, b: False)
     old_publication(tmp_path)
     before = snapshot(tmp_path)
     real_rename = os.rename
@@ -400,7 +400,7 @@ def test_a_failing_exchange_leaves_the_previous_publication_and_no_staging(tmp_p
     def failing_exchange(a, b):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(export_module, "_exchange", failing_exchange)
+    monkeypatch.setattr(swap_module, "_exchange", failing_exchange)
     with pytest.raises(OSError, match="Input/output"):
         with publish_folder(tmp_path, 2026) as staging:
             (staging / "indicator_results.csv").write_text("new\n")
@@ -458,10 +458,10 @@ def test_readers_always_find_one_whole_publication_while_it_is_replaced(tmp_path
 _KILLED_PUBLISH = """
 import sys
 from pathlib import Path
-import nhv_pipeline.publication.export as export
+import nhv_pipeline.publication.swap as swap
 if sys.argv[2] == "no-exchange":
-    export._exchange = lambda a, b: False
-with export.publish_folder(Path(sys.argv[1]), 2026) as staging:
+    swap._exchange = lambda a, b: False
+with swap.publish_folder(Path(sys.argv[1]), 2026) as staging:
     (staging / "indicator_results.csv").write_text("new\\n")
 """
 

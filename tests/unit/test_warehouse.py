@@ -250,7 +250,7 @@ def test_a_new_warehouse_and_its_database_are_owner_only_under_the_usual_umask(t
 def test_validation_reports_are_owner_only_and_published_is_for_everyone(tmp_path, usual_umask):
     from nhv_pipeline.contract import write_unit_reports
     from nhv_pipeline.contract.rules import FAILURE_COLUMNS, normalise_failures
-    from nhv_pipeline.publication.export import publish_folder
+    from nhv_pipeline.publication.swap import publish_folder
     from nhv_pipeline.orchestration.resources import owner_only_files
 
     warehouse_dir = tmp_path / "warehouse"

@@ -73,7 +73,7 @@ def audit_context(report_year: int, earlier_results: pd.DataFrame, earlier_publi
     (year, condition) whose stored results no longer match its published part is left out.
     """
     from nhv_pipeline.publication.audit import equal_populations_of
-    from nhv_pipeline.publication.export import PRIMARY_KEY
+    from nhv_pipeline.publication.columns import PRIMARY_KEY
 
     if earlier_results.empty or earlier_published.empty:
         return pd.DataFrame()
@@ -251,7 +251,8 @@ def _publish(
     context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse, threshold: int, results: pd.DataFrame, deliveries: dict
 ):
     """Each condition's part replaced only when it passed (PUBLICATION.md, top); the folder swapped as a whole."""
-    from nhv_pipeline.publication.export import make_published_root, published_years, read_results
+    from nhv_pipeline.publication.export import published_years, read_results
+    from nhv_pipeline.publication.swap import make_published_root
     from nhv_pipeline.publication.parts import UPDATED, assemble, merged_audit, with_reasons
 
     report_year = int(context.partition_key)

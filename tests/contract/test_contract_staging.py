@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from contract_fixtures import SCT, SCT_UNIT, SKD, SKD_UNIT, baseline, make_root, run, sct_path, set_cell
+from contract_fixtures import SCT, SCT_UNIT, SKD, baseline, make_root, run, sct_path, set_cell
 from nhv_pipeline.contract import (
     FAILURE_COLUMNS,
     RULES,

@@ -25,7 +25,7 @@ import third_condition
 from nhv_pipeline.contract.reports import read_unit_report
 from nhv_pipeline.core.condition import Specification
 from nhv_pipeline.conditions import condition_ids, get_condition, register, registered, unregister
-from nhv_pipeline.indicators.model import Indicator, RuleContext, attach_patient
+from nhv_pipeline.indicators.model import RuleContext, attach_patient
 from nhv_pipeline.operations.runner import run_report_years
 from pipeline_helpers import tree_digest
 

@@ -10,7 +10,6 @@ import filecmp
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -11,7 +11,6 @@ complete, so a failed run leaves the last good publication in place.
 import json
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd

@@ -85,7 +85,7 @@ from nhv_pipeline.core.condition import Condition, EqualPopulation
 from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
 from .disclosure_policy import MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, is_narrow
-from .columns import RESULT_COLUMNS
+from .columns import PRIMARY_KEY, RESULT_COLUMNS
 from .export import sort_results
 
 __all__ = ["REASON_AUDIT", "AuditReport", "EqualPopulation", "protect", "equal_populations_of",
@@ -641,9 +641,7 @@ def _protect_once(
     marked = suppress(marked_input, threshold=threshold).reset_index(drop=True)
     extra_count = int(marked["suppressed"].sum()) - first_count
     widths = [ranges[int(t)][1] - ranges[int(t)][0] for t in targets if t < rows_now and required[t] > 0]
-    key_cols = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown",
-                "breakdown_value"]
-    range_frame = combined.loc[targets, key_cols].copy()
+    range_frame = combined.loc[targets, PRIMARY_KEY].copy()
     range_frame["low"] = [ranges[int(t)][0] for t in targets]
     range_frame["high"] = [ranges[int(t)][1] for t in targets]
     report = AuditReport(

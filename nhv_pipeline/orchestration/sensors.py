@@ -93,6 +93,10 @@ def loaded_state(warehouse_dir: Path) -> dict[str, str]:
 
 RERUN_TRIGGER = "rerun_after_correction"
 
+RESULTS_FILE = "indicator_results.csv"
+"""`publication.columns.RESULTS_CSV`, named here: importing the publication package would load SciPy
+into every definitions load, where the sensor is built (tests/unit/test_pure_modules.py)."""
+
 
 def published_state(warehouse_dir: Path) -> dict[str, str]:
     """Report year -> SHA-256 of its published results (`published/<R>/indicator_results.csv`)."""
@@ -100,9 +104,9 @@ def published_state(warehouse_dir: Path) -> dict[str, str]:
     if not published.is_dir():
         return {}
     return {
-        folder.name: file_digest(folder / "indicator_results.csv")
+        folder.name: file_digest(folder / RESULTS_FILE)
         for folder in sorted(published.iterdir())
-        if folder.name.isdigit() and (folder / "indicator_results.csv").is_file()
+        if folder.name.isdigit() and (folder / RESULTS_FILE).is_file()
     }
 
 

@@ -67,3 +67,11 @@ def test_loading_the_definitions_leaves_the_publication_and_scipy_to_the_step():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def test_the_sensor_names_the_results_file_as_the_publication_does():
+    """The sensor spells the file's name (it may not load the publication package); the two must agree."""
+    from nhv_pipeline.orchestration.sensors import RESULTS_FILE
+    from nhv_pipeline.publication.columns import RESULTS_CSV
+
+    assert RESULTS_FILE == RESULTS_CSV

@@ -367,7 +367,10 @@ def test_a_run_with_a_hostile_submission_publishes_nothing_of_its_area_and_keeps
     assert conditions["sct_ssc"]["status"] == "withheld" and "submission_total" in conditions["sct_ssc"]["reason"]
     assert conditions["skeletal_dysplasia"]["status"] == "updated"
     rows = (published / "2026" / "indicator_results.csv").read_text(encoding="utf-8").splitlines()[1:]
-    assert rows and {row.split(",")[1] for row in rows} == {"skeletal_dysplasia"}
+    # The updated parts are what is published: skeletal_dysplasia's, and any other registered area's, never sct_ssc's.
+    updated = {condition for condition, entry in conditions.items() if entry["status"] == "updated"}
+    assert rows and {row.split(",")[1] for row in rows} == updated
+    assert "skeletal_dysplasia" in updated and "sct_ssc" not in updated
     assert {year: tree_digest(published / year) for year in ("2024", "2025")} == before
     assert unhandled_errors_in_home(workspace.dagster_home, workspace.warehouse) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -20,6 +21,32 @@ SAMPLE_SEED = 20260331
 #: (registered in pyproject.toml). `make check` runs the in-process kinds, unit and contract (no
 #: browser, no database, no pipeline run in a subprocess); `make test` runs every kind.
 KINDS = ("unit", "contract", "pipeline", "browser", "faults", "scale")
+
+
+def pytest_configure(config):
+    _export_condition_modules_path()
+
+
+def _export_condition_modules_path() -> None:
+    """Let a process a test starts (the command line, `dagster`, a code server) register the same
+    conditions as this one: with NHV_CONDITION_MODULES set, PYTHONPATH is made absolute (a child may
+    run in another directory) and gains the folder each of those modules is imported from (a module
+    this process finds through pytest's own sys.path, such as tests/register_third_condition.py)."""
+    from nhv_pipeline.conditions import EXTRA_MODULES_ENV
+
+    modules = [name.strip() for name in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if name.strip()]
+    if not modules:
+        return
+    entries = [str(Path(entry).resolve()) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    for module in modules:
+        spec = importlib.util.find_spec(module.split(".")[0])
+        if spec is None:
+            continue  # the registry's own import reports the missing module
+        if spec.submodule_search_locations:
+            entries += [str(Path(location).resolve().parent) for location in spec.submodule_search_locations]
+        elif spec.origin:
+            entries.append(str(Path(spec.origin).resolve().parent))
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(entries))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -34,6 +34,50 @@ class Workspace:
         )
 
 
+#: What registers the session's conditions in a process a test starts (NHV_CONDITION_MODULES, the variable
+#: the benchmark's generated areas read, and the path those modules are found on): kept when a test strips
+#: the pipeline's settings (NHV_*, DAGSTER_*) from a child's environment.
+REGISTRATION_VARIABLES = ("NHV_CONDITION_MODULES", "NHV_BENCHMARK_CONDITIONS", "PYTHONPATH")
+
+
+def without_settings(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` without the pipeline's settings (DAGSTER_*, NHV_*), the conditions' registration kept."""
+    return {key: value for key, value in environ.items()
+            if key in REGISTRATION_VARIABLES or not key.startswith(("DAGSTER", "NHV_"))}
+
+
+def conditions_in(report_year: int) -> list[str]:
+    """The registered conditions that have a part in a report year: the shipped ones and any the session
+    registers (NHV_CONDITION_MODULES), in registration order."""
+    from nhv_pipeline.conditions import registered
+
+    return [c.condition_id for c in registered() if c.first_report_year <= report_year]
+
+
+def changed_files(folder: Path, before: dict[str, str]) -> set[str]:
+    """The files of `folder` added, removed or changed since `before` (a `tree_digest`)."""
+    after = tree_digest(folder)
+    return {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+
+
+def assert_part_not_replaced(folder: Path, before: dict[str, str], condition_id: str, report_year: int) -> None:
+    """A run that could not replace `condition_id`'s part of a published year (`folder`, `before` its
+    `tree_digest`) left that part as it was. When the condition is the year's only one nothing was
+    published: the folder is byte for byte the same. Otherwise the other areas' parts were published
+    again with their unchanged figures: only the files that describe the parts (manifest, data package)
+    may differ, and the manifest says the condition's part was not updated."""
+    import json
+
+    changed = changed_files(folder, before)
+    if conditions_in(report_year) == [condition_id]:
+        assert changed == set()
+        return
+    assert changed <= {"manifest.json", "datapackage.json"}, changed
+    if changed:
+        part = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["conditions"][condition_id]
+        assert part["status"] == "kept", part
+
+
 def make_workspace(root: Path, sample: Path) -> Workspace:
     """A fresh copy of the sample deliveries with an empty warehouse and Dagster home."""
     data_raw = root / "data_raw"

@@ -199,7 +199,10 @@ def test_a_future_specification_version_runs_in_a_dress_rehearsal(area, tmp_path
     env = {**os.environ, "NHV_AS_OF": "2027-03-31", "NHV_DATA_RAW": str(data_raw),
            "NHV_WAREHOUSE_DIR": str(tmp_path / "warehouse"), "DAGSTER_HOME": str(tmp_path / "home"),
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
-           "NHV_CONDITION_MODULES": "register_third_condition"}
+           # The session's registered areas (the sample holds theirs too) and the third one.
+           "NHV_CONDITION_MODULES": ",".join(dict.fromkeys(
+               [*(m.strip() for m in os.environ.get("NHV_CONDITION_MODULES", "").split(",") if m.strip()),
+                "register_third_condition"]))}
     (tmp_path / "home").mkdir()
     done = subprocess.run([sys.executable, "-m", "nhv_pipeline.operations.cli", "validate", "--report-year", "2027",
                            "--condition", "test_area", "--unit", "alpha"], env=env, capture_output=True, text=True,

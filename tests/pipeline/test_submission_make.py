@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline_helpers import break_sex_code, make_workspace, tree_digest
+from pipeline_helpers import break_sex_code, make_workspace, tree_digest, without_settings
 
 from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.submission.cells import submission_frame, write_submission_csv
@@ -86,7 +86,7 @@ def test_submission_writes_nothing_but_its_files_in_out(tmp_path, sample_data):
     before = tree_digest(workspace.data_raw)
     (tmp_path / "cwd").mkdir()
     (tmp_path / "home").mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DAGSTER", "NHV_"))}
+    env = without_settings(dict(os.environ))
     env.update(HOME=str(tmp_path / "home"), PYTHONDONTWRITEBYTECODE="1")
     completed = _cli("submission", "--condition", "sct_ssc", "--unit", "akademiska", "--report-year", "2026",
                      "--data-raw", str(workspace.data_raw), "--out", str(tmp_path / "out"), cwd=tmp_path / "cwd", env=env)

@@ -263,7 +263,8 @@ def _unknown_unit_of_255_bytes(root: Path):
 def _unknown_condition(root: Path):
     shutil.copytree(root / "2026/sct_ssc", root / "2026/SCT_SSC")
     shutil.rmtree(root / "2026/sct_ssc")
-    return "", "entry 1 of 2 in 2026", None, ""
+    entries = sorted(path.name for path in (root / "2026").iterdir())  # one folder per registered condition
+    return "", f"entry {entries.index('SCT_SSC') + 1} of {len(entries)} in 2026", None, ""
 
 
 def _outside_permit(root: Path):

@@ -143,6 +143,7 @@ _TEXTS = {
 _COMMON = {"condition_id": CONDITION_ID, "rule_version": "1", "pooled_years": 1, **_TEXTS}
 #: B1 and B2 both count the patients seen in P(R), from the same two tables.
 _PATIENTS_SEEN = {"inputs": (current("visits"), current("patients")), "counts": (Counts("patients_seen"),),
+                  "n_counts": "patienter med besök under mätperioden (varje patient räknas en gång)",
                   "first_report_year": 2025, "cohort_lag": 0, "category": "Bakgrundsmått", "direction": "descriptive"}
 
 _B1 = Indicator(
@@ -156,7 +157,8 @@ _B2 = Indicator(
 _S1 = Indicator(
     **_COMMON, indicator_id="S1", name="Poäng efter besök", measures=("score",), breakdowns=("total",),
     first_report_year=2025, cohort_lag=0, inputs=(current("visits"),), rule=s1_score,
-    counts=(Counts("scored_visits"),), measure_text="Enkätpoäng (0-10) efter besöket.",
+    counts=(Counts("scored_visits"),), n_counts="besök under mätperioden med en poäng",
+    measure_text="Enkätpoäng (0-10) efter besöket.",
     category="Patientrapporterat mått", direction="higher_is_better",
 )
 _R1 = Indicator(
@@ -164,19 +166,22 @@ _R1 = Indicator(
     first_report_year=2026, cohort_lag=2,
     # The cohort year R-2 is the measurement year of the previous delivery D(R-1).
     inputs=(TableInput("visits", (-1, -1)),), rule=r1_improved, counts=(Counts("cohort_visits"),),
+    n_counts="besök i kohortåret (nämnaren)",
     measure_text="Andel besök följda av förbättring.", category="Resultatmått", direction="higher_is_better",
 )
 _W1 = Indicator(
     **_COMMON, indicator_id="W1", name="Besök december-november", measures=("count",), breakdowns=("total",),
     first_report_year=2026, cohort_lag=0, inputs=(TableInput("visits", (-1, 0)),), rule=w1_window_visits,
     window=RelativeWindow((-2, 12, 1), (-1, 11, 30)), counts=(Counts("window_visits"),),
+    n_counts="besök från 1 december två år före inrapporteringsåret till 30 november året före",
     measure_text="Antal besök från 1 december två år före inrapporteringsåret till 30 november året före.",
     category="Bakgrundsmått", direction="descriptive",
 )
 _F1 = Indicator(
     **_COMMON, indicator_id="F1", name="Bestående förbättring", measures=("proportion",), breakdowns=("total",),
     first_report_year=2027, cohort_lag=0, inputs=(current("followup"),), rule=f1_still_improved,
-    counts=(Counts("followups"),), measure_text="Andel uppföljningar där förbättringen består.",
+    counts=(Counts("followups"),), n_counts="uppföljningar under mätperioden (nämnaren)",
+    measure_text="Andel uppföljningar där förbättringen består.",
     category="Resultatmått", direction="higher_is_better",
 )
 

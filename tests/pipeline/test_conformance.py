@@ -54,6 +54,17 @@ def test_every_measure_names_the_population_its_n_counts(condition):
 
 
 @pytest.mark.parametrize("condition", CONDITIONS, ids=IDS)
+def test_every_measure_says_what_its_n_counts(condition):
+    """SUBMISSION.md 7: the submission template tells the unit what N counts, for every measure."""
+    missing = [f"{indicator.indicator_id}/{measure} ({indicator.spec_version})"
+               for indicator, measure in _declarations(condition) if not indicator.n_counts_for(measure).strip()]
+    assert missing == [], (
+        f"{condition.condition_id}: say in Swedish what N counts with Indicator(n_counts=...) "
+        f"(or measure_n_counts for one measure): {missing}"
+    )
+
+
+@pytest.mark.parametrize("condition", CONDITIONS, ids=IDS)
 def test_every_measure_has_a_kind_and_a_swedish_name(condition):
     for indicator, measure in _declarations(condition):
         assert measure_kind(measure, condition) in KINDS, (

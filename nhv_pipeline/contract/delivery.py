@@ -17,16 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from nhv_pipeline.core.condition import Condition, DeliveryContext
+from nhv_pipeline.submission import contract as submission_contract
 from nhv_pipeline.submission import intake
-from nhv_pipeline.submission.contract import (
-    SUBMISSION_FILES,
-    SUBMISSION_TABLE,
-    EarlierFigures,
-    empty_raw_submission,
-    raw_submission_rows,
-    read_submission,
-    validate_submission,
-)
 
 from . import rules
 from .values import date_columns, model_failures, patient_rule_failures, table_rule_failures
@@ -50,7 +42,7 @@ class DeliveryValidation:
     failures: pd.DataFrame
     files: pd.DataFrame
     #: The submitting units' text rows (submission.contract.RAW_COLUMNS), every unit together.
-    submission: pd.DataFrame = field(default_factory=empty_raw_submission)
+    submission: pd.DataFrame = field(default_factory=lambda: submission_contract.empty_raw_submission())
     #: unit_id -> intake.EXTRACT, SUBMISSION or MIXED, for every unit folder read.
     kinds: dict[str, str] = field(default_factory=dict)
     #: The condition's tables (`Condition.table_names`).
@@ -63,7 +55,7 @@ class DeliveryValidation:
     def _table_of_file(self) -> pd.Series:
         pattern = rf"{self.report_year}/{re.escape(self.condition_id)}/[^/]+/([^/]+)\.(?:csv|xlsx)"
         table = self.failures["file"].str.extract(pattern, expand=False)
-        return table.where(table.isin([*self.table_names, SUBMISSION_TABLE]))
+        return table.where(table.isin([*self.table_names, submission_contract.SUBMISSION_TABLE]))
 
     def failures_for(self, table: str | None) -> pd.DataFrame:
         """Failures of one table's files (SUBMISSION_TABLE: of submission files); None: those tied to no
@@ -348,7 +340,7 @@ def _read_folders(
     condition: Condition,
     folders: dict[str, Path],
     progress: Callable[[int, int], None] | None,
-    earlier: EarlierFigures | None,
+    earlier: submission_contract.EarlierFigures | None,
 ) -> _Read:
     """Sections 1-2: read every table file (or the submission) of every unit folder."""
     tables_of, note, rel = condition.table_names, findings.note, findings.rel
@@ -365,7 +357,7 @@ def _read_folders(
         names = sorted(entries)
         unit_kinds[unit_id] = intake.delivery_kind(names, condition)
         if unit_kinds[unit_id] != intake.EXTRACT:
-            findings.unexpected(unit_id, folder, entries, set(expected) | set(SUBMISSION_FILES),
+            findings.unexpected(unit_id, folder, entries, set(expected) | set(submission_contract.SUBMISSION_FILES),
                                 "Det här är varken inrapporteringsfilen eller en av tillståndsområdets tabeller och kan innehålla "
                                 "uppgifter som inte får levereras; ta bort den.")
         if unit_kinds[unit_id] == intake.MIXED:
@@ -380,15 +372,15 @@ def _read_folders(
             path = folder / name
             if not findings.readable(unit_id, path, "Filen"):
                 continue
-            read = read_submission(path, rel(path))
+            read = submission_contract.read_submission(path, rel(path))
             findings.rows.extend({**f, "unit_id": unit_id} for f in read.failures)
-            inventory.append({"unit_id": unit_id, "table": SUBMISSION_TABLE, "path": rel(path), "size_bytes": read.size_bytes,
+            inventory.append({"unit_id": unit_id, "table": submission_contract.SUBMISSION_TABLE, "path": rel(path), "size_bytes": read.size_bytes,
                               "sha256": read.sha256, "rows": 0 if read.rows is None else len(read.rows)})
             if read.rows is not None:
-                checked = validate_submission(read.rows, condition, report_year, unit_id, read.locator,
+                checked = submission_contract.validate_submission(read.rows, condition, report_year, unit_id, read.locator,
                                               decimal_comma=read.decimal_comma, earlier=earlier)
                 findings.rows.extend(checked.failures.to_dict("records"))
-                submissions.append(raw_submission_rows(read, report_year, unit_id))
+                submissions.append(submission_contract.raw_submission_rows(read, report_year, unit_id))
             continue
         findings.unexpected(unit_id, folder, entries, set(expected),
                             "Det här är ingen av tillståndsområdets tabeller och kan innehålla uppgifter som inte får levereras; ta bort den.")
@@ -450,7 +442,7 @@ def validate_delivery(
     registry: pd.DataFrame,
     units: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    earlier: EarlierFigures | None = None,
+    earlier: submission_contract.EarlierFigures | None = None,
     *,
     conditions: Iterable[Condition],
 ) -> DeliveryValidation:
@@ -485,7 +477,7 @@ def validate_delivery(
         tables=read.tables,
         failures=rules.normalise_failures(failures, report_year, condition_id),
         files=files.sort_values(["unit_id", "table"]).reset_index(drop=True),
-        submission=pd.concat(read.submissions, ignore_index=True) if read.submissions else empty_raw_submission(),
+        submission=pd.concat(read.submissions, ignore_index=True) if read.submissions else submission_contract.empty_raw_submission(),
         kinds=dict(sorted(read.unit_kinds.items())),
         table_names=condition.table_names,
         strays=strays,

@@ -14,7 +14,9 @@ from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.contract.identity import contains_identity_number
 from nhv_pipeline.contract.reader import is_inside_root
 
-from .contract import SUBMISSION_FILES
+# The module, not its names: contract.delivery imports this module, and submission.contract imports
+# nhv_pipeline.contract, so a process that imports submission.contract first finds it half initialised.
+from . import contract as submission_contract
 
 EXTRACT = "extract"
 SUBMISSION = "submission"
@@ -35,7 +37,7 @@ class UnitDelivery:
 def submission_files(names: Iterable[str]) -> list[str]:
     """The submission files among a unit folder's entry names, in SUBMISSION_FILES order."""
     present = set(names)
-    return [name for name in SUBMISSION_FILES if name in present]
+    return [name for name in submission_contract.SUBMISSION_FILES if name in present]
 
 
 def table_files(names: Iterable[str], condition: Condition) -> list[str]:

@@ -1,7 +1,7 @@
 """Registers the test-only third condition for a whole session: NHV_CONDITION_MODULES=register_third_condition.
 
-`.ci/run` runs the conformance tests a second time this way, so every area-generic test also
-sees an area shaped like a newcomer's (tests/third_condition.py).
+`.ci/run` runs the whole suite a second time this way, so every test also sees an area shaped
+like a newcomer's (tests/third_condition.py).
 """
 
 from nhv_pipeline.conditions import register

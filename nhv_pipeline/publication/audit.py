@@ -58,9 +58,14 @@ population partner first, then by smallest n (n > 0 before n = 0, as in
 ``disclosure``), then row order. If no relation touching it has a published
 cell, the search goes one relation further, through the withheld cells, and so
 on. The first candidate whose withholding widens the narrow cell's range is
-taken (else the first candidate); at most ``CANDIDATES_TRIED`` are tried.
-Within one round a narrow cell whose relations already received an extra cell waits for the next round, so two
-narrow cells of one relation do not each take one. Cells of earlier report
+taken; at most ``CANDIDATES_TRIED`` are tried. Within one round a narrow cell
+whose relations already received an extra cell is looked at with the round's picks so far
+withheld: it shares them when they widen it (so two narrow cells of one relation do not each
+take one), else takes its own. A round in which no single cell widens any narrow cell settles
+the narrow cells in turn (``disclosure_policy.fallback_round``): each takes a widening candidate, else its first
+(then that cell's equal population partners first), until it is wide or has none left, with
+what the cells before it took already withheld. So a relation of many units needs no round per
+unit. Every range is solved again after each round. Cells of earlier report
 years (context) are audited too, since this year's publication must not undo
 theirs, but are never changed: each must keep the width its own publication
 left it (up to the threshold). A cell of this year equal (by an equal

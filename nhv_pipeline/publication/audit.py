@@ -293,6 +293,8 @@ class _Block:
             for m in members:
                 self.touching[int(m)].append(e)
         self.wide = np.zeros(rows, dtype=bool)  # withheld rows whose range was already wide enough
+        self.tick: Callable[[], None] = lambda: None
+        """Called for every withheld row a round looks at, so that a long round logs its progress too."""
         self._turn: _Turn | None = None
 
     @property
@@ -427,6 +429,7 @@ class _Block:
         used_edges: set[int] = set()
         waiting: list[int] = []  # narrow rows no single cell widens, in row order
         for t in (int(t) for t in targets[~self.wide[targets]]):  # this year's rows first, as in the table
+            self.tick()
             found = self._candidates(t, withheld)
             if not found:
                 deferred.append(t)
@@ -537,8 +540,10 @@ def _in_step(blocks: list[tuple[np.ndarray, _Block]], max_rounds: int, report_pr
     while True:
         turns = []
         for number, (_, block) in enumerate(blocks, start=1):
+            line = f"block {number}/{len(blocks)}, round {rounds + 1}, {block.cells} cells"
+            block.tick = lambda line=line: report_progress(line)
             turns.append(block.turn())
-            report_progress(f"block {number}/{len(blocks)}, round {rounds + 1}, {block.cells} cells")
+            report_progress(line)
         if not any(turn.narrow for turn in turns) or rounds >= max_rounds:
             break
         rounds += 1
@@ -640,8 +645,10 @@ def _protect_once(
         block = block_of(rows_of)
         steps: list[bool] = []  # True: the block's picks; False: its fallbacks
         while True:
+            line = f"block {number}/{len(row_blocks)}, round {len(steps) + 1}, {block.cells} cells"
+            block.tick = lambda line=line: report_progress(line)
             turn = block.turn()
-            report_progress(f"block {number}/{len(row_blocks)}, round {len(steps) + 1}, {block.cells} cells")
+            report_progress(line)
             if not turn.narrow or len(steps) >= max_rounds:
                 break
             if turn.picks:

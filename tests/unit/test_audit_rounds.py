@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nhv_pipeline.conditions import registered
-from nhv_pipeline.publication import protect, suppress
+from nhv_pipeline.publication import audit, protect, suppress
 from nhv_pipeline.publication.disclosure_policy import fallback_round
 
 from result_fixtures import frame, row
@@ -71,3 +71,13 @@ def test_a_fallback_round_settles_each_waiting_cell_in_turn_and_skips_one_alread
     # A cell with no candidate left stops; a cell wide enough takes nothing.
     assert fallback_round([0], lambda extra, t: 2.0, lambda extra, t: [], [5.0]) == []
     assert fallback_round([0], lambda extra, t: 5.0, candidates_with, [5.0]) == []
+
+
+def test_a_long_round_logs_its_progress_while_it_runs(monkeypatch):
+    # A round of a block of many units can take minutes: it logs while it looks at the withheld cells,
+    # in the same words, not only once it is over.
+    monkeypatch.setattr(audit, "PROGRESS_SECONDS", 0.0)
+    lines: list[str] = []
+    protect(many_units(3), conditions=registered(), withhold_breakdowns=False, progress=lines.append)
+    first_round = [line for line in lines if line == "audit sct_ssc 2026: block 1/1, round 1, 32 cells"]
+    assert len(first_round) > 1, lines

@@ -58,9 +58,14 @@ population partner first, then by smallest n (n > 0 before n = 0, as in
 ``disclosure``), then row order. If no relation touching it has a published
 cell, the search goes one relation further, through the withheld cells, and so
 on. The first candidate whose withholding widens the narrow cell's range is
-taken (else the first candidate); at most ``CANDIDATES_TRIED`` are tried.
-Within one round a narrow cell whose relations already received an extra cell waits for the next round, so two
-narrow cells of one relation do not each take one. Cells of earlier report
+taken; at most ``CANDIDATES_TRIED`` are tried. Within one round a narrow cell
+whose relations already received an extra cell is looked at with the round's picks so far
+withheld: it shares them when they widen it (so two narrow cells of one relation do not each
+take one), else takes its own. A round in which no single cell widens any narrow cell settles
+the narrow cells in turn (``disclosure_policy.fallback_round``): each takes a widening candidate, else its first
+(then that cell's equal population partners first), until it is wide or has none left, with
+what the cells before it took already withheld. So a relation of many units needs no round per
+unit. Every range is solved again after each round. Cells of earlier report
 years (context) are audited too, since this year's publication must not undo
 theirs, but are never changed: each must keep the width its own publication
 left it (up to the threshold). A cell of this year equal (by an equal
@@ -84,7 +89,8 @@ from nhv_pipeline.core.condition import Condition, EqualPopulation
 
 from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
 from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
-from .disclosure_policy import MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, is_narrow
+from .disclosure_policy import (MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, fallback_round,
+                                is_narrow)
 from .columns import PRIMARY_KEY, RESULT_COLUMNS
 from .export import sort_results
 
@@ -260,7 +266,7 @@ class _Turn:
     ranges: dict[int, tuple[float, float]]
     narrow: list[int]
     picks: list[int]
-    fallback: list[tuple[int, int]]  # (narrow row, its first candidate), in the narrow rows' order
+    fallback: list[int]  # what a round without picks withholds (``fallback_round``), in order
 
 
 class _Block:
@@ -287,6 +293,8 @@ class _Block:
             for m in members:
                 self.touching[int(m)].append(e)
         self.wide = np.zeros(rows, dtype=bool)  # withheld rows whose range was already wide enough
+        self.tick: Callable[[], None] = lambda: None
+        """Called for every withheld row a round looks at, so that a long round logs its progress too."""
         self._turn: _Turn | None = None
 
     @property
@@ -367,15 +375,39 @@ class _Block:
             frontier = next_frontier
         return []
 
+    def _state(self, extra: list[int]) -> np.ndarray:
+        """The withheld rows (this year's and earlier years') with ``extra`` withheld too, relations repaired."""
+        return self._rows(self._with_picks(extra)[0] if extra else self.withheld)
+
+    def _partners(self, extra: list[int], r: int) -> list[int]:
+        """The published current-year rows equal to row r (equal populations), with ``extra`` withheld."""
+        withheld = self._state(extra)
+        out = []
+        for e in self.touching[r]:
+            members, is_equality = self.problem.edges[e]
+            if is_equality:
+                out.extend(int(m) for m in members if int(m) != r and int(m) < self.now and not withheld[int(m)])
+        return out
+
+    def _width(self, withheld_rows: np.ndarray, t: int) -> float:
+        lo, hi = self.solver.ranges(self._cells_of(withheld_rows), np.array([t]))[t]
+        return hi - lo
+
     def turn(self) -> _Turn:
-        """This round's narrow rows and picks; unchanged (cached) while the block is unchanged.
+        """This round's narrow rows and what the round withholds; unchanged (cached) while the block is unchanged.
+
+        Picks first: each narrow row in row order gets a published cell whose withholding widens it
+        (``choose``). A row in a relation that already received a pick this round is looked at with
+        this round's picks so far withheld: it shares them when they widen it, else takes its own.
+        So the picks of one round reach every unit of a relation, and the rounds do not grow with
+        the number of units. Only a round without any pick withholds fallbacks (``fallback_round``).
 
         Two facts keep the linear programmes few without changing a decision. Withholding more cells
         only takes constraints away, so a range never narrows as the rounds go on: a cell once wide
-        enough stays so (``wide``) and is not solved again until the report. And a cell whose
-        relations already received a pick this round, or that has no published cell to give up,
-        changes nothing in this round whether it is narrow or not: its range is solved only when no
-        other cell of the block is narrow (then it alone tells whether the round has a narrow cell).
+        enough stays so (``wide``) and is not solved again until the report. And a cell that has no
+        published cell to give up changes nothing in this round whether it is narrow or not: its range
+        is solved only when no other cell of the block is narrow (then it alone tells whether the
+        round has a narrow cell).
         """
         if self._turn is not None:
             return self._turn
@@ -395,30 +427,42 @@ class _Block:
         deferred: list[int] = []
         picks: list[int] = []
         used_edges: set[int] = set()
-        fallback: list[tuple[int, int]] = []
+        waiting: list[int] = []  # narrow rows no single cell widens, in row order
         for t in (int(t) for t in targets[~self.wide[targets]]):  # this year's rows first, as in the table
-            if used_edges & set(self.touching[t]):
-                deferred.append(t)
-                continue
+            self.tick()
             found = self._candidates(t, withheld)
             if not found:
                 deferred.append(t)
                 continue
-            if not narrow_now(t):
+            base: list[int] = []
+            if used_edges & set(self.touching[t]):
+                # A relation of this row already received a pick this round: shared if the picks widen it.
+                now = self._state(picks)
+                width = self._width(now, t)
+                if not is_narrow(0.0, width, self.required[t]):
+                    continue
+                base, found = list(picks), self._candidates(t, now)
+            elif narrow_now(t):
+                width = ranges[t][1] - ranges[t][0]
+            else:
                 continue
             narrow.append(t)
 
-            def trial_width(candidate: int, t: int = t) -> float:
-                trial = self._rows(self._with_picks([candidate])[0])
-                lo, hi = self.solver.ranges(self._cells_of(trial), np.array([t]))[t]
-                return hi - lo
+            def trial_width(candidate: int, t: int = t, base: list[int] = base) -> float:
+                return self._width(self._state(base + [candidate]), t)
 
-            choice = choose(found, ranges[t][1] - ranges[t][0], trial_width)
+            choice = choose(found, width, trial_width) if found else None
             if choice is None:
-                fallback.append((t, found[0]))
+                waiting.append(t)
                 continue
             picks.append(choice)
             used_edges |= set(self.touching[t]) | set(self.touching[choice])
+        fallback: list[int] = []
+        if not picks and waiting:
+            fallback = fallback_round(
+                waiting, lambda extra, t: self._width(self._state(extra), t),
+                lambda extra, t: self._candidates(t, self._state(extra)), self.required, self._partners,
+            )
         if not narrow:
             narrow = next(([t] for t in deferred if narrow_now(t)), [])
         self._turn = _Turn(targets, ranges, narrow, picks, fallback)
@@ -463,11 +507,11 @@ class _Summary:
         return cls(block.now, block.withheld, block.reason, block.required)
 
 
-def _rounds_in_step(steps_of: list[list[int | None]], still_narrow: list[bool], max_rounds: int) -> tuple[int, bool]:
+def _rounds_in_step(steps_of: list[list[bool]], still_narrow: list[bool], max_rounds: int) -> tuple[int, bool]:
     """The rounds of one audit over all blocks in step, replayed from each block's own rounds.
 
-    In step, a round withholds the picks of every block whose next step is a pick; when none is,
-    the fallback of the first narrow row (in row order) of the blocks waiting with one. A block's
+    In step, a round withholds the picks of every block whose next step is a pick (True); when none
+    is, the fallbacks of every block waiting with them (False). A block's
     steps do not depend on the other blocks, so the replay gives the same states and count. Returns
     the count, and whether every block's steps fit in ``max_rounds`` (else the replay is not the audit).
     """
@@ -481,15 +525,12 @@ def _rounds_in_step(steps_of: list[list[int | None]], still_narrow: list[bool], 
         if not any(pending(b) or still_narrow[b] for b in range(len(steps_of))) or rounds >= max_rounds:
             break
         rounds += 1
-        picking = [b for b in range(len(steps_of)) if pending(b) and steps_of[b][position[b]] is None]
-        if picking:
-            for b in picking:
-                position[b] += 1
-            continue
-        waiting = [(steps_of[b][position[b]], b) for b in range(len(steps_of)) if pending(b)]
+        picking = [b for b in range(len(steps_of)) if pending(b) and steps_of[b][position[b]]]
+        waiting = picking or [b for b in range(len(steps_of)) if pending(b)]
         if not waiting:
             break
-        position[min(waiting)[1]] += 1
+        for b in waiting:
+            position[b] += 1
     return rounds, not any(pending(b) for b in range(len(steps_of)))
 
 
@@ -499,8 +540,10 @@ def _in_step(blocks: list[tuple[np.ndarray, _Block]], max_rounds: int, report_pr
     while True:
         turns = []
         for number, (_, block) in enumerate(blocks, start=1):
+            line = f"block {number}/{len(blocks)}, round {rounds + 1}, {block.cells} cells"
+            block.tick = lambda line=line: report_progress(line)
             turns.append(block.turn())
-            report_progress(f"block {number}/{len(blocks)}, round {rounds + 1}, {block.cells} cells")
+            report_progress(line)
         if not any(turn.narrow for turn in turns) or rounds >= max_rounds:
             break
         rounds += 1
@@ -509,13 +552,12 @@ def _in_step(blocks: list[tuple[np.ndarray, _Block]], max_rounds: int, report_pr
             for block, picks in picking:
                 block.withhold(picks)
             continue
-        # No single cell widens any narrow range: give up the first candidate (in row order) and look again.
-        fallbacks = [(int(rows_of[t]), block, candidate)
-                     for (rows_of, block), turn in zip(blocks, turns, strict=True) for t, candidate in turn.fallback]
-        if not fallbacks:
+        # No single cell widens any narrow range: every block waiting with fallbacks withholds them.
+        waiting = [(block, turn.fallback) for (_, block), turn in zip(blocks, turns, strict=True) if turn.fallback]
+        if not waiting:
             break
-        _, block, candidate = min(fallbacks, key=lambda item: item[0])
-        block.withhold([candidate])
+        for block, fallback in waiting:
+            block.withhold(fallback)
     for rows_of, block in blocks:
         finish(rows_of, block)
     return rounds
@@ -597,23 +639,24 @@ def _protect_once(
     # rounds are recorded, and the rounds of one audit over all cells are replayed from them
     # (``_rounds_in_step``); only when ``max_rounds`` cuts that replay short is the audit run again with
     # every block in step, round by round.
-    steps_of: list[list[int | None]] = []
+    steps_of: list[list[bool]] = []
     still_narrow: list[bool] = []
     for number, rows_of in enumerate(row_blocks, start=1):
         block = block_of(rows_of)
-        steps: list[int | None] = []  # None: the block's picks; a row: a fallback for that narrow row
+        steps: list[bool] = []  # True: the block's picks; False: its fallbacks
         while True:
+            line = f"block {number}/{len(row_blocks)}, round {len(steps) + 1}, {block.cells} cells"
+            block.tick = lambda line=line: report_progress(line)
             turn = block.turn()
-            report_progress(f"block {number}/{len(row_blocks)}, round {len(steps) + 1}, {block.cells} cells")
+            report_progress(line)
             if not turn.narrow or len(steps) >= max_rounds:
                 break
             if turn.picks:
                 block.withhold(turn.picks)
-                steps.append(None)
+                steps.append(True)
             elif turn.fallback:
-                t, candidate = turn.fallback[0]
-                block.withhold([candidate])
-                steps.append(int(rows_of[t]))
+                block.withhold(turn.fallback)
+                steps.append(False)
             else:
                 break
         steps_of.append(steps)

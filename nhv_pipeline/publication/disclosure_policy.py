@@ -14,7 +14,7 @@ from .disclosure import DEFAULT_THRESHOLD
 
 __all__ = [
     "CANDIDATES_TRIED", "DEFAULT_THRESHOLD", "MAX_ROUNDS", "REASON_AUDIT", "TOLERANCE",
-    "candidate_order", "choose", "is_narrow",
+    "candidate_order", "choose", "fallback_round", "is_narrow",
 ]
 
 REASON_AUDIT = "audit"
@@ -59,3 +59,40 @@ def choose(found: Sequence[int], width: float, trial_width: Callable[[int], floa
         if trial_width(candidate) > width + TOLERANCE:
             return candidate
     return None
+
+
+def fallback_round(
+    waiting: Sequence[int],
+    width_with: Callable[[list[int], int], float],
+    candidates_with: Callable[[list[int], int], Sequence[int]],
+    required: Sequence[float],
+    partners: Callable[[list[int], int], Sequence[int]] = lambda extra, cell: (),
+) -> list[int]:
+    """What a round without any widening pick withholds: each waiting narrow cell settled in turn.
+
+    ``waiting``: the narrow cells no single candidate widens, in row order. ``width_with(extra, t)``:
+    cell t's range width with the cells ``extra`` withheld too; ``candidates_with(extra, t)``: its
+    candidates then (best first). Each cell in turn, with every cell this round took so far
+    withheld, takes a candidate that widens it (``choose``), else its first candidate, until it is
+    wide enough or has none left. After a cell that did not widen it (a fallback), the published cells
+    equal to that one (``partners(extra, cell)``, equal populations) are its first candidates: they
+    are what gave the fallback back. A cell a previous one's cells already widened takes nothing, so
+    two narrow cells of one relation do not each take a fallback; a cell of another unit does not
+    wait for a round of its own, so these rounds do not grow with the number of units. The audit
+    ranges every cell again after the round: this decides only which cells are withheld, never
+    whether the ranges hold. Changing it changes which cells are withheld.
+    """
+    taken: list[int] = []
+    for t in waiting:
+        first: list[int] = []  # the partners of this cell's last fallback
+        while True:
+            width = width_with(taken, t)
+            if not is_narrow(0.0, width, required[t]):
+                break
+            found = list(dict.fromkeys([*first, *candidates_with(taken, t)]))
+            if not found:
+                break
+            choice = choose(found, width, lambda candidate, t=t: width_with(taken + [candidate], t))
+            taken.append(found[0] if choice is None else choice)
+            first = [] if choice is not None else [c for c in partners(taken, taken[-1]) if c not in taken]
+    return taken

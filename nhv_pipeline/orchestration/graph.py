@@ -6,6 +6,7 @@ data root and warehouse, instead of also building the module-level `defs` it nev
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -30,6 +31,14 @@ from nhv_pipeline.orchestration.sensors import make_delivery_sensor
 from nhv_pipeline.orchestration.settings import march_run_cron, march_run_timezone, resolved_pooled_years, settings_from_environment
 
 
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+EVENT_BATCH_SIZE = "10000"
+"""Dagster's own switch (read per event, by the process that runs the steps): a run's planned
+materializations and checks, about two thousand at 70 areas, are handed to the event log storage
+as one batch, which the Dagster home's storage (storage.py) writes in one transaction per file instead
+of one each. A value set in the environment is kept; 0 turns batching off."""
+
+
 def all_assets(pooled_years: int | None = None) -> list:
     """Every asset of every registered condition, layer by layer (built from the registry when called)."""
     return [units, *raw_assets(), *staged_assets(), *indicator_assets(pooled_years), results_asset(), publish_asset()]
@@ -44,6 +53,8 @@ def build_definitions(data_raw: str | None = None, warehouse_dir: str | None = N
     """
     data_raw = data_raw or default_data_raw()
     warehouse_dir = warehouse_dir or default_warehouse_dir()
+    # The CLI, `dagster dev` and the daemon's run workers all load the code location through here.
+    os.environ.setdefault(EVENT_BATCH_SIZE_ENV, EVENT_BATCH_SIZE)
     settings = settings_from_environment()
     return Definitions(
         assets=all_assets(resolved_pooled_years()),

@@ -323,6 +323,35 @@ def replace_rows_from_query(
         con.execute("drop view if exists incoming")
 
 
+_IN_ONE_TRANSACTION: set[int] = set()
+"""The connections (by id) inside `one_transaction`: their writes commit when it ends, not one by one."""
+
+
+@contextmanager
+def one_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Every write on `con` inside the block is one transaction, committed at its end, rolled back on an error.
+
+    A commit waits for the disk (DuckDB syncs its write-ahead log), so a step that writes many
+    slices (a condition's staged tables, say) commits them once; a run killed inside the block
+    leaves every one of them as it was. Nested blocks on one connection join the outer one.
+    """
+    if id(con) in _IN_ONE_TRANSACTION:
+        yield con
+        return
+    con.execute("begin transaction")
+    _IN_ONE_TRANSACTION.add(id(con))
+    try:
+        yield con
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed rollback must not hide why the write failed
+            con.execute("rollback")
+        raise
+    else:
+        con.execute("commit")
+    finally:
+        _IN_ONE_TRANSACTION.discard(id(con))
+
+
 def _replace_with_incoming(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list[str], report_year: int | None
 ) -> None:
@@ -330,8 +359,11 @@ def _replace_with_incoming(
     con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
     # One transaction per write: a run killed half-way leaves the table as it was (DuckDB rolls
-    # an uncommitted transaction back when it next opens the file).
-    con.execute("begin transaction")
+    # an uncommitted transaction back when it next opens the file). Inside `one_transaction`
+    # the write is part of that one.
+    outer = id(con) in _IN_ONE_TRANSACTION
+    if not outer:
+        con.execute("begin transaction")
     try:
         if report_year is None:
             con.execute(f"create or replace table {target} as select * from incoming")
@@ -349,11 +381,13 @@ def _replace_with_incoming(
             )
         fault_point(f"warehouse_write:{schema}")
     except BaseException:
-        with suppress(duckdb.Error):  # a failed rollback must not hide why the write failed
-            con.execute("rollback")
+        if not outer:
+            with suppress(duckdb.Error):  # a failed rollback must not hide why the write failed
+                con.execute("rollback")
         raise
     else:
-        con.execute("commit")
+        if not outer:
+            con.execute("commit")
 
 
 def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report_year: int) -> str:
@@ -516,6 +550,23 @@ class Warehouse(ConfigurableResource):
             return
         with connect(self.database, wait_seconds=self.lock_wait_seconds) as con:
             yield con
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse's writes inside the block as one transaction (`one_transaction`).
+
+        Outside a run, one short-lived connection serves the whole block (every `connection()` in it).
+        """
+        with self.connection() as con:
+            held = self._connection is None
+            if held:
+                self._connection = con
+            try:
+                with one_transaction(con):
+                    yield con
+            finally:
+                if held:
+                    self._connection = None
 
     def store(self, key_path: Sequence[str], frame: pd.DataFrame, report_year: int | None) -> dict:
         """Write an asset's rows as its report year's slice (all of it when None); the metadata Dagster shows for it.

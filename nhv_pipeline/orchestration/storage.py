@@ -105,7 +105,32 @@ class KeptEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines = Engines()
         self._asset_key_columns: set[str] = set()
+        self._batch: dict[str, Connection] | None = None  # shard -> its open transaction, in store_event_batch
+        self._batch_thread: int | None = None
         super().__init__(base_dir, inst_data)
+
+    def store_event_batch(self, events) -> None:
+        """A batch of events (a run's planned events, with DAGSTER_EVENT_BATCH_SIZE set) in one transaction per file.
+
+        Each event is stored as `store_event` stores it; only the commits are shared: a run of 70 areas
+        plans about two thousand materializations and checks, each a commit of its own otherwise.
+        """
+        with self._db_lock:
+            self._batch, self._batch_thread = {}, threading.get_ident()
+            try:
+                for event in events:
+                    self.store_event(event)
+            except BaseException:
+                for conn in self._batch.values():
+                    conn.rollback()
+                raise
+            else:
+                for conn in self._batch.values():
+                    conn.commit()
+            finally:
+                for conn in self._batch.values():
+                    conn.close()
+                self._batch, self._batch_thread = None, None
 
     def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
         """Dagster reads the asset-key table's columns from the schema for every asset event; a column,
@@ -119,6 +144,18 @@ class KeptEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
+        if self._batch is not None and self._batch_thread == threading.get_ident():
+            # Inside store_event_batch (which holds the lock): the shard's open transaction.
+            conn = self._batch.get(shard)
+            if conn is None:
+                engine = self._engines.get(self.conn_string_for_shard(shard))
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+                conn = self._batch[shard] = engine.connect()
+                conn.begin()
+            yield conn
+            return
         with self._db_lock:
             engine = self._engines.get(self.conn_string_for_shard(shard))
             if shard not in self._initialized_dbs:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from nhv_pipeline.orchestration.resources import Warehouse, quoted, table_exists
+from nhv_pipeline.orchestration.resources import Warehouse, one_transaction, quoted, table_exists
 
 VERDICTS_TABLE = ("results", "_verdicts")
 _VERDICTS = quoted(*VERDICTS_TABLE)
@@ -37,21 +37,31 @@ def record_verdict(
     warehouse: Warehouse, report_year: int, condition_id: str, stage: str, passed: bool, reason: str = ""
 ) -> None:
     """Replace what ``stage`` last found for the condition and report year."""
+    record_verdicts(warehouse, report_year, [(condition_id, stage, passed, reason)])
+
+
+def record_verdicts(warehouse: Warehouse, report_year: int, verdicts: Iterable[tuple[str, str, bool, str]]) -> None:
+    """`record_verdict` for several (condition, stage, passed, reason) of one report year, in one transaction."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return
     with warehouse.connection() as con:
         con.execute(f'create schema if not exists "{VERDICTS_TABLE[0]}"')
         con.execute(
             f"create table if not exists {_VERDICTS} (report_year integer, condition_id varchar, stage varchar, "
             "passed boolean, reason varchar, recorded_at timestamp)"
         )
-        con.execute(
-            f"delete from {_VERDICTS} where report_year = ? and condition_id = ? and stage = ?",
-            [report_year, condition_id, stage],
-        )
-        con.execute(
-            f"insert into {_VERDICTS} values (?, ?, ?, ?, ?, ?)",
-            [report_year, condition_id, stage, bool(passed), reason,
-             datetime.now(timezone.utc).replace(tzinfo=None)],
-        )
+        with one_transaction(con):  # one commit, which waits for the disk
+            for condition_id, stage, passed, reason in verdicts:
+                con.execute(
+                    f"delete from {_VERDICTS} where report_year = ? and condition_id = ? and stage = ?",
+                    [report_year, condition_id, stage],
+                )
+                con.execute(
+                    f"insert into {_VERDICTS} values (?, ?, ?, ?, ?, ?)",
+                    [report_year, condition_id, stage, bool(passed), reason,
+                     datetime.now(timezone.utc).replace(tzinfo=None)],
+                )
 
 
 def verdicts_of(warehouse: Warehouse, report_year: int) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -79,6 +80,59 @@ def test_a_run_opens_each_database_once_not_once_per_event(home):
     assert len(events) >= 10
     # A new run opens its own event-log file; Dagster's storage opened about 40 connections for this run.
     assert len(opened) <= 3, len(opened)
+
+
+@asset(check_specs=[dagster.AssetCheckSpec("positive", asset="checked")])
+def checked():
+    yield dagster.Output(1)
+    yield dagster.AssetCheckResult(passed=True)
+
+
+def _planned_events(instance, run_id):
+    planned = {dagster.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dagster.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED}
+    return sorted(
+        (event.dagster_event_type.value, event.dagster_event.step_key)
+        for event in instance.all_logs(run_id)
+        if event.dagster_event_type in planned
+    )
+
+
+def test_a_batch_of_events_is_stored_as_single_events_are_in_one_transaction_per_file(home, monkeypatch):
+    with DagsterInstance.get() as instance:
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+        single = materialize([small, checked], instance=instance).run_id
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "10000")
+        batched = materialize([small, checked], instance=instance).run_id
+        # Two planned materializations and one planned check, as one batch, stored as they were one by one.
+        assert len(_planned_events(instance, batched)) == 3
+        assert _planned_events(instance, batched) == _planned_events(instance, single)
+        assert instance.get_latest_materialization_event(dagster.AssetKey("checked")).run_id == batched
+
+        # Stored again as one batch: one commit per database file (the run's log and the index), not one per event and file.
+        entries = [event for event in instance.all_logs(single) if "PLANNED" in str(event.dagster_event_type)]
+        commits = []
+
+        def count(conn):
+            commits.append(1)
+
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "commit", count)
+        try:
+            instance.event_log_storage.store_event_batch(entries)
+        finally:
+            sqlalchemy.event.remove(sqlalchemy.engine.Engine, "commit", count)
+        assert len(_planned_events(instance, single)) == 6
+    assert len(commits) == 2, len(commits)
+
+
+def test_the_definitions_turn_dagster_event_batching_on_unless_the_environment_says_otherwise(monkeypatch):
+    from nhv_pipeline.orchestration.graph import build_definitions
+
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    build_definitions()
+    assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 1000  # a run's planned events at 70 areas: about 2,000
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+    build_definitions()
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "0"
 
 
 def test_asset_events_do_not_read_the_schema_each_time(home):

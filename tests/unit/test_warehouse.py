@@ -18,6 +18,7 @@ from nhv_pipeline.orchestration.resources import (
     WarehouseLockTimeout,
     WarehousePermissionError,
     connect,
+    one_transaction,
     read_rows,
     replace_rows,
     secure_warehouse,
@@ -39,6 +40,36 @@ def test_rerunning_a_report_year_replaces_only_its_rows(tmp_path):
         replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "x": [9]}), 2024)
         rows = read_rows(con, "staged", "t", None).sort_values("x")
     assert rows["x"].tolist() == [3, 9]
+
+
+def test_writes_in_one_transaction_commit_together_and_an_error_leaves_every_table_as_it_was(tmp_path):
+    database = tmp_path / "nhv.duckdb"
+    with connect(database) as con:
+        replace_rows(con, "staged", "a", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        with pytest.raises(RuntimeError), one_transaction(con):
+            replace_rows(con, "staged", "a", pd.DataFrame({"report_year": [2024], "x": [2]}), 2024)
+            replace_rows(con, "staged", "b", pd.DataFrame({"report_year": [2024], "x": [3]}), 2024)
+            raise RuntimeError("the step failed half-way")
+        assert read_rows(con, "staged", "a", [2024])["x"].tolist() == [1]
+        assert not table_exists(con, "staged", "b")
+        with one_transaction(con):
+            replace_rows(con, "staged", "a", pd.DataFrame({"report_year": [2024], "x": [2]}), 2024)
+            with one_transaction(con):  # a nested block joins the outer transaction
+                replace_rows(con, "staged", "b", pd.DataFrame({"report_year": [2024], "x": [3]}), 2024)
+    with connect(database) as con:  # committed: another connection sees both
+        assert read_rows(con, "staged", "a", [2024])["x"].tolist() == [2]
+        assert read_rows(con, "staged", "b", [2024])["x"].tolist() == [3]
+
+
+def test_a_warehouse_transaction_outside_a_run_holds_one_connection_for_the_block(tmp_path):
+    warehouse = Warehouse(warehouse_dir=str(tmp_path))
+    with pytest.raises(RuntimeError), warehouse.transaction():
+        warehouse.store(["staged", "c", "t"], pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+        with warehouse.connection() as con:  # the block's connection: it sees the uncommitted rows
+            assert read_rows(con, "staged", "c_t", [2024])["x"].tolist() == [1]
+        raise RuntimeError("the step failed half-way")
+    with warehouse.connection() as con:
+        assert not table_exists(con, "staged", "c_t")
 
 
 def test_an_empty_slice_is_written_and_clears_the_report_year(tmp_path):

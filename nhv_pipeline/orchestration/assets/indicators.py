@@ -38,7 +38,7 @@ from nhv_pipeline.core.markdown import frame_to_markdown
 from nhv_pipeline.orchestration.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
 from nhv_pipeline.orchestration.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE
-from nhv_pipeline.orchestration.verdicts import contract_failure, indicator_stage, record_verdict, verdicts_of
+from nhv_pipeline.orchestration.verdicts import contract_failure, indicator_stage, record_verdict, record_verdicts, verdicts_of
 
 #: The catalogue's categories (INDICATORS.md 1) as tags (ASCII): taken from the indicator's declared category,
 #: never from its id's first letter (a newcomer's ids need not follow B/T/R/P/Ö).
@@ -228,6 +228,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 return loads.get((condition_id, table), set())
 
             produced = []
+            computed = []  # (condition, stage, passed, reason): recorded together when the step's outputs are stored
             refused = contract_failure(verdicts_of(warehouse, report_year), condition_id)
             for declaration in indicators:
                 stage = indicator_stage(declaration.indicator_id)
@@ -270,7 +271,10 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     },
                 )
                 # After the yield: the rows are stored by then.
-                record_verdict(warehouse, report_year, condition_id, stage, True)
+                computed.append((condition_id, stage, True, ""))
+        # One transaction for the step's verdicts (a commit waits for the disk). A run stopped before
+        # this line records none of them, so no part is replaced from the step's results.
+        record_verdicts(warehouse, report_year, computed)
         context.log.info("%s %s indicators: %s.", condition_id, report_year, ", ".join(produced))
 
     return compute_indicators

@@ -205,28 +205,32 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
             len(result.files),
             len(result.failures),
         )
-        for table in tables:
-            # Written here and then dropped: one raw table in memory at a time. Handed to Dagster as
-            # an output, every table would stay in memory until the run ends (an in-process run keeps
-            # each step's output values), through the staged and indicator steps after it.
-            frame = result.tables.pop(table)
+        # The round's tables are one transaction (one commit, which waits for the disk); Dagster hears of
+        # each once all are committed.
+        written = []
+        with warehouse.transaction():
+            for table in tables:
+                # Written here and then dropped: one raw table in memory at a time. Handed to Dagster as
+                # an output, every table would stay in memory until the run ends (an in-process run keeps
+                # each step's output values), through the staged and indicator steps after it.
+                frame = result.tables.pop(table)
+                metadata = {
+                    **warehouse.store(raw_key(condition_id, table).path, frame, report_year),
+                    "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
+                }
+                del frame
+                written.append((raw_key(condition_id, table), content_version(result.files, table), metadata))
+            kinds = MetadataValue.json(result.kinds)
+            frame = result.submission
             metadata = {
-                **warehouse.store(raw_key(condition_id, table).path, frame, report_year),
+                **warehouse.store(submission_key(condition_id).path, frame, report_year),
                 "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
+                "delivery_kinds": kinds,
             }
-            del frame
+            written.append((submission_key(condition_id), content_version(result.files, SUBMISSION_TABLE), metadata))
+        for key, data_version, metadata in written:
             # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization.
-            yield MaterializeResult(asset_key=raw_key(condition_id, table), data_version=content_version(result.files, table),
-                                    metadata=metadata)
-        kinds = MetadataValue.json(result.kinds)
-        frame = result.submission
-        metadata = {
-            **warehouse.store(submission_key(condition_id).path, frame, report_year),
-            "rows_per_unit": MetadataValue.json({str(u): int(n) for u, n in frame.groupby("unit_id").size().items()}),
-            "delivery_kinds": kinds,
-        }
-        yield MaterializeResult(asset_key=submission_key(condition_id),
-                                data_version=content_version(result.files, SUBMISSION_TABLE), metadata=metadata)
+            yield MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata)
         yield Output(
             result.files.assign(report_year=report_year),
             output_name="delivery",

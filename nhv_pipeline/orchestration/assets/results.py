@@ -27,7 +27,7 @@ from nhv_pipeline.core.markdown import frame_to_markdown
 from nhv_pipeline.orchestration.partitions import delivery_window, report_year_partitions
 from nhv_pipeline.conditions import registered
 from nhv_pipeline.orchestration.resources import WAREHOUSE_POOL, Warehouse, read_rows, table_name
-from nhv_pipeline.orchestration.verdicts import INVARIANTS, record_verdict
+from nhv_pipeline.orchestration.verdicts import INVARIANTS, record_verdicts
 
 RESULTS_KEY = AssetKey(["results", "indicator_results"])
 
@@ -118,6 +118,7 @@ def results_asset():
                 metadata={**_failed_rows(bad), "conditions_failing": MetadataValue.json(failing)},
             )
         # Each condition's own verdict: a broken invariant keeps that condition's published part only.
+        verdicts = []
         for condition in registered():
             if condition.first_report_year > report_year:
                 continue
@@ -126,10 +127,11 @@ def results_asset():
                 for name, bad in violations.items()
                 if len(bad) and (bad["condition_id"] == condition.condition_id).any()
             ]
-            record_verdict(
-                warehouse, report_year, condition.condition_id, INVARIANTS, not broken,
+            verdicts.append((
+                condition.condition_id, INVARIANTS, not broken,
                 "the result invariants failed: " + ", ".join(broken) if broken else "",
-            )
+            ))
+        record_verdicts(warehouse, report_year, verdicts)  # one transaction: a commit waits for the disk
         with warehouse.connection() as con:
             previous = read_rows(con, "results", "indicator_results", [report_year - 1])
         if previous.empty:

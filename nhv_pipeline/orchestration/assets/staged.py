@@ -35,6 +35,7 @@ from nhv_pipeline.orchestration.verdicts import contract_failure, verdicts_of
 from nhv_pipeline.orchestration.resources import (
     WAREHOUSE_POOL,
     Warehouse,
+    one_transaction,
     quoted,
     replace_rows_from_query,
     table_digest,
@@ -71,12 +72,13 @@ def record_load(warehouse: Warehouse, condition_id: str, table: str, report_year
             f"create table if not exists {LOADS} (condition_id varchar, table_name varchar, "
             "report_year integer, row_count bigint, loaded_at timestamp)"
         )
-        con.execute(
-            f"delete from {LOADS} where condition_id = ? and table_name = ? and report_year = ?",
-            [condition_id, table, report_year],
-        )
-        con.register("incoming", frame)
-        con.execute(f"insert into {LOADS} by name select * from incoming")
+        with one_transaction(con):  # one commit (or part of the caller's transaction)
+            con.execute(
+                f"delete from {LOADS} where condition_id = ? and table_name = ? and report_year = ?",
+                [condition_id, table, report_year],
+            )
+            con.register("incoming", frame)
+            con.execute(f"insert into {LOADS} by name select * from incoming")
 
 
 def loaded_slices(warehouse: Warehouse) -> dict[tuple[str, str], set[int]]:
@@ -140,34 +142,40 @@ def staged_assets_for(condition: Condition) -> AssetsDefinition:
             context.log.warning("%s %s not staged: %s; the staged rows stay as they were.", condition_id, report_year, failure)
             yield from _kept(warehouse, condition_id, (*tables, SUBMISSION_TABLE), report_year, failure)
             return
-        for table in (*tables, SUBMISSION_TABLE):
-            schema, name = table_name(staged_key(condition_id, table).path)
-            if table == SUBMISSION_TABLE:
-                source = quoted(*table_name(submission_key(condition_id).path))
-                select = staged_submission_select(source)
-            else:
-                source = quoted(*table_name(raw_key(condition_id, table).path))
-                select = staged_select(condition, table, source)
-            query = f"{select} where report_year = {report_year} order by report_year, unit_id, source_file, source_line"
-            with warehouse.connection() as con:
-                rows = con.execute(f"select count(*) from {source} where report_year = ?", [report_year]).fetchall()[0][0]
-            record_load(warehouse, condition_id, table, report_year, rows)
-            with warehouse.connection() as con:
-                replace_rows_from_query(con, schema, name, query, report_year)
-                target = quoted(schema, name)
-                units = [
-                    row[0]
-                    for row in con.execute(
-                        f"select distinct unit_id from {target} where report_year = ? order by unit_id", [report_year]
-                    ).fetchall()
-                ]
-                # Content-based: re-staging unchanged rows leaves the indicators fresh in the UI.
-                version = DataVersion(table_digest(con, schema, name, report_year))
+        # The round's tables and their loads are one transaction (one commit, which waits for the disk): a run
+        # killed half-way stages none of them. Dagster hears of each table once all are committed.
+        staged = []
+        with warehouse.transaction():
+            for table in (*tables, SUBMISSION_TABLE):
+                schema, name = table_name(staged_key(condition_id, table).path)
+                if table == SUBMISSION_TABLE:
+                    source = quoted(*table_name(submission_key(condition_id).path))
+                    select = staged_submission_select(source)
+                else:
+                    source = quoted(*table_name(raw_key(condition_id, table).path))
+                    select = staged_select(condition, table, source)
+                query = f"{select} where report_year = {report_year} order by report_year, unit_id, source_file, source_line"
+                with warehouse.connection() as con:
+                    rows = con.execute(f"select count(*) from {source} where report_year = ?", [report_year]).fetchall()[0][0]
+                record_load(warehouse, condition_id, table, report_year, rows)
+                with warehouse.connection() as con:
+                    replace_rows_from_query(con, schema, name, query, report_year)
+                    target = quoted(schema, name)
+                    units = [
+                        row[0]
+                        for row in con.execute(
+                            f"select distinct unit_id from {target} where report_year = ? order by unit_id", [report_year]
+                        ).fetchall()
+                    ]
+                    # Content-based: re-staging unchanged rows leaves the indicators fresh in the UI.
+                    version = DataVersion(table_digest(con, schema, name, report_year))
+                staged.append((table, rows, units, version, f"{schema}.{name}"))
+        for table, rows, units, version, stored in staged:
             # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization.
             yield MaterializeResult(
                 asset_key=staged_key(condition_id, table),
                 data_version=version,
-                metadata={"row_count": rows, "units": MetadataValue.json(units), "warehouse_table": f"{schema}.{name}"},
+                metadata={"row_count": rows, "units": MetadataValue.json(units), "warehouse_table": stored},
             )
 
     return stage

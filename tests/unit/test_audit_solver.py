@@ -119,3 +119,44 @@ def test_the_private_highs_binding_is_only_trusted_on_the_pinned_scipy():
     missing = [name for name in ("HighsLp", "_Highs", "HighsModelStatus", "HighsOptions", "HighsDebugLevel",
                                  "MatrixFormat", "simplex_constants") if not hasattr(_core, name)]
     assert not missing, f"SciPy's private HiGHS binding lacks {missing}: the audit's solver cannot run"
+
+
+def test_one_highs_instance_solves_every_range_of_a_programme_warm_started_as_cold_ones():
+    """A programme's minima and maxima reuse one HiGHS instance (objective changed, previous basis kept);
+    the ranges equal those of a fresh solve per objective (``linprog``) up to rounding."""
+    # Riket r = a + b + c (cells 0..3), by sex r = m + f (4, 5), a = a_m + a_f (6, 7), b >= b_m + b_f (8, 9);
+    # numerators of a, b, c (10, 11, 12) <= their n, and r's numerator (13) = their sum.
+    n = [30, 12, 11, 7, 16, 14, 5, 7, 6, 4]
+    numerators = [6, 5, 4]
+    truth = np.array(n + numerators + [sum(numerators)], dtype=np.float64)
+    equations = [
+        (np.array([0, 1, 2, 3]), np.array([1.0, -1.0, -1.0, -1.0])),
+        (np.array([0, 4, 5]), np.array([1.0, -1.0, -1.0])),
+        (np.array([1, 6, 7]), np.array([1.0, -1.0, -1.0])),
+        (np.array([13, 10, 11, 12]), np.array([1.0, -1.0, -1.0, -1.0])),
+    ]
+    inequalities = [(np.array([8, 9, 2]), np.array([1.0, 1.0, -1.0]))]
+    inequalities += [(np.array([num, row]), np.array([1.0, -1.0])) for num, row in ((10, 1), (11, 2), (12, 3))]
+    lower = np.where(np.arange(len(truth)) < 10, 1.0, 0.0)
+    lower[0] = 0.0
+    problem = _Problem(len(truth), equations, inequalities, lower, edges=[])
+    withheld = np.zeros(len(truth), dtype=bool)
+    withheld[[1, 2, 3, 6, 7, 8, 10, 11]] = True  # a, b, c, a_m, a_f, b_m and two numerators: one component
+    targets = np.array([1, 2, 3, 6, 7, 8])
+
+    warm, cold = _Solver(problem, truth, 10), _LinprogSolver(problem, truth, 10)
+    got, expected = warm.ranges(withheld, targets), cold.ranges(withheld, targets)
+    assert got.keys() == expected.keys() == set(targets.tolist())
+    for t in targets.tolist():
+        assert got[t] == pytest.approx(expected[t], abs=1e-7)
+    assert expected[1] != expected[2]  # several different ranges, not one answer repeated
+    assert warm.linear_programs == 2 * len(targets)
+    assert warm.solvers_started == 1
+
+    # Another call on the same withheld cells (the cache emptied) reuses the programme's instance.
+    warm.cache.clear()
+    again = warm.ranges(withheld, targets[::-1])
+    for t in targets.tolist():
+        assert again[t] == pytest.approx(got[t], abs=1e-7)
+    assert warm.solvers_started == 1
+    assert warm.linear_programs == 4 * len(targets)

@@ -118,6 +118,8 @@ def test_the_private_highs_binding_is_only_trusted_on_the_pinned_scipy():
     )
     missing = [name for name in ("HighsLp", "_Highs", "HighsModelStatus", "HighsOptions", "HighsDebugLevel",
                                  "MatrixFormat", "simplex_constants") if not hasattr(_core, name)]
+    methods = ("passModel", "passOptions", "changeColCost", "run", "getModelStatus", "getInfo")
+    missing += [f"_Highs.{name}" for name in methods if not hasattr(_core._Highs, name)]
     assert not missing, f"SciPy's private HiGHS binding lacks {missing}: the audit's solver cannot run"
 
 

@@ -359,12 +359,9 @@ def _replace_with_incoming(
     con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
     # One transaction per write: a run killed half-way leaves the table as it was (DuckDB rolls
-    # an uncommitted transaction back when it next opens the file). Inside `one_transaction`
+    # an uncommitted transaction back when it next opens the file). Inside another `one_transaction`
     # the write is part of that one.
-    outer = id(con) in _IN_ONE_TRANSACTION
-    if not outer:
-        con.execute("begin transaction")
-    try:
+    with one_transaction(con):
         if report_year is None:
             con.execute(f"create or replace table {target} as select * from incoming")
         elif not table_exists(con, schema, table):
@@ -380,14 +377,6 @@ def _replace_with_incoming(
                 [report_year],
             )
         fault_point(f"warehouse_write:{schema}")
-    except BaseException:
-        if not outer:
-            with suppress(duckdb.Error):  # a failed rollback must not hide why the write failed
-                con.execute("rollback")
-        raise
-    else:
-        if not outer:
-            con.execute("commit")
 
 
 def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report_year: int) -> str:

@@ -148,21 +148,21 @@ class KeptEventLogStorage(SqliteEventLogStorage):
             # Inside store_event_batch (which holds the lock): the shard's open transaction.
             conn = self._batch.get(shard)
             if conn is None:
-                engine = self._engines.get(self.conn_string_for_shard(shard))
-                if shard not in self._initialized_dbs:
-                    self._initdb(engine)
-                    self._initialized_dbs.add(shard)
-                conn = self._batch[shard] = engine.connect()
+                conn = self._batch[shard] = self._engine(shard).connect()
                 conn.begin()
             yield conn
             return
         with self._db_lock:
-            engine = self._engines.get(self.conn_string_for_shard(shard))
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with _transaction(engine) as conn:
+            with _transaction(self._engine(shard)) as conn:
                 yield conn
+
+    def _engine(self, shard: str):
+        """The shard's kept engine, its database initialised on first use (the caller holds the lock)."""
+        engine = self._engines.get(self.conn_string_for_shard(shard))
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        return engine
 
     def wipe(self) -> None:
         with self._db_lock:

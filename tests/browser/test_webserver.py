@@ -9,6 +9,7 @@ server in teardown.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -191,7 +192,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 ASSET_NODES = """{ assetNodes {
-    assetKey { path } groupName isPartitioned
+    assetKey { path } groupName isPartitioned partitionKeysByDimension { partitionKeys }
     dependencies { asset { assetKey { path } } partitionMapping { className description } }
 } }"""
 
@@ -207,6 +208,28 @@ def upstream(node: dict) -> dict[str, dict | None]:
     return {"/".join(d["asset"]["assetKey"]["path"]): d["partitionMapping"] for d in node["dependencies"]}
 
 
+def report_years(node: dict) -> list[str]:
+    """The report years (partition keys) the UI lists for an asset."""
+    return node["partitionKeysByDimension"][0]["partitionKeys"]
+
+
+def years_read(mapping: dict | None, years: list[str]) -> dict[str, set[str]]:
+    """Report year -> the upstream years it reads, as the UI describes the mapping (None: the same year).
+
+    A report-year lag is a static mapping; its description ends with the upstream year -> report
+    year(s) correspondence, which is what the operator reads on the asset page.
+    """
+    if mapping is None:
+        return {year: {year} for year in years}
+    assert mapping["className"] == "StaticPartitionMapping", mapping
+    readers = ast.literal_eval(mapping["description"].split("following mapping:", 1)[1].strip())
+    reads: dict[str, set[str]] = {year: set() for year in years}
+    for delivery, targets in readers.items():
+        for year in [targets] if isinstance(targets, str) else targets:
+            reads[year].add(delivery)
+    return reads
+
+
 def test_asset_graph_holds_every_layer_and_every_indicator_in_their_groups(asset_nodes):
     expected = expected_groups()
     assert len([i for i in CATALOGUE if i.condition_id in ("sct_ssc", "skeletal_dysplasia")]) == 17, "the shipped areas' 17"
@@ -218,33 +241,36 @@ def test_asset_graph_holds_every_layer_and_every_indicator_in_their_groups(asset
 
 def test_r2_reads_transplants_two_report_years_back(asset_nodes):
     """INDICATORS.md: R2's cohort is the transplants of D(R-2); followup is this year's delivery."""
-    deps = upstream(asset_nodes["results/sct_ssc/R2"])
-    mapping = deps["staged/sct_ssc/transplants"]
-    assert mapping is not None
-    assert mapping["className"] == "TimeWindowPartitionMapping"
-    assert "offsetted by -2 and -2 partitions" in mapping["description"]
+    node = asset_nodes["results/sct_ssc/R2"]
+    deps = upstream(node)
+    assert report_years(node)[0] == "2026"
+    # The staged transplants of 2024 feed R2 of 2026, those of 2025 R2 of 2027, and so on.
+    transplants = years_read(deps["staged/sct_ssc/transplants"], report_years(node))
+    assert transplants == {year: {str(int(year) - 2)} for year in report_years(node)}
+    assert transplants["2026"] == {"2024"}
     assert "staged/sct_ssc/followup" in deps
-    assert deps["staged/sct_ssc/followup"] is None or "offsetted" not in deps["staged/sct_ssc/followup"]["description"]
+    assert years_read(deps["staged/sct_ssc/followup"], report_years(node)) == {year: {year} for year in report_years(node)}
 
 
 @pytest.mark.parametrize("indicator", CATALOGUE, ids=[asset_key(i) for i in CATALOGUE])
 def test_indicator_reads_its_catalogue_inputs_with_their_delivery_lags(asset_nodes, indicator):
-    """Each catalogue input is a dependency; a window other than (0, 0) is a time-window mapping with those offsets."""
-    deps = upstream(asset_nodes[asset_key(indicator)])
+    """Each catalogue input is a dependency; report year R reads the deliveries R+start..R+end that exist."""
+    node = asset_nodes[asset_key(indicator)]
+    deps = upstream(node)
     for table_input in indicator.inputs:
         key = f"staged/{indicator.condition_id}/{table_input.table}"
         assert key in deps, f"{asset_key(indicator)} does not read {key}"
-        mapping = deps[key]
+        delivered = set(report_years(asset_nodes[key]))
         start, end = table_input.offsets
-        if (start, end) == (0, 0):
-            assert mapping is None or "offsetted" not in mapping["description"]
-        else:
-            assert mapping["className"] == "TimeWindowPartitionMapping"
-            assert f"offsetted by {start} and {end} partitions" in mapping["description"]
+        reads = years_read(deps[key], report_years(node))
+        assert reads == {
+            year: {str(int(year) + lag) for lag in range(start, end + 1)} & delivered for year in report_years(node)
+        }, key
 
 
 PARTITION_STATUSES = """{ assetNodes { assetKey { path } partitionKeysByDimension { partitionKeys }
-  assetPartitionStatuses { __typename ... on TimePartitionStatuses { ranges { status startKey endKey } } } } }"""
+  assetPartitionStatuses { __typename ... on DefaultPartitionStatuses {
+    materializedPartitions failedPartitions materializingPartitions } } } }"""
 
 
 def test_the_ui_shows_no_report_year_missing_for_any_asset_after_the_full_run(webserver, full_run):
@@ -256,8 +282,11 @@ def test_the_ui_shows_no_report_year_missing_for_any_asset_after_the_full_run(we
     for node in graphql(webserver, PARTITION_STATUSES)["assetNodes"]:
         key = "/".join(node["assetKey"]["path"])
         years = [k for k in node["partitionKeysByDimension"][0]["partitionKeys"] if k <= last]
-        ranges = node["assetPartitionStatuses"]["ranges"]
-        done = {y for y in years for r in ranges if r["status"] == "MATERIALIZED" and r["startKey"] <= y <= r["endKey"]}
+        # Report years are static partitions: the UI lists the materialized ones (not failed, not in progress).
+        statuses = node["assetPartitionStatuses"]
+        assert statuses["__typename"] == "DefaultPartitionStatuses", key
+        done = set(statuses["materializedPartitions"]) - set(statuses["failedPartitions"]) - set(statuses["materializingPartitions"])
+        done &= set(years)
         if set(years) - done:
             missing[key] = sorted(set(years) - done)
     assert missing == {}, "asset: report years shown as missing"

@@ -34,11 +34,18 @@ def test_pooled_years_reshape_the_pooled_indicator_and_its_lineage(monkeypatch, 
     """INDICATORS.md 2: sct B2's window length is configuration (default 3); 2 years reads D(R-1)..D(R)."""
     from dagster import AssetKey
 
-    def b2_mapping():
+    def b2_reads(year: str) -> list[str]:
+        """The years of sct transplants that B2's report year `year` reads, as the lineage maps them."""
         graph = build_definitions(str(tmp_path), str(tmp_path / "warehouse")).resolve_asset_graph()
-        return graph.get_partition_mapping(AssetKey(["results", "sct_ssc", "B2"]), AssetKey(["staged", "sct_ssc", "transplants"]))
+        b2, transplants = AssetKey(["results", "sct_ssc", "B2"]), AssetKey(["staged", "sct_ssc", "transplants"])
+        b2_years, transplant_years = graph.get(b2).partitions_def, graph.get(transplants).partitions_def
+        result = graph.get_partition_mapping(b2, transplants).get_upstream_mapped_partitions_result_for_partitions(
+            b2_years.empty_subset().with_partition_keys([year]), b2_years, transplant_years
+        )
+        return sorted(result.partitions_subset.get_partition_keys())
 
     monkeypatch.delenv("NHV_POOLED_YEARS", raising=False)
-    assert (b2_mapping().start_offset, b2_mapping().end_offset) == (-2, 0)
+    assert b2_reads("2026") == ["2024", "2025", "2026"]
+    assert b2_reads("2025") == ["2024", "2025"]  # no delivery before the first report year
     monkeypatch.setenv("NHV_POOLED_YEARS", "2")
-    assert (b2_mapping().start_offset, b2_mapping().end_offset) == (-1, 0)
+    assert b2_reads("2026") == ["2025", "2026"]

@@ -35,7 +35,7 @@ from nhv_pipeline.core.condition import Condition
 from nhv_pipeline.conditions import get_condition, registered
 from nhv_pipeline.indicators import Indicator, compute, empty_result, indicator_for, period_for
 from nhv_pipeline.core.markdown import frame_to_markdown
-from nhv_pipeline.orchestration.partitions import FIRST_REPORT_YEAR, delivery_window, report_years_from
+from nhv_pipeline.orchestration.partitions import FIRST_REPORT_YEAR, delivery_window, report_year_partitions, report_years_from
 from nhv_pipeline.orchestration.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE
 from nhv_pipeline.orchestration.verdicts import contract_failure, indicator_stage, record_verdict, record_verdicts, verdicts_of
@@ -162,13 +162,17 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
     # Dependencies with their delivery windows as partition mappings (the lineage shows the lags), and the
     # staged submissions of R (SUBMISSION.md 4: a submitting unit's rows of R, cohorts included, come from
     # there); the step reads the staged rows itself, once per table and window, on the run's warehouse connection.
+    staged_years = report_years_from(condition.first_report_year)  # the indicator may begin later
     deps = [
         AssetDep(
             staged_key(condition_id, table),
-            partition_mapping=None if offsets == (0, 0) else delivery_window(*offsets),
+            partition_mapping=delivery_window(staged_years, partitions_def, *offsets),
         )
         for table, offsets in sorted(windows.items())
-    ] + [AssetDep(staged_key(condition_id, SUBMISSION_TABLE)), AssetDep(REGISTRY_KEY)]
+    ] + [
+        AssetDep(staged_key(condition_id, SUBMISSION_TABLE), partition_mapping=delivery_window(staged_years, partitions_def)),
+        AssetDep(REGISTRY_KEY, partition_mapping=delivery_window(report_year_partitions, partitions_def)),
+    ]
     outs = {
         _output_name(indicator): AssetOut(
             key=indicator_key(condition_id, indicator.indicator_id),

@@ -40,7 +40,7 @@ from nhv_pipeline.contract.delivery import stray_entries
 from nhv_pipeline.contract.rules import UNKNOWN_CONDITION
 from nhv_pipeline.indicators import catalogue_entries, catalogue_for, make_catalogue, units_not_followed_up
 from nhv_pipeline.core.markdown import frame_to_markdown
-from nhv_pipeline.orchestration.partitions import delivery_window, report_year_partitions
+from nhv_pipeline.orchestration.partitions import delivery_window, report_year_partitions, report_years_from
 # The publication package (its audit loads SciPy) is imported by the step, not when the
 # definitions load: `dagster dev`, the daemon and every CLI command load them.
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ def publish_asset():
     # run's connection (an input each would cost a load and two Dagster events per condition and year).
     delivery_deps = {
         f"{condition.condition_id}_deliveries": AssetDep(
-            delivery_key(condition.condition_id), partition_mapping=delivery_window(oldest, 0)
+            delivery_key(condition.condition_id),
+            partition_mapping=delivery_window(report_years_from(condition.first_report_year), report_year_partitions, oldest, 0),
         )
         for condition in registered()
     }

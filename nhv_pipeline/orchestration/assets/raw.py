@@ -21,6 +21,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetOut,
@@ -47,7 +48,7 @@ from nhv_pipeline.contract import (
     validate_delivery,
     write_unit_reports,
 )
-from nhv_pipeline.orchestration.partitions import report_years_from
+from nhv_pipeline.orchestration.partitions import delivery_window, report_year_partitions, report_years_from
 from nhv_pipeline.orchestration.resources import (
     WAREHOUSE_POOL, PipelinePaths, Warehouse, quoted, read_rows, table_exists, table_name,
 )
@@ -171,7 +172,7 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         pool=WAREHOUSE_POOL,
         outs=outs,
         # A dependency, not an input: the step reads the registry's year itself (no load and input events).
-        deps=[REGISTRY_KEY],
+        deps=[AssetDep(REGISTRY_KEY, partition_mapping=delivery_window(report_year_partitions, report_years_from(condition.first_report_year)))],
         check_specs=check_specs,
         partitions_def=report_years_from(condition.first_report_year),
         group_name="raw",

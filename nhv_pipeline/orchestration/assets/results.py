@@ -24,7 +24,7 @@ from nhv_pipeline.orchestration.checks.invariants import (
 )
 from nhv_pipeline.indicators import RESULT_COLUMNS, make_catalogue
 from nhv_pipeline.core.markdown import frame_to_markdown
-from nhv_pipeline.orchestration.partitions import delivery_window, report_year_partitions
+from nhv_pipeline.orchestration.partitions import delivery_window, report_year_partitions, report_years_from
 from nhv_pipeline.conditions import registered
 from nhv_pipeline.orchestration.resources import WAREHOUSE_POOL, Warehouse, read_rows, table_name
 from nhv_pipeline.orchestration.verdicts import INVARIANTS, record_verdicts
@@ -58,6 +58,11 @@ CHECKS = {
 def results_asset():
     """The union of every indicator asset of the registered conditions, with the invariant checks."""
     indicator_keys = [indicator_key(i.condition_id, i.indicator_id) for i in make_catalogue(registered())]
+    conditions = {condition.condition_id: condition for condition in registered()}
+    indicator_years = {  # each indicator's own report years: year R of the union reads its R, if it has one
+        indicator_key(i.condition_id, i.indicator_id): report_years_from(conditions[i.condition_id].first_report_year_of(i.indicator_id))
+        for i in make_catalogue(registered())
+    }
 
     @asset(
         key=RESULTS_KEY,
@@ -65,7 +70,8 @@ def results_asset():
         # Dependencies, not inputs: the seventeen tables are read in one query on the run's connection
         # (an input each would cost Dagster events and a load each). An indicator that begins after
         # the report year has no partition for it: it simply contributes no rows.
-        deps=[AssetDep(key, partition_mapping=delivery_window(0, 0)) for key in indicator_keys],
+        deps=[AssetDep(key, partition_mapping=delivery_window(indicator_years[key], report_year_partitions))
+              for key in indicator_keys],
         partitions_def=report_year_partitions,
         group_name="indicators",
         kinds={"pandas", "duckdb"},

@@ -157,7 +157,9 @@ def publish_asset():
     delivery_deps = {
         f"{condition.condition_id}_deliveries": AssetDep(
             delivery_key(condition.condition_id),
-            partition_mapping=delivery_window(report_years_from(condition.first_report_year), report_year_partitions, oldest, 0),
+            partition_mapping=delivery_window(
+                report_years_from(condition.first_report_year), report_year_partitions, oldest, 0
+            ),
         )
         for condition in registered()
     }

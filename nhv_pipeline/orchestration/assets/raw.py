@@ -172,7 +172,8 @@ def raw_assets_for(condition: Condition) -> AssetsDefinition:
         pool=WAREHOUSE_POOL,
         outs=outs,
         # A dependency, not an input: the step reads the registry's year itself (no load and input events).
-        deps=[AssetDep(REGISTRY_KEY, partition_mapping=delivery_window(report_year_partitions, report_years_from(condition.first_report_year)))],
+        deps=[AssetDep(REGISTRY_KEY, partition_mapping=delivery_window(
+            report_year_partitions, report_years_from(condition.first_report_year)))],
         check_specs=check_specs,
         partitions_def=report_years_from(condition.first_report_year),
         group_name="raw",

@@ -615,7 +615,7 @@ class Warehouse(ConfigurableResource):
     def store(self, key_path: Sequence[str], frame: pd.DataFrame, report_year: int | None) -> dict:
         """Write an asset's rows as its report year's slice (all of it when None); the metadata Dagster shows for it.
 
-        The IO manager stores outputs through it, and a step that writes its own tables (raw) too.
+        The IO manager stores outputs through it, and a step that writes its own tables (raw, indicators) too.
         """
         schema, table = table_name(key_path)
         if report_year is not None and "report_year" not in frame.columns:

@@ -435,6 +435,61 @@ def read_rows(
     return _frame(con, f"select * from {target} where {where}{order}", parameters)
 
 
+TABLES_PER_QUERY = 200
+"""How many tables `read_rows_of_tables` reads in one `union all` (a bound on the query's size, not its speed)."""
+
+
+def read_rows_of_tables(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[tuple[str, str]], report_years: Sequence[int]
+) -> pd.DataFrame:
+    """The frame `pd.concat` of `read_rows(con, schema, table, report_years)` over `tables` gives (frames without
+    rows left out, a fresh index; an empty frame when none has rows), in a few queries instead of two or three per table.
+
+    One catalog query finds which tables exist and their stored columns and types. Tables of one layout that
+    follow one another are read together (`union all`, in the given order and each table's stored order),
+    so every column keeps the type a table's own read gives it and the concatenation makes the same frame.
+    Tables with a delivery's place (`DELIVERY_ORDER`) are read one by one, in read_rows' order.
+    """
+    wanted = {(schema.lower(), table.lower()) for schema, table in tables}
+    layouts: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, type_ in con.execute(
+        "select c.schema_name, c.table_name, c.column_name, c.data_type from duckdb_columns() c "
+        "join duckdb_tables() t on t.database_name = c.database_name and t.schema_name = c.schema_name "
+        "and t.table_name = c.table_name where c.database_name = current_database() "
+        "order by c.schema_name, c.table_name, c.column_index"
+    ).fetchall():
+        if (schema.lower(), table.lower()) in wanted:
+            layouts.setdefault((schema.lower(), table.lower()), []).append((column, type_))
+    years = sorted({int(year) for year in report_years})
+    if not years:
+        return pd.DataFrame()
+    where = (
+        f"report_year between {years[0]} and {years[-1]}" if years == list(range(years[0], years[-1] + 1))
+        else f"report_year in ({', '.join(str(year) for year in years)})"
+    )
+    groups: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]] = []  # (layout, tables) runs
+    for schema, table in tables:
+        layout = layouts.get((schema.lower(), table.lower()))
+        if layout is None:
+            continue  # never written: no rows
+        if groups and groups[-1][0] == layout and len(groups[-1][1]) < TABLES_PER_QUERY:
+            groups[-1][1].append((schema, table))
+        else:
+            groups.append((layout, [(schema, table)]))
+    frames = []
+    for layout, members in groups:
+        if DELIVERY_ORDER <= {column for column, _ in layout}:
+            frames += [read_rows(con, schema, table, years) for schema, table in members]
+            continue
+        union = " union all ".join(
+            f"select *, {number} as __nhv_table, rowid as __nhv_row from {quoted(schema, table)} where {where}"
+            for number, (schema, table) in enumerate(members)
+        )
+        frames.append(_frame(con, f"select * exclude (__nhv_table, __nhv_row) from ({union}) order by __nhv_table, __nhv_row", []))
+    frames = [frame for frame in frames if len(frame)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def _frame(con: duckdb.DuckDBPyConnection, query: str, parameters: list) -> pd.DataFrame:
     """The frame `.df()` gives, with one Python string per distinct text value of a column.
 
@@ -560,7 +615,7 @@ class Warehouse(ConfigurableResource):
     def store(self, key_path: Sequence[str], frame: pd.DataFrame, report_year: int | None) -> dict:
         """Write an asset's rows as its report year's slice (all of it when None); the metadata Dagster shows for it.
 
-        The IO manager stores outputs through it, and a step that writes its own tables (raw) too.
+        The IO manager stores outputs through it, and a step that writes its own tables (raw, indicators) too.
         """
         schema, table = table_name(key_path)
         if report_year is not None and "report_year" not in frame.columns:

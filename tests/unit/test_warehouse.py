@@ -339,3 +339,63 @@ def test_a_warehouse_that_cannot_be_tightened_stops_the_run_saying_what_to_do(tm
         secure_warehouse(warehouse_dir, lambda message: None)
     message = str(raised.value)
     assert str(warehouse_dir / "nhv.duckdb") in message and "0644" in message and "chmod 600" in message
+
+
+# --- many tables in a few queries (the results step) ----------------------------------------------------
+
+def _result_rows(condition_id: str, indicator_id: str, year: int, count: int, **overrides) -> pd.DataFrame:
+    """`count` result rows of one indicator and year, typed as the indicator engine types them."""
+    from datetime import date
+
+    from nhv_pipeline.indicators import RESULT_COLUMNS
+
+    frame = pd.DataFrame({
+        "report_year": [year] * count, "condition_id": [condition_id] * count, "indicator_id": [indicator_id] * count,
+        "measure": ["proportion"] * count, "period_start": [date(year - 1, 1, 1)] * count,
+        "period_end": [date(year - 1, 12, 31)] * count, "level": ["riket"] + ["enhet"] * (count - 1),
+        "unit_id": [None] + [f"U{number}" for number in range(1, count)], "unit_name": [None] * count,
+        "breakdown": ["total"] * count, "breakdown_value": [None] * count, "breakdown_label": ["Totalt"] * count,
+        "n": pd.array([10 + number for number in range(count)], dtype="Int64"),
+        "value": [0.5 + number / 10 for number in range(count)],
+        "numerator": pd.array([5] * count, dtype="Int64"), "denominator": pd.array([10] * count, dtype="Int64"),
+        **{column: [float("nan")] * count for column in ("ci_low", "ci_high", "mean", "sd", "p10", "median", "p90")},
+        "suppressed": [False] * count, "suppression_reason": [None] * count,
+    })[RESULT_COLUMNS]
+    for column, values in overrides.items():
+        frame[column] = values
+    return frame
+
+
+def test_reading_many_tables_in_one_query_gives_the_frame_their_concatenation_gives(tmp_path):
+    """The results step's read of every indicator table: a table never written and one without rows for the
+    year contribute nothing; types that differ between tables (text periods in a table first written empty,
+    a count or a flag with a missing value) come out as the concatenation of one read per table makes them."""
+    from nhv_pipeline.indicators import empty_result
+    from nhv_pipeline.orchestration.resources import read_rows_of_tables
+
+    year = 2026
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "results", "area_a_B1", _result_rows("area_a", "B1", year, 3), year)
+        replace_rows(con, "results", "area_a_B1", _result_rows("area_a", "B1", year - 1, 2), year - 1)
+        replace_rows(con, "results", "area_a_R1", _result_rows("area_a", "R1", year - 1, 2), year - 1)  # none for R
+        replace_rows(con, "results", "area_b_B1", empty_result().assign(report_year=pd.Series(dtype="int64")), year - 1)
+        replace_rows(con, "results", "area_b_B1", _result_rows("area_b", "B1", year, 2), year)  # periods as text
+        replace_rows(con, "results", "area_b_T2", _result_rows(
+            "area_b", "T2", year, 4, n=pd.array([1, None, 3, 4], dtype="Int64"), suppressed=[False, None, True, False]
+        ), year)
+        replace_rows(con, "results", "area_c_B1", _result_rows("area_c", "B1", year, 2), year)
+        tables = [("results", name) for name in (
+            "area_a_B1", "area_a_R1", "area_a_P1", "area_b_B1", "area_b_T2", "area_c_B1", "area_c_T2",
+        )]  # area_a_P1 and area_c_T2: never written
+        types = dict(con.execute(
+            "select table_name, data_type from duckdb_columns() where table_name like 'area_%' and column_name = 'period_start'"
+        ).fetchall())
+        assert types["area_b_B1"] == "VARCHAR" and types["area_a_B1"] == "DATE"  # two layouts
+        for years in ([year], [year - 1], [year - 1, year]):
+            frames = [frame for frame in (read_rows(con, schema, table, years) for schema, table in tables) if len(frame)]
+            wanted = pd.concat(frames, ignore_index=True)
+            got = read_rows_of_tables(con, tables, years)
+            pd.testing.assert_frame_equal(got, wanted, check_exact=True)
+            assert len(got) == {(year,): 11, (year - 1,): 4, (year - 1, year): 15}[tuple(years)]
+        assert read_rows_of_tables(con, tables, [year - 5]).empty
+        assert read_rows_of_tables(con, [("results", "area_a_P1")], [year]).empty

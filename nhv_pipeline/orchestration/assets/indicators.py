@@ -24,8 +24,8 @@ from dagster import (
     AssetOut,
     AssetsDefinition,
     Failure,
+    MaterializeResult,
     MetadataValue,
-    Output,
     multi_asset,
 )
 
@@ -38,7 +38,7 @@ from nhv_pipeline.core.markdown import frame_to_markdown
 from nhv_pipeline.orchestration.partitions import FIRST_REPORT_YEAR, delivery_window, report_year_partitions, report_years_from
 from nhv_pipeline.orchestration.resources import WAREHOUSE_POOL, PipelinePaths, Warehouse, read_rows, table_name
 from nhv_pipeline.submission.contract import SUBMISSION_TABLE
-from nhv_pipeline.orchestration.verdicts import contract_failure, indicator_stage, record_verdict, record_verdicts, verdicts_of
+from nhv_pipeline.orchestration.verdicts import contract_failure, indicator_stage, record_verdicts, verdicts_of
 
 #: The catalogue's categories (INDICATORS.md 1) as tags (ASCII): taken from the indicator's declared category,
 #: never from its id's first letter (a newcomer's ids need not follow B/T/R/P/Ö).
@@ -232,12 +232,14 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 return loads.get((condition_id, table), set())
 
             produced = []
-            computed = []  # (condition, stage, passed, reason): recorded together when the step's outputs are stored
+            # (declaration, rows or None when not computed, metadata): stored together with the verdicts.
+            outcomes: list[tuple[Indicator, pd.DataFrame | None, dict]] = []
+            verdicts = []  # (condition, stage, passed, reason)
             refused = contract_failure(verdicts_of(warehouse, report_year), condition_id)
             for declaration in indicators:
                 stage = indicator_stage(declaration.indicator_id)
                 if refused is not None:
-                    yield _not_computed(warehouse, report_year, declaration, f"not computed: {refused}")
+                    outcomes.append(_not_computed(declaration, f"not computed: {refused}", verdicts))
                     continue
                 # The specification version in force for this report year (INDICATORS.md 1).
                 indicator = indicator_for(condition, declaration.indicator_id, report_year, pooled_years=pooled_years)
@@ -261,24 +263,29 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     raise  # the warehouse or the machine, not this condition: the run stops (README, operator guide)
                 except Exception as error:  # noqa: BLE001 - confined to this condition (PUBLICATION.md, top)
                     context.log.exception("%s %s %s failed.", condition_id, report_year, declaration.indicator_id)
-                    yield _not_computed(warehouse, report_year, declaration, _failure_text(error))
+                    outcomes.append(_not_computed(declaration, _failure_text(error), verdicts))
                     continue
                 produced.append(f"{declaration.indicator_id} {len(results)} rows")
-                yield Output(
-                    results,
-                    output_name=_output_name(declaration),
-                    metadata={
-                        "row_count": len(results),
-                        "period": period,
-                        "spec_version": version,
-                        "national_rows": MetadataValue.md(national_preview(results)),
-                    },
-                )
-                # After the yield: the rows are stored by then.
-                computed.append((condition_id, stage, True, ""))
-        # One transaction for the step's verdicts (a commit waits for the disk). A run stopped before
-        # this line records none of them, so no part is replaced from the step's results.
-        record_verdicts(warehouse, report_year, computed)
+                outcomes.append((declaration, results, {
+                    "row_count": len(results),
+                    "period": period,
+                    "spec_version": version,
+                    "national_rows": MetadataValue.md(national_preview(results)),
+                }))
+                verdicts.append((condition_id, stage, True, ""))
+        # The step's result tables and its verdicts are one transaction (one commit, which waits for the
+        # disk): a run stopped before its end (a machine fault, a kill) stores no table and records no
+        # verdict of the step, so no part is replaced from its results. An indicator not computed keeps
+        # its stored rows of the year; its verdict says why.
+        with warehouse.transaction():
+            for declaration, results, metadata in outcomes:
+                if results is not None:
+                    metadata.update(warehouse.store(indicator_key(condition_id, declaration.indicator_id).path, results, report_year))
+            record_verdicts(warehouse, report_year, verdicts)
+        for declaration, _, metadata in outcomes:
+            # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization,
+            # with the data version it derives from the code version and the inputs' versions, as for an output.
+            yield MaterializeResult(asset_key=indicator_key(condition_id, declaration.indicator_id), metadata=metadata)
         context.log.info("%s %s indicators: %s.", condition_id, report_year, ", ".join(produced))
 
     return compute_indicators
@@ -298,12 +305,10 @@ def _failure_text(error: Exception) -> str:
     return f"the computation failed ({type(error).__name__}; see the run's log)"
 
 
-def _not_computed(warehouse: Warehouse, report_year: int, declaration: Indicator, reason: str) -> Output:
-    """An indicator left as it was: its verdict says why; its stored rows of the year stay."""
-    record_verdict(warehouse, report_year, declaration.condition_id, indicator_stage(declaration.indicator_id), False, reason)
-    return Output(
-        None, output_name=_output_name(declaration), metadata={"computed": False, "not_computed_because": reason}
-    )
+def _not_computed(declaration: Indicator, reason: str, verdicts: list) -> tuple[Indicator, None, dict]:
+    """An indicator left as it was: its verdict (added to `verdicts`) says why; its stored rows of the year stay."""
+    verdicts.append((declaration.condition_id, indicator_stage(declaration.indicator_id), False, reason))
+    return declaration, None, {"computed": False, "not_computed_because": reason}
 
 
 def _require_deliveries_loaded(

@@ -231,15 +231,12 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 """The report years of `table` staged so far."""
                 return loads.get((condition_id, table), set())
 
-            produced = []
-            # (declaration, rows or None when not computed, metadata): stored together with the verdicts.
+            # (declaration, rows or None when not computed, metadata): stored together with their verdicts.
             outcomes: list[tuple[Indicator, pd.DataFrame | None, dict]] = []
-            verdicts = []  # (condition, stage, passed, reason)
             refused = contract_failure(verdicts_of(warehouse, report_year), condition_id)
             for declaration in indicators:
-                stage = indicator_stage(declaration.indicator_id)
                 if refused is not None:
-                    outcomes.append(_not_computed(declaration, f"not computed: {refused}", verdicts))
+                    outcomes.append(_not_computed(declaration, f"not computed: {refused}"))
                     continue
                 # The specification version in force for this report year (INDICATORS.md 1).
                 indicator = indicator_for(condition, declaration.indicator_id, report_year, pooled_years=pooled_years)
@@ -263,16 +260,14 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     raise  # the warehouse or the machine, not this condition: the run stops (README, operator guide)
                 except Exception as error:  # noqa: BLE001 - confined to this condition (PUBLICATION.md, top)
                     context.log.exception("%s %s %s failed.", condition_id, report_year, declaration.indicator_id)
-                    outcomes.append(_not_computed(declaration, _failure_text(error), verdicts))
+                    outcomes.append(_not_computed(declaration, _failure_text(error)))
                     continue
-                produced.append(f"{declaration.indicator_id} {len(results)} rows")
                 outcomes.append((declaration, results, {
                     "row_count": len(results),
                     "period": period,
                     "spec_version": version,
                     "national_rows": MetadataValue.md(national_preview(results)),
                 }))
-                verdicts.append((condition_id, stage, True, ""))
         # The step's result tables and its verdicts are one transaction (one commit, which waits for the
         # disk): a run stopped before its end (a machine fault, a kill) stores no table and records no
         # verdict of the step, so no part is replaced from its results. An indicator not computed keeps
@@ -281,11 +276,17 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
             for declaration, results, metadata in outcomes:
                 if results is not None:
                     metadata.update(warehouse.store(indicator_key(condition_id, declaration.indicator_id).path, results, report_year))
-            record_verdicts(warehouse, report_year, verdicts)
+            # An indicator computed passes its stage; one not computed fails it, saying why.
+            record_verdicts(warehouse, report_year, [
+                (condition_id, indicator_stage(declaration.indicator_id), results is not None,
+                 "" if results is not None else metadata["not_computed_because"])
+                for declaration, results, metadata in outcomes
+            ])
         for declaration, _, metadata in outcomes:
             # Already written: a MaterializeResult goes to no IO manager; Dagster records the materialization,
             # with the data version it derives from the code version and the inputs' versions, as for an output.
             yield MaterializeResult(asset_key=indicator_key(condition_id, declaration.indicator_id), metadata=metadata)
+        produced = [f"{declaration.indicator_id} {len(results)} rows" for declaration, results, _ in outcomes if results is not None]
         context.log.info("%s %s indicators: %s.", condition_id, report_year, ", ".join(produced))
 
     return compute_indicators
@@ -305,9 +306,8 @@ def _failure_text(error: Exception) -> str:
     return f"the computation failed ({type(error).__name__}; see the run's log)"
 
 
-def _not_computed(declaration: Indicator, reason: str, verdicts: list) -> tuple[Indicator, None, dict]:
-    """An indicator left as it was: its verdict (added to `verdicts`) says why; its stored rows of the year stay."""
-    verdicts.append((declaration.condition_id, indicator_stage(declaration.indicator_id), False, reason))
+def _not_computed(declaration: Indicator, reason: str) -> tuple[Indicator, None, dict]:
+    """An indicator left as it was: its stored rows of the year stay; its metadata (and its verdict) say why."""
     return declaration, None, {"computed": False, "not_computed_because": reason}
 
 

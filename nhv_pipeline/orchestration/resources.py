@@ -427,12 +427,15 @@ def read_rows(
     order = " order by report_year, unit_id, source_file, source_line" if DELIVERY_ORDER <= columns else ""
     if report_years is None:
         return _frame(con, f"select * from {target}{order}", [])
-    years = sorted(set(report_years))
+    return _frame(con, f"select * from {target} where {_report_year_filter(report_years)}{order}", [])
+
+
+def _report_year_filter(report_years: Sequence[int]) -> str:
+    """The condition on `report_year` that selects these years (written as integers into the query)."""
+    years = sorted({int(year) for year in report_years})
     if years == list(range(years[0], years[-1] + 1)):
-        where, parameters = "report_year between ? and ?", [years[0], years[-1]]
-    else:
-        where, parameters = "report_year in (select unnest(?::int[]))", [years]
-    return _frame(con, f"select * from {target} where {where}{order}", parameters)
+        return f"report_year between {years[0]} and {years[-1]}"
+    return f"report_year in ({', '.join(str(year) for year in years)})"
 
 
 TABLES_PER_QUERY = 200
@@ -460,13 +463,9 @@ def read_rows_of_tables(
     ).fetchall():
         if (schema.lower(), table.lower()) in wanted:
             layouts.setdefault((schema.lower(), table.lower()), []).append((column, type_))
-    years = sorted({int(year) for year in report_years})
-    if not years:
+    if not report_years:
         return pd.DataFrame()
-    where = (
-        f"report_year between {years[0]} and {years[-1]}" if years == list(range(years[0], years[-1] + 1))
-        else f"report_year in ({', '.join(str(year) for year in years)})"
-    )
+    where = _report_year_filter(report_years)
     groups: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]] = []  # (layout, tables) runs
     for schema, table in tables:
         layout = layouts.get((schema.lower(), table.lower()))
@@ -479,7 +478,7 @@ def read_rows_of_tables(
     frames = []
     for layout, members in groups:
         if DELIVERY_ORDER <= {column for column, _ in layout}:
-            frames += [read_rows(con, schema, table, years) for schema, table in members]
+            frames += [read_rows(con, schema, table, report_years) for schema, table in members]
             continue
         union = " union all ".join(
             f"select *, {number} as __nhv_table, rowid as __nhv_row from {quoted(schema, table)} where {where}"

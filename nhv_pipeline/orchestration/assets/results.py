@@ -57,12 +57,13 @@ CHECKS = {
 
 def results_asset():
     """The union of every indicator asset of the registered conditions, with the invariant checks."""
-    indicator_keys = [indicator_key(i.condition_id, i.indicator_id) for i in make_catalogue(registered())]
     conditions = {condition.condition_id: condition for condition in registered()}
-    indicator_years = {  # each indicator's own report years: year R of the union reads its R, if it has one
+    # Each indicator's own report years: year R of the union reads its R, if it has one.
+    indicator_years = {
         indicator_key(i.condition_id, i.indicator_id): report_years_from(conditions[i.condition_id].first_report_year_of(i.indicator_id))
-        for i in make_catalogue(registered())
+        for i in make_catalogue(conditions.values())
     }
+    indicator_keys = list(indicator_years)
 
     @asset(
         key=RESULTS_KEY,

@@ -78,9 +78,7 @@ def test_each_indicator_reads_the_deliveries_of_its_window_that_exist(graph):
     assert checked
 
 
-def test_r2_of_2026_reads_the_transplants_of_2024_and_the_followup_of_2026(tmp_path, monkeypatch):
-    monkeypatch.delenv("NHV_AS_OF", raising=False)
-    graph = _graph(tmp_path)
+def test_r2_of_2026_reads_the_transplants_of_2024_and_the_followup_of_2026(graph):
     r2 = AssetKey(["results", "sct_ssc", "R2"])
     assert _upstream_years(graph, r2, AssetKey(["staged", "sct_ssc", "transplants"]), "2026") == {"2024"}
     assert _upstream_years(graph, r2, AssetKey(["staged", "sct_ssc", "followup"]), "2026") == {"2026"}
@@ -103,9 +101,7 @@ def test_no_dependency_asks_for_a_year_its_upstream_asset_does_not_have(graph):
                     assert reads == {year} & existing, (key, parent, year)
 
 
-def test_the_publication_reads_the_inventories_of_the_oldest_window(tmp_path, monkeypatch):
-    monkeypatch.delenv("NHV_AS_OF", raising=False)
-    graph = _graph(tmp_path)
+def test_the_publication_reads_the_inventories_of_the_oldest_window(graph):
     oldest = min(spec.offsets[0] for indicator in make_catalogue(registered()) for spec in indicator.inputs)
     publication = AssetKey(["published", "publication"])
     delivery = AssetKey(["raw", "sct_ssc", "delivery"])
@@ -116,10 +112,8 @@ def test_the_publication_reads_the_inventories_of_the_oldest_window(tmp_path, mo
     assert _upstream_years(graph, publication, AssetKey(["raw", "skeletal_dysplasia", "delivery"]), "2026") == {"2026"}
 
 
-def test_validating_the_partitions_does_not_walk_a_calendar(tmp_path, monkeypatch):
+def test_validating_the_partitions_does_not_walk_a_calendar(graph):
     """`dagster definitions validate`'s partition check: no cron iteration per asset (issue 25)."""
-    monkeypatch.delenv("NHV_AS_OF", raising=False)
-    graph = _graph(tmp_path)
     profile = cProfile.Profile()
     profile.runcall(graph.validate_partitions)
     calls = pstats.Stats(profile).stats  # (file, line, function) -> (calls, ...)

@@ -99,6 +99,9 @@ __all__ = ["REASON_AUDIT", "AuditReport", "EqualPopulation", "protect", "equal_p
 
 logger = logging.getLogger(__name__)
 
+CACHED_STATES = 256
+"""Withheld states (``_Block._state``) a block keeps while its withheld rows do not change."""
+
 PROGRESS_SECONDS = 5.0
 """The audit logs its progress (blocks, rounds, counts of cells) at most this often."""
 
@@ -296,6 +299,7 @@ class _Block:
         self.tick: Callable[[], None] = lambda: None
         """Called for every withheld row a round looks at, so that a long round logs its progress too."""
         self._turn: _Turn | None = None
+        self._states: dict[tuple[int, ...], np.ndarray] = {}  # ``_state`` of the current withheld rows, by extra
 
     @property
     def cells(self) -> int:
@@ -376,8 +380,18 @@ class _Block:
         return []
 
     def _state(self, extra: list[int]) -> np.ndarray:
-        """The withheld rows (this year's and earlier years') with ``extra`` withheld too, relations repaired."""
-        return self._rows(self._with_picks(extra)[0] if extra else self.withheld)
+        """The withheld rows (this year's and earlier years') with ``extra`` withheld too, relations repaired.
+
+        Kept until the block withholds more (a round asks for the same state for a row's width and its
+        candidates, and for its picks so far with every row); never changed by its callers.
+        """
+        key = tuple(extra)
+        state = self._states.get(key)
+        if state is None:
+            if len(self._states) >= CACHED_STATES:
+                self._states.clear()
+            state = self._states[key] = self._rows(self._with_picks(extra)[0] if extra else self.withheld)
+        return state
 
     def _partners(self, extra: list[int], r: int) -> list[int]:
         """The published current-year rows equal to row r (equal populations), with ``extra`` withheld."""
@@ -477,6 +491,7 @@ class _Block:
     def withhold(self, picks: list[int]) -> None:
         self.withheld, self.reason = self._with_picks(picks)
         self._turn = None
+        self._states.clear()
 
 
 class _Progress:

@@ -126,36 +126,42 @@ def _relations(df: pd.DataFrame, n: np.ndarray) -> list[_Relations]:
     """
     sep = "\x1f"
 
-    def text(c: str) -> pd.Series:
-        return df[c].fillna("").astype(str)
+    def text(c: str) -> list[str]:
+        return df[c].fillna("").astype(str).tolist()
 
-    indicator = df["report_year"].astype("int64").astype(str)
+    # The keys are joined in Python: the frames are one condition's (or one block's) rows, small
+    # enough that a pandas operation costs more than the strings it joins.
+    indicator = df["report_year"].astype("int64").astype(str).tolist()
     for c in _INDICATOR_KEY[1:]:
-        indicator = indicator + sep + text(c)
+        indicator = [joined + sep + part for joined, part in zip(indicator, text(c), strict=True)]
     level, unit_id, breakdown, value = text("level"), text("unit_id"), text("breakdown"), text("breakdown_value")
     rows = np.arange(len(df))
-    is_total_breakdown = (breakdown == "total").to_numpy()
+    is_total_breakdown = np.array([b == "total" for b in breakdown], dtype=bool)
+
+    def keys(*columns: list[str]) -> np.ndarray:
+        return np.array([sep.join(parts) for parts in zip(*columns, strict=True)], dtype=object)
+
+    def total_rows(key: np.ndarray, is_total: np.ndarray) -> np.ndarray:
+        return pd.Series(key).map(pd.Series(rows[is_total], index=key[is_total])).to_numpy()
 
     # (a) breakdown values under the total of the same level and unit.
-    unit_key = indicator + sep + level + sep + unit_id
-    total_a = pd.Series(rows[is_total_breakdown], index=unit_key[is_total_breakdown].to_numpy())
+    unit_key = keys(indicator, level, unit_id)
     a = _build(
         part_mask=~is_total_breakdown,
-        relation_key=(unit_key + sep + breakdown).to_numpy(),
-        total_row=unit_key.map(total_a).to_numpy(),
-        tiebreak=value.to_numpy(),
+        relation_key=keys(unit_key, breakdown),
+        total_row=total_rows(unit_key, is_total_breakdown),
+        tiebreak=np.array(value, dtype=object),
         n=n,
     )
 
     # (b) enhet rows under the riket row of the same breakdown value.
-    cell_key = indicator + sep + breakdown + sep + value
-    is_riket = (level == "riket").to_numpy()
-    total_b = pd.Series(rows[is_riket], index=cell_key[is_riket].to_numpy())
+    cell_key = keys(indicator, breakdown, value)
+    is_riket = np.array([lv == "riket" for lv in level], dtype=bool)
     b = _build(
-        part_mask=(level == "enhet").to_numpy(),
-        relation_key=cell_key.to_numpy(),
-        total_row=cell_key.map(total_b).to_numpy(),
-        tiebreak=unit_id.to_numpy(),
+        part_mask=np.array([lv == "enhet" for lv in level], dtype=bool),
+        relation_key=cell_key,
+        total_row=total_rows(cell_key, is_riket),
+        tiebreak=np.array(unit_id, dtype=object),
         n=n,
     )
     return [a, b]

@@ -88,7 +88,7 @@ from scipy.sparse.csgraph import connected_components
 from nhv_pipeline.core.condition import Condition, EqualPopulation
 
 from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
-from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
+from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, _suppress_sorted, sorted_results
 from .disclosure_policy import (MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, fallback_round,
                                 is_narrow)
 from .columns import PRIMARY_KEY, RESULT_COLUMNS
@@ -593,9 +593,9 @@ def _protect_once(
     the other; a block with no withheld cell has nothing to audit and is skipped. The result, the
     round count and ``max_rounds`` are those of one audit over all cells (``_rounds_in_step``).
     """
-    first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
+    truth_frame = sorted_results(results, threshold)  # validates and sorts, as suppress does
+    first = _suppress_sorted(truth_frame.copy(), threshold)
     first_count = int(first["suppressed"].sum())
-    truth_frame = sort_results(results[RESULT_COLUMNS]).reset_index(drop=True)
     for c in ["n", "numerator", "denominator"]:
         truth_frame[c] = pd.to_numeric(truth_frame[c]).astype("Int64")
     rows_now = len(truth_frame)
@@ -696,7 +696,7 @@ def _protect_once(
     marked_input = truth_frame.copy()
     marked_input["suppressed"] = state_withheld
     marked_input["suppression_reason"] = state_reason
-    marked = suppress(marked_input, threshold=threshold).reset_index(drop=True)
+    marked = _suppress_sorted(marked_input, threshold)  # in the section 2 order already (truth_frame's)
     extra_count = int(marked["suppressed"].sum()) - first_count
     widths = [ranges[int(t)][1] - ranges[int(t)][0] for t in targets if t < rows_now and required[t] > 0]
     range_frame = combined.loc[targets, PRIMARY_KEY].copy()

@@ -127,6 +127,9 @@ def _relations(df: pd.DataFrame, n: np.ndarray) -> list[_Relations]:
     sep = "\x1f"
 
     def text(c: str) -> list[str]:
+        values = df[c].tolist()
+        if df[c].dtype == object and all(type(v) is str or v is None for v in values):
+            return ["" if v is None else v for v in values]  # what fillna("").astype(str) gives text and None
         return df[c].fillna("").astype(str).tolist()
 
     # The keys are joined in Python: the frames are one condition's (or one block's) rows, small
@@ -142,7 +145,11 @@ def _relations(df: pd.DataFrame, n: np.ndarray) -> list[_Relations]:
         return np.array([sep.join(parts) for parts in zip(*columns, strict=True)], dtype=object)
 
     def total_rows(key: np.ndarray, is_total: np.ndarray) -> np.ndarray:
-        return pd.Series(key).map(pd.Series(rows[is_total], index=key[is_total])).to_numpy()
+        """The row of each row's total (NaN where none)."""
+        total_of = dict(zip(key[is_total].tolist(), rows[is_total].tolist(), strict=True))
+        if len(total_of) < int(is_total.sum()):  # two totals of one relation: refused as pandas refuses it
+            return pd.Series(key).map(pd.Series(rows[is_total], index=key[is_total])).to_numpy()
+        return np.array([total_of.get(k, np.nan) for k in key.tolist()], dtype=np.float64)
 
     # (a) breakdown values under the total of the same level and unit.
     unit_key = keys(indicator, level, unit_id)
@@ -209,14 +216,24 @@ def suppress(results: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Da
     ``format_results``'s job). See the module docstring for the decisions.
     """
     threshold = int(threshold)
+    return _suppress_sorted(sorted_results(results, threshold), threshold)
+
+
+def sorted_results(results: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``suppress``'s checks (the threshold, the columns), then its rows in the section 2 order (a frame of their own)."""
     if threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
     check_result_columns(results)
-    df = sort_results(results[RESULT_COLUMNS])
+    return sort_results(results[RESULT_COLUMNS])
+
+
+def _suppress_sorted(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``suppress`` of rows already in the section 2 order (``sorted_results``); ``df`` is changed and returned."""
     for c in ["n", "numerator", "denominator"]:
-        df[c] = pd.to_numeric(df[c]).astype("Int64")
+        if df[c].dtype != "Int64":  # converting an Int64 column would give it back unchanged
+            df[c] = pd.to_numeric(df[c]).astype("Int64")
     for c in WITHHELD_COLUMNS[1:]:
-        if c not in ("numerator", "denominator"):
+        if c not in ("numerator", "denominator") and df[c].dtype != "float64":
             df[c] = pd.to_numeric(df[c]).astype("float64")
 
     already = df["suppressed"].fillna(False).astype(bool).to_numpy()

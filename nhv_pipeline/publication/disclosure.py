@@ -248,9 +248,11 @@ def _suppress_sorted(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
 
     _repair(_relations(df, n), withheld, reason)
 
-    mask = pd.Series(withheld, index=df.index)
-    for c in WITHHELD_COLUMNS:
-        df[c] = df[c].mask(mask)
+    for c in WITHHELD_COLUMNS:  # what Series.mask gives: NaN in a float column, <NA> in an Int64 one
+        if df[c].dtype == "float64":
+            df[c] = np.where(withheld, np.nan, df[c].to_numpy())
+        else:
+            df[c] = df[c].mask(pd.Series(withheld, index=df.index))
     df["suppressed"] = withheld
     df["suppression_reason"] = pd.Series(reason, index=df.index, dtype=object).astype(str)
     return df

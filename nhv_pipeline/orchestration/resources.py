@@ -282,10 +282,20 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     the warehouse on each call, and with 70 conditions (a thousand tables) a run made
     thousands of such calls. A failed lookup leaves an open transaction usable.
     """
+    return stored_columns(con, schema, table) is not None
+
+
+def stored_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str] | None:
+    """The table's column names in their stored order; None when the warehouse has no such table (a view does not count).
+
+    The same catalog lookup as `table_exists`, which also gives the columns: no `describe` (a statement of its
+    own, and one that a missing table would turn into an aborted transaction).
+    """
     try:
-        return con.table(quoted(schema, table)).type == "TABLE_RELATION"
+        relation = con.table(quoted(schema, table))
     except duckdb.CatalogException:
-        return False
+        return None
+    return list(relation.columns) if relation.type == "TABLE_RELATION" else None
 
 
 def replace_rows(
@@ -356,17 +366,19 @@ def _replace_with_incoming(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: list[str], report_year: int | None
 ) -> None:
     """Write the relation `incoming` (a registered frame or a view) as the report year's rows."""
-    con.execute(f'create schema if not exists "{schema}"')
     target = quoted(schema, table)
     # One transaction per write: a run killed half-way leaves the table as it was (DuckDB rolls
     # an uncommitted transaction back when it next opens the file). Inside another `one_transaction`
     # the write is part of that one.
     with one_transaction(con):
+        stored = stored_columns(con, schema, table)
+        if stored is None:  # a table's schema exists; a new table may need its schema created
+            con.execute(f'create schema if not exists "{schema}"')
         if report_year is None:
             con.execute(f"create or replace table {target} as select * from incoming")
-        elif not table_exists(con, schema, table):
+        elif stored is None:
             con.execute(f"create table {target} as select * from incoming")
-        elif [row[0] for row in con.execute(f"describe {target}").fetchall()] == columns:
+        elif stored == columns:
             con.execute(f"delete from {target} where report_year = ?", [report_year])
             con.execute(f"insert into {target} by name select * from incoming")
         else:
@@ -402,7 +414,7 @@ def table_digest(con: duckdb.DuckDBPyConnection, schema: str, table: str, report
 
 def _concrete_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns with no value at all would reach DuckDB untyped (NULL); store them as text."""
-    empty_text = [column for column in frame.columns if frame[column].dtype == object and _no_value(frame[column])]
+    empty_text = [column for column, dtype in frame.dtypes.items() if dtype == object and _no_value(frame[column])]
     return frame.astype({column: "string" for column in empty_text}) if empty_text else frame
 
 
@@ -419,11 +431,12 @@ def read_rows(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, report_years: Sequence[int] | None
 ) -> pd.DataFrame:
     """The stored rows of the given report years (all rows when None); empty if never written."""
-    if not table_exists(con, schema, table):
+    stored = stored_columns(con, schema, table)
+    if stored is None:
         return pd.DataFrame()
     target = quoted(schema, table)
     # A stable order keeps re-runs identical: a delivery's own order where the table has one.
-    columns = {row[0] for row in con.execute(f"describe {target}").fetchall()}
+    columns = set(stored)
     order = " order by report_year, unit_id, source_file, source_line" if DELIVERY_ORDER <= columns else ""
     if report_years is None:
         return _frame(con, f"select * from {target}{order}", [])

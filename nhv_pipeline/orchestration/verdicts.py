@@ -45,23 +45,29 @@ def record_verdicts(warehouse: Warehouse, report_year: int, verdicts: Iterable[t
     verdicts = list(verdicts)
     if not verdicts:
         return
+    latest: dict[tuple[str, str], tuple] = {}  # a stage named twice: its later verdict replaces the earlier
+    for condition_id, stage, passed, reason in verdicts:
+        latest.pop((condition_id, stage), None)
+        latest[(condition_id, stage)] = (report_year, condition_id, stage, bool(passed), reason,
+                                         datetime.now(timezone.utc).replace(tzinfo=None))
     with warehouse.connection() as con:
-        con.execute(f'create schema if not exists "{VERDICTS_TABLE[0]}"')
-        con.execute(
-            f"create table if not exists {_VERDICTS} (report_year integer, condition_id varchar, stage varchar, "
-            "passed boolean, reason varchar, recorded_at timestamp)"
-        )
         with one_transaction(con):  # one commit, which waits for the disk
-            for condition_id, stage, passed, reason in verdicts:
+            if not table_exists(con, *VERDICTS_TABLE):
+                con.execute(f'create schema if not exists "{VERDICTS_TABLE[0]}"')
                 con.execute(
-                    f"delete from {_VERDICTS} where report_year = ? and condition_id = ? and stage = ?",
-                    [report_year, condition_id, stage],
+                    f"create table if not exists {_VERDICTS} (report_year integer, condition_id varchar, "
+                    "stage varchar, passed boolean, reason varchar, recorded_at timestamp)"
                 )
-                con.execute(
-                    f"insert into {_VERDICTS} values (?, ?, ?, ?, ?, ?)",
-                    [report_year, condition_id, stage, bool(passed), reason,
-                     datetime.now(timezone.utc).replace(tzinfo=None)],
-                )
+            # One statement to delete and one to insert, whatever the number of verdicts.
+            con.execute(
+                f"delete from {_VERDICTS} where report_year = ? and ("
+                + " or ".join(["(condition_id = ? and stage = ?)"] * len(latest)) + ")",
+                [report_year, *(part for key in latest for part in key)],
+            )
+            con.execute(
+                f"insert into {_VERDICTS} values " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(latest)),
+                [value for row in latest.values() for value in row],
+            )
 
 
 def verdicts_of(warehouse: Warehouse, report_year: int) -> pd.DataFrame:

@@ -88,7 +88,7 @@ from scipy.sparse.csgraph import connected_components
 from nhv_pipeline.core.condition import Condition, EqualPopulation
 
 from .audit_solver import _has_numerator, _Problem, _problem, _Solver, equal_population_pairs, numerator_cells
-from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, suppress
+from .disclosure import DEFAULT_THRESHOLD, WITHHELD_COLUMNS, _relations, _repair, _suppress_sorted, sorted_results
 from .disclosure_policy import (MAX_ROUNDS, REASON_AUDIT, TOLERANCE, candidate_order, choose, fallback_round,
                                 is_narrow)
 from .columns import PRIMARY_KEY, RESULT_COLUMNS
@@ -98,6 +98,9 @@ __all__ = ["REASON_AUDIT", "AuditReport", "EqualPopulation", "protect", "equal_p
            "_Problem", "_Solver"]
 
 logger = logging.getLogger(__name__)
+
+CACHED_STATES = 256
+"""Withheld states (``_Block._state``) a block keeps while its withheld rows do not change."""
 
 PROGRESS_SECONDS = 5.0
 """The audit logs its progress (blocks, rounds, counts of cells) at most this often."""
@@ -296,6 +299,7 @@ class _Block:
         self.tick: Callable[[], None] = lambda: None
         """Called for every withheld row a round looks at, so that a long round logs its progress too."""
         self._turn: _Turn | None = None
+        self._states: dict[tuple[int, ...], np.ndarray] = {}  # ``_state`` of the current withheld rows, by extra
 
     @property
     def cells(self) -> int:
@@ -376,8 +380,18 @@ class _Block:
         return []
 
     def _state(self, extra: list[int]) -> np.ndarray:
-        """The withheld rows (this year's and earlier years') with ``extra`` withheld too, relations repaired."""
-        return self._rows(self._with_picks(extra)[0] if extra else self.withheld)
+        """The withheld rows (this year's and earlier years') with ``extra`` withheld too, relations repaired.
+
+        Kept until the block withholds more (a round asks for the same state for a row's width and its
+        candidates, and for its picks so far with every row); never changed by its callers.
+        """
+        key = tuple(extra)
+        state = self._states.get(key)
+        if state is None:
+            if len(self._states) >= CACHED_STATES:
+                self._states.clear()
+            state = self._states[key] = self._rows(self._with_picks(extra)[0] if extra else self.withheld)
+        return state
 
     def _partners(self, extra: list[int], r: int) -> list[int]:
         """The published current-year rows equal to row r (equal populations), with ``extra`` withheld."""
@@ -477,6 +491,7 @@ class _Block:
     def withhold(self, picks: list[int]) -> None:
         self.withheld, self.reason = self._with_picks(picks)
         self._turn = None
+        self._states.clear()
 
 
 class _Progress:
@@ -578,9 +593,9 @@ def _protect_once(
     the other; a block with no withheld cell has nothing to audit and is skipped. The result, the
     round count and ``max_rounds`` are those of one audit over all cells (``_rounds_in_step``).
     """
-    first = suppress(results, threshold=threshold).reset_index(drop=True)  # validates and sorts
+    truth_frame = sorted_results(results, threshold)  # validates and sorts, as suppress does
+    first = _suppress_sorted(truth_frame.copy(), threshold)
     first_count = int(first["suppressed"].sum())
-    truth_frame = sort_results(results[RESULT_COLUMNS]).reset_index(drop=True)
     for c in ["n", "numerator", "denominator"]:
         truth_frame[c] = pd.to_numeric(truth_frame[c]).astype("Int64")
     rows_now = len(truth_frame)
@@ -681,7 +696,7 @@ def _protect_once(
     marked_input = truth_frame.copy()
     marked_input["suppressed"] = state_withheld
     marked_input["suppression_reason"] = state_reason
-    marked = suppress(marked_input, threshold=threshold).reset_index(drop=True)
+    marked = _suppress_sorted(marked_input, threshold)  # in the section 2 order already (truth_frame's)
     extra_count = int(marked["suppressed"].sum()) - first_count
     widths = [ranges[int(t)][1] - ranges[int(t)][0] for t in targets if t < rows_now and required[t] > 0]
     range_frame = combined.loc[targets, PRIMARY_KEY].copy()

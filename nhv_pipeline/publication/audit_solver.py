@@ -31,6 +31,9 @@ CACHED_RANGES = 100_000
 CACHED_PROGRAMMES = 16
 """Programmes kept per solver: a round asks for the cells of one component one at a time."""
 
+CACHED_STATES = 8
+"""Sets of withheld cells whose components are kept per solver: a round comes back to its own after each trial."""
+
 
 @dataclass
 class _Problem:
@@ -121,33 +124,35 @@ def equal_population_pairs(df: pd.DataFrame, equal_populations, num_cell: np.nda
     Each as (row i, row j, cell of i, cell of j, whether both cells are the rows' n); the
     caller keeps the pairs whose true figures are equal.
     """
-    key = (
-        df["level"].astype(str) + "\x1f" + df["unit_id"].fillna("").astype(str) + "\x1f"
-        + df["breakdown"].astype(str) + "\x1f" + df["breakdown_value"].fillna("").astype(str)
-    )
-    index = pd.Series(
-        np.arange(len(df)),
-        index=pd.MultiIndex.from_arrays(
-            [
-                df["report_year"].astype("int64").to_numpy(),
-                df["condition_id"].astype(str).to_numpy(),
-                df["indicator_id"].astype(str).to_numpy(),
-                df["measure"].astype(str).to_numpy(),
-                key.to_numpy(),
-            ]
-        ),
-    )
+    sep = "\x1f"
+    key = [
+        sep.join(parts) for parts in zip(
+            df["level"].astype(str).tolist(), df["unit_id"].fillna("").astype(str).tolist(),
+            df["breakdown"].astype(str).tolist(), df["breakdown_value"].fillna("").astype(str).tolist(), strict=True,
+        )
+    ]
+    years = df["report_year"].astype("int64").tolist()
+    condition, indicator, measure = (df[c].to_numpy() for c in ("condition_id", "indicator_id", "measure"))
+    row_of = {
+        index_key: row for row, index_key in enumerate(zip(
+            years, df["condition_id"].astype(str).tolist(), df["indicator_id"].astype(str).tolist(),
+            df["measure"].astype(str).tolist(), key, strict=True,
+        ))
+    }
+    if len(row_of) < len(df):  # a key held by several rows: looked up as pandas does
+        index = pd.Series(np.arange(len(df)), index=pd.MultiIndex.from_tuples(list(zip(
+            years, df["condition_id"].astype(str).tolist(), df["indicator_id"].astype(str).tolist(),
+            df["measure"].astype(str).tolist(), key, strict=True,
+        ))))
+        lookup = index.get
+    else:
+        lookup = row_of.get
     pairs = []
     for eq in equal_populations:
-        mine = (
-            (df["condition_id"] == eq.condition_id)
-            & (df["indicator_id"] == eq.indicator_id)
-            & (df["measure"] == eq.measure)
-        ).to_numpy()
+        mine = (condition == eq.condition_id) & (indicator == eq.indicator_id) & (measure == eq.measure)
         for i in np.flatnonzero(mine):
-            other = (int(df["report_year"].iat[i]) - eq.year_lag, eq.condition_id, eq.other_indicator_id,
-                     eq.other_measure, key.iat[i])
-            j = index.get(other)
+            other = (years[i] - eq.year_lag, eq.condition_id, eq.other_indicator_id, eq.other_measure, key[i])
+            j = lookup(other)
             if j is None:
                 continue
             j = int(j)
@@ -168,7 +173,9 @@ class _Solver:
         # (digest of the component's unknowns, cell) -> range; the least recently used dropped first. A range
         # depends on its component alone, so a dropped one is solved again alike (up to rounding: see _Programme).
         self.cache: OrderedDict[tuple[bytes, int], tuple[float, float]] = OrderedDict()
-        self._state: tuple | None = None
+        # withheld cells (bytes) -> (position, linking, component, constraint_component); the least recently
+        # used dropped first. A round asks for its base state, then for a trial state, then for the base again.
+        self._states: OrderedDict[bytes, tuple] = OrderedDict()
         self._programmes: OrderedDict[bytes, _Programme] = OrderedDict()
         self.linear_programs = 0
         self.solvers_started = 0  # HiGHS instances: one per programme built, which solves all its ranges
@@ -181,6 +188,10 @@ class _Solver:
              np.concatenate([[0], np.cumsum(lengths)])),
             shape=(len(self.constraints), problem.n_cells),
         )
+        # The same incidence by cell: the constraints touching a cell are one slice of ``_touching``.
+        by_cell = self.touches.tocsc()
+        self._touching_start = by_cell.indptr.astype(np.int64)
+        self._touching = by_cell.indices.astype(np.int64)
 
     def ranges(self, withheld_cells: np.ndarray, targets: np.ndarray) -> dict[int, tuple[float, float]]:
         """Min and max of each target row's n, given every published cell."""
@@ -188,11 +199,15 @@ class _Solver:
         if len(unknown) == 0 or len(targets) == 0:
             return {}
         state = unknown.tobytes()
-        if self._state is None or self._state[0] != state:  # the same withheld cells as the last call: reused
+        found = self._states.pop(state, None)
+        if found is None:  # withheld cells seen recently are reused
             position = np.full(self.problem.n_cells, -1, dtype=np.int64)
             position[unknown] = np.arange(len(unknown))
-            self._state = (state, position, *self._components(unknown))
-        _, position, linking, component, constraint_component = self._state
+            found = (position, *self._components(unknown))
+        self._states[state] = found
+        while len(self._states) > CACHED_STATES:
+            self._states.popitem(last=False)
+        position, linking, component, constraint_component = found
 
         out: dict[int, tuple[float, float]] = {}
         target_component = component[position[targets]]
@@ -202,8 +217,12 @@ class _Solver:
             wanted = [int(t) for t in targets[target_component == root]]
             missing = [t for t in wanted if (key, t) not in self.cache]
             if missing:
-                constraints = [self._constraint(int(k), position) for k in linking[constraint_component == root]]
-                solved = self._solve(unknown[members], members, constraints, set(missing))
+                cells = unknown[members]
+                # A kept programme already holds the constraints (the same unknowns have the same ones).
+                constraints = [] if cells.tobytes() in self._programmes else [
+                    self._constraint(int(k), position) for k in linking[constraint_component == root]
+                ]
+                solved = self._solve(cells, members, constraints, set(missing))
                 self.cache.update({(key, t): r for t, r in solved.items()})
             for t in wanted:
                 out[t] = self.cache[(key, t)]
@@ -218,12 +237,16 @@ class _Solver:
         Unknowns are linked through the constraints they share: the graph has a node per unknown
         and per such constraint, an edge where a constraint holds an unknown.
         """
-        free = self.touches[:, unknown]
-        linking = np.flatnonzero(free.sum(axis=1) > 0)
-        edges = free[linking].tocoo()
+        starts, ends = self._touching_start[unknown], self._touching_start[unknown + 1]
+        counts = ends - starts
+        column = np.repeat(np.arange(len(unknown), dtype=np.int64), counts)  # the unknown of each incidence
+        offset = np.arange(len(column), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        touched = self._touching[np.repeat(starts, counts) + offset]  # the constraint of each incidence
+        linking = np.unique(touched)
         n_unknown = len(unknown)
         size = n_unknown + len(linking)
-        graph = coo_array((np.ones(edges.nnz), (n_unknown + edges.row, edges.col)), shape=(size, size))
+        row = n_unknown + np.searchsorted(linking, touched)
+        graph = coo_array((np.ones(len(touched)), (row, column)), shape=(size, size))
         labels = connected_components(graph, directed=False)[1]
         return linking, labels[:n_unknown], labels[n_unknown:]
 
@@ -237,6 +260,8 @@ class _Solver:
     def _solve(
         self, cells: np.ndarray, members: np.ndarray, constraints: list, wanted: set[int]
     ) -> dict[int, tuple[float, float]]:
+        """The ranges of the ``wanted`` cells of one component; ``constraints`` are its constraints, used only
+        when no programme of these cells is kept (``ranges`` then leaves them out)."""
         key = cells.tobytes()
         programme = self._programmes.pop(key, None)
         if programme is None:

@@ -126,36 +126,49 @@ def _relations(df: pd.DataFrame, n: np.ndarray) -> list[_Relations]:
     """
     sep = "\x1f"
 
-    def text(c: str) -> pd.Series:
-        return df[c].fillna("").astype(str)
+    def text(c: str) -> list[str]:
+        values = df[c].tolist()
+        if df[c].dtype == object and all(type(v) is str or v is None for v in values):
+            return ["" if v is None else v for v in values]  # what fillna("").astype(str) gives text and None
+        return df[c].fillna("").astype(str).tolist()
 
-    indicator = df["report_year"].astype("int64").astype(str)
+    # The keys are joined in Python: the frames are one condition's (or one block's) rows, small
+    # enough that a pandas operation costs more than the strings it joins.
+    indicator = df["report_year"].astype("int64").astype(str).tolist()
     for c in _INDICATOR_KEY[1:]:
-        indicator = indicator + sep + text(c)
+        indicator = [joined + sep + part for joined, part in zip(indicator, text(c), strict=True)]
     level, unit_id, breakdown, value = text("level"), text("unit_id"), text("breakdown"), text("breakdown_value")
     rows = np.arange(len(df))
-    is_total_breakdown = (breakdown == "total").to_numpy()
+    is_total_breakdown = np.array([b == "total" for b in breakdown], dtype=bool)
+
+    def keys(*columns: list[str]) -> np.ndarray:
+        return np.array([sep.join(parts) for parts in zip(*columns, strict=True)], dtype=object)
+
+    def total_rows(key: np.ndarray, is_total: np.ndarray) -> np.ndarray:
+        """The row of each row's total (NaN where none)."""
+        total_of = dict(zip(key[is_total].tolist(), rows[is_total].tolist(), strict=True))
+        if len(total_of) < int(is_total.sum()):  # two totals of one relation: refused as pandas refuses it
+            return pd.Series(key).map(pd.Series(rows[is_total], index=key[is_total])).to_numpy()
+        return np.array([total_of.get(k, np.nan) for k in key.tolist()], dtype=np.float64)
 
     # (a) breakdown values under the total of the same level and unit.
-    unit_key = indicator + sep + level + sep + unit_id
-    total_a = pd.Series(rows[is_total_breakdown], index=unit_key[is_total_breakdown].to_numpy())
+    unit_key = keys(indicator, level, unit_id)
     a = _build(
         part_mask=~is_total_breakdown,
-        relation_key=(unit_key + sep + breakdown).to_numpy(),
-        total_row=unit_key.map(total_a).to_numpy(),
-        tiebreak=value.to_numpy(),
+        relation_key=keys(unit_key, breakdown),
+        total_row=total_rows(unit_key, is_total_breakdown),
+        tiebreak=np.array(value, dtype=object),
         n=n,
     )
 
     # (b) enhet rows under the riket row of the same breakdown value.
-    cell_key = indicator + sep + breakdown + sep + value
-    is_riket = (level == "riket").to_numpy()
-    total_b = pd.Series(rows[is_riket], index=cell_key[is_riket].to_numpy())
+    cell_key = keys(indicator, breakdown, value)
+    is_riket = np.array([lv == "riket" for lv in level], dtype=bool)
     b = _build(
-        part_mask=(level == "enhet").to_numpy(),
-        relation_key=cell_key.to_numpy(),
-        total_row=cell_key.map(total_b).to_numpy(),
-        tiebreak=unit_id.to_numpy(),
+        part_mask=np.array([lv == "enhet" for lv in level], dtype=bool),
+        relation_key=cell_key,
+        total_row=total_rows(cell_key, is_riket),
+        tiebreak=np.array(unit_id, dtype=object),
         n=n,
     )
     return [a, b]
@@ -203,14 +216,24 @@ def suppress(results: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Da
     ``format_results``'s job). See the module docstring for the decisions.
     """
     threshold = int(threshold)
+    return _suppress_sorted(sorted_results(results, threshold), threshold)
+
+
+def sorted_results(results: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``suppress``'s checks (the threshold, the columns), then its rows in the section 2 order (a frame of their own)."""
     if threshold < 1:
         raise ValueError("the suppression threshold must be at least 1")
     check_result_columns(results)
-    df = sort_results(results[RESULT_COLUMNS])
+    return sort_results(results[RESULT_COLUMNS])
+
+
+def _suppress_sorted(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``suppress`` of rows already in the section 2 order (``sorted_results``); ``df`` is changed and returned."""
     for c in ["n", "numerator", "denominator"]:
-        df[c] = pd.to_numeric(df[c]).astype("Int64")
+        if df[c].dtype != "Int64":  # converting an Int64 column would give it back unchanged
+            df[c] = pd.to_numeric(df[c]).astype("Int64")
     for c in WITHHELD_COLUMNS[1:]:
-        if c not in ("numerator", "denominator"):
+        if c not in ("numerator", "denominator") and df[c].dtype != "float64":
             df[c] = pd.to_numeric(df[c]).astype("float64")
 
     already = df["suppressed"].fillna(False).astype(bool).to_numpy()
@@ -225,9 +248,11 @@ def suppress(results: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Da
 
     _repair(_relations(df, n), withheld, reason)
 
-    mask = pd.Series(withheld, index=df.index)
-    for c in WITHHELD_COLUMNS:
-        df[c] = df[c].mask(mask)
+    for c in WITHHELD_COLUMNS:  # what Series.mask gives: NaN in a float column, <NA> in an Int64 one
+        if df[c].dtype == "float64":
+            df[c] = np.where(withheld, np.nan, df[c].to_numpy())
+        else:
+            df[c] = df[c].mask(pd.Series(withheld, index=df.index))
     df["suppressed"] = withheld
     df["suppression_reason"] = pd.Series(reason, index=df.index, dtype=object).astype(str)
     return df

@@ -82,6 +82,7 @@ def assemble(
     """
     frames: list[pd.DataFrame] = []
     parts: list[Part] = []
+    results, context, previous = _by_condition(results), _by_condition(context), _by_condition(previous)
     for condition in conditions:
         condition_id = condition.condition_id
         reason = not_replaced.get(condition_id)
@@ -112,10 +113,23 @@ def assemble(
     return format_results(pd.concat(frames, ignore_index=True)), parts
 
 
-def _of(frame: pd.DataFrame | None, condition_id: str) -> pd.DataFrame:
-    if frame is None or frame.empty:
+class _ByCondition:
+    """A frame and the positions of each condition's rows (found once, not once per condition)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.positions = frame.groupby("condition_id", sort=False).indices
+
+
+def _by_condition(frame: pd.DataFrame | None) -> _ByCondition | None:
+    return None if frame is None or frame.empty else _ByCondition(frame)
+
+
+def _of(frame: _ByCondition | None, condition_id: str) -> pd.DataFrame:
+    """The condition's rows in their order, with a fresh index (as ``frame[frame["condition_id"] == condition_id]``)."""
+    if frame is None:
         return pd.DataFrame()
-    return frame[frame["condition_id"] == condition_id].reset_index(drop=True)
+    return frame.frame.iloc[frame.positions.get(condition_id, [])].reset_index(drop=True)
 
 
 def merged_audit(parts: Iterable[Part], threshold: int) -> AuditReport:

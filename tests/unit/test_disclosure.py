@@ -372,3 +372,58 @@ def test_property_suppressed_tables_meet_section_3(df, threshold):
     pd.testing.assert_frame_equal(suppress(out, threshold=threshold), out)
     reversed_in = df.iloc[::-1].reset_index(drop=True)
     pd.testing.assert_frame_equal(suppress(reversed_in, threshold=threshold), out)
+
+
+def _relations_by_pandas(df: pd.DataFrame, n):
+    """The relations as the keys joined by pandas Series operations give them (the definition the module follows)."""
+    import numpy as np
+
+    from nhv_pipeline.publication.disclosure import _INDICATOR_KEY, _build
+
+    sep = "\x1f"
+
+    def text(c):
+        return df[c].fillna("").astype(str)
+
+    indicator = df["report_year"].astype("int64").astype(str)
+    for c in _INDICATOR_KEY[1:]:
+        indicator = indicator + sep + text(c)
+    level, unit_id, breakdown, value = text("level"), text("unit_id"), text("breakdown"), text("breakdown_value")
+    rows = np.arange(len(df))
+    is_total = (breakdown == "total").to_numpy()
+    unit_key = indicator + sep + level + sep + unit_id
+    a = _build(~is_total, (unit_key + sep + breakdown).to_numpy(),
+               unit_key.map(pd.Series(rows[is_total], index=unit_key[is_total].to_numpy())).to_numpy(),
+               value.to_numpy(), n)
+    cell_key = indicator + sep + breakdown + sep + value
+    is_riket = (level == "riket").to_numpy()
+    b = _build((level == "enhet").to_numpy(), cell_key.to_numpy(),
+               cell_key.map(pd.Series(rows[is_riket], index=cell_key[is_riket].to_numpy())).to_numpy(),
+               unit_id.to_numpy(), n)
+    return [a, b]
+
+
+@pytest.mark.parametrize("variant", ["text", "missing values", "string dtype", "numbers"])
+def test_relations_are_those_of_the_keys_joined_by_pandas(variant):
+    import numpy as np
+
+    from nhv_pipeline.publication.disclosure import _relations
+
+    rows = [row("riket", None if variant == "missing values" else "", bd, v, n=10 + i)
+            for i, (bd, v) in enumerate([("total", "total"), ("sex", "K"), ("sex", "M")])]
+    rows += [row("enhet", u, bd, v, n=3 + i)
+             for u in ("u1", "u2") for i, (bd, v) in enumerate([("total", "total"), ("sex", "K"), ("sex", "M")])]
+    rows += [row("enhet", "u3", "sex", "K", n=0), row("enhet", "u3", "home_region", "01", n=2)]  # no total above
+    df = frame(rows)
+    if variant == "missing values":
+        df.loc[df["level"] == "enhet", "breakdown_value"] = df["breakdown_value"].where(df["unit_id"] != "u3", np.nan)
+    elif variant == "string dtype":
+        df = df.astype({c: "string" for c in ["condition_id", "indicator_id", "level", "unit_id", "breakdown"]})
+    elif variant == "numbers":
+        df["breakdown_value"] = [1, 2, 3] * 3 + [1, 2]
+    n = df["n"].fillna(0).to_numpy(dtype=np.int64)
+    assert all(len(kind.part_row) for kind in _relations(df, n))
+    for got, want in zip(_relations(df, n), _relations_by_pandas(df, n), strict=True):
+        assert got.part_row.tolist() == want.part_row.tolist()
+        assert got.part_rel.tolist() == want.part_rel.tolist()
+        assert got.total_row.tolist() == want.total_row.tolist()

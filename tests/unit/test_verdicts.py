@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 from nhv_pipeline.orchestration.resources import Warehouse
-from nhv_pipeline.orchestration.verdicts import CONTRACT, INVARIANTS, indicator_stage, record_verdict, verdicts_of, why_not_replaced
+from nhv_pipeline.orchestration.verdicts import (
+    CONTRACT, INVARIANTS, indicator_stage, record_verdict, record_verdicts, verdicts_of, why_not_replaced,
+)
 
 YEAR = 2026
 
@@ -56,3 +58,17 @@ def test_broken_invariants_hold_their_condition_back_and_no_indicator_in_the_yea
     # A condition whose indicators all begin in a later year has nothing to publish and nothing to hold back.
     _record(warehouse, "area_c", CONTRACT)
     assert why_not_replaced(verdicts_of(warehouse, YEAR), "area_c", []) is None
+
+
+def test_several_verdicts_replace_only_their_stages_and_a_stage_named_twice_keeps_its_later_verdict(tmp_path):
+    warehouse = Warehouse(warehouse_dir=str(tmp_path))
+    record_verdicts(warehouse, YEAR - 1, [("a", CONTRACT, False, "earlier year")])
+    record_verdicts(warehouse, YEAR, [("a", CONTRACT, True, ""), ("b", CONTRACT, False, "first")])
+    record_verdicts(warehouse, YEAR, [
+        ("b", CONTRACT, False, "second"), ("b", INVARIANTS, True, ""), ("b", CONTRACT, True, None),
+    ])
+    rows = verdicts_of(warehouse, YEAR)
+    assert [(r.condition_id, r.stage, bool(r.passed), r.reason) for r in rows.itertuples()] == [
+        ("a", CONTRACT, True, ""), ("b", CONTRACT, True, None), ("b", INVARIANTS, True, ""),
+    ]
+    assert verdicts_of(warehouse, YEAR - 1)["reason"].tolist() == ["earlier year"]

@@ -22,6 +22,7 @@ from nhv_pipeline.orchestration.resources import (
     read_rows,
     replace_rows,
     secure_warehouse,
+    stored_columns,
     table_exists,
     table_name,
 )
@@ -115,6 +116,41 @@ def test_table_exists_knows_tables_only_and_leaves_an_open_transaction_usable(tm
         con.execute("commit")
         assert read_rows(con, "staged", "t", None)["x"].tolist() == [1, 2]
 
+
+
+def test_stored_columns_gives_a_tables_columns_in_order_and_none_for_views_and_missing_tables(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "staged", "t", pd.DataFrame({"report_year": [2024], "b x": [1], "a": ["z"]}), 2024)
+        con.execute('create view "staged"."v" as select 1 as x')
+        assert stored_columns(con, "staged", "t") == ["report_year", "b x", "a"]
+        assert stored_columns(con, "staged", "v") is None
+        assert stored_columns(con, "staged", "missing") is None
+        assert stored_columns(con, "no_such_schema", "t") is None
+
+
+def test_a_first_write_in_a_new_schema_inside_a_transaction_is_rolled_back_with_it(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        with pytest.raises(RuntimeError, match="stop"):
+            with one_transaction(con):
+                replace_rows(con, "fresh", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+                assert read_rows(con, "fresh", "t", None)["x"].tolist() == [1]
+                raise RuntimeError("stop")
+        assert not table_exists(con, "fresh", "t")
+        with one_transaction(con):
+            replace_rows(con, "fresh", "t", pd.DataFrame({"report_year": [2024], "x": [1]}), 2024)
+            replace_rows(con, "fresh", "t", pd.DataFrame({"report_year": [2025], "x": [2]}), 2025)
+            replace_rows(con, "fresh", "u", pd.DataFrame({"x": [3]}), None)
+        assert read_rows(con, "fresh", "t", None)["x"].tolist() == [1, 2]
+        assert read_rows(con, "fresh", "u", None)["x"].tolist() == [3]
+
+
+def test_the_same_columns_in_another_order_rebuild_the_table_keeping_other_years(tmp_path):
+    with connect(tmp_path / "nhv.duckdb") as con:
+        replace_rows(con, "results", "t", pd.DataFrame({"report_year": [2024], "x": [1], "y": ["a"]}), 2024)
+        replace_rows(con, "results", "t", pd.DataFrame({"y": ["b"], "report_year": [2025], "x": [2]}), 2025)
+        assert stored_columns(con, "results", "t") == ["y", "report_year", "x"]
+        rows = read_rows(con, "results", "t", None).sort_values("report_year")
+    assert rows["x"].tolist() == [1, 2] and rows["y"].tolist() == ["a", "b"]
 
 HOLD_LOCK = textwrap.dedent(
     """

@@ -42,12 +42,17 @@ def parse_dates(values: pd.Series) -> pd.Series:
     Each distinct text is parsed once (a delivery has few distinct dates and many rows), so
     the cost per row is one hash lookup.
     """
+    return pd.Series(_parsed_dates(values)[0], index=values.index, dtype="datetime64[ns]")
+
+
+def _parsed_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(the dates as datetime64[ns], NaT where empty or no date; which cells are present)."""
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # an empty cell has code -1
     parsed = _parse_date_texts(pd.Series(uniques, dtype=object)).to_numpy(dtype="datetime64[ns]")
     out = np.full(len(values), np.datetime64("NaT", "ns"))
     present = codes >= 0
     out[present] = parsed[codes[present]]
-    return pd.Series(out, index=values.index, dtype="datetime64[ns]")
+    return out, present
 
 
 def _parse_date_texts(values: pd.Series) -> pd.Series:
@@ -82,6 +87,10 @@ def _register(statistics: list[str]):
             options = {}
             for key, value in kwargs.items():
                 (values if key in statistics else options)[key] = value
+            # ignore_na=False: each check passes an empty cell itself (nullability is pandera's own
+            # not_nullable check). pandera's default would look for empty cells, copy the column
+            # without them and put them back: three passes over every checked column.
+            options.setdefault("ignore_na", False)
             return pa.Check(functools.partial(fn, **values), name=fn.__name__, statistics=values, **options)
 
         pa.Check.REGISTERED_CUSTOM_CHECKS.setdefault(fn.__name__, constructor)
@@ -92,14 +101,15 @@ def _register(statistics: list[str]):
 
 @_register(statistics=[])
 def date_format(values: pd.Series) -> pd.Series:
-    """Dates `YYYY-MM-DD` that exist in the calendar (2023-02-29 does not; section 2)."""
-    return parse_dates(values).notna()
+    """Dates `YYYY-MM-DD` that exist in the calendar (2023-02-29 does not; section 2); an empty cell passes."""
+    parsed, present = _parsed_dates(values)
+    return pd.Series(~(present & np.isnat(parsed)), index=values.index)
 
 
 @_register(statistics=[])
 def bool_format(values: pd.Series) -> pd.Series:
-    """Booleans are written 1 or 0 (section 2)."""
-    return values.isin(("1", "0"))
+    """Booleans are written 1 or 0 (section 2); an empty cell passes."""
+    return values.isin(("1", "0")) | values.isna()
 
 
 # An id is one line of printable ASCII. A first character = + - @ makes a spreadsheet run the cell
@@ -116,7 +126,7 @@ ID_CONTROL_CHARACTER = r"[^\x20-\x7e]"
 
 @_register(statistics=[])
 def id_text(values: pd.Series) -> pd.Series:
-    """Ids that no spreadsheet runs as a formula and that hold printable ASCII only (section 3)."""
+    """Ids that no spreadsheet runs as a formula and that hold printable ASCII only (section 3); an empty cell passes."""
     if _no_bad_id(values):
         return pd.Series(True, index=values.index)
     text = values.astype(object).astype("string")
@@ -145,8 +155,8 @@ def _no_bad_id(values: pd.Series) -> bool:
 
 @_register(statistics=["allowed"])
 def code(values: pd.Series, *, allowed) -> pd.Series:
-    """A coded value is one of the contract's codes, exactly as written there (sections 3-5)."""
-    return values.isin(list(allowed))
+    """A coded value is one of the contract's codes, exactly as written there (sections 3-5); an empty cell passes."""
+    return values.isin(list(allowed)) | values.isna()
 
 
 NUMBER_PATTERN = r"-?[0-9]+([.,][0-9]+)?"
@@ -162,9 +172,9 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 @_register(statistics=["minimum", "maximum"])
 def number(values: pd.Series, *, minimum, maximum) -> pd.Series:
-    """A number written with digits (NUMBER_PATTERN), from `minimum` to `maximum` (both included)."""
+    """A number written with digits (NUMBER_PATTERN), from `minimum` to `maximum` (both included); an empty cell passes."""
     parsed = parse_numbers(values)
-    return parsed.between(minimum, maximum, inclusive="both").fillna(False).astype(bool)
+    return parsed.between(minimum, maximum, inclusive="both").fillna(False).astype(bool) | values.isna()
 
 
 def _id(description: str, required: bool = True):

@@ -69,7 +69,9 @@ def model_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.Da
         return rules.concat([])
     lineage = [c for c in ("unit_id",) if c in frame.columns]
     try:
-        model.validate(frame[[*model_columns(model), *lineage]], lazy=True)
+        # inplace: the selection is a frame of its own, which a model without coercion never changes,
+        # so pandera need not copy it again.
+        model.validate(frame[[*model_columns(model), *lineage]], lazy=True, inplace=True)
         return rules.concat([])
     except pa.errors.SchemaErrors as errors:
         # never "failure_case": it holds values

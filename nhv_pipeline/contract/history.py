@@ -128,6 +128,6 @@ def changed_since_earlier(
             changed = known & usable(current[column]) & (current[column] != before[column])
         else:
             changed = known & current[column].notna() & (current[column] != before[column])
-        rows = current[changed.fillna(False).astype(bool)]
-        parts.append(rules.failures_at(rows, column, rule, message(column, key, column in may_fill)))
+        parts.append(rules.failures_where(current, changed.fillna(False).astype(bool), column, rule,
+                                          message(column, key, column in may_fill)))
     return rules.concat(parts)

@@ -146,7 +146,7 @@ def table_rule_failures(
         dated = with_dates(frame, date_columns(model))
     last_day = pd.Timestamp(date(report_year, 12, 31))
     return rules.concat(
-        rules.failures_at(frame[dated[column] > last_day], column, rules.DATE_AFTER_REPORT_YEAR,
+        rules.failures_where(frame, dated[column] > last_day, column, rules.DATE_AFTER_REPORT_YEAR,
                           f"{column} ligger efter 31 december {report_year}, inrapporteringsårets slut; rätta datumet.")
         for column in date_columns(model)
     )
@@ -228,14 +228,14 @@ def patient_rule_failures(
         checked = frame["unit_id"].isin(read_units.get(patients_table, set())) & usable(frame["patient_id"])
         unknown = checked & ~known
         parts.append(
-            rules.failures_at(frame[unknown], "patient_id", rules.REFERENCE,
+            rules.failures_where(frame, unknown, "patient_id", rules.REFERENCE,
                               f"Detta patient_id har ingen rad i enhetens {patients_table}.csv; lägg till patienten där eller rätta id:t.")
         )
         # Section 4.1/5.1: birth_date not after any event date of the patient, in any table.
         for column in date_columns(table_model(condition, table)):
             early = dated[table][column].to_numpy() < born
             parts.append(
-                rules.failures_at(frame[early], column, rules.DATE_ORDER,
+                rules.failures_where(frame, early, column, rules.DATE_ORDER,
                                   f"{column} är före patientens birth_date i {patients_table}.csv; rätta ett av datumen.")
             )
     return rules.concat(parts)

@@ -20,12 +20,12 @@ def contact_referrals(ctx: DeliveryContext) -> pd.DataFrame:
                                 ctx.dated["referrals"]["referral_date"].to_numpy(), usable(referrals["referral_id"]).to_numpy())
     unknown = named & ~known
     parts.append(
-        rules.failures_at(contacts[unknown], "referral_id", rules.REFERENCE,
+        rules.failures_where(contacts, unknown, "referral_id", rules.REFERENCE,
                           "Detta referral_id anger ingen remiss i enhetens referrals.csv; rätta id:t eller lägg till remissen.")
     )
     early = ctx.dated["contacts"]["contact_date"].to_numpy() < answered
     parts.append(
-        rules.failures_at(contacts[early], "contact_date", rules.DATE_ORDER,
+        rules.failures_where(contacts, early, "contact_date", rules.DATE_ORDER,
                           "contact_date är före referral_date för remissen som kontakten besvarar; rätta datumet eller referral_id.")
     )
     return rules.concat(parts)

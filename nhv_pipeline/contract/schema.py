@@ -115,10 +115,11 @@ def _register(statistics: list[str]):
             options = {}
             for key, value in kwargs.items():
                 (values if key in statistics else options)[key] = value
-            # ignore_na=False: each check passes an empty cell itself (nullability is pandera's own
-            # not_nullable check). pandera's default would look for empty cells, copy the column
-            # without them and put them back: three passes over every checked column.
-            options.setdefault("ignore_na", False)
+            # ignore_na=False, whatever the field says (pa.Field passes its ignore_na, True by default):
+            # each of these checks passes an empty cell itself (nullability is pandera's own
+            # not_nullable check), so pandera need not look for empty cells and copy the column
+            # without them first, two passes over every checked column.
+            options["ignore_na"] = False
             return pa.Check(functools.partial(fn, **values), name=fn.__name__, statistics=values, **options)
 
         pa.Check.REGISTERED_CUSTOM_CHECKS.setdefault(fn.__name__, constructor)
@@ -134,10 +135,14 @@ def date_format(values: pd.Series) -> pd.Series:
     return pd.Series(~(present & np.isnat(parsed)), index=values.index)
 
 
+_EMPTY = (None, np.nan, pd.NA, pd.NaT)
+"""What an empty cell of a text frame may be: the reader makes None; `isin` matches each of these as pandas' isna does."""
+
+
 @_register(statistics=[])
 def bool_format(values: pd.Series) -> pd.Series:
     """Booleans are written 1 or 0 (section 2); an empty cell passes."""
-    return values.isin(("1", "0")) | values.isna()
+    return values.isin(("1", "0", *_EMPTY))
 
 
 # An id is one line of printable ASCII. A first character = + - @ makes a spreadsheet run the cell
@@ -184,7 +189,7 @@ def _no_bad_id(values: pd.Series) -> bool:
 @_register(statistics=["allowed"])
 def code(values: pd.Series, *, allowed) -> pd.Series:
     """A coded value is one of the contract's codes, exactly as written there (sections 3-5); an empty cell passes."""
-    return values.isin(list(allowed)) | values.isna()
+    return values.isin([*allowed, *_EMPTY])
 
 
 NUMBER_PATTERN = r"-?[0-9]+([.,][0-9]+)?"

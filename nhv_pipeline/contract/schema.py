@@ -167,23 +167,33 @@ def id_text(values: pd.Series) -> pd.Series:
     return ~bad.fillna(False).astype(bool)
 
 
-_CONTROL = re.compile(ID_CONTROL_CHARACTER)
 _FORMULA_AT_LINE_START = re.compile("\n" + ID_FORMULA_START)
+_CONTROL_BUT_LINE_BREAK = re.compile(r"[^\x20-\x7e\n]")
 
 
 def _no_bad_id(values: pd.Series) -> bool:
     """True when no id of the column can fail id_text: checked on the joined text, at C speed.
 
-    Joined with a line break, a value starting like a formula is a line break and that
-    character; a value holding a line break holds a control character, which is looked
-    for in the values joined with nothing. Any hit (or a value that is no str) is left to
-    the exact check cell by cell.
+    Joined with a line break, a value starting like a formula is a line break (or the start)
+    and that character; a value holding a line break shows as one line break too many, and
+    any other control character is looked for directly. Any hit (or a value that is no str)
+    is left to the exact check cell by cell.
     """
     raw = values.to_numpy(dtype=object)
-    present = raw[pd.notna(raw)]
-    if not all(type(value) is str for value in present):
+    try:
+        joined = "\n".join(raw)  # a column without empty cells, at once
+        count = len(raw)
+    except TypeError:  # an empty cell (None) or a value that is no str
+        present = raw[pd.notna(raw)]
+        if not all(type(value) is str for value in present):
+            return False
+        joined, count = "\n".join(present), len(present)
+    if count == 0:
+        return True
+    if joined.count("\n") != count - 1:  # a value holds a line break, a control character
         return False
-    return _CONTROL.search("".join(present)) is None and _FORMULA_AT_LINE_START.search("\n" + "\n".join(present)) is None
+    return (_CONTROL_BUT_LINE_BREAK.search(joined) is None and joined[:1] not in ("=", "+", "-", "@")
+            and _FORMULA_AT_LINE_START.search(joined) is None)
 
 
 @_register(statistics=["allowed"])

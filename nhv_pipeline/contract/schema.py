@@ -68,7 +68,7 @@ _ONE_BY_ONE = 256
 def _date_ns(text) -> int:
     """One text's day as nanoseconds since 1970, or NaT's value: what pandas.to_datetime(format="%Y-%m-%d",
     errors="coerce") makes of a text of DATE_PATTERN's shape, without pandas' cost per call."""
-    if type(text) is not str or _DATE_TEXT.fullmatch(text) is None:
+    if not isinstance(text, str) or _DATE_TEXT.fullmatch(text) is None:
         return _NAT
     try:
         day = date.fromisoformat(text)

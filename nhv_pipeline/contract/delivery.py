@@ -60,6 +60,8 @@ class DeliveryValidation:
     def failures_for(self, table: str | None) -> pd.DataFrame:
         """Failures of one table's files (SUBMISSION_TABLE: of submission files); None: those tied to no
         table file (registry, layout)."""
+        if self.failures.empty:  # a clean delivery: nothing to tell apart
+            return self.failures.reset_index(drop=True)
         of_file = self._table_of_file()
         mask = of_file.isna() if table is None else of_file.eq(table)
         return self.failures[mask.fillna(False).astype(bool)].reset_index(drop=True)

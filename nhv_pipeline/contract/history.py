@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import rules
@@ -32,7 +33,7 @@ def earlier_rows(
     """
     model = condition.tables[table]
     parsed = dict(parsed or {})
-    frames = []
+    files = []
     for unit_id in sorted(unit_ids):
         path = data_root / str(year) / condition.condition_id / unit_id / f"{table}.csv"
         if not is_regular_file(path) or not is_inside_root(path, data_root) or not is_inside_root(path.parent, data_root):
@@ -40,25 +41,37 @@ def earlier_rows(
         data = read_bytes_limited(path)  # read-only, section 1; a too large file was reported in its own year
         if data is None:
             continue
-        frames.append(_valid_rows(model, data, path.relative_to(data_root).as_posix(), unit_id, year, key,
-                                  tuple(parsed.items())))
+        files.append((data, path.relative_to(data_root).as_posix(), unit_id))
     empty = _no_rows(model, parsed)
-    return pd.concat([empty, *frames], ignore_index=True) if frames else empty
+    if not files:
+        return empty
+    return pd.concat([empty, _valid_rows(model, tuple(files), year, key, tuple(parsed.items()))], ignore_index=True)
 
 
-@lru_cache(maxsize=64)
-def _valid_rows(model, data: bytes, rel: str, unit_id: str, year: int, key: str, parsed: tuple) -> pd.DataFrame:
-    """Content-keyed: every validation of later years re-reads the same immutable deliveries (section 1)."""
+@lru_cache(maxsize=16)
+def _valid_rows(model, files: tuple[tuple[bytes, str, str], ...], year: int, key: str, parsed: tuple) -> pd.DataFrame:
+    """The valid rows of the files (data, path, unit_id), every unit's together: their rules run once for all of them.
+
+    Content-keyed: every validation of later years re-reads the same immutable deliveries (section 1).
+    """
     columns = model_columns(model)
     ids = [c for c, kind in model_kinds(model).items() if kind == "id"]
-    read = parse_contract_csv(data, rel, columns, ids)
-    if read.frame is None:
+    frames = []
+    for data, rel, unit_id in files:
+        read = parse_contract_csv(data, rel, columns, ids)
+        if read.frame is not None:
+            frames.append(read.frame.assign(unit_id=unit_id, source_file=rel))
+    if not frames:
         return _no_rows(model, dict(parsed))
-    frame = read.frame.assign(unit_id=unit_id, source_file=rel)
+    frame = pd.concat(frames, ignore_index=True)
     dated = with_dates(frame, date_columns(model))
     broken = rules.concat([model_failures(model, frame), table_rule_failures(model, frame, year, dated)])
-    ok = ~frame["source_line"].isin(broken["line"].dropna().astype("int64"))
-    ok &= ~frame.duplicated(key, keep=False) & usable(frame[key])
+    ok = pd.Series(True, index=frame.index)
+    if not broken.empty:  # a file's rows are told apart by their line, the units' files by their path
+        lines = broken.dropna(subset=["line"])
+        at = set(zip(lines["file"], lines["line"].astype("int64"), strict=True))
+        ok &= np.array([pair not in at for pair in zip(frame["source_file"], frame["source_line"], strict=True)], dtype=bool)
+    ok &= ~frame.duplicated(["unit_id", key], keep=False) & usable(frame[key])
     for column in ids:
         ok &= usable(frame[column]) | frame[column].isna()
     out = frame.loc[ok, [*columns, "unit_id"]]
@@ -115,6 +128,6 @@ def changed_since_earlier(
             changed = known & usable(current[column]) & (current[column] != before[column])
         else:
             changed = known & current[column].notna() & (current[column] != before[column])
-        rows = current[changed.fillna(False).astype(bool)]
-        parts.append(rules.failures_at(rows, column, rule, message(column, key, column in may_fill)))
+        parts.append(rules.failures_where(current, changed.fillna(False).astype(bool), column, rule,
+                                          message(column, key, column in may_fill)))
     return rules.concat(parts)

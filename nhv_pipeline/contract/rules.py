@@ -272,6 +272,13 @@ def failures_at(rows: pd.DataFrame, column: str, rule: str, message: str) -> pd.
     ).reset_index(drop=True)
 
 
+def failures_where(frame: pd.DataFrame, mask, column: str, rule: str, message: str) -> pd.DataFrame:
+    """`failures_at(frame[mask], ...)`, without selecting from the frame when no row fails (most rules find nothing)."""
+    if not mask.any():
+        return _NO_ROWS
+    return failures_at(frame[mask], column, rule, message)
+
+
 def concat(parts) -> pd.DataFrame:
     """Concatenate failure parts, skipping empty ones (most rules find nothing)."""
     parts = [part for part in parts if part is not None and not part.empty]

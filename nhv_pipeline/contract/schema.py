@@ -42,18 +42,51 @@ def parse_dates(values: pd.Series) -> pd.Series:
     Each distinct text is parsed once (a delivery has few distinct dates and many rows), so
     the cost per row is one hash lookup.
     """
+    return pd.Series(_parsed_dates(values)[0], index=values.index, dtype="datetime64[ns]")
+
+
+def _parsed_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(the dates as datetime64[ns], NaT where empty or no date; which cells are present)."""
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # an empty cell has code -1
     parsed = _parse_date_texts(pd.Series(uniques, dtype=object)).to_numpy(dtype="datetime64[ns]")
     out = np.full(len(values), np.datetime64("NaT", "ns"))
     present = codes >= 0
     out[present] = parsed[codes[present]]
-    return pd.Series(out, index=values.index, dtype="datetime64[ns]")
+    return out, present
+
+
+_DATE_TEXT = re.compile(DATE_PATTERN)
+_EPOCH = date(1970, 1, 1).toordinal()
+# The days datetime64[ns] holds whole (pandas.Timestamp.min is 1677-09-21 00:12:43, max 2262-04-11 23:47:16).
+_FIRST_DAY, _LAST_DAY = date(1677, 9, 22), date(2262, 4, 11)
+_NS_PER_DAY = 86_400 * 10**9
+_NAT = np.iinfo("int64").min
+_ONE_BY_ONE = 256
+"""Up to this many distinct texts, parsing them one by one beats pandas.to_datetime's cost per call."""
+
+
+def _date_ns(text) -> int:
+    """One text's day as nanoseconds since 1970, or NaT's value: what pandas.to_datetime(format="%Y-%m-%d",
+    errors="coerce") makes of a text of DATE_PATTERN's shape, without pandas' cost per call."""
+    if not isinstance(text, str) or _DATE_TEXT.fullmatch(text) is None:
+        return _NAT
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:  # no such day (2023-02-29, month 13, year 0)
+        return _NAT
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        return _NAT
+    return (day.toordinal() - _EPOCH) * _NS_PER_DAY
 
 
 def _parse_date_texts(values: pd.Series) -> pd.Series:
-    shaped = values.astype(object).str.fullmatch(DATE_PATTERN).to_numpy(dtype=object) == True  # noqa: E712 - None is no
-    text = np.where(shaped, values.to_numpy(dtype=object), None)
-    return pd.Series(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"), index=values.index, dtype="datetime64[ns]")
+    """Distinct texts to datetime64[ns] (see parse_dates): a few one by one, many through pandas (the same days)."""
+    if len(values) > _ONE_BY_ONE:
+        shaped = values.astype(object).str.fullmatch(DATE_PATTERN).to_numpy(dtype=object) == True  # noqa: E712 - None is no
+        text = np.where(shaped, values.to_numpy(dtype=object), None)
+        return pd.Series(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"), index=values.index, dtype="datetime64[ns]")
+    days = np.fromiter((_date_ns(text) for text in values.to_numpy(dtype=object)), dtype="int64", count=len(values))
+    return pd.Series(days.view("datetime64[ns]"), index=values.index, dtype="datetime64[ns]")
 
 
 def with_dates(frame: pd.DataFrame, date_columns) -> pd.DataFrame:
@@ -82,6 +115,11 @@ def _register(statistics: list[str]):
             options = {}
             for key, value in kwargs.items():
                 (values if key in statistics else options)[key] = value
+            # ignore_na=False, whatever the field says (pa.Field passes its ignore_na, True by default):
+            # each of these checks passes an empty cell itself (nullability is pandera's own
+            # not_nullable check), so pandera need not look for empty cells and copy the column
+            # without them first, two passes over every checked column.
+            options["ignore_na"] = False
             return pa.Check(functools.partial(fn, **values), name=fn.__name__, statistics=values, **options)
 
         pa.Check.REGISTERED_CUSTOM_CHECKS.setdefault(fn.__name__, constructor)
@@ -92,14 +130,19 @@ def _register(statistics: list[str]):
 
 @_register(statistics=[])
 def date_format(values: pd.Series) -> pd.Series:
-    """Dates `YYYY-MM-DD` that exist in the calendar (2023-02-29 does not; section 2)."""
-    return parse_dates(values).notna()
+    """Dates `YYYY-MM-DD` that exist in the calendar (2023-02-29 does not; section 2); an empty cell passes."""
+    parsed, present = _parsed_dates(values)
+    return pd.Series(~(present & np.isnat(parsed)), index=values.index)
+
+
+_EMPTY = (None, np.nan, pd.NA, pd.NaT)
+"""What an empty cell of a text frame may be: the reader makes None; `isin` matches each of these as pandas' isna does."""
 
 
 @_register(statistics=[])
 def bool_format(values: pd.Series) -> pd.Series:
-    """Booleans are written 1 or 0 (section 2)."""
-    return values.isin(("1", "0"))
+    """Booleans are written 1 or 0 (section 2); an empty cell passes."""
+    return values.isin(("1", "0", *_EMPTY))
 
 
 # An id is one line of printable ASCII. A first character = + - @ makes a spreadsheet run the cell
@@ -116,7 +159,7 @@ ID_CONTROL_CHARACTER = r"[^\x20-\x7e]"
 
 @_register(statistics=[])
 def id_text(values: pd.Series) -> pd.Series:
-    """Ids that no spreadsheet runs as a formula and that hold printable ASCII only (section 3)."""
+    """Ids that no spreadsheet runs as a formula and that hold printable ASCII only (section 3); an empty cell passes."""
     if _no_bad_id(values):
         return pd.Series(True, index=values.index)
     text = values.astype(object).astype("string")
@@ -124,29 +167,39 @@ def id_text(values: pd.Series) -> pd.Series:
     return ~bad.fillna(False).astype(bool)
 
 
-_CONTROL = re.compile(ID_CONTROL_CHARACTER)
 _FORMULA_AT_LINE_START = re.compile("\n" + ID_FORMULA_START)
+_CONTROL_BUT_LINE_BREAK = re.compile(r"[^\x20-\x7e\n]")
 
 
 def _no_bad_id(values: pd.Series) -> bool:
     """True when no id of the column can fail id_text: checked on the joined text, at C speed.
 
-    Joined with a line break, a value starting like a formula is a line break and that
-    character; a value holding a line break holds a control character, which is looked
-    for in the values joined with nothing. Any hit (or a value that is no str) is left to
-    the exact check cell by cell.
+    Joined with a line break, a value starting like a formula is a line break (or the start)
+    and that character; a value holding a line break shows as one line break too many, and
+    any other control character is looked for directly. Any hit (or a value that is no str)
+    is left to the exact check cell by cell.
     """
     raw = values.to_numpy(dtype=object)
-    present = raw[pd.notna(raw)]
-    if not all(type(value) is str for value in present):
+    try:
+        joined = "\n".join(raw)  # a column without empty cells, at once
+        count = len(raw)
+    except TypeError:  # an empty cell (None) or a value that is no str
+        present = raw[pd.notna(raw)]
+        if not all(type(value) is str for value in present):
+            return False
+        joined, count = "\n".join(present), len(present)
+    if count == 0:
+        return True
+    if joined.count("\n") != count - 1:  # a value holds a line break, a control character
         return False
-    return _CONTROL.search("".join(present)) is None and _FORMULA_AT_LINE_START.search("\n" + "\n".join(present)) is None
+    return (_CONTROL_BUT_LINE_BREAK.search(joined) is None and joined[:1] not in ("=", "+", "-", "@")
+            and _FORMULA_AT_LINE_START.search(joined) is None)
 
 
 @_register(statistics=["allowed"])
 def code(values: pd.Series, *, allowed) -> pd.Series:
-    """A coded value is one of the contract's codes, exactly as written there (sections 3-5)."""
-    return values.isin(list(allowed))
+    """A coded value is one of the contract's codes, exactly as written there (sections 3-5); an empty cell passes."""
+    return values.isin([*allowed, *_EMPTY])
 
 
 NUMBER_PATTERN = r"-?[0-9]+([.,][0-9]+)?"
@@ -162,9 +215,9 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 @_register(statistics=["minimum", "maximum"])
 def number(values: pd.Series, *, minimum, maximum) -> pd.Series:
-    """A number written with digits (NUMBER_PATTERN), from `minimum` to `maximum` (both included)."""
+    """A number written with digits (NUMBER_PATTERN), from `minimum` to `maximum` (both included); an empty cell passes."""
     parsed = parse_numbers(values)
-    return parsed.between(minimum, maximum, inclusive="both").fillna(False).astype(bool)
+    return parsed.between(minimum, maximum, inclusive="both").fillna(False).astype(bool) | values.isna()
 
 
 def _id(description: str, required: bool = True):

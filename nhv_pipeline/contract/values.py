@@ -69,7 +69,9 @@ def model_failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.Da
         return rules.concat([])
     lineage = [c for c in ("unit_id",) if c in frame.columns]
     try:
-        model.validate(frame[[*model_columns(model), *lineage]], lazy=True)
+        # inplace: the selection is a frame of its own, which a model without coercion never changes,
+        # so pandera need not copy it again.
+        model.validate(frame[[*model_columns(model), *lineage]], lazy=True, inplace=True)
         return rules.concat([])
     except pa.errors.SchemaErrors as errors:
         # never "failure_case": it holds values
@@ -144,7 +146,7 @@ def table_rule_failures(
         dated = with_dates(frame, date_columns(model))
     last_day = pd.Timestamp(date(report_year, 12, 31))
     return rules.concat(
-        rules.failures_at(frame[dated[column] > last_day], column, rules.DATE_AFTER_REPORT_YEAR,
+        rules.failures_where(frame, dated[column] > last_day, column, rules.DATE_AFTER_REPORT_YEAR,
                           f"{column} ligger efter 31 december {report_year}, inrapporteringsårets slut; rätta datumet.")
         for column in date_columns(model)
     )
@@ -188,6 +190,21 @@ def key_lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: s
     return pd.Series(right[column].to_numpy()).reindex(first[codes]).to_numpy()
 
 
+def key_match(
+    left: pd.DataFrame, right: pd.DataFrame, on: list[str], values: np.ndarray, among: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`key_isin(left, right, on)`, and `key_lookup` of `values` (one per row of `right`) in the rows of `right`
+    where `among` holds: the first such row with each `left` row's key, missing where none. The keys are
+    coded once for both answers."""
+    codes, found = key_codes(left, right, on)
+    present = np.zeros(len(codes) + len(found) + 1, dtype=bool)
+    present[found] = True
+    first = np.full(len(codes) + len(found) + 1, -1, dtype="int64")
+    unique_codes, positions = np.unique(found[among], return_index=True)
+    first[unique_codes] = positions
+    return present[codes], pd.Series(values[among]).reindex(first[codes]).to_numpy()
+
+
 def patient_rule_failures(
     condition: Condition, tables: dict[str, pd.DataFrame], dated: dict[str, pd.DataFrame], read_units: dict[str, set[str]]
 ) -> pd.DataFrame:
@@ -201,23 +218,24 @@ def patient_rule_failures(
         return rules.concat([])
     parts = []
     patients = tables[patients_table]
-    births = dated[patients_table].loc[usable(patients["patient_id"]), ["unit_id", "patient_id", "birth_date"]]
-    births = births.rename(columns={"birth_date": "birth"}).drop_duplicates(["unit_id", "patient_id"])
+    # The birth of each (unit, patient) is that of its first row with a usable patient_id.
+    with_birth = usable(patients["patient_id"]).to_numpy()
+    births = dated[patients_table]["birth_date"].to_numpy()
     for table, frame in tables.items():
         if table == patients_table or "patient_id" not in frame.columns:
             continue
+        known, born = key_match(frame, patients, ["unit_id", "patient_id"], births, with_birth)
         checked = frame["unit_id"].isin(read_units.get(patients_table, set())) & usable(frame["patient_id"])
-        unknown = checked & ~key_isin(frame, patients, ["unit_id", "patient_id"])
+        unknown = checked & ~known
         parts.append(
-            rules.failures_at(frame[unknown], "patient_id", rules.REFERENCE,
+            rules.failures_where(frame, unknown, "patient_id", rules.REFERENCE,
                               f"Detta patient_id har ingen rad i enhetens {patients_table}.csv; lägg till patienten där eller rätta id:t.")
         )
         # Section 4.1/5.1: birth_date not after any event date of the patient, in any table.
-        born = key_lookup(frame, births, ["unit_id", "patient_id"], "birth")
         for column in date_columns(table_model(condition, table)):
             early = dated[table][column].to_numpy() < born
             parts.append(
-                rules.failures_at(frame[early], column, rules.DATE_ORDER,
+                rules.failures_where(frame, early, column, rules.DATE_ORDER,
                                   f"{column} är före patientens birth_date i {patients_table}.csv; rätta ett av datumen.")
             )
     return rules.concat(parts)

@@ -1,4 +1,4 @@
-"""Key lookups across tables on int64 codes (`key_isin`, `key_lookup`) answer as MultiIndex.isin and a left merge do.
+"""Key lookups across tables on int64 codes (`key_isin`, `key_lookup`, `key_match`) answer as MultiIndex.isin and a left merge do.
 
 The cross-table rules (patient_id in patients.csv, a contact's referral, the birth date
 of an event's patient) look keys up with these helpers; they must agree with the pandas
@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhv_pipeline.contract.values import key_isin, key_lookup
+from nhv_pipeline.contract.values import key_isin, key_lookup, key_match
 
 UNITS = st.sampled_from(["u1", "u2", "u3"])
 IDS = st.one_of(st.none(), st.sampled_from(["P1", "P2", "P3", "p1", "", "<redacted>"]))
@@ -48,3 +48,24 @@ def test_key_lookup_is_a_left_merge_on_the_first_match(left, right):
     got = key_lookup(left, births, ["unit_id", "patient_id"], "birth")
     assert got.dtype == np.dtype("datetime64[ns]")
     assert pd.Series(got).equals(pd.Series(expected))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    left=st.lists(st.tuples(UNITS, IDS), max_size=12),
+    right=st.lists(st.tuples(UNITS, IDS, st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))), max_size=12),
+)
+def test_key_match_is_isin_and_a_left_merge_on_the_first_usable_match(left, right):
+    """As patient_rule_failures uses it: is the key there at all, and the birth of its first row with a usable id."""
+    left = _frame(left)
+    patients = pd.DataFrame(right, columns=["unit_id", "patient_id", "birth"])
+    patients["birth"] = pd.to_datetime(patients["birth"]).astype("datetime64[ns]")
+    usable = (patients["patient_id"].notna() & patients["patient_id"].ne("<redacted>")).to_numpy()
+    births = patients[usable].drop_duplicates(["unit_id", "patient_id"])
+
+    known, born = key_match(left, patients, ["unit_id", "patient_id"], patients["birth"].to_numpy(), usable)
+
+    assert known.tolist() == key_isin(left, patients, ["unit_id", "patient_id"]).tolist()
+    expected = left.merge(births, on=["unit_id", "patient_id"], how="left")["birth"].to_numpy()
+    assert born.dtype == np.dtype("datetime64[ns]")
+    assert pd.Series(born).equals(pd.Series(expected))

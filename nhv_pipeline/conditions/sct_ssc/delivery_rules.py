@@ -41,7 +41,7 @@ def _change_message(column: str, key: str, may_fill: bool) -> str:
 
 
 def _reported(frame: pd.DataFrame, mask: pd.Series, column: str, rule: str, message: str) -> pd.DataFrame:
-    return rules.failures_at(frame[mask.fillna(False).astype(bool)], column, rule, message)
+    return rules.failures_where(frame, mask.fillna(False).astype(bool), column, rule, message)
 
 
 def transplant_history(ctx: DeliveryContext) -> pd.DataFrame:

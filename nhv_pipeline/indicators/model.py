@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 from pandas.errors import MergeError
 
@@ -34,6 +35,9 @@ MEASURE_KIND: dict[str, str] = {
     "response_rate": "proportion",
     "positive_share": "proportion",
 }
+
+#: The date type every rule sees (`RuleContext.table`).
+_NANOSECONDS = np.dtype("datetime64[ns]")
 
 #: The statistics a measure can be computed with (section 1).
 KINDS = ("count", "distribution", "proportion")
@@ -108,8 +112,8 @@ class RuleContext:
         except KeyError:
             raise KeyError(f"indicator input table {name!r} was not passed to compute()") from None
         frame = frame.copy()
-        for column in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+        for column, dtype in frame.dtypes.items():
+            if pd.api.types.is_datetime64_any_dtype(dtype) and dtype != _NANOSECONDS:
                 frame[column] = as_datetime(frame[column])
         return frame
 

@@ -20,6 +20,9 @@ Z95 = 1.959963984540054
 
 def as_datetime(series: pd.Series) -> pd.Series:
     """A date column as datetime64[ns], whatever datetime64 unit it arrived in."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "M":
+        # Already datetime64 (any unit, no time zone): to_datetime would only copy it, element by element.
+        return series.astype("datetime64[ns]")
     return pd.to_datetime(series).astype("datetime64[ns]")
 
 

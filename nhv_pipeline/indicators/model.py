@@ -104,6 +104,9 @@ class RuleContext:
     period_start: pd.Timestamp
     period_end: pd.Timestamp
     tables: Mapping[str, pd.DataFrame]
+    #: What `shared` made, kept for the other contexts of one step (`engine.compute`'s `shared`); a context made
+    #: without one shares nothing.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> pd.DataFrame:
         """A copy of an input table with every date column as datetime64[ns]."""
@@ -116,6 +119,20 @@ class RuleContext:
             if pd.api.types.is_datetime64_any_dtype(dtype) and dtype != _NANOSECONDS:
                 frame[column] = as_datetime(frame[column])
         return frame
+
+    def shared(self, name: str, make: Callable[["RuleContext"], pd.DataFrame]) -> pd.DataFrame:
+        """A copy of `make(self)`, made once for the rules of one step that see the same tables, year and window.
+
+        For a population several rules of a condition start from (`name` says which; `make` reads only this
+        context). Every call gets its own copy: a rule that changes what it got changes nothing another sees.
+        """
+        frames = tuple(sorted(self.tables.items(), key=lambda item: item[0]))
+        key = ("shared", name, self.report_year, self.period_start, self.period_end,
+               tuple((table, id(frame)) for table, frame in frames))  # fmt: skip
+        if key not in self.memo:
+            # The frames are kept with what was made from them, so no other frame can take their ids meanwhile.
+            self.memo[key] = (frames, make(self))
+        return self.memo[key][1].copy()
 
     def in_period(self, dates: pd.Series) -> pd.Series:
         """True for dates in the window, both ends included; NaT is never in it."""

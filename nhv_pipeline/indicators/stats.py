@@ -64,7 +64,8 @@ def distribution_summary(values: Iterable[float]) -> dict[str, float | int]:
 
     With N = 0 every statistic is NaN and n is 0.
     """
-    array = np.asarray(list(values), dtype="float64")
+    # A column or array as it is; another iterable through a list (iterating a long column is slow).
+    array = np.asarray(values if isinstance(values, (np.ndarray, pd.Series)) else list(values), dtype="float64")
     n = int(array.size)
     if n == 0:
         nan = float("nan")

@@ -171,3 +171,12 @@ def test_proportion_summary_sets_n_to_the_denominator():
     assert summary["denominator"] == 4
     assert summary["value"] == 75.0
     assert summary["ci_low"] < 75.0 < summary["ci_high"]
+
+
+def test_distribution_of_a_column_an_array_and_a_generator_is_the_same():
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]
+    expected = distribution_summary(values)
+    series = pd.Series(values, index=[9, 8, 7, 6, 5, 4, 3])
+    assert distribution_summary(series) == expected
+    assert distribution_summary(series.to_numpy()) == expected
+    assert distribution_summary(value for value in values) == expected

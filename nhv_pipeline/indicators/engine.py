@@ -45,6 +45,7 @@ def compute(
     tables: dict[str, pd.DataFrame],
     units: pd.DataFrame,
     submission: pd.DataFrame | None = None,
+    shared: dict | None = None,
 ) -> pd.DataFrame:
     """Unsuppressed result rows of one indicator for report year R, in RESULT_COLUMNS order.
 
@@ -58,30 +59,37 @@ def compute(
     computes its cohort indicators itself (SUBMISSION.md 5). With a submitting unit, `riket`
     is combined from every unit's `enhet` figures (SUBMISSION.md 4); without one it is the
     pooled population's, as it always was.
+
+    `shared` is a dict a caller passes to every indicator of a condition it computes from the same `tables`,
+    `units` and `submission` (a step): what the rows are cut to and what rules share (`RuleContext.shared`) is
+    then made once, not once per indicator.
     """
+    memo = {} if shared is None else shared
     if report_year < indicator.first_report_year:
         return empty_result()
     _check_deliveries(indicator, report_year, tables)
-    followed = followed_units(declared_by(indicator), units, report_year)
-    if set(units.loc[units["condition_id"] == indicator.condition_id, "unit_id"]) - followed:
+    permits = _permits(indicator.condition_id, units)  # the registry read once for the three questions below
+    followed = _followed(declared_by(indicator), permits, report_year)
+    if {unit_id for unit_id, *_ in permits} - followed:
         # INDICATORS.md 1: a unit whose permit does not overlap P(R) has no results for R, and
         # its earlier cohorts are no longer followed up (it delivers no followup rows for them).
-        tables = {name: frame[frame["unit_id"].isin(followed)] for name, frame in tables.items()}
+        tables = {name: _rows_of_units(frame, followed, True, memo) for name, frame in tables.items()}
     submitting = set() if submission is None or submission.empty else set(submission["unit_id"].astype(str))
     if submitting:
-        tables = {name: frame[~frame["unit_id"].isin(submitting)] for name, frame in tables.items()}
+        tables = {name: _rows_of_units(frame, submitting, False, memo) for name, frame in tables.items()}
     period_start, period_end = period_for(indicator, report_year)
     context = RuleContext(
         report_year=report_year,
         period_start=pd.Timestamp(period_start),
         period_end=pd.Timestamp(period_end),
         tables=tables,
+        memo=memo,
     )
     populations = indicator.rule(context)
     if isinstance(populations, pd.DataFrame):
         populations = {indicator.measures[0]: populations}
 
-    unit_names, permit_units = _units_in_period(indicator.condition_id, units, period_start, period_end)
+    unit_names, permit_units = _overlapping(permits, period_start, period_end)
     permit_units = [unit_id for unit_id in permit_units if unit_id in followed and unit_id not in submitting]
     rows: list[dict] = []
     for measure in indicator.measures:
@@ -92,23 +100,35 @@ def compute(
             )
     if submitting:
         rows = _with_submitted_figures(rows, indicator, submission, unit_names)
-    result = pd.DataFrame.from_records(rows, columns=RESULT_COLUMNS)
-    result["report_year"] = report_year
-    result["condition_id"] = indicator.condition_id
-    result["indicator_id"] = indicator.indicator_id
-    result["period_start"] = [period_start] * len(result)
-    result["period_end"] = [period_end] * len(result)
-    result["suppressed"] = False
-    result["suppression_reason"] = ""
-    return _sorted(_typed(result))
+    constants = {
+        "report_year": report_year, "condition_id": indicator.condition_id, "indicator_id": indicator.indicator_id,
+        "period_start": period_start, "period_end": period_end, "suppressed": False, "suppression_reason": "",
+    }  # fmt: skip
+    # In section 2 order before the frame is made: a few dozen rows sort faster as dicts than as a frame.
+    rows = sorted(({**row, **constants} for row in rows), key=_row_order)
+    return _typed(pd.DataFrame.from_records(rows, columns=RESULT_COLUMNS))
+
+
+def _rows_of_units(frame: pd.DataFrame, unit_ids: set[str], keep: bool, memo: dict) -> pd.DataFrame:
+    """The rows of `frame` whose unit is (`keep`) or is not in `unit_ids`, cut once per frame and units in `memo`."""
+    key = ("rows of units", id(frame), frozenset(unit_ids), keep)
+    if key not in memo:
+        in_units = frame["unit_id"].isin(unit_ids)
+        # The frame is kept with its rows, so no other frame can take its id meanwhile.
+        memo[key] = (frame, frame[in_units if keep else ~in_units])
+    return memo[key][1]
 
 
 def followed_units(condition: Condition, units: pd.DataFrame, report_year: int) -> set[str]:
     """The condition's units whose permit overlaps P(R): those with results for R (INDICATORS.md 1)."""
+    return _followed(condition, _permits(condition.condition_id, units), report_year)
+
+
+def _followed(condition: Condition, permits: list[tuple], report_year: int) -> set[str]:
     period = periods.measurement_period(condition.start, report_year)
     if period is None:
         return set()
-    return set(_units_in_period(condition.condition_id, units, *period)[1])
+    return set(_overlapping(permits, *period)[1])
 
 
 def units_not_followed_up(
@@ -176,14 +196,25 @@ def _units_in_period(
 ) -> tuple[dict[str, str], list[str]]:
     """Registry names, and the units whose permit overlaps the period (section 4:
     they get a `total` row even with an empty population)."""
+    return _overlapping(_permits(condition_id, units), period_start, period_end)
+
+
+def _permits(condition_id: str, units: pd.DataFrame) -> list[tuple]:
+    """(unit_id, unit_name, permit_start, permit_end) of the condition's registry rows, the dates as Timestamps (NaT
+    where missing): a registry holds a few units per condition, which plain Python compares faster than pandas."""
     registry = units[units["condition_id"] == condition_id]
-    permit_start = as_datetime(registry["permit_start"])
-    permit_end = as_datetime(registry["permit_end"])
-    overlaps = (permit_start <= pd.Timestamp(period_end)) & (
-        permit_end.isna() | (permit_end >= pd.Timestamp(period_start))
-    )
-    names = dict(zip(registry["unit_id"], registry["unit_name"]))
-    return names, sorted(registry.loc[overlaps, "unit_id"].unique())
+    return list(zip(
+        registry["unit_id"], registry["unit_name"],
+        as_datetime(registry["permit_start"]).tolist(), as_datetime(registry["permit_end"]).tolist(),
+    ))
+
+
+def _overlapping(permits: list[tuple], period_start: date, period_end: date) -> tuple[dict[str, str], list[str]]:
+    """`_units_in_period` of the rows `_permits` gives."""
+    first, last = pd.Timestamp(period_start), pd.Timestamp(period_end)
+    # A missing start overlaps nothing (NaT compares False); a missing end is open.
+    overlapping = {unit_id for unit_id, _, start, end in permits if start <= last and (pd.isna(end) or end >= first)}
+    return {unit_id: name for unit_id, name, *_ in permits}, sorted(overlapping)
 
 
 def _breakdown_rows(
@@ -197,6 +228,10 @@ def _breakdown_rows(
     condition = declared_by(indicator)
     kind = measure_kind(measure, condition)
     base = {"measure": measure, "breakdown": breakdown}
+    # The groups need only their keys and the column `_summary` reads: fewer columns to cut per group.
+    read = [column for column in ("unit_id", breakdown, *_SUMMARY_READS.get(kind, ())) if column != "total"]
+    if all(column in population.columns for column in read) and len(set(read)) == len(read):
+        population = population[read]
     rows: list[dict] = []
     if breakdown == "total":
         base = {**base, "breakdown_value": "total", "breakdown_label": labels.TOTAL_LABEL}
@@ -234,6 +269,10 @@ def _enhet(unit_id: str, unit_names: dict[str, str]) -> dict:
     return {"level": "enhet", "unit_id": unit_id, "unit_name": unit_names.get(unit_id, unit_id)}
 
 
+#: The population column `_summary` reads for each kind of measure (a count only counts rows).
+_SUMMARY_READS = {"count": (), "distribution": ("x",), "proportion": ("hit",)}
+
+
 def _summary(kind: str, members: pd.DataFrame, indicator: Indicator, level: str) -> dict:
     """Section 1 statistics of one group. At riket the group pools every unit's
     population, so counts and numerators/denominators are sums of unit figures."""
@@ -252,7 +291,9 @@ def _summary(kind: str, members: pd.DataFrame, indicator: Indicator, level: str)
 
 
 def _typed(result: pd.DataFrame) -> pd.DataFrame:
-    result = result[RESULT_COLUMNS].copy()
+    """The frame in RESULT_COLUMNS order and types: a new frame made for it, which it may change."""
+    if list(result.columns) != RESULT_COLUMNS:
+        result = result[RESULT_COLUMNS].copy()
     wanted = {"report_year": "int64", "suppressed": "bool", "period_start": "object", "period_end": "object"}
     wanted |= {column: "float64" for column in _FLOAT_COLUMNS} | {column: "object" for column in _TEXT_COLUMNS}
     for column in _INT_COLUMNS:
@@ -288,6 +329,24 @@ def _sort_key_arrays(results: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _row_order(row: dict) -> tuple:
+    """`_sort_key_arrays` of one result row of one indicator (report_year, condition_id and indicator_id are the
+    same in all its rows): Python's sort is stable and compares text by code point, as `key_order` does."""
+    return (
+        str(row["measure"]),
+        str(row["level"]) != "riket",
+        _text(row.get("unit_id")),
+        str(row["breakdown"]) != "total",
+        str(row["breakdown"]),
+        _text(row.get("breakdown_value")),
+    )
+
+
+def _text(value) -> str:
+    """A text sort key as `fillna("").astype(str)` makes it."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
 def key_order(keys) -> np.ndarray:
     """The positions that put rows in the order of their sort keys (columns first to last); ties keep their order.
 
@@ -300,7 +359,3 @@ def key_order(keys) -> np.ndarray:
 def result_order(results: pd.DataFrame) -> np.ndarray:
     """The positions of `results` in section 2 row order (`result_sort_keys`)."""
     return key_order(_sort_key_arrays(results))
-
-
-def _sorted(result: pd.DataFrame) -> pd.DataFrame:
-    return result.take(result_order(result)).reset_index(drop=True)

@@ -20,6 +20,9 @@ Z95 = 1.959963984540054
 
 def as_datetime(series: pd.Series) -> pd.Series:
     """A date column as datetime64[ns], whatever datetime64 unit it arrived in."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "M":
+        # Already datetime64 (any unit, no time zone): to_datetime would only copy it, element by element.
+        return series.astype("datetime64[ns]")
     return pd.to_datetime(series).astype("datetime64[ns]")
 
 
@@ -61,7 +64,8 @@ def distribution_summary(values: Iterable[float]) -> dict[str, float | int]:
 
     With N = 0 every statistic is NaN and n is 0.
     """
-    array = np.asarray(list(values), dtype="float64")
+    # A column or array as it is; another iterable through a list (iterating a long column is slow).
+    array = np.asarray(values if isinstance(values, (np.ndarray, pd.Series)) else list(values), dtype="float64")
     n = int(array.size)
     if n == 0:
         nan = float("nan")

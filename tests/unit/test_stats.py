@@ -10,6 +10,7 @@ import pytest
 from nhv_pipeline.indicators.stats import (
     Z95,
     age_in_completed_years,
+    as_datetime,
     day_difference,
     distribution_summary,
     percent,
@@ -53,6 +54,25 @@ def test_age_accepts_other_datetime_units():
     born = _dates("2000-03-01").astype("datetime64[s]")
     at = _dates("2024-03-01").astype("datetime64[ms]")
     assert age_in_completed_years(born, at).tolist() == [24]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_as_datetime_gives_nanoseconds_from_any_datetime_unit_keeping_name_index_and_gaps(unit):
+    dates = pd.Series(pd.to_datetime(["2024-02-29", None, "1900-01-01"]), index=[4, 2, 9], name="d").astype(f"datetime64[{unit}]")
+    converted = as_datetime(dates)
+    assert converted.dtype == "datetime64[ns]"
+    assert converted.name == "d" and converted.index.tolist() == [4, 2, 9]
+    assert converted.tolist()[0] == pd.Timestamp("2024-02-29") and pd.isna(converted.iloc[1])
+    assert converted.iloc[2] == pd.Timestamp("1900-01-01")
+
+
+def test_as_datetime_returns_a_new_column_and_parses_text():
+    dates = _dates("2024-01-01")
+    converted = as_datetime(dates)
+    converted.iloc[0] = pd.Timestamp("1999-12-31")
+    assert dates.iloc[0] == pd.Timestamp("2024-01-01")
+    assert as_datetime(pd.Series(["2024-03-01", None])).tolist()[0] == pd.Timestamp("2024-03-01")
+    assert as_datetime(pd.Series(["2024-03-01", None])).dtype == "datetime64[ns]"
 
 
 def test_day_difference_counts_calendar_days_across_a_leap_day():
@@ -151,3 +171,12 @@ def test_proportion_summary_sets_n_to_the_denominator():
     assert summary["denominator"] == 4
     assert summary["value"] == 75.0
     assert summary["ci_low"] < 75.0 < summary["ci_high"]
+
+
+def test_distribution_of_a_column_an_array_and_a_generator_is_the_same():
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]
+    expected = distribution_summary(values)
+    series = pd.Series(values, index=[9, 8, 7, 6, 5, 4, 3])
+    assert distribution_summary(series) == expected
+    assert distribution_summary(series.to_numpy()) == expected
+    assert distribution_summary(value for value in values) == expected

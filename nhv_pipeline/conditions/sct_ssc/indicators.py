@@ -27,8 +27,17 @@ _PATIENT_KEY = ["report_year", "unit_id", "patient_id"]
 
 def _b1_population(ctx: RuleContext) -> pd.DataFrame:
     """Referrals with `assessment_date` in P(R) ("the B1 population" is their patients)."""
+    return ctx.shared("sct_ssc B1 referrals", _referrals_assessed)  # B1, T1 and Ö1 start from it: made once per step
+
+
+def _referrals_assessed(ctx: RuleContext) -> pd.DataFrame:
     referrals = ctx.table("referrals")
     return referrals[ctx.in_period(referrals["assessment_date"])]
+
+
+def _transplants(ctx: RuleContext) -> pd.DataFrame:
+    """`_transplants_once` of the transplants table, made once per step for the rules that read it in one window."""
+    return ctx.shared("sct_ssc transplants once", lambda context: _transplants_once(context.table("transplants")))
 
 
 def _transplants_once(transplants: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +85,7 @@ def b1_patients(ctx: RuleContext) -> pd.DataFrame:
 
 def b2_age(ctx: RuleContext) -> pd.DataFrame:
     """Age in completed years at the first reinfusion in the pooled window, one per patient."""
-    transplants = _transplants_once(ctx.table("transplants"))
+    transplants = _transplants(ctx)
     transplants = transplants[ctx.in_period(transplants["reinfusion_date"])]
     first = transplants.sort_values(
         ["unit_id", "patient_id", "reinfusion_date", "transplant_id"]
@@ -89,14 +98,14 @@ def b2_age(ctx: RuleContext) -> pd.DataFrame:
 
 def b3_transplants(ctx: RuleContext) -> pd.DataFrame:
     """Count of transplants with `reinfusion_date` in P(R), by the patient's home_region."""
-    transplants = _transplants_once(ctx.table("transplants"))
+    transplants = _transplants(ctx)
     transplants = transplants[ctx.in_period(transplants["reinfusion_date"])]
     return attach_patient(transplants, ctx.table("patients"), ["home_region"])
 
 
 def b4_length_of_stay(ctx: RuleContext) -> pd.DataFrame:
     """Days from reinfusion to discharge, for stays ended (`discharge_date`) in P(R)."""
-    transplants = _transplants_once(ctx.table("transplants"))
+    transplants = _transplants(ctx)
     stays = transplants[ctx.in_period(transplants["discharge_date"])].copy()
     stays["x"] = day_difference(stays["discharge_date"], stays["reinfusion_date"]).astype("float64")
     return stays[["unit_id", "transplant_id", "x"]]
@@ -113,7 +122,7 @@ def t1_time_to_decision(ctx: RuleContext) -> pd.DataFrame:
 
 def t2_time_to_treatment(ctx: RuleContext) -> pd.DataFrame:
     """Days from the MDK decision to the mobilising dose, transplants reinfused in P(R)."""
-    transplants = _transplants_once(ctx.table("transplants"))
+    transplants = _transplants(ctx)
     transplants = transplants[ctx.in_period(transplants["reinfusion_date"])].copy()
     transplants["x"] = day_difference(
         transplants["mobilization_date"], transplants["decision_date"]
@@ -128,7 +137,7 @@ def r1_survival_100_days(ctx: RuleContext) -> pd.DataFrame:
     transplantation. Numerator: no death, or death after reinfusion + 100 days
     (a death on day 100 itself is not "alive 100 days after").
     """
-    cohort = _transplants_once(ctx.table("transplants"))
+    cohort = _transplants(ctx)
     cohort = cohort[ctx.in_period(cohort["reinfusion_date"])]
     cohort = _with_followup(ctx, cohort, "R1")
     day_100 = cohort["reinfusion_date"] + pd.Timedelta(days=R1_DAYS)
@@ -145,7 +154,7 @@ def r2_progression_free_survival(ctx: RuleContext) -> pd.DataFrame:
 
     Denominator: the whole cohort (no exclusions).
     """
-    cohort = _transplants_once(ctx.table("transplants"))
+    cohort = _transplants(ctx)
     cohort = cohort[ctx.in_period(cohort["reinfusion_date"])]
     cohort = _with_followup(ctx, cohort, "R2").copy()
     horizon = cohort["reinfusion_date"] + pd.Timedelta(days=R2_DAYS)

@@ -31,10 +31,19 @@ def _assessments(ctx: RuleContext) -> pd.DataFrame:
     return contacts[contacts["contact_type"].isin(ASSESSMENT_TYPES) & ctx.in_period(contacts["contact_date"])]
 
 
+#: The patient attributes the rules read of the B1 population.
+_B1_ATTRIBUTES = ["home_region", "sex", "diagnosis_at_referral", "specific_diagnosis_date"]
+
+
 def _b1_population(ctx: RuleContext, columns: list[str]) -> pd.DataFrame:
-    """Distinct patients with at least one assessment in P(R), with patient attributes."""
+    """Distinct patients with at least one assessment in P(R), with patient attributes (of `_B1_ATTRIBUTES`)."""
+    # B1, R1 and Ö1 start from it: made once per step.
+    return ctx.shared("skeletal_dysplasia B1 population", _b1_with_attributes)[_PATIENT_KEY + columns]
+
+
+def _b1_with_attributes(ctx: RuleContext) -> pd.DataFrame:
     patients = _assessments(ctx)[_PATIENT_KEY].drop_duplicates()
-    return attach_patient(patients, ctx.table("patients"), columns)
+    return attach_patient(patients, ctx.table("patients"), _B1_ATTRIBUTES)
 
 
 # --- rules -----------------------------------------------------------------

@@ -213,6 +213,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
     def compute_indicators(context: AssetExecutionContext, paths: PipelinePaths, warehouse: Warehouse):
         report_year = int(context.partition_key)
         read: dict[tuple[str, int, int], pd.DataFrame] = {}
+        shared: dict = {}  # what the indicators of the step share (engine.compute), made once
         with warehouse.connection() as con:
             units = registry_frame(read_rows(con, *table_name(REGISTRY_KEY.path), [report_year]))
 
@@ -220,7 +221,9 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                 key = (table, *offsets)
                 if key not in read:
                     years = range(report_year + offsets[0], report_year + offsets[1] + 1)
-                    read[key] = read_rows(con, *table_name(staged_key(condition_id, table).path), years)
+                    # A deep copy keeps one block per column type: the rules copy and filter these rows once per
+                    # indicator, several times faster than from the column-per-block frame the read returns.
+                    read[key] = read_rows(con, *table_name(staged_key(condition_id, table).path), years).copy()
                 return read[key]
 
             loads = loaded_slices(warehouse)  # one query per step, not per table or indicator
@@ -252,7 +255,7 @@ def _indicator_step(condition: Condition, indicators: list[Indicator], number: i
                     else:
                         _require_deliveries_loaded(paths, loaded, indicator, report_year)
                         needed = {spec.table: rows_of(spec.table, spec.offsets) for spec in indicator.inputs}
-                        results = compute(indicator, report_year, needed, units, submission)
+                        results = compute(indicator, report_year, needed, units, submission, shared=shared)
                         start, end = period_for(indicator, report_year)
                         period = f"{start}..{end}"
                         version = indicator.spec_version

@@ -168,6 +168,7 @@ def id_text(values: pd.Series) -> pd.Series:
 
 
 _FORMULA_AT_LINE_START = re.compile("\n" + ID_FORMULA_START)
+_FORMULA_AT_START = re.compile(ID_FORMULA_START)
 _CONTROL_BUT_LINE_BREAK = re.compile(r"[^\x20-\x7e\n]")
 
 
@@ -192,7 +193,7 @@ def _no_bad_id(values: pd.Series) -> bool:
         return True
     if joined.count("\n") != count - 1:  # a value holds a line break, a control character
         return False
-    return (_CONTROL_BUT_LINE_BREAK.search(joined) is None and joined[:1] not in ("=", "+", "-", "@")
+    return (_CONTROL_BUT_LINE_BREAK.search(joined) is None and _FORMULA_AT_START.match(joined) is None
             and _FORMULA_AT_LINE_START.search(joined) is None)
 
 

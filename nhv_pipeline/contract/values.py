@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from nhv_pipeline.core.condition import Condition
+from nhv_pipeline.core.keys import key_codes
 
 from . import rules
 from .reader import REDACTED
@@ -155,47 +156,15 @@ def table_rule_failures(
 # --- rules across the tables of one unit's delivery -------------------------------------------
 
 
-def key_codes(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One int64 code per row of each frame for the key columns `on`: equal keys, equal codes.
-
-    Each column is factorised over both frames at once (hashing, linear in rows) and the
-    codes are combined column by column; a missing value is a value of its own, as in a
-    MultiIndex. Lookups on these codes replace MultiIndex lookups on tuple keys, which
-    grow faster than the rows do.
-    """
-    count = len(left)
-    combined = np.zeros(count + len(right), dtype="int64")
-    for column in on:
-        values = np.concatenate([left[column].to_numpy(dtype=object), right[column].to_numpy(dtype=object)])
-        codes, uniques = pd.factorize(values)
-        combined, _ = pd.factorize(combined * (len(uniques) + 1) + (codes + 1))
-    return combined[:count], combined[count:]
-
-
-def key_isin(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray:
-    """For each row of `left`: does `right` have a row with the same key (`MultiIndex.isin`)?"""
-    codes, found = key_codes(left, right, on)
-    present = np.zeros(len(codes) + len(found) + 1, dtype=bool)
-    present[found] = True
-    return present[codes]
-
-
-def key_lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: str) -> np.ndarray:
-    """`right[column]` of the first row of `right` with each `left` row's key, missing where none
-    (a left merge on `on` with `right` made unique on `on`, as an array in `left`'s order)."""
-    codes, found = key_codes(left, right, on)
-    first = np.full(len(codes) + len(found) + 1, -1, dtype="int64")
-    unique_codes, positions = np.unique(found, return_index=True)
-    first[unique_codes] = positions
-    return pd.Series(right[column].to_numpy()).reindex(first[codes]).to_numpy()
-
-
 def key_match(
     left: pd.DataFrame, right: pd.DataFrame, on: list[str], values: np.ndarray, among: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`key_isin(left, right, on)`, and `key_lookup` of `values` (one per row of `right`) in the rows of `right`
-    where `among` holds: the first such row with each `left` row's key, missing where none. The keys are
-    coded once for both answers."""
+    """For each row of `left`, on the key columns `on`, with the keys coded once for both answers:
+
+    - does `right` have a row with the same key (`MultiIndex.isin`)?
+    - `values` (one per row of `right`) of the first row of `right` with that key where `among`
+      holds, missing where none (a left merge with those rows of `right` made unique on `on`).
+    """
     codes, found = key_codes(left, right, on)
     present = np.zeros(len(codes) + len(found) + 1, dtype=bool)
     present[found] = True

@@ -20,6 +20,7 @@ from pandas.errors import MergeError
 
 from nhv_pipeline.core import periods
 from nhv_pipeline.core.condition import Counts
+from nhv_pipeline.core.keys import key_codes
 from nhv_pipeline.core.periods import RelativeWindow
 from nhv_pipeline.indicators.stats import as_datetime
 
@@ -269,10 +270,10 @@ def attach_patient(
     patient_id). A row without its patient cannot pass validation; it raises.
     """
     keys = ["report_year", "unit_id", "patient_id"]
-    codes = _key_codes(frame, patients, keys, columns)
-    if codes is not None:
+    if _joins_by_codes(frame, patients, keys, columns):
         # The merge below, by one integer per key: a third of its cost on a large delivery.
-        own, wanted = pd.Index(codes[: len(patients)]), codes[len(patients):]
+        own, wanted = key_codes(patients, frame, keys)
+        own = pd.Index(own)
         if not own.is_unique:
             raise MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
         positions = own.get_indexer(wanted)
@@ -295,26 +296,12 @@ def _no_patient_missing(missing: int) -> None:
         )
 
 
-def _key_codes(frame: pd.DataFrame, patients: pd.DataFrame, keys: list[str], columns: list[str]) -> "np.ndarray | None":
-    """One int64 per row of `patients` then of `frame`, equal where the keys are: or None where `attach_patient`
-    leaves the join to pandas' merge (no rows, key types that differ, a missing key, column names the merge
-    would suffix, keys too many to number in 63 bits)."""
+def _joins_by_codes(frame: pd.DataFrame, patients: pd.DataFrame, keys: list[str], columns: list[str]) -> bool:
+    """Whether `attach_patient` finds the rows by `key_codes`, or leaves the join to pandas' merge (no rows, key
+    types that differ or are no numpy types, column names the merge would suffix)."""
     names = list(frame.columns) + list(columns)
-    if (
+    return not (
         frame.empty or patients.empty or len(set(names)) != len(names) or "_patient" in names
         or set(keys) & set(columns)
         or any(frame[key].dtype != patients[key].dtype or not isinstance(frame[key].dtype, np.dtype) for key in keys)
-    ):
-        return None
-    combined = np.zeros(len(patients) + len(frame), dtype="int64")
-    span = 1
-    for key in keys:
-        values = np.concatenate([patients[key].to_numpy(), frame[key].to_numpy()])
-        codes, uniques = pd.factorize(values)
-        if (codes < 0).any():
-            return None  # a missing key: the merge's own rules
-        span *= max(len(uniques), 1)
-        if span >= 2**62:
-            return None
-        combined = combined * len(uniques) + codes
-    return combined
+    )

@@ -1,4 +1,4 @@
-"""Key lookups across tables on int64 codes (`key_isin`, `key_lookup`, `key_match`) answer as MultiIndex.isin and a left merge do.
+"""Key lookups across tables on int64 codes (`key_match`) answer as MultiIndex.isin and a left merge do.
 
 The cross-table rules (patient_id in patients.csv, a contact's referral, the birth date
 of an event's patient) look keys up with these helpers; they must agree with the pandas
@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhv_pipeline.contract.values import key_isin, key_lookup, key_match
+from nhv_pipeline.contract.values import key_match
 
 UNITS = st.sampled_from(["u1", "u2", "u3"])
 IDS = st.one_of(st.none(), st.sampled_from(["P1", "P2", "P3", "p1", "", "<redacted>"]))
@@ -24,14 +24,19 @@ def _frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit_id", "patient_id"], dtype=object)
 
 
+def _isin(left: pd.DataFrame, right: pd.DataFrame) -> list:
+    return list(pd.MultiIndex.from_arrays([left["unit_id"], left["patient_id"]]).isin(
+        pd.MultiIndex.from_arrays([right["unit_id"], right["patient_id"]])
+    ))
+
+
 @settings(max_examples=200, deadline=None)
 @given(left=st.lists(st.tuples(UNITS, IDS), max_size=12), right=st.lists(st.tuples(UNITS, IDS), max_size=12))
-def test_key_isin_is_multiindex_isin(left, right):
+def test_key_match_finds_a_key_as_multiindex_isin_does(left, right):
     left, right = _frame(left), _frame(right)
-    expected = pd.MultiIndex.from_arrays([left["unit_id"], left["patient_id"]]).isin(
-        pd.MultiIndex.from_arrays([right["unit_id"], right["patient_id"]])
-    )
-    assert key_isin(left, right, ["unit_id", "patient_id"]).tolist() == list(expected)
+    every_row = np.ones(len(right), dtype=bool)
+    known, _ = key_match(left, right, ["unit_id", "patient_id"], np.arange(len(right)), every_row)
+    assert known.tolist() == _isin(left, right)
 
 
 @settings(max_examples=200, deadline=None)
@@ -39,13 +44,13 @@ def test_key_isin_is_multiindex_isin(left, right):
     left=st.lists(st.tuples(UNITS, IDS), max_size=12),
     right=st.lists(st.tuples(UNITS, st.sampled_from(["P1", "P2", "P3"]), st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))), max_size=12),
 )
-def test_key_lookup_is_a_left_merge_on_the_first_match(left, right):
+def test_key_match_of_every_row_is_a_left_merge_on_the_first_match(left, right):
     left = _frame(left)
     births = pd.DataFrame(right, columns=["unit_id", "patient_id", "birth"])
     births["birth"] = pd.to_datetime(births["birth"]).astype("datetime64[ns]")
     births = births.drop_duplicates(["unit_id", "patient_id"])
     expected = left.merge(births, on=["unit_id", "patient_id"], how="left")["birth"].to_numpy()
-    got = key_lookup(left, births, ["unit_id", "patient_id"], "birth")
+    _, got = key_match(left, births, ["unit_id", "patient_id"], births["birth"].to_numpy(), np.ones(len(births), dtype=bool))
     assert got.dtype == np.dtype("datetime64[ns]")
     assert pd.Series(got).equals(pd.Series(expected))
 
@@ -65,7 +70,7 @@ def test_key_match_is_isin_and_a_left_merge_on_the_first_usable_match(left, righ
 
     known, born = key_match(left, patients, ["unit_id", "patient_id"], patients["birth"].to_numpy(), usable)
 
-    assert known.tolist() == key_isin(left, patients, ["unit_id", "patient_id"]).tolist()
+    assert known.tolist() == _isin(left, patients)
     expected = left.merge(births, on=["unit_id", "patient_id"], how="left")["birth"].to_numpy()
     assert born.dtype == np.dtype("datetime64[ns]")
     assert pd.Series(born).equals(pd.Series(expected))

@@ -133,18 +133,13 @@ def equal_population_pairs(df: pd.DataFrame, equal_populations, num_cell: np.nda
     ]
     years = df["report_year"].astype("int64").tolist()
     condition, indicator, measure = (df[c].to_numpy() for c in ("condition_id", "indicator_id", "measure"))
-    row_of = {
-        index_key: row for row, index_key in enumerate(zip(
-            years, df["condition_id"].astype(str).tolist(), df["indicator_id"].astype(str).tolist(),
-            df["measure"].astype(str).tolist(), key, strict=True,
-        ))
-    }
+    index_keys = list(zip(
+        years, df["condition_id"].astype(str).tolist(), df["indicator_id"].astype(str).tolist(),
+        df["measure"].astype(str).tolist(), key, strict=True,
+    ))
+    row_of = {index_key: row for row, index_key in enumerate(index_keys)}
     if len(row_of) < len(df):  # a key held by several rows: looked up as pandas does
-        index = pd.Series(np.arange(len(df)), index=pd.MultiIndex.from_tuples(list(zip(
-            years, df["condition_id"].astype(str).tolist(), df["indicator_id"].astype(str).tolist(),
-            df["measure"].astype(str).tolist(), key, strict=True,
-        ))))
-        lookup = index.get
+        lookup = pd.Series(np.arange(len(df)), index=pd.MultiIndex.from_tuples(index_keys)).get
     else:
         lookup = row_of.get
     pairs = []

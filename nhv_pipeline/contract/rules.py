@@ -280,9 +280,21 @@ def failures_where(frame: pd.DataFrame, mask, column: str, rule: str, message: s
 
 
 def concat(parts) -> pd.DataFrame:
-    """Concatenate failure parts, skipping empty ones (most rules find nothing)."""
-    parts = [part for part in parts if part is not None and not part.empty]
+    """Concatenate failure parts, skipping empty ones (most rules find nothing).
+
+    A part with no line at all (failures of a file or of a rule as a whole) has its `line` made
+    Int64 first: pandas leaves an all-empty object column out of the result's dtype, a behaviour it
+    deprecates (with a FutureWarning that `nhv-pipeline validate` would print).
+    """
+    parts = [_lines_typed(part) for part in parts if part is not None and not part.empty]
     return pd.concat(parts, ignore_index=True) if parts else _NO_ROWS.copy()
+
+
+def _lines_typed(part: pd.DataFrame) -> pd.DataFrame:
+    line = part.get("line")
+    if line is None or isinstance(line.dtype, pd.Int64Dtype) or not line.isna().all():
+        return part
+    return part.astype({"line": "Int64"})
 
 
 def normalise_failures(frame: pd.DataFrame, report_year: int | None = None, condition_id: str | None = None) -> pd.DataFrame:

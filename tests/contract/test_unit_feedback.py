@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from contract_fixtures import SCT_UNIT, SKD, SKD_UNIT, baseline, keys, run, sct_path, skd_path
+import warnings
+
+from contract_fixtures import SCT_UNIT, SKD, SKD_UNIT, baseline, keys, run, sct_path, set_cell, skd_path
 from nhv_pipeline.conditions import get_condition
 
 TRANSPLANTS_2026 = sct_path(2026, "transplants")
@@ -27,6 +29,24 @@ def test_a_missing_required_column_is_reported_once_and_its_dependent_rule_once_
     assert not_checked["unit_id"] == SCT_UNIT
     assert "transplants.csv" in not_checked["message"]
     assert "transplant_history" in not_checked["message"]
+
+
+def test_a_failure_without_a_line_beside_failures_with_lines_is_gathered_without_a_pandas_warning(tmp_path):
+    """A rule not checked (no line) beside a repeated key (line 3) of one delivery: gathering them warned
+    (pandas' FutureWarning on concatenating an all-empty column, printed by `nhv-pipeline validate`),
+    and a later pandas would give the gathered `line` another dtype."""
+    files = _without_column(baseline(), TRANSPLANTS_2026, "mobilization_date")
+    set_cell(files, sct_path(2026, "patients"), 3, "patient_id", "P3")  # P1 becomes a second P3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validation = run(tmp_path, files)
+    assert sorted(keys(validation), key=str) == [
+        ("missing_column", TRANSPLANTS_2026, 1, "mobilization_date"),
+        ("not_checked", TRANSPLANTS_2026, None, ""),
+        ("reference", sct_path(2026, "followup"), 2, "patient_id"),
+        ("unique", sct_path(2026, "patients"), 3, "patient_id"),
+    ]
+    assert str(validation.failures["line"].dtype) == "Int64"
 
 
 def test_an_unreadable_patients_file_makes_the_patient_references_not_checked_once(tmp_path):

@@ -13,9 +13,9 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize._highspy import _core as _highs  # the HiGHS build linprog(method="highs") runs
 from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import connected_components
 
@@ -272,35 +272,42 @@ class _Solver:
             low_status, low = programme.optimum(i, 1.0)
             high_status, high = programme.optimum(i, -1.0)
             self.linear_programs += 2
-            if low_status != _highs.HighsModelStatus.kOptimal or high_status not in _HIGH_ANSWERS:
-                status = low_status if low_status != _highs.HighsModelStatus.kOptimal else high_status
+            if low_status != highspy.HighsModelStatus.kOptimal or high_status not in _HIGH_ANSWERS:
+                status = low_status if low_status != highspy.HighsModelStatus.kOptimal else high_status
                 raise RuntimeError(
                     "The disclosure audit found the published relations inconsistent (linear program status "
                     f"{status.name}); the results break an additive relation."
                 )
-            out[int(cell)] = (low, np.inf if high_status == _highs.HighsModelStatus.kUnbounded else -high)
+            out[int(cell)] = (low, np.inf if high_status == highspy.HighsModelStatus.kUnbounded else -high)
         return out
 
 
-_HIGH_ANSWERS = (_highs.HighsModelStatus.kOptimal, _highs.HighsModelStatus.kUnbounded)
+_HIGH_ANSWERS = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded)
 """A maximum is a number or unbounded (+inf); anything else means the relations do not hold."""
 
 
-def _linprog_options() -> _highs.HighsOptions:
+# HiGHS's documented option values (https://ergo-code.github.io/HiGHS/stable/options/definitions/):
+# highs_debug_level 0 is none; simplex_strategy 1 is the dual simplex, 4 the primal.
+_DEBUG_NONE = 0
+_SIMPLEX_DUAL = 1
+_SIMPLEX_PRIMAL = 4
+
+
+def _linprog_options() -> highspy.HighsOptions:
     """The options ``linprog(method="highs")`` passes to HiGHS (its other options are HiGHS defaults)."""
-    options = _highs.HighsOptions()
+    options = highspy.HighsOptions()
     options.presolve = "on"
-    options.highs_debug_level = _highs.HighsDebugLevel.kHighsDebugLevelNone
+    options.highs_debug_level = _DEBUG_NONE
     options.log_to_console = False
     options.output_flag = False
-    options.simplex_strategy = _highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual
+    options.simplex_strategy = _SIMPLEX_DUAL
     return options
 
 
 _OPTIONS = _linprog_options()
 
 
-def _warm_options() -> _highs.HighsOptions:
+def _warm_options() -> highspy.HighsOptions:
     """The options of every solve after a programme's first: primal simplex from the previous basis.
 
     Only the objective changed since the previous optimum, so its basis is still feasible for the
@@ -309,14 +316,14 @@ def _warm_options() -> _highs.HighsOptions:
     audit of 16 s with the dual simplex warm-started, 5 s with the primal).
     """
     options = _linprog_options()
-    options.simplex_strategy = _highs.simplex_constants.SimplexStrategy.kSimplexStrategyPrimal
+    options.simplex_strategy = _SIMPLEX_PRIMAL
     return options
 
 
 _WARM_OPTIONS = _warm_options()
 
 
-def _programme(cells: np.ndarray, members: np.ndarray, constraints: list, lower: np.ndarray) -> _highs.HighsLp:
+def _programme(cells: np.ndarray, members: np.ndarray, constraints: list, lower: np.ndarray) -> highspy.HighsLp:
     """One component's relations as a HiGHS model, built once for all its minima and maxima.
 
     Built exactly as ``linprog`` builds it (inequality rows first, then equalities; the dense
@@ -340,10 +347,10 @@ def _programme(cells: np.ndarray, members: np.ndarray, constraints: list, lower:
     lines = ordered
     b_ub = [rhs for _, _, rhs in rows[False]]
     b_eq = [rhs for _, _, rhs in rows[True]]
-    lp = _highs.HighsLp()
+    lp = highspy.HighsLp()
     lp.num_col_ = lp.a_matrix_.num_col_ = len(members)
     lp.num_row_ = lp.a_matrix_.num_row_ = len(lines)
-    lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
@@ -367,14 +374,14 @@ class _Programme:
     solution whatever the objective, so the first solve, a fresh one, already reports them.
     """
 
-    def __init__(self, lp: _highs.HighsLp):
+    def __init__(self, lp: highspy.HighsLp):
         lp.col_cost_ = np.zeros(lp.num_col_)
-        self.highs = _highs._Highs()
+        self.highs = highspy.Highs()
         self.highs.passOptions(_OPTIONS)
         self.highs.passModel(lp)
         self.column = -1  # the column whose cost is not zero; -1 before the first solve
 
-    def optimum(self, column: int, cost: float) -> tuple[_highs.HighsModelStatus, float]:
+    def optimum(self, column: int, cost: float) -> tuple[highspy.HighsModelStatus, float]:
         """Minimum of ``cost`` times the column over the programme: HiGHS's model status and objective value."""
         if self.column >= 0 and self.column != column:
             self.highs.changeColCost(self.column, 0.0)

@@ -1,9 +1,11 @@
 """The audit's solver gives the ranges ``scipy.optimize.linprog`` gives, figure for figure.
 
-The audit calls HiGHS directly, one model per component (``audit._programme``), because
-``linprog``'s own checking and model building cost more than the solves. A range decides
-which extra cells are withheld, so the direct calls must give exactly what ``linprog``
-gave: here both solve small random relation systems, compared with ``==``.
+The audit calls HiGHS directly through the public ``highspy`` package, one model per component
+(``audit_solver._programme``), because ``linprog``'s own checking and model building cost more
+than the solves. A range decides which extra cells are withheld, so the direct calls must give
+exactly what ``linprog`` gave: here both solve small random relation systems, compared with ``==``.
+Both run HiGHS 1.12.0 (``highspy`` is pinned to SciPy's own HiGHS release): a new version of either
+must pass these tests before its pin moves.
 """
 
 from __future__ import annotations
@@ -98,29 +100,6 @@ def test_relations_the_published_figures_cannot_satisfy_stop_the_audit():
     truth = np.array([0.0, 2.0, 3.0])
     with pytest.raises(RuntimeError, match="inconsistent"):
         _Solver(problem, truth, 3).ranges(np.array([True, False, False]), np.array([0]))
-
-
-def test_the_private_highs_binding_is_only_trusted_on_the_pinned_scipy():
-    """The solver calls SciPy's private HiGHS binding (``scipy.optimize._highspy._core``), measured faster
-    than ``linprog``; a private module may change in any release, so only the pinned SciPy is trusted."""
-    import re
-    from pathlib import Path
-
-    import scipy
-    from scipy.optimize._highspy import _core
-
-    lock = (Path(__file__).resolve().parents[2] / "requirements.lock").read_text(encoding="utf-8")
-    pinned = re.search(r"^scipy==(\S+)", lock, re.MULTILINE).group(1)
-    assert scipy.__version__ == pinned, (
-        f"SciPy {scipy.__version__} is installed, but the disclosure audit's solver (audit_solver.py) uses "
-        f"SciPy's private HiGHS binding, checked on SciPy {pinned} only: run this file's tests against the new "
-        "version (the direct calls must equal linprog's ranges), then update the pin in requirements.lock."
-    )
-    missing = [name for name in ("HighsLp", "_Highs", "HighsModelStatus", "HighsOptions", "HighsDebugLevel",
-                                 "MatrixFormat", "simplex_constants") if not hasattr(_core, name)]
-    methods = ("passModel", "passOptions", "changeColCost", "run", "getModelStatus", "getInfo")
-    missing += [f"_Highs.{name}" for name in methods if not hasattr(_core._Highs, name)]
-    assert not missing, f"SciPy's private HiGHS binding lacks {missing}: the audit's solver cannot run"
 
 
 def test_one_highs_instance_solves_every_range_of_a_programme_warm_started_as_cold_ones():

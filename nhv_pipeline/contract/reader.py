@@ -224,6 +224,11 @@ def parse_contract_csv(
 
     `optional_columns` are those whose cells may be empty: a missing one is asked for as such.
     """
+    return _parse_contract_csv(data, rel, columns, id_columns, optional_columns, fast=True)
+
+
+def _parse_contract_csv(data: bytes, rel: str, columns, id_columns, optional_columns, fast: bool) -> FileRead:
+    """parse_contract_csv; `fast=False` reads every file with the csv module (the tests compare both reads)."""
     result = FileRead(frame=None, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     text, bad = _decode(data, rel)
@@ -238,13 +243,18 @@ def parse_contract_csv(
 
     header_line = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]
     delimiter = detect_delimiter(header_line)
-    # A plainly well-formed file (no quote, identity number or unusual whitespace, equal field
-    # counts, no overlong line) is split by pyarrow; anything else is read record by record
-    # below, so its failures keep their file, line and column.
+    # A plainly well-formed file (no quote but simple ones, no identity number or unusual
+    # whitespace, equal field counts, no overlong line) is split by pyarrow; anything else is
+    # read record by record below, so its failures keep their file, line and column.
     # Looked at once per file: without ten digits separated by nothing but separators (normalised,
-    # the delimiter of a file without quotes not counted), no cell holds an identity number.
-    suspect = may_hold_identity_number(text, delimiter)
-    plain = None if suspect else _plain_table(text, delimiter)
+    # the delimiter not counted outside quoted fields), no cell holds an identity number.
+    if fast:
+        suspect, simple_quotes = _first_look(text, delimiter)
+    else:
+        suspect, simple_quotes = may_hold_identity_number(text, delimiter), False
+    plain = None
+    if fast and not suspect:
+        plain = _quoted_table(text, delimiter) if simple_quotes else _plain_table(text, delimiter)
     if plain is not None:
         return _parsed(result, rel, columns, optional_columns, plain[0], plain, suspect, id_columns)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -300,9 +310,9 @@ def _parsed(result: FileRead, rel: str, columns, optional_columns, header_fields
     """Header, field-count and identity checks, and the frame: of the csv records, or of a plain table.
 
     `records` is either the csv module's [(line, fields), ...] (header first) or the
-    (header fields, arrow table) of `_plain_table`, which has no ragged row and no
-    identity number (it is only made when the text has no run of ten digits).
-    `suspect`: the file's text has such a run (`may_hold_identity_number`), so its cells are looked at.
+    (header fields, arrow table) of `_plain_table` or `_quoted_table`, which has no ragged row
+    and no identity number (it is only made when no cell can hold a run of ten digits).
+    `suspect`: a cell of the file may hold such a run (`_first_look`), so its cells are looked at.
     """
     plain = isinstance(records, tuple)
     header = [name.strip().lower() for name in header_fields]
@@ -431,6 +441,21 @@ def _plain_table(text: str, delimiter: str):
     """
     if '"' in text:
         return None
+    return _arrow_table(text, delimiter, quoted=False)
+
+
+def _quoted_table(text: str, delimiter: str):
+    """`_plain_table` for a file whose quotes are all simple (`_first_look`): pyarrow unquotes its fields.
+
+    A simple quoted field holds no line break, so a record is still a physical line; `""` in it
+    is one quote, as for the csv module. The caller has checked the quotes and that the file
+    is not suspect.
+    """
+    return _arrow_table(text, delimiter, quoted=True)
+
+
+def _arrow_table(text: str, delimiter: str, quoted: bool):
+    """The work of `_plain_table` and `_quoted_table`: `quoted` when the text's quotes are all simple."""
     if "\r" in text:
         if text.count("\r") != text.count("\r\n"):
             return None
@@ -442,7 +467,15 @@ def _plain_table(text: str, delimiter: str):
         return None
     if body.endswith("\n"):
         body = body[:-1]  # the last line's end makes no record (a further empty line would)
-    header = header_line.split(delimiter)
+    if body.startswith("\ufeff"):
+        return None  # pyarrow would drop it as a byte-order mark; to the csv module it is part of a field
+    if '"' in header_line:
+        try:  # one line of simple quoted fields
+            header = next(csv.reader([header_line], delimiter=delimiter, strict=True))
+        except csv.Error:
+            return None
+    else:
+        header = header_line.split(delimiter)
     if body == "":
         return header, None
     width = len(header)
@@ -455,8 +488,9 @@ def _plain_table(text: str, delimiter: str):
         table = arrow_csv.read_csv(
             io.BytesIO(body.encode("utf-8")),
             read_options=arrow_csv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                                 escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char='"' if quoted else False,
+                                                 double_quote=quoted, escape_char=False, newlines_in_values=False,
+                                                 ignore_empty_lines=False),
             convert_options=arrow_csv.ConvertOptions(column_types={name: pa.string() for name in names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
@@ -468,6 +502,41 @@ def _plain_table(text: str, delimiter: str):
     if longest >= _PLAIN_FIELD_LIMIT:
         return None
     return header, table
+
+
+# A simple quoted field: it starts a field (the quote follows the delimiter, a line end or nothing),
+# holds no line end, doubles every quote inside, and ends before the delimiter, a line end or the
+# end of the text. The csv module reads such a field exactly so (strict), whatever surrounds it.
+_SIMPLE_QUOTED = {
+    delimiter: re.compile(rf'"(?<![^{delimiter}\n]")((?:[^"\n]|"")*)"(?![^{delimiter}\n])')
+    for delimiter in (",", ";")
+}
+
+
+def _first_look(text: str, delimiter: str) -> tuple[bool, bool]:
+    """(suspect, simple quotes): the file's first look for identity numbers, and whether its quotes are all simple.
+
+    A file whose every quote belongs to a simple quoted field (`_SIMPLE_QUOTED`; line ends LF
+    or CRLF) is looked at in two parts: the text outside the quoted fields, where the delimiter
+    ends a run as in a file without quotes, and the quoted fields' contents, where it is a
+    separator (a cell `"191212,1212"` is suspect). Any other file is looked at whole, with
+    the delimiter a separator once it holds a quote (`may_hold_identity_number`). Either way a
+    superset of the cells that hold an identity number. Found by one regular expression and
+    joins, with no loop over lines or fields.
+    """
+    if '"' not in text:
+        return may_hold_identity_number(text, delimiter), False
+    lf = text
+    if "\r" in lf:
+        if lf.count("\r") != lf.count("\r\n"):
+            return may_hold_identity_number(text, delimiter), False
+        lf = lf.replace("\r\n", "\n")
+    parts = _SIMPLE_QUOTED[delimiter].split(lf)  # outside, quoted contents, outside, ...
+    outside = "".join(parts[0::2])
+    if '"' in outside:
+        return may_hold_identity_number(text, delimiter), False
+    quoted = "\n".join(parts[1::2])
+    return may_hold_identity_number(outside, delimiter) or may_hold_identity_number(quoted), True
 
 
 def _plain_frame(table, header: list[str], columns: list[str]) -> pd.DataFrame:

@@ -157,3 +157,51 @@ def test_a_file_with_an_identity_number_in_any_cell_is_suspect(rows, delimiter):
 def test_the_fast_paths_whitespace_look_agrees_with_its_expression(text):
     """The reader leaves a file with unusual whitespace to the csv module; ASCII text is looked at without the expression."""
     assert reader._has_unsure_whitespace(text) is (reader._UNSURE_FOR_PLAIN.search(text) is not None)
+
+
+def _cells_read(text: str, delimiter: str) -> list[str] | None:
+    """Every field the csv module reads from the text (as the reader does), or None when it fails."""
+    import csv
+    import io
+
+    try:
+        return [cell for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+                for cell in record]
+    except csv.Error:
+        return None
+
+
+def _suspect_cell(cell: str) -> bool:
+    return identity.contains_identity_number(cell) or identity.is_identity_number(cell.strip())
+
+
+QUOTED_CELL = st.text(alphabet=st.one_of(st.sampled_from(list("0123456789") * 4 + list("-.,;/ _\"\n")),
+                                         st.sampled_from(["\u2013", "\u00a0", "\u200b", "\ufeff", "０", "x", "å"])),
+                      max_size=24)
+
+
+@MANY
+@given(st.lists(st.lists(QUOTED_CELL, min_size=2, max_size=3), min_size=1, max_size=4), st.sampled_from([",", ";"]),
+       st.sampled_from(["minimal", "all", "nonnumeric"]), st.sampled_from(["\n", "\r\n"]))
+def test_the_readers_look_at_quoted_files_finds_every_cell_with_an_identity_number(rows, delimiter, quoting, end):
+    """The reader's look at a file with quotes (field by field when they are simple) is a superset of the cell check."""
+    import csv
+    import io
+
+    style = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL, "nonnumeric": csv.QUOTE_NONNUMERIC}[quoting]
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator=end, quoting=style).writerows([["a", "b"], *rows])
+    text = out.getvalue()
+    if any(_suspect_cell(cell) for cell in _cells_read(text, delimiter)):
+        assert reader._first_look(text, delimiter)[0]
+
+
+@MANY
+@given(TEXT, st.sampled_from([",", ";"]))
+def test_the_readers_look_at_any_text_finds_every_cell_with_an_identity_number(text, delimiter):
+    """Whatever the quotes, a cell the csv module reads with an identity number makes its file suspect."""
+    cells = _cells_read(text, delimiter)
+    if cells is not None and any(_suspect_cell(cell) for cell in cells):
+        assert reader._first_look(text, delimiter)[0]
+    if '"' not in text or reader._first_look(text, delimiter)[1] is False:
+        assert reader._first_look(text, delimiter)[0] is identity.may_hold_identity_number(text, delimiter)

@@ -8,13 +8,13 @@ every case here is read twice: as it is, and with the fast path turned off.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nhv_pipeline.contract import reader
 from nhv_pipeline.contract.reader import FIELD_SIZE_LIMIT, parse_contract_csv
+from reader_reads import assert_same_read, fast_path_watched
 
 COLUMNS = ["alpha", "beta", "gamma"]
 IDS = ["alpha"]
@@ -30,29 +30,13 @@ def _both(data: bytes, monkeypatch, columns=COLUMNS):
 
 def _read_twice(data: bytes, monkeypatch):
     """Like `_both`, and whether the fast path took the file (else both reads are the csv path's)."""
-    taken = []
-    plain_table = reader._plain_table
-
-    def watched(text, delimiter):
-        table = plain_table(text, delimiter)
-        taken.append(table is not None)
-        return table
-
-    with monkeypatch.context() as patched:
-        patched.setattr(reader, "_plain_table", watched)
+    with fast_path_watched(monkeypatch, "_plain_table") as taken:
         fast, exact = _both(data, monkeypatch)
     return fast, exact, any(taken)
 
 
 def _same(fast, exact) -> None:
-    assert fast.failures == exact.failures
-    assert (fast.frame is None) == (exact.frame is None)
-    if exact.frame is not None:
-        pd.testing.assert_frame_equal(fast.frame, exact.frame, check_index_type=True)
-        assert list(fast.frame.dtypes) == list(exact.frame.dtypes)
-        for column in COLUMNS:
-            assert [type(v) for v in fast.frame[column]] == [type(v) for v in exact.frame[column]]
-    assert (fast.rows, fast.sha256, fast.size_bytes) == (exact.rows, exact.sha256, exact.size_bytes)
+    assert_same_read(fast, exact, COLUMNS)
 
 
 def _plain_taken(data: bytes) -> bool:

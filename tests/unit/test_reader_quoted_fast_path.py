@@ -12,12 +12,12 @@ files the fast path takes and which it leaves to the csv module.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nhv_pipeline.contract import reader, rules
+from reader_reads import assert_same_read, fast_path_watched
 
 COLUMNS = ["alpha", "beta", "gamma"]
 IDS = ["alpha"]
@@ -31,16 +31,7 @@ def _read(data: bytes, fast: bool):
 
 def _read_twice(data: bytes, monkeypatch):
     """(fast read, csv read, whether the quoted fast path gave a table)."""
-    taken = []
-    quoted_table = reader._quoted_table
-
-    def watched(text, delimiter):
-        table = quoted_table(text, delimiter)
-        taken.append(table is not None)
-        return table
-
-    with monkeypatch.context() as patched:
-        patched.setattr(reader, "_quoted_table", watched)
+    with fast_path_watched(monkeypatch, "_quoted_table") as taken:
         fast = _read(data, fast=True)
         exact = _read(data, fast=False)
     assert len(taken) <= 1  # the csv read never looks at the fast path
@@ -48,14 +39,7 @@ def _read_twice(data: bytes, monkeypatch):
 
 
 def _same(fast, exact) -> None:
-    assert list(fast.failures) == list(exact.failures)
-    assert (fast.frame is None) == (exact.frame is None)
-    if exact.frame is not None:
-        pd.testing.assert_frame_equal(fast.frame, exact.frame, check_index_type=True)
-        assert list(fast.frame.dtypes) == list(exact.frame.dtypes)
-        for column in COLUMNS:
-            assert [type(v) for v in fast.frame[column]] == [type(v) for v in exact.frame[column]]
-    assert (fast.rows, fast.sha256, fast.size_bytes) == (exact.rows, exact.sha256, exact.size_bytes)
+    assert_same_read(fast, exact, COLUMNS)
 
 
 # name -> (file, taken by the quoted fast path)

@@ -191,14 +191,6 @@ def _check_deliveries(indicator: Indicator, report_year: int, tables: dict[str, 
             )
 
 
-def _units_in_period(
-    condition_id: str, units: pd.DataFrame, period_start: date, period_end: date
-) -> tuple[dict[str, str], list[str]]:
-    """Registry names, and the units whose permit overlaps the period (section 4:
-    they get a `total` row even with an empty population)."""
-    return _overlapping(_permits(condition_id, units), period_start, period_end)
-
-
 def _permits(condition_id: str, units: pd.DataFrame) -> list[tuple]:
     """(unit_id, unit_name, permit_start, permit_end) of the condition's registry rows, the dates as Timestamps (NaT
     where missing): a registry holds a few units per condition, which plain Python compares faster than pandas."""
@@ -210,7 +202,8 @@ def _permits(condition_id: str, units: pd.DataFrame) -> list[tuple]:
 
 
 def _overlapping(permits: list[tuple], period_start: date, period_end: date) -> tuple[dict[str, str], list[str]]:
-    """`_units_in_period` of the rows `_permits` gives."""
+    """Registry names, and the units whose permit overlaps the period (section 4: they get a `total` row even
+    with an empty population), of the rows `_permits` gives."""
     first, last = pd.Timestamp(period_start), pd.Timestamp(period_end)
     # A missing start overlaps nothing (NaT compares False); a missing end is open.
     overlapping = {unit_id for unit_id, _, start, end in permits if start <= last and (pd.isna(end) or end >= first)}

@@ -519,3 +519,31 @@ def test_result_order_is_the_stable_sort_of_the_section_2_keys_ties_included():
         keys = result_sort_keys(frame)
         expected = keys.sort_values(list(keys.columns), kind="mergesort").index.to_numpy()
         assert result_order(frame).tolist() == expected.tolist()
+
+
+def test_the_engine_orders_one_indicators_rows_as_result_order_does():
+    """`engine._row_order` (one indicator's rows sorted as dicts, before its frame is made) must give the order
+    `result_order` gives the same rows: the same keys, ties in their order, empty unit ids and values first."""
+    import numpy as np
+
+    from nhv_pipeline.indicators.engine import _row_order, result_order
+
+    columns = ["report_year", "condition_id", "indicator_id", "measure", "level", "unit_id", "breakdown",
+               "breakdown_value", "position"]
+    rng = np.random.default_rng(25)
+    for _ in range(100):
+        n = int(rng.integers(0, 40))
+        rows = [
+            {
+                "report_year": 2026, "condition_id": "a", "indicator_id": "Ö1",
+                "measure": str(rng.choice(["m", "n", "Ö"])),
+                "level": str(rng.choice(["riket", "enhet"])),
+                "unit_id": rng.choice(np.array(["", "SE1", "SE10", "SE2", None, math.nan], dtype=object)),
+                "breakdown": str(rng.choice(["total", "sex", "ålder"])),
+                "breakdown_value": rng.choice(np.array(["1", "2", "10", "total", "Ö", None, math.nan], dtype=object)),
+                "position": i,
+            }
+            for i in range(n)
+        ]
+        expected = result_order(pd.DataFrame(rows, columns=columns))
+        assert [row["position"] for row in sorted(rows, key=_row_order)] == expected.tolist()
